@@ -1,0 +1,39 @@
+# tgprof's front door. `make run` and `make test` install what is missing
+# (Debian packages, as root), configure and build into build/.
+BUILD ?= build
+CMAKE_FLAGS ?=
+RUN_SECONDS ?= 10
+RUN_OUT ?= tgprof-out
+
+.PHONY: all deps configure build run test install-deps clean
+
+all: build
+
+deps:
+	@bash cmake/install-deps.sh
+
+configure: deps
+	@cmake -S . -B $(BUILD) -G Ninja $(CMAKE_FLAGS) >/dev/null
+
+build: configure
+	@cmake --build $(BUILD)
+
+# Profiles the whole host for RUN_SECONDS while the bundled demo workload
+# runs (its main thread leaves with pthread_exit right away).
+run: build
+	@$(BUILD)/fixtures/demo_workload $$(( $(RUN_SECONDS) + 2 )) & \
+	demo=$$!; \
+	$(BUILD)/tgprof record -d $(RUN_SECONDS) -o $(RUN_OUT); status=$$?; \
+	kill $$demo 2>/dev/null; wait $$demo 2>/dev/null; \
+	if [ $$status -eq 0 ]; then \
+		echo; \
+		echo "Flame graph:    $(RUN_OUT)/flamegraph.svg (open it in a browser)"; \
+		echo "Folded stacks:  $(RUN_OUT)/stacks.folded"; \
+	fi; \
+	exit $$status
+
+test: build
+	@cd $(BUILD) && ctest --output-on-failure --timeout 900
+
+clean:
+	rm -rf $(BUILD)
