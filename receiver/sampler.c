@@ -1,0 +1,310 @@
+/* User side of the sampler: loads bpf/sampler.bpf.c, attaches a CPU-clock
+ * perf event on every online CPU and the exec/exit tracepoints, and drains
+ * the ring buffer into the receiver in the order the kernel wrote it. */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bpf/sampler.h"
+#include "receiver/sampler.h"
+#include "sampler_bpf.skel.h"
+
+#define SAMPLER_MAX_CPUS 4096
+
+struct sampler {
+	struct sampler_bpf *skel;
+	struct ring_buffer *rb;
+	struct bpf_link *exec_link;
+	struct bpf_link *exit_link;
+	/* One per attached CPU; each owns its perf event fd. */
+	struct bpf_link **perf_links;
+	uint32_t nperf;
+	int ncpus_possible;
+	sampler_record_fn fn;
+	void *ctx;
+	const struct tg_logger *log;
+};
+
+/* Parses a CPU list such as "0-3,8,10-11" (sysfs "online"). Sets bits in
+ * @mask (SAMPLER_MAX_CPUS bits). Returns 0 or -EINVAL. */
+static int parse_cpu_list(const char *s, unsigned char *mask)
+{
+	while (*s && *s != '\n') {
+		char *end;
+		unsigned long a, b;
+
+		errno = 0;
+		a = strtoul(s, &end, 10);
+		if (end == s || errno)
+			return -EINVAL;
+		b = a;
+		s = end;
+		if (*s == '-') {
+			s++;
+			b = strtoul(s, &end, 10);
+			if (end == s || errno || b < a)
+				return -EINVAL;
+			s = end;
+		}
+		if (b >= SAMPLER_MAX_CPUS)
+			return -EINVAL;
+		for (; a <= b; a++)
+			mask[a / 8] |= 1u << (a % 8);
+		if (*s == ',')
+			s++;
+		else if (*s && *s != '\n')
+			return -EINVAL;
+	}
+	return 0;
+}
+
+static int online_cpus(unsigned char *mask)
+{
+	char buf[4096];
+	ssize_t n;
+	int fd, err;
+
+	fd = open("/sys/devices/system/cpu/online", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	err = n < 0 ? -errno : 0;
+	close(fd);
+	if (err)
+		return err;
+	buf[n] = '\0';
+	return parse_cpu_list(buf, mask);
+}
+
+static int on_ring_record(void *ctx, void *data, size_t len)
+{
+	struct sampler *s = ctx;
+
+	s->fn(s->ctx, data, len);
+	return 0;
+}
+
+static int attach_perf_events(struct sampler *s, uint32_t freq_hz)
+{
+	unsigned char mask[SAMPLER_MAX_CPUS / 8] = { 0 };
+	struct perf_event_attr attr = {
+		.size = sizeof(attr),
+		.type = PERF_TYPE_SOFTWARE,
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		.freq = 1,
+		.sample_freq = freq_hz,
+	};
+	int cpu, fd, err;
+
+	err = online_cpus(mask);
+	if (err) {
+		tg_err(s->log, "cannot read the online CPUs: %s",
+		       strerror(-err));
+		return err;
+	}
+	s->perf_links = calloc(SAMPLER_MAX_CPUS, sizeof(*s->perf_links));
+	if (!s->perf_links)
+		return -ENOMEM;
+
+	for (cpu = 0; cpu < SAMPLER_MAX_CPUS; cpu++) {
+		if (!(mask[cpu / 8] & (1u << (cpu % 8))))
+			continue;
+		fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
+			     PERF_FLAG_FD_CLOEXEC);
+		if (fd < 0) {
+			err = -errno;
+			/* A CPU that went offline since we read the list. */
+			if (err == -ENODEV)
+				continue;
+			tg_err(s->log,
+			       "perf_event_open(cpu-clock, cpu %d) failed: %s%s",
+			       cpu, strerror(-err),
+			       err == -EACCES || err == -EPERM ?
+				       " (needs CAP_PERFMON or root)" :
+				       "");
+			return err;
+		}
+		s->perf_links[s->nperf] = bpf_program__attach_perf_event(
+			s->skel->progs.sample, fd);
+		if (!s->perf_links[s->nperf]) {
+			err = -errno;
+			close(fd);
+			tg_err(s->log, "attaching the sampler to cpu %d: %s",
+			       cpu, strerror(-err));
+			return err;
+		}
+		s->nperf++;
+	}
+	if (!s->nperf) {
+		tg_err(s->log, "no online CPU to sample");
+		return -ENODEV;
+	}
+	return 0;
+}
+
+static int attach_tracepoint(struct sampler *s, struct bpf_program *prog,
+			     struct bpf_link **ret_link, const char *what)
+{
+	struct bpf_link *link = bpf_program__attach(prog);
+	int err;
+
+	if (!link) {
+		err = -errno;
+		tg_err(s->log, "attaching tp_btf/%s: %s", what, strerror(-err));
+		return err;
+	}
+	*ret_link = link;
+	return 0;
+}
+
+struct sampler *sampler__new(const struct sampler_opts *opts,
+			     sampler_record_fn fn, void *ctx,
+			     const struct tg_logger *log)
+{
+	struct sampler *s;
+	int err;
+
+	if (!opts || opts->sz < sizeof(*opts) || !fn || !opts->freq_hz) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->fn = fn;
+	s->ctx = ctx;
+	s->log = log;
+
+	s->ncpus_possible = libbpf_num_possible_cpus();
+	if (s->ncpus_possible <= 0) {
+		err = s->ncpus_possible ? s->ncpus_possible : -EINVAL;
+		tg_err(log, "cannot count the possible CPUs: %s",
+		       strerror(-err));
+		goto err_free;
+	}
+
+	s->skel = sampler_bpf__open();
+	if (!s->skel) {
+		err = -errno;
+		tg_err(log, "opening the BPF object: %s", strerror(-err));
+		goto err_free;
+	}
+	s->skel->rodata->filter_tgid = opts->filter_tgid;
+	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
+	s->skel->rodata->include_idle = opts->include_idle;
+	if (opts->ringbuf_bytes) {
+		err = bpf_map__set_max_entries(s->skel->maps.records,
+					       opts->ringbuf_bytes);
+		if (err) {
+			tg_err(log, "ring buffer size %zu: %s",
+			       opts->ringbuf_bytes, strerror(-err));
+			goto err_free;
+		}
+	}
+
+	err = sampler_bpf__load(s->skel);
+	if (err) {
+		tg_err(log, "loading the BPF programs: %s%s", strerror(-err),
+		       err == -EPERM ? " (needs CAP_BPF and CAP_PERFMON, "
+				       "or root)" :
+				       "");
+		goto err_free;
+	}
+
+	err = attach_tracepoint(s, s->skel->progs.handle_exec, &s->exec_link,
+				"sched_process_exec");
+	if (err)
+		goto err_free;
+	err = attach_tracepoint(s, s->skel->progs.handle_exit, &s->exit_link,
+				"sched_process_exit");
+	if (err)
+		goto err_free;
+
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.records),
+				 on_ring_record, s, NULL);
+	if (!s->rb) {
+		err = -errno;
+		tg_err(log, "creating the ring buffer reader: %s",
+		       strerror(-err));
+		goto err_free;
+	}
+
+	/* Last: once the perf events run, records start flowing. */
+	err = attach_perf_events(s, opts->freq_hz);
+	if (err)
+		goto err_free;
+	return s;
+
+err_free:
+	sampler__free(s);
+	errno = -err;
+	return NULL;
+}
+
+int sampler__poll(struct sampler *s, int timeout_ms)
+{
+	int n = ring_buffer__poll(s->rb, timeout_ms);
+
+	return n == -EINTR ? 0 : n;
+}
+
+int sampler__drain(struct sampler *s)
+{
+	return ring_buffer__consume(s->rb);
+}
+
+void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
+{
+	uint64_t *vals, sums[TGPROF_CNT_MAX] = { 0 };
+	uint32_t key;
+	int cpu, fd;
+
+	memset(ret, 0, sizeof(*ret));
+	ret->cpus = s->nperf;
+	vals = calloc(s->ncpus_possible, sizeof(*vals));
+	if (!vals)
+		return;
+	fd = bpf_map__fd(s->skel->maps.counters);
+	for (key = 0; key < TGPROF_CNT_MAX; key++) {
+		if (bpf_map_lookup_elem(fd, &key, vals))
+			continue;
+		for (cpu = 0; cpu < s->ncpus_possible; cpu++)
+			sums[key] += vals[cpu];
+	}
+	free(vals);
+
+	ret->samples = sums[TGPROF_CNT_SAMPLES];
+	ret->samples_idle = sums[TGPROF_CNT_SAMPLES_IDLE];
+	ret->samples_filtered = sums[TGPROF_CNT_SAMPLES_FILTERED];
+	ret->samples_lost = sums[TGPROF_CNT_SAMPLES_LOST];
+	ret->events_lost = sums[TGPROF_CNT_EVENTS_LOST];
+	ret->kstack_errors = sums[TGPROF_CNT_KSTACK_ERR];
+	ret->ustack_errors = sums[TGPROF_CNT_USTACK_ERR];
+}
+
+void sampler__free(struct sampler *s)
+{
+	uint32_t i;
+
+	if (!s)
+		return;
+	/* Stop the producers before the consumer goes away. */
+	for (i = 0; i < s->nperf; i++)
+		bpf_link__destroy(s->perf_links[i]);
+	bpf_link__destroy(s->exec_link);
+	bpf_link__destroy(s->exit_link);
+	ring_buffer__free(s->rb);
+	sampler_bpf__destroy(s->skel);
+	free(s->perf_links);
+	free(s);
+}

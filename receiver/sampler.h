@@ -1,0 +1,55 @@
+/* User side of bpf/sampler.bpf.c: opens and configures the BPF object,
+ * attaches one CPU-clock perf event per online CPU and the exec/exit
+ * tracepoints, and hands every ring-buffer record to a callback in order. */
+#ifndef TGPROF_RECEIVER_SAMPLER_H
+#define TGPROF_RECEIVER_SAMPLER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+
+struct sampler_opts {
+	size_t sz; /* sizeof(struct sampler_opts) */
+	uint32_t freq_hz;
+	uint32_t filter_tgid; /* 0: every process */
+	bool kernel_stacks;
+	bool include_idle;
+	size_t ringbuf_bytes; /* power of two, >= page size */
+};
+
+/* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
+struct sampler_counters {
+	uint64_t samples; /* perf events that fired */
+	uint64_t samples_idle;
+	uint64_t samples_filtered;
+	uint64_t samples_lost; /* ring buffer full */
+	uint64_t events_lost; /* exec/exit records lost: ring buffer full */
+	uint64_t kstack_errors;
+	uint64_t ustack_errors;
+	uint32_t cpus; /* perf events attached */
+};
+
+/* Called for every record, in ring order. @rec is valid during the call. */
+typedef void (*sampler_record_fn)(void *ctx, const void *rec, size_t len);
+
+/* Opens, configures, loads and attaches. Returns the sampler (caller frees
+ * with sampler__free()) or NULL + errno; the cause was logged. */
+struct sampler *sampler__new(const struct sampler_opts *opts,
+			     sampler_record_fn fn, void *ctx,
+			     const struct tg_logger *log);
+
+/* Waits up to @timeout_ms for records and hands them to the callback.
+ * Returns how many were handled, or -errno. */
+int sampler__poll(struct sampler *s, int timeout_ms);
+
+/* Hands out what is in the ring buffer now without waiting. */
+int sampler__drain(struct sampler *s);
+
+void sampler__counters(const struct sampler *s, struct sampler_counters *ret);
+
+/* Detaches and frees. Accepts NULL. */
+void sampler__free(struct sampler *s);
+
+#endif
