@@ -1,0 +1,84 @@
+/* The /proc facts tgprof relies on, read under a configurable root so tests
+ * can run the process table against a fake tree. Every reader tolerates a
+ * process that vanishes mid-read: it returns -ENOENT/-ESRCH, never crashes.
+ *
+ * DESIGN.md section 3: a thread group is alive while any task in
+ * ROOT/TGID/task is neither zombie nor dead; mappings are read through a
+ * live thread (ROOT/TGID/task/TID/maps) because ROOT/TGID/maps is empty once
+ * the leader has called pthread_exit(). */
+#ifndef TGPROF_RECEIVER_PROCFS_H
+#define TGPROF_RECEIVER_PROCFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define PROCFS_MAX_MAPS_BYTES (64u << 20) /* larger maps files are refused */
+
+struct proc_stat {
+	char state; /* R, S, D, Z, X, T, t, I, ... */
+	char comm[16];
+	uint64_t start_ticks; /* field 22: starttime, clock ticks since boot */
+	uint64_t start_code; /* field 26 */
+	uint64_t end_code; /* field 27 */
+	uint64_t start_stack; /* field 28 */
+};
+
+/*
+ * Reads ROOT/TGID/stat when @tid is 0, else ROOT/TGID/task/TID/stat.
+ * comm may contain spaces and parentheses: parsing starts after the last ')'.
+ * Returns 0 and fills *ret, -ENOENT when gone, -EINVAL when malformed.
+ */
+int procfs__read_stat(const char *root, uint32_t tgid, uint32_t tid,
+		      struct proc_stat *ret);
+
+/* True for the states of a task that will never run again (Z, X, x). */
+bool procfs__state_is_dead(char state);
+
+/* Clock ticks (field 22) <-> the nanoseconds the sampler stamps. */
+uint64_t procfs__ns_to_ticks(uint64_t ns);
+
+enum group_liveness {
+	GROUP_ALIVE = 0, /* some task is neither zombie nor dead */
+	GROUP_DEAD, /* gone, or every task is a zombie or dead */
+	GROUP_REUSED, /* the TGID now belongs to a process with another start */
+};
+
+/*
+ * Liveness of the thread group @tgid whose leader started at @start_ticks.
+ * *ret_live_tid (optional) gets a TID that is alive, preferring the leader.
+ * Returns the enum group_liveness value (never negative: unreadable = dead).
+ */
+enum group_liveness procfs__group_liveness(const char *root, uint32_t tgid,
+					   uint64_t start_ticks,
+					   uint32_t *ret_live_tid);
+
+/*
+ * Calls @fn with the TID of every task listed in ROOT/TGID/task, in
+ * directory order, until @fn returns non-zero. Added for the process table,
+ * which tries more than one live thread when a thread's maps are empty.
+ * Returns 0 when every task was visited, @fn's non-zero value, or -errno
+ * (-ENOENT when the group is gone).
+ */
+int procfs__for_each_task(const char *root, uint32_t tgid,
+			  int (*fn)(void *ctx, uint32_t tid), void *ctx);
+
+/*
+ * Reads the maps of @tgid through thread @tid (ROOT/TGID/task/TID/maps), or
+ * ROOT/TGID/maps when @tid is 0. At most PROCFS_MAX_MAPS_BYTES.
+ * Returns 0 with *ret_buf (caller frees with free()) and *ret_len, -ENOENT
+ * when the task is gone, -EFBIG when too large, or another -errno.
+ */
+int procfs__read_maps(const char *root, uint32_t tgid, uint32_t tid,
+		      char **ret_buf, size_t *ret_len);
+
+/*
+ * Opens @path as seen by thread @tid of @tgid: resolved inside that task's
+ * root directory (ROOT/TGID/task/TID/root), never escaping it (openat2
+ * RESOLVE_IN_ROOT). Returns an O_RDONLY|O_CLOEXEC|O_NONBLOCK fd (never blocks
+ * on a FIFO) or -errno.
+ */
+int procfs__open_in_root(const char *root, uint32_t tgid, uint32_t tid,
+			 const char *path);
+
+#endif

@@ -1,0 +1,149 @@
+/* The process table: what tgprof knows about every thread group it has
+ * sampled, keyed by TGID + leader start time, following the thread-group
+ * rules of DESIGN.md section 3:
+ *
+ *  1. identity = TGID + leader start time: a reused PID is a new process;
+ *  2. mappings are read through a live thread, preferring the sampled TID;
+ *  3. liveness = some task in ROOT/TGID/task is neither zombie nor dead;
+ *  4. exit cleanup is deferred (proctab__reap) until the samples taken
+ *     before the exit have been symbolized;
+ *  5. an address outside the known mappings triggers a rate-limited
+ *     re-read through a live thread (dlopen, JIT after the leader left);
+ *  6. exec replaces the mappings, keeping the process;
+ *  7. every transition is counted in struct proctab_stats.
+ *
+ * Not thread-safe: one receiver thread owns it.
+ */
+#ifndef TGPROF_RECEIVER_PROCTAB_H
+#define TGPROF_RECEIVER_PROCTAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "receiver/maps.h"
+
+enum proc_state {
+	PROC_ALIVE = 0,
+	PROC_EXITED, /* group exit seen; freed by proctab__reap() */
+};
+
+struct proc {
+	uint32_t tgid;
+	uint64_t start_ns; /* leader start, CLOCK_BOOTTIME ns */
+	char comm[16]; /* process (leader) name; updated on exec */
+	enum proc_state state;
+	uint64_t exit_ns; /* when the group exit was seen */
+	bool kernel_thread; /* no user address space, never reads maps */
+
+	struct maps *maps; /* executable mappings; NULL until read */
+	uint64_t aspace_id; /* address space the maps were read from */
+	uint64_t maps_read_ns; /* last (re)read attempt */
+	uint32_t maps_reads; /* reads of this process's maps, all causes */
+	uint64_t last_sample_ns;
+	uint64_t samples;
+	/* private: table linkage, owned by proctab.c */
+	void *priv;
+};
+
+struct proctab_opts {
+	size_t sz; /* sizeof(struct proctab_opts) */
+	const char *proc_root; /* NULL: "/proc" */
+	uint32_t max_processes; /* 0: 16384; beyond it the LRU is evicted */
+	/* Minimum time between two re-reads of one process's maps caused by
+	 * an unknown address. 0: 250 ms. */
+	uint64_t reread_interval_ns;
+	/* How long an exited process is kept before proctab__reap() frees
+	 * it. 0: free on the first reap after the exit. */
+	uint64_t exit_grace_ns;
+};
+
+struct proctab_stats {
+	uint64_t processes; /* in the table now (alive + exited-not-reaped) */
+	uint64_t new_processes;
+	uint64_t execs;
+	uint64_t leader_exits; /* leader left, group still alive */
+	uint64_t group_exits; /* reported by the kernel */
+	uint64_t maps_reads; /* first reads */
+	uint64_t maps_rereads; /* reads caused by exec, unknown address or a
+				  changed address space */
+	uint64_t maps_read_errors;
+	uint64_t maps_reread_ratelimited;
+	uint64_t stale_aspace; /* samples from an address space whose maps
+				  are gone (taken before an exec) */
+	uint64_t sweeps;
+	uint64_t sweep_removals; /* dead processes found by a sweep */
+	uint64_t reaped; /* exited processes freed after the grace period */
+	uint64_t evictions; /* removed because the table was full */
+};
+
+/* Returns a new table (caller frees with proctab__free()) or NULL + errno. */
+struct proctab *proctab__new(const struct proctab_opts *opts,
+			     const struct tg_logger *log);
+/* Accepts NULL. */
+void proctab__free(struct proctab *pt);
+
+/* The entry for (tgid, start_ns), or NULL. Borrowed; valid until the next
+ * call that may remove entries (sweep, reap, get). */
+struct proc *proctab__lookup(struct proctab *pt, uint32_t tgid,
+			     uint64_t start_ns);
+
+/*
+ * The entry for a sample of (tgid, start_ns), created (and counted as a
+ * new process) when missing. @comm is the leader's name. Marks it used at
+ * @now_ns for LRU eviction and counts the sample (p->samples,
+ * p->last_sample_ns). Returns NULL + errno on allocation failure.
+ */
+struct proc *proctab__get(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
+			  const char *comm, bool kernel_thread,
+			  uint64_t now_ns);
+
+/*
+ * Prepares @p's mappings for a sample of thread @tid taken in address space
+ * @aspace_id: reads them on first use, re-reads them when they were read
+ * from another address space (exec not yet reported, or lost).
+ * Returns 0 when p->maps match the sample, -ESTALE when the sample predates
+ * the address space the maps were read from (counted in stale_aspace), or
+ * -errno when no live thread could be read.
+ */
+int proctab__prepare(struct proctab *pt, struct proc *p, uint32_t tid,
+		     uint64_t aspace_id, uint64_t now_ns);
+
+/*
+ * The mapping containing @addr. On a miss, re-reads the maps through @tid
+ * (or another live thread) at most once per reread_interval_ns and looks
+ * again. Returns a mapping borrowed from p->maps (valid until the next
+ * proctab call on @p) or NULL.
+ */
+const struct mapping *proctab__find_mapping(struct proctab *pt, struct proc *p,
+					    uint32_t tid, uint64_t addr,
+					    uint64_t now_ns);
+
+/* The kernel reported an exec in the group: drops the mappings (read again
+ * at the next sample) and takes the new name. Unknown processes are
+ * ignored. */
+void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
+		      const char *comm, uint64_t now_ns);
+
+/* The kernel reported the leader's exit (@group_dead false:
+ * pthread_exit(), liveness is checked) or the whole group's. Group exits
+ * are deferred: the entry turns PROC_EXITED and proctab__reap() frees it. */
+void proctab__on_exit(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
+		      bool leader, bool group_dead, uint64_t now_ns);
+
+/* Frees PROC_EXITED entries older than exit_grace_ns. Call after a drain:
+ * every sample taken before the exits has been handled by then. */
+void proctab__reap(struct proctab *pt, uint64_t now_ns);
+
+/* Checks every alive entry's liveness through /proc and removes the dead
+ * and the reused (counted in sweep_removals). */
+void proctab__sweep(struct proctab *pt, uint64_t now_ns);
+
+void proctab__stats(const struct proctab *pt, struct proctab_stats *ret);
+
+/* Calls @fn for every entry (tests, stats); @fn must not modify @pt. */
+void proctab__for_each(const struct proctab *pt,
+		       void (*fn)(void *ctx, const struct proc *p), void *ctx);
+
+#endif

@@ -1,0 +1,543 @@
+/* Guards receiver/procfs.c, the /proc facts the process table decides
+ * with: stat parsing, thread-group liveness (DESIGN.md section 3), maps
+ * reads and opening files inside a task's root, on a fake /proc tree built
+ * in a temporary directory, plus a few checks against the real /proc. */
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "receiver/maps.h"
+#include "receiver/procfs.h"
+
+static char root[64]; /* mkdtemp under /tmp: short */
+
+static void fake_root_create(void)
+{
+	strcpy(root, "/tmp/tgprof-procfs-XXXXXX");
+	cr_assert_not_null(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+		      struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void fake_root_remove(void)
+{
+	if (root[0])
+		nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	root[0] = '\0';
+}
+
+TestSuite(procfs, .init = fake_root_create, .fini = fake_root_remove);
+
+static void fmt_path(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n = snprintf(buf, size, "%s/", root);
+
+	vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+}
+
+/* mkdir -p for ROOT/<fmt> */
+static void fake_mkdir(const char *fmt, ...)
+{
+	char path[PATH_MAX], *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	for (p = path + strlen(root) + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+}
+
+static void fake_write(const char *text, size_t len, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	fmt_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	f = fopen(path, "w");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(text, 1, len, f), len);
+	fclose(f);
+}
+
+/* A stat line the way the kernel prints it: 52 fields. */
+static void stat_line(char *buf, size_t size, uint32_t tid, const char *comm,
+		      char state, uint64_t start_ticks, uint64_t start_code,
+		      uint64_t end_code, uint64_t start_stack)
+{
+	snprintf(
+		buf, size,
+		"%u (%s) %c 1 %u %u 0 -1 4194560 1207 0 0 0 10 5 0 0 20 0 2 0 %llu 9261056 896 18446744073709551615 %llu %llu %llu 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0 94000000002000 94000000003000 94000001000000 140720000000000 140720000000100 140720000000100 140720000004000 0\n",
+		tid, comm, state, tid, tid, (unsigned long long)start_ticks,
+		(unsigned long long)start_code, (unsigned long long)end_code,
+		(unsigned long long)start_stack);
+}
+
+/* ROOT/TGID/stat (@tid 0) or ROOT/TGID/task/TID/stat. */
+static void fake_stat(uint32_t tgid, uint32_t tid, const char *comm, char state,
+		      uint64_t start_ticks)
+{
+	char line[1024];
+
+	stat_line(line, sizeof(line), tid ? tid : tgid, comm, state,
+		  start_ticks, 0x5555a000, 0x5555b000, 0x7ffc1000);
+	if (tid) {
+		fake_mkdir("%u/task/%u", tgid, tid);
+		fake_write(line, strlen(line), "%u/task/%u/stat", tgid, tid);
+	} else {
+		fake_mkdir("%u", tgid);
+		fake_write(line, strlen(line), "%u/stat", tgid);
+	}
+}
+
+/* A leader (which also appears in its own task directory). */
+static void fake_leader(uint32_t tgid, char state, uint64_t start_ticks)
+{
+	fake_stat(tgid, 0, "my (weird) proc", state, start_ticks);
+	fake_stat(tgid, tgid, "my (weird) proc", state, start_ticks);
+}
+
+Test(procfs, stat_comm_with_spaces_and_parens_is_parsed)
+{
+	struct proc_stat st;
+
+	fake_leader(100, 'S', 123456);
+	cr_assert_eq(procfs__read_stat(root, 100, 0, &st), 0);
+	cr_assert_str_eq(st.comm, "my (weird) proc");
+	cr_assert_eq(st.state, 'S');
+	cr_assert_eq(st.start_ticks, 123456);
+	cr_assert_eq(st.start_code, 0x5555a000);
+	cr_assert_eq(st.end_code, 0x5555b000);
+	cr_assert_eq(st.start_stack, 0x7ffc1000);
+}
+
+Test(procfs, stat_comm_that_looks_like_fields_is_parsed)
+{
+	struct proc_stat st;
+	char line[1024];
+
+	/* A first-')' parser would take " R 1 2 (" for fields. */
+	stat_line(line, sizeof(line), 100, "a) R 1 2 (b", 'D', 77, 1, 2, 3);
+	fake_mkdir("100");
+	fake_write(line, strlen(line), "100/stat");
+	cr_assert_eq(procfs__read_stat(root, 100, 0, &st), 0);
+	cr_assert_str_eq(st.comm, "a) R 1 2 (b");
+	cr_assert_eq(st.state, 'D');
+	cr_assert_eq(st.start_ticks, 77);
+	cr_assert_eq(st.start_stack, 3);
+}
+
+Test(procfs, stat_long_comm_is_truncated)
+{
+	struct proc_stat st;
+	char line[1024];
+
+	/* Kernel threads show more than 15 characters. */
+	stat_line(line, sizeof(line), 7, "kworker/u8:2-events_unbound", 'I', 5,
+		  0, 0, 0);
+	fake_mkdir("7");
+	fake_write(line, strlen(line), "7/stat");
+	cr_assert_eq(procfs__read_stat(root, 7, 0, &st), 0);
+	cr_assert_str_eq(st.comm, "kworker/u8:2-ev");
+	cr_assert_eq(st.start_ticks, 5);
+}
+
+Test(procfs, stat_of_a_thread_is_read_from_its_task_directory)
+{
+	struct proc_stat st;
+
+	fake_leader(100, 'Z', 1000);
+	fake_stat(100, 101, "worker", 'R', 1001);
+	cr_assert_eq(procfs__read_stat(root, 100, 101, &st), 0);
+	cr_assert_str_eq(st.comm, "worker");
+	cr_assert_eq(st.state, 'R');
+	cr_assert_eq(st.start_ticks, 1001);
+}
+
+Test(procfs, stat_of_a_missing_task_is_enoent)
+{
+	struct proc_stat st;
+
+	cr_assert_eq(procfs__read_stat(root, 4242, 0, &st), -ENOENT);
+	cr_assert_eq(procfs__read_stat(root, 4242, 4243, &st), -ENOENT);
+	/* Emptied under us: the task is gone, not malformed. */
+	fake_mkdir("4242");
+	fake_write("", 0, "4242/stat");
+	cr_assert_eq(procfs__read_stat(root, 4242, 0, &st), -ENOENT);
+}
+
+Test(procfs, stat_truncated_or_garbage_is_einval)
+{
+	static const char *const bad[] = {
+		"garbage\n",
+		"100 (app S 1 2 3\n",
+		"100 (app) S 1 100 100 0 -1 4194560 1207 0 0 0 10 5 0 0 20 0 2 0 12345 9261056 896\n",
+		"100 (app) S 1 100 100 0 -1 4194560 1207 0 0 0 10 5 0 0 20 0 2 0 x 9261056 896 1 2 3 4 5\n",
+		"100 (app)\n",
+		"100 (app)",
+	};
+	struct proc_stat st;
+	size_t i;
+
+	fake_mkdir("100");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		fake_write(bad[i], strlen(bad[i]), "100/stat");
+		cr_assert_eq(procfs__read_stat(root, 100, 0, &st), -EINVAL,
+			     "accepted: %s", bad[i]);
+	}
+}
+
+Test(procfs, dead_states_are_z_x_and_lowercase_x)
+{
+	cr_assert(procfs__state_is_dead('Z'));
+	cr_assert(procfs__state_is_dead('X'));
+	cr_assert(procfs__state_is_dead('x'));
+	cr_assert_not(procfs__state_is_dead('R'));
+	cr_assert_not(procfs__state_is_dead('S'));
+	cr_assert_not(procfs__state_is_dead('D'));
+	cr_assert_not(procfs__state_is_dead('T'));
+	cr_assert_not(procfs__state_is_dead('I'));
+}
+
+Test(procfs, ns_to_ticks_floors_like_the_kernel)
+{
+	uint64_t ns_per_tick = 1000000000ULL / (uint64_t)sysconf(_SC_CLK_TCK);
+
+	cr_assert_eq(procfs__ns_to_ticks(0), 0);
+	cr_assert_eq(procfs__ns_to_ticks(ns_per_tick - 1), 0);
+	cr_assert_eq(procfs__ns_to_ticks(ns_per_tick), 1);
+	cr_assert_eq(procfs__ns_to_ticks(1000000000ULL),
+		     (uint64_t)sysconf(_SC_CLK_TCK));
+	cr_assert_eq(procfs__ns_to_ticks(12345 * ns_per_tick + 17), 12345);
+}
+
+Test(procfs, running_leader_is_alive_through_itself)
+{
+	uint32_t live = 0;
+
+	fake_leader(100, 'S', 1000);
+	fake_stat(100, 101, "worker", 'R', 1001);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, &live),
+		     GROUP_ALIVE);
+	cr_assert_eq(live, 100);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, NULL),
+		     GROUP_ALIVE);
+}
+
+Test(procfs, zombie_leader_with_live_worker_is_alive)
+{
+	uint32_t live = 0;
+
+	fake_leader(100, 'Z', 1000);
+	fake_stat(100, 101, "zombie worker", 'Z', 1001);
+	fake_stat(100, 102, "worker", 'S', 1002);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, &live),
+		     GROUP_ALIVE);
+	cr_assert_eq(live, 102);
+}
+
+Test(procfs, task_vanishing_during_the_listing_is_skipped)
+{
+	uint32_t live = 0;
+
+	fake_leader(100, 'Z', 1000);
+	fake_mkdir("100/task/101"); /* listed, stat already gone */
+	fake_stat(100, 102, "worker", 'R', 1002);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, &live),
+		     GROUP_ALIVE);
+	cr_assert_eq(live, 102);
+}
+
+Test(procfs, all_zombies_is_dead)
+{
+	uint32_t live = 7;
+
+	fake_leader(100, 'Z', 1000);
+	fake_stat(100, 101, "worker", 'Z', 1001);
+	fake_stat(100, 102, "worker", 'X', 1002);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, &live),
+		     GROUP_DEAD);
+	cr_assert_eq(live, 7, "written on failure");
+}
+
+Test(procfs, missing_group_is_dead)
+{
+	cr_assert_eq(procfs__group_liveness(root, 4242, 1000, NULL),
+		     GROUP_DEAD);
+	/* A zombie leader whose task directory is gone too. */
+	fake_stat(100, 0, "app", 'Z', 1000);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, NULL), GROUP_DEAD);
+}
+
+Test(procfs, another_start_time_is_reused)
+{
+	fake_leader(100, 'R', 2000);
+	cr_assert_eq(procfs__group_liveness(root, 100, 1000, NULL),
+		     GROUP_REUSED);
+}
+
+Test(procfs, maps_are_read_whole_through_the_thread)
+{
+	size_t want = 0, len = 0, i;
+	char line[128], *text, *buf = NULL;
+
+	/* Larger than any single read() chunk. */
+	text = malloc(300000);
+	cr_assert_not_null(text);
+	for (i = 0; want + sizeof(line) < 300000; i++)
+		want += (size_t)sprintf(
+			text + want,
+			"%zx-%zx r-xp 00000000 08:01 %zu /usr/lib/lib%zu.so\n",
+			(i + 1) * 0x10000, (i + 1) * 0x10000 + 0x1000, i, i);
+	fake_leader(100, 'Z', 1000);
+	fake_stat(100, 101, "worker", 'R', 1001);
+	fake_write("", 0, "100/maps");
+	fake_write(text, want, "100/task/101/maps");
+
+	cr_assert_eq(procfs__read_maps(root, 100, 101, &buf, &len), 0);
+	cr_assert_eq(len, want);
+	cr_assert_eq(memcmp(buf, text, len), 0);
+	free(buf);
+
+	/* The zombie leader's maps: empty, and that is not an error. */
+	buf = NULL;
+	cr_assert_eq(procfs__read_maps(root, 100, 0, &buf, &len), 0);
+	cr_assert_eq(len, 0);
+	free(buf);
+	free(text);
+}
+
+Test(procfs, maps_of_a_missing_task_is_enoent)
+{
+	char *buf = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(procfs__read_maps(root, 4242, 4243, &buf, &len), -ENOENT);
+	cr_assert_eq(procfs__read_maps(root, 4242, 0, &buf, &len), -ENOENT);
+	cr_assert_null(buf);
+}
+
+Test(procfs, maps_larger_than_the_limit_are_refused)
+{
+	char path[PATH_MAX], *buf = NULL;
+	size_t len = 0;
+	int fd;
+
+	fake_mkdir("100");
+	snprintf(path, sizeof(path), "%s/100/maps", root);
+	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	cr_assert_geq(fd, 0);
+	/* Sparse: reads back as zeros without using the disk. */
+	cr_assert_eq(ftruncate(fd, (off_t)PROCFS_MAX_MAPS_BYTES + 1), 0);
+	close(fd);
+	cr_assert_eq(procfs__read_maps(root, 100, 0, &buf, &len), -EFBIG);
+	cr_assert_null(buf);
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)PROCFS_MAX_MAPS_BYTES), 0);
+	close(fd);
+	cr_assert_eq(procfs__read_maps(root, 100, 0, &buf, &len), 0);
+	cr_assert_eq(len, PROCFS_MAX_MAPS_BYTES);
+	free(buf);
+}
+
+static int count_tids(void *ctx, uint32_t tid)
+{
+	size_t *n = ctx;
+
+	cr_assert(tid == 100 || tid == 101 || tid == 102, "tid %u", tid);
+	if (*n > 99)
+		return 42;
+	(*n)++;
+	return 0;
+}
+
+Test(procfs, task_listing_visits_every_thread_and_stops_on_request)
+{
+	size_t n = 0;
+
+	fake_leader(100, 'Z', 1000);
+	fake_stat(100, 101, "w", 'R', 1001);
+	fake_stat(100, 102, "w", 'R', 1002);
+	fake_mkdir("100/task/not-a-tid");
+
+	cr_assert_eq(procfs__for_each_task(root, 100, count_tids, &n), 0);
+	cr_assert_eq(n, 3);
+	n = 100; /* count_tids stops at once above 99 */
+	cr_assert_eq(procfs__for_each_task(root, 100, count_tids, &n), 42);
+	cr_assert_eq(procfs__for_each_task(root, 4242, count_tids, &n),
+		     -ENOENT);
+}
+
+static void fake_file_text(const char *text, const char *fmt, ...)
+{
+	char path[PATH_MAX];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	fmt_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void assert_fd_reads(int fd, const char *want)
+{
+	char buf[64];
+	ssize_t n;
+
+	cr_assert_geq(fd, 0, "open_in_root: %s", strerror(-fd));
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	cr_assert_gt(n, 0);
+	buf[n] = '\0';
+	cr_assert_str_eq(buf, want);
+}
+
+Test(procfs, open_in_root_never_escapes_the_task_root)
+{
+	char link[PATH_MAX], target[PATH_MAX];
+
+	/* The task's root, and decoys at every level above it. */
+	fake_mkdir("100/task/100/root/etc");
+	fake_mkdir("100/task/100/root/lib");
+	fake_file_text("inside\n", "100/task/100/root/etc/passwd");
+	fake_mkdir("etc");
+	fake_file_text("outside\n", "etc/passwd");
+	fake_mkdir("100/etc");
+	fake_file_text("outside\n", "100/etc/passwd");
+	fake_mkdir("100/task/etc");
+	fake_file_text("outside\n", "100/task/etc/passwd");
+	fake_mkdir("100/task/100/etc");
+	fake_file_text("outside\n", "100/task/100/etc/passwd");
+
+	assert_fd_reads(procfs__open_in_root(root, 100, 100, "/etc/passwd"),
+			"inside\n");
+	assert_fd_reads(procfs__open_in_root(root, 100, 100,
+					     "/../../etc/passwd"),
+			"inside\n");
+	assert_fd_reads(procfs__open_in_root(root, 100, 100,
+					     "../../../../../../etc/passwd"),
+			"inside\n");
+
+	/* Symlinks inside the root resolve inside it, absolute or not. */
+	snprintf(link, sizeof(link), "%s/100/task/100/root/lib/abs", root);
+	cr_assert_eq(symlink("/etc/passwd", link), 0);
+	assert_fd_reads(procfs__open_in_root(root, 100, 100, "/lib/abs"),
+			"inside\n");
+	snprintf(link, sizeof(link), "%s/100/task/100/root/lib/rel", root);
+	cr_assert_eq(symlink("../../../../../etc/passwd", link), 0);
+	assert_fd_reads(procfs__open_in_root(root, 100, 100, "/lib/rel"),
+			"inside\n");
+
+	/* The host's path of a decoy means nothing inside the root. */
+	snprintf(link, sizeof(link), "%s/100/task/100/root/lib/host", root);
+	snprintf(target, sizeof(target), "%s/etc/passwd", root);
+	cr_assert_eq(symlink(target, link), 0);
+	cr_assert_eq(procfs__open_in_root(root, 100, 100, "/lib/host"),
+		     -ENOENT);
+
+	cr_assert_eq(procfs__open_in_root(root, 100, 101, "/etc/passwd"),
+		     -ENOENT);
+}
+
+/* The real /proc, through this test process. */
+
+Test(procfs, real_self_stat_is_parseable)
+{
+	struct proc_stat st, tst;
+
+	cr_assert_eq(procfs__read_stat("/proc", (uint32_t)getpid(), 0, &st), 0);
+	cr_assert_eq(st.state, 'R');
+	cr_assert_gt(st.start_ticks, 0);
+	cr_assert_neq(st.start_code, 0);
+	cr_assert_gt(st.end_code, st.start_code);
+	cr_assert_neq(st.start_stack, 0);
+	cr_assert_eq(procfs__read_stat("/proc", (uint32_t)getpid(),
+				       (uint32_t)gettid(), &tst),
+		     0);
+	cr_assert_eq(tst.start_code, st.start_code);
+	cr_assert_eq(tst.start_stack, st.start_stack);
+}
+
+Test(procfs, real_self_is_alive)
+{
+	struct proc_stat st;
+	uint32_t live = 0;
+
+	cr_assert_eq(procfs__read_stat("/proc", (uint32_t)getpid(), 0, &st), 0);
+	cr_assert_eq(procfs__group_liveness("/proc", (uint32_t)getpid(),
+					    st.start_ticks, &live),
+		     GROUP_ALIVE);
+	cr_assert_eq(live, (uint32_t)getpid());
+	cr_assert_eq(procfs__group_liveness("/proc", (uint32_t)getpid(),
+					    st.start_ticks + 1, NULL),
+		     GROUP_REUSED);
+}
+
+Test(procfs, real_self_maps_cover_this_code)
+{
+	const struct mapping *m;
+	struct maps *maps;
+	char *buf = NULL;
+	size_t len = 0;
+
+	cr_assert_eq(procfs__read_maps("/proc", (uint32_t)getpid(),
+				       (uint32_t)gettid(), &buf, &len),
+		     0);
+	cr_assert_gt(len, 0);
+	cr_assert_eq(maps__parse(buf, len, MAPS_EXEC_ONLY, &maps), 0);
+	free(buf);
+	cr_assert_eq(maps->skipped, 0);
+	m = maps__find(maps, (uint64_t)(uintptr_t)&procfs__read_maps);
+	cr_assert_not_null(m);
+	cr_assert_eq(m->kind, MAPPING_FILE);
+	cr_assert(m->prot & MAPPING_EXEC);
+	maps__free(maps);
+}
+
+Test(procfs, real_open_in_root_refuses_magic_links)
+{
+	uint32_t pid = (uint32_t)getpid(), tid = (uint32_t)gettid();
+	int fd;
+
+	/* Our own root is the host's: a plain file opens... */
+	fd = procfs__open_in_root("/proc", pid, tid, "/proc/self/stat");
+	cr_assert_geq(fd, 0, "%s", strerror(-fd));
+	close(fd);
+	/* ...but magic links could jump into another root. */
+	cr_assert_eq(procfs__open_in_root("/proc", pid, tid,
+					  "/proc/self/root/proc/self/stat"),
+		     -ELOOP);
+	cr_assert_eq(procfs__open_in_root("/proc", pid, tid, "/proc/self/cwd"),
+		     -ELOOP);
+}

@@ -1,0 +1,823 @@
+/* Guards receiver/proctab.c, the process table between the sampler drain
+ * and the symbolizer: the thread-group rules of DESIGN.md section 3 played
+ * against a fake /proc tree built in a temporary directory. */
+#include <errno.h>
+#include <ftw.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "bpf/sampler.h"
+#include "lib/clock.h"
+#include "receiver/procfs.h"
+#include "receiver/proctab.h"
+
+static char root[64]; /* mkdtemp under /tmp: short */
+static unsigned int log_lines[TG_LOG_DEBUG + 1];
+
+static void count_log(void *ctx, enum tg_log_level level, const char *msg)
+{
+	(void)ctx;
+	cr_assert_not_null(msg);
+	log_lines[level]++;
+}
+
+static const struct tg_logger logger = {
+	.fn = count_log,
+	.max_level = TG_LOG_DEBUG,
+};
+
+static void fake_root_create(void)
+{
+	strcpy(root, "/tmp/tgprof-proctab-XXXXXX");
+	cr_assert_not_null(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+	memset(log_lines, 0, sizeof(log_lines));
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag,
+		      struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void fake_root_remove(void)
+{
+	if (root[0])
+		nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	root[0] = '\0';
+}
+
+TestSuite(proctab, .init = fake_root_create, .fini = fake_root_remove);
+
+/* An executable image: the stat fields its address space is named by and
+ * the maps the kernel shows for it. */
+struct image {
+	uint64_t start_code, end_code, start_stack;
+	const char *maps;
+};
+
+#define APP_TEXT 0x55550000ULL
+#define LIBC_TEXT 0x7f0000100000ULL
+#define DLOPEN_TEXT 0x7f0000800000ULL
+#define NEW_TEXT 0x56660000ULL
+
+static const struct image app = {
+	.start_code = APP_TEXT,
+	.end_code = APP_TEXT + 0x10000,
+	.start_stack = 0x7ffc10000000ULL,
+	.maps = "55540000-55550000 r--p 00000000 08:01 100 /usr/bin/app\n"
+		"55550000-55560000 r-xp 00010000 08:01 100 /usr/bin/app\n"
+		"55570000-55590000 rw-p 00000000 00:00 0 [heap]\n"
+		"7f0000100000-7f0000200000 r-xp 00028000 08:01 200 /usr/lib/libc.so.6\n"
+		"7ffc0ff00000-7ffc10001000 rw-p 00000000 00:00 0 [stack]\n",
+};
+
+/* The same process after exec: another binary, another stack. */
+static const struct image newimg = {
+	.start_code = NEW_TEXT,
+	.end_code = NEW_TEXT + 0x10000,
+	.start_stack = 0x7ffd20000000ULL,
+	.maps = "56660000-56670000 r-xp 00000000 08:01 300 /usr/bin/new app\n"
+		"7f0000100000-7f0000200000 r-xp 00028000 08:01 200 /usr/lib/libc.so.6\n",
+};
+
+static uint64_t aspace_of(const struct image *img)
+{
+	return tgprof_aspace_id(img->start_code, img->end_code,
+				img->start_stack);
+}
+
+static uint64_t ticks_ns(uint64_t ticks)
+{
+	return ticks * (NSEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK));
+}
+
+static void fmt_path(char *buf, size_t size, const char *fmt, va_list ap)
+{
+	int n = snprintf(buf, size, "%s/", root);
+
+	vsnprintf(buf + n, size - (size_t)n, fmt, ap);
+}
+
+static void fake_mkdir(const char *fmt, ...)
+{
+	char path[256], *p;
+	va_list ap;
+
+	va_start(ap, fmt);
+	fmt_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	for (p = path + strlen(root) + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		mkdir(path, 0755);
+		*p = '/';
+	}
+	mkdir(path, 0755);
+}
+
+static void fake_write(const char *text, const char *mode, const char *fmt, ...)
+{
+	char path[256];
+	va_list ap;
+	FILE *f;
+
+	va_start(ap, fmt);
+	fmt_path(path, sizeof(path), fmt, ap);
+	va_end(ap);
+	f = fopen(path, mode);
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	fclose(f);
+}
+
+static void fake_task_dir(uint32_t tgid, uint32_t tid, char *buf, size_t size)
+{
+	if (tid)
+		snprintf(buf, size, "%u/task/%u", tgid, tid);
+	else
+		snprintf(buf, size, "%u", tgid);
+}
+
+/*
+ * Writes the stat (and, unless @maps is NULL, the maps) of task @tid of
+ * @tgid, or of ROOT/TGID itself when @tid is 0. A zombie or dead task has
+ * no mm: its code and stack fields are 0 and its maps are empty, the way
+ * the kernel shows them.
+ */
+static void fake_task(uint32_t tgid, uint32_t tid, char state,
+		      uint64_t start_ticks, const struct image *img)
+{
+	bool dead = procfs__state_is_dead(state);
+	char dir[64], line[1024];
+
+	fake_task_dir(tgid, tid, dir, sizeof(dir));
+	fake_mkdir("%s", dir);
+	snprintf(
+		line, sizeof(line),
+		"%u (my (weird) proc) %c 1 %u %u 0 -1 4194560 1207 0 0 0 10 5 0 0 20 0 2 0 %llu 9261056 896 18446744073709551615 %llu %llu %llu 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
+		tid ? tid : tgid, state, tgid, tgid,
+		(unsigned long long)start_ticks,
+		(unsigned long long)(dead || !img ? 0 : img->start_code),
+		(unsigned long long)(dead || !img ? 0 : img->end_code),
+		(unsigned long long)(dead || !img ? 0 : img->start_stack));
+	fake_write(line, "w", "%s/stat", dir);
+	fake_write(dead || !img ? "" : img->maps, "w", "%s/maps", dir);
+}
+
+/* A thread group whose leader is in @leader_state, with @nworkers
+ * running threads tgid + 1, tgid + 2, ... */
+static void fake_process(uint32_t tgid, uint64_t start_ticks, char leader_state,
+			 unsigned int nworkers, const struct image *img)
+{
+	unsigned int i;
+
+	fake_task(tgid, 0, leader_state, start_ticks, img);
+	fake_task(tgid, tgid, leader_state, start_ticks, img);
+	for (i = 1; i <= nworkers; i++)
+		fake_task(tgid, tgid + i, 'R', start_ticks + i, img);
+}
+
+static void fake_remove_process(uint32_t tgid)
+{
+	char dir[256];
+
+	snprintf(dir, sizeof(dir), "%s/%u", root, tgid);
+	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct proctab *table(uint32_t max_processes, uint64_t reread_ns,
+			     uint64_t grace_ns)
+{
+	struct proctab_opts opts = {
+		.sz = sizeof(opts),
+		.proc_root = root,
+		.max_processes = max_processes,
+		.reread_interval_ns = reread_ns,
+		.exit_grace_ns = grace_ns,
+	};
+	struct proctab *pt = proctab__new(&opts, &logger);
+
+	cr_assert_not_null(pt, "proctab__new: %s", strerror(errno));
+	return pt;
+}
+
+static struct proctab_stats stats(const struct proctab *pt)
+{
+	struct proctab_stats s;
+
+	proctab__stats(pt, &s);
+	return s;
+}
+
+#define START_TICKS 4200
+#define HUGE_INTERVAL (3600 * NSEC_PER_SEC)
+
+/* A sample's time stamp: after every maps read so far. */
+static uint64_t sample_now(void)
+{
+	return boot_ns() + NSEC_PER_SEC;
+}
+
+static struct proc *sampled(struct proctab *pt, uint32_t tgid)
+{
+	struct proc *p = proctab__get(pt, tgid, ticks_ns(START_TICKS), "app",
+				      false, sample_now());
+
+	cr_assert_not_null(p);
+	return p;
+}
+
+Test(proctab, reused_tgid_is_a_new_process_and_sweep_drops_the_stale_one)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *old, *cur;
+	struct proctab_stats s;
+
+	old = proctab__get(pt, 100, ticks_ns(1000), "old", false, 1);
+	fake_process(100, 2000, 'R', 0, &app);
+	cur = proctab__get(pt, 100, ticks_ns(2000), "new", false, 2);
+	cr_assert_not_null(old);
+	cr_assert_not_null(cur);
+	cr_assert_neq(old, cur);
+	s = stats(pt);
+	cr_assert_eq(s.new_processes, 2);
+	cr_assert_eq(s.processes, 2);
+	cr_assert_eq(proctab__lookup(pt, 100, ticks_ns(1000)), old);
+	cr_assert_eq(proctab__lookup(pt, 100, ticks_ns(2000)), cur);
+	cr_assert_str_eq(old->comm, "old");
+
+	proctab__sweep(pt, 3);
+	s = stats(pt);
+	cr_assert_eq(s.sweeps, 1);
+	cr_assert_eq(s.sweep_removals, 1);
+	cr_assert_eq(s.processes, 1);
+	cr_assert_null(proctab__lookup(pt, 100, ticks_ns(1000)));
+	cr_assert_not_null(proctab__lookup(pt, 100, ticks_ns(2000)));
+	proctab__free(pt);
+}
+
+Test(proctab, zombie_leader_maps_are_read_through_the_live_worker)
+{
+	struct proctab *pt = table(0, 0, 0);
+	const struct mapping *m;
+	struct proc *p;
+
+	/* pthread_exit() of the leader: ROOT/100/maps is empty. */
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 101, aspace_of(&app), sample_now()), 0);
+	cr_assert_not_null(p->maps);
+	cr_assert_eq(p->aspace_id, aspace_of(&app));
+	cr_assert_eq(p->maps->n, 2, "executable mappings only");
+	m = proctab__find_mapping(pt, p, 101, LIBC_TEXT + 0x10, sample_now());
+	cr_assert_not_null(m);
+	cr_assert_str_eq(m->path, "/usr/lib/libc.so.6");
+	cr_assert_eq(stats(pt).maps_reads, 1);
+	cr_assert_eq(stats(pt).maps_read_errors, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, zombie_leader_sampled_through_a_gone_thread_finds_the_worker)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	p = sampled(pt, 100);
+	/* Thread 150 exited after the sample was taken. */
+	cr_assert_eq(
+		proctab__prepare(pt, p, 150, aspace_of(&app), sample_now()), 0);
+	cr_assert_not_null(maps__find(p->maps, APP_TEXT));
+	cr_assert_eq(p->state, PROC_ALIVE);
+	/* And through the zombie leader itself. */
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "app", 1);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	cr_assert_not_null(maps__find(p->maps, APP_TEXT));
+	proctab__free(pt);
+}
+
+Test(proctab, empty_maps_of_one_live_thread_try_another)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	/* The leader is exiting: still running, its mm already gone. */
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	fake_write("", "w", "100/maps");
+	fake_write("", "w", "100/task/100/maps");
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0, sample_now()), 0);
+	cr_assert_not_null(maps__find(p->maps, LIBC_TEXT));
+	cr_assert_eq(p->state, PROC_ALIVE);
+	proctab__free(pt);
+}
+
+Test(proctab, pthread_exit_of_the_leader_keeps_the_process)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0, sample_now()), 0);
+
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, false, 10);
+	proctab__reap(pt, 20);
+	proctab__sweep(pt, 30);
+
+	cr_assert_eq(proctab__lookup(pt, 100, ticks_ns(START_TICKS)), p);
+	cr_assert_eq(p->state, PROC_ALIVE);
+	cr_assert_not_null(p->maps);
+	s = stats(pt);
+	cr_assert_eq(s.leader_exits, 1);
+	cr_assert_eq(s.group_exits, 0);
+	cr_assert_eq(s.new_processes, 1);
+	cr_assert_eq(s.sweep_removals, 0);
+	cr_assert_eq(s.reaped, 0);
+
+	/* Samples of the worker keep using the same entry. */
+	cr_assert_eq(sampled(pt, 100), p);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 101, aspace_of(&app), sample_now()), 0);
+	cr_assert_eq(stats(pt).new_processes, 1);
+	proctab__free(pt);
+}
+
+Test(proctab, leader_exit_of_a_dead_group_is_an_exit_counted_once)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'Z', 0, &app);
+	p = sampled(pt, 100);
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, false, 10);
+	cr_assert_eq(p->state, PROC_EXITED);
+	cr_assert_eq(stats(pt).leader_exits, 1);
+	cr_assert_eq(stats(pt).group_exits, 0);
+	/* The kernel's group exit arrives next: one exit in all. */
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, true, 11);
+	cr_assert_eq(stats(pt).group_exits, 1);
+	proctab__reap(pt, 12);
+	cr_assert_null(proctab__lookup(pt, 100, ticks_ns(START_TICKS)));
+	proctab__free(pt);
+}
+
+Test(proctab, group_exit_is_deferred_until_reap)
+{
+	struct proctab *pt = table(0, 0, 1000);
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 101, 0, sample_now()), 0);
+	fake_remove_process(100);
+
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, true, 5000);
+	cr_assert_eq(proctab__lookup(pt, 100, ticks_ns(START_TICKS)), p);
+	cr_assert_eq(p->state, PROC_EXITED);
+	cr_assert_eq(p->exit_ns, 5000);
+	cr_assert_not_null(p->maps, "samples before the exit need them");
+	cr_assert_not_null(proctab__find_mapping(pt, p, 101, APP_TEXT, 4999));
+
+	/* A second report of the same exit is not a second exit. */
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, true, 5001);
+	cr_assert_eq(stats(pt).group_exits, 1);
+
+	/* A sweep leaves exited entries to the reaper. */
+	proctab__sweep(pt, 5500);
+	cr_assert_eq(stats(pt).sweep_removals, 0);
+	proctab__reap(pt, 5999);
+	cr_assert_not_null(proctab__lookup(pt, 100, ticks_ns(START_TICKS)));
+	proctab__reap(pt, 6001);
+	cr_assert_null(proctab__lookup(pt, 100, ticks_ns(START_TICKS)));
+	s = stats(pt);
+	cr_assert_eq(s.group_exits, 1);
+	cr_assert_eq(s.reaped, 1);
+	cr_assert_eq(s.processes, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, group_exit_with_no_grace_is_freed_by_the_next_reap)
+{
+	struct proctab *pt = table(0, 0, 0);
+
+	sampled(pt, 100);
+	sampled(pt, 200);
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), false, true, 50);
+	proctab__reap(pt, 50);
+	cr_assert_null(proctab__lookup(pt, 100, ticks_ns(START_TICKS)));
+	cr_assert_not_null(proctab__lookup(pt, 200, ticks_ns(START_TICKS)));
+	cr_assert_eq(stats(pt).reaped, 1);
+	proctab__free(pt);
+}
+
+Test(proctab, exec_drops_the_maps_and_the_next_prepare_rereads_them)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	cr_assert_not_null(maps__find(p->maps, APP_TEXT));
+
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 10);
+	cr_assert_null(p->maps);
+	cr_assert_str_eq(p->comm, "new app");
+	cr_assert_eq(p->state, PROC_ALIVE);
+
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
+				      sample_now()),
+		     0);
+	cr_assert_eq(p->aspace_id, aspace_of(&newimg));
+	cr_assert_str_eq(maps__find(p->maps, NEW_TEXT)->path,
+			 "/usr/bin/new app");
+	cr_assert_null(maps__find(p->maps, APP_TEXT));
+	s = stats(pt);
+	cr_assert_eq(s.execs, 1);
+	cr_assert_eq(s.maps_reads, 1);
+	cr_assert_eq(s.maps_rereads, 1);
+	cr_assert_eq(s.new_processes, 1);
+	cr_assert_eq(p->maps_reads, 2);
+	proctab__free(pt);
+}
+
+Test(proctab, events_for_unknown_processes_are_ignored)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proctab_stats s;
+
+	proctab__on_exec(pt, 100, 1, "x", 1);
+	proctab__on_exit(pt, 100, 1, true, false, 1);
+	proctab__on_exit(pt, 100, 1, true, true, 1);
+	s = stats(pt);
+	cr_assert_eq(s.execs, 0);
+	cr_assert_eq(s.leader_exits, 0);
+	cr_assert_eq(s.group_exits, 0);
+	cr_assert_eq(s.processes, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, unknown_address_reread_is_rate_limited)
+{
+	struct proctab *pt = table(0, HUGE_INTERVAL, 0);
+	struct proctab_stats s;
+	struct proc *p;
+	int i;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0, sample_now()), 0);
+	for (i = 0; i < 5; i++)
+		cr_assert_null(proctab__find_mapping(pt, p, 100, DLOPEN_TEXT,
+						     sample_now()));
+	s = stats(pt);
+	cr_assert_eq(s.maps_rereads, 1);
+	cr_assert_eq(s.maps_reread_ratelimited, 4);
+
+	/* Known addresses never reach the limiter. */
+	cr_assert_not_null(
+		proctab__find_mapping(pt, p, 100, APP_TEXT, sample_now()));
+	cr_assert_eq(stats(pt).maps_reread_ratelimited, 4);
+	proctab__free(pt);
+}
+
+Test(proctab, mapping_added_after_the_leader_left_is_found)
+{
+	/* The shortest interval: every miss may re-read. */
+	struct proctab *pt = table(0, 1, 0);
+	const struct mapping *m;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 101, 0, sample_now()), 0);
+	cr_assert_null(proctab__find_mapping(pt, p, 101, DLOPEN_TEXT + 4,
+					     sample_now()));
+
+	/* The worker dlopen()s. */
+	fake_write(
+		"7f0000800000-7f0000810000 r-xp 00001000 08:01 400 /opt/plugin dir/libplugin.so\n",
+		"a", "100/task/101/maps");
+	m = proctab__find_mapping(pt, p, 101, DLOPEN_TEXT + 4, sample_now());
+	cr_assert_not_null(m);
+	cr_assert_str_eq(m->path, "/opt/plugin dir/libplugin.so");
+	cr_assert_eq(stats(pt).maps_rereads, 2);
+	cr_assert_eq(stats(pt).maps_reread_ratelimited, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, junk_addresses_never_trigger_rereads)
+{
+	static const uint64_t junk[] = {
+		0, 1, 8, 4095, 1ULL << 56, (1ULL << 56) + 4096, UINT64_MAX,
+	};
+	struct proctab *pt = table(0, 1, 0);
+	struct proctab_stats s;
+	struct proc *p;
+	size_t i;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0, sample_now()), 0);
+	for (i = 0; i < sizeof(junk) / sizeof(junk[0]); i++)
+		cr_assert_null(proctab__find_mapping(pt, p, 100, junk[i],
+						     sample_now()));
+	s = stats(pt);
+	cr_assert_eq(s.maps_reads, 1);
+	cr_assert_eq(s.maps_rereads, 0);
+	cr_assert_eq(s.maps_reread_ratelimited, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, sample_from_an_older_address_space_is_stale)
+{
+	struct proctab *pt = table(0, HUGE_INTERVAL, 0);
+	uint64_t before_read;
+	struct proctab_stats s;
+	struct proc *p;
+
+	/* The exec happened, its event is still in the ring; the maps are
+	 * read from the new image; a sample from the old one arrives. */
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	before_read = boot_ns();
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
+				      sample_now()),
+		     0);
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&app), before_read),
+		     -ESTALE);
+	s = stats(pt);
+	cr_assert_eq(s.stale_aspace, 1);
+	cr_assert_eq(s.maps_rereads, 0, "maps newer than the sample");
+	cr_assert_eq(p->aspace_id, aspace_of(&newimg));
+	proctab__free(pt);
+}
+
+Test(proctab, aspace_mismatch_after_the_read_rereads_once_then_is_stale)
+{
+	struct proctab *pt = table(0, HUGE_INTERVAL, 0);
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	/* An address space /proc does not show. */
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0x1234, sample_now()),
+		     -ESTALE);
+	s = stats(pt);
+	cr_assert_eq(s.maps_rereads, 1);
+	cr_assert_eq(s.stale_aspace, 1);
+	/* The same unknown address space again: no read storm. */
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0x1234, sample_now()),
+		     -ESTALE);
+	s = stats(pt);
+	cr_assert_eq(s.maps_rereads, 1);
+	cr_assert_eq(s.stale_aspace, 2);
+	cr_assert_eq(s.maps_reread_ratelimited, 1);
+	/* Matching samples are unaffected. */
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	proctab__free(pt);
+}
+
+Test(proctab, lost_exec_is_caught_by_the_aspace_reread)
+{
+	struct proctab *pt = table(0, HUGE_INTERVAL, 0);
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	/* exec without an event (the ring was full). */
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
+				      sample_now()),
+		     0);
+	cr_assert_not_null(maps__find(p->maps, NEW_TEXT));
+	s = stats(pt);
+	cr_assert_eq(s.maps_rereads, 1);
+	cr_assert_eq(s.stale_aspace, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, kernel_threads_never_read_maps)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	p = proctab__get(pt, 2, ticks_ns(1), "kthreadd", true, 1);
+	cr_assert_not_null(p);
+	cr_assert(p->kernel_thread);
+	cr_assert_eq(proctab__prepare(pt, p, 2, 0, sample_now()), -ENOENT);
+	cr_assert_null(proctab__find_mapping(pt, p, 2, 0x400000, 1));
+	cr_assert_eq(stats(pt).maps_reads, 0);
+	cr_assert_eq(stats(pt).maps_read_errors, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, failed_read_of_a_gone_process_defers_its_removal)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proctab_stats s;
+	struct proc *p;
+
+	p = sampled(pt, 100); /* no /proc entry: exited before the read */
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0, 777), -ENOENT);
+	cr_assert_eq(p->state, PROC_EXITED);
+	cr_assert_eq(p->exit_ns, 777);
+	s = stats(pt);
+	cr_assert_eq(s.maps_reads, 1);
+	cr_assert_eq(s.maps_read_errors, 1);
+	cr_assert_eq(s.group_exits, 0);
+	proctab__reap(pt, 778);
+	cr_assert_null(proctab__lookup(pt, 100, ticks_ns(START_TICKS)));
+	proctab__free(pt);
+}
+
+Test(proctab, reused_tgid_never_lends_its_maps_to_the_old_process)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	/* TGID 100 now belongs to a process started later. */
+	fake_process(100, START_TICKS + 50, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 100, 0, 5), -ENOENT);
+	cr_assert_null(p->maps);
+	cr_assert_eq(p->state, PROC_EXITED);
+	cr_assert_eq(stats(pt).maps_read_errors, 1);
+	cr_assert_eq(stats(pt).group_exits, 0);
+	proctab__free(pt);
+}
+
+Test(proctab, unreadable_maps_of_a_live_process_are_retried_at_the_limit)
+{
+	struct proctab *pt = table(0, HUGE_INTERVAL, 0);
+	struct proctab_stats s;
+	struct proc *p;
+
+	/* Alive, yet every maps file is empty (the group is exiting). */
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	fake_write("", "w", "100/maps");
+	fake_write("", "w", "100/task/100/maps");
+	fake_write("", "w", "100/task/101/maps");
+	p = sampled(pt, 100);
+	cr_assert_eq(proctab__prepare(pt, p, 101, 0, sample_now()), -ENODATA);
+	cr_assert_eq(proctab__prepare(pt, p, 101, 0, sample_now()), -ENODATA);
+	s = stats(pt);
+	cr_assert_eq(s.maps_reads, 1);
+	cr_assert_eq(s.maps_read_errors, 1);
+	cr_assert_eq(s.maps_reread_ratelimited, 1);
+	cr_assert_eq(p->state, PROC_ALIVE, "empty maps are not an exit");
+	proctab__free(pt);
+}
+
+Test(proctab, full_table_evicts_the_least_recently_used)
+{
+	struct proctab *pt = table(2, 0, 0);
+	struct proctab_stats s;
+
+	cr_assert_not_null(proctab__get(pt, 1, 10, "a", false, 1));
+	cr_assert_not_null(proctab__get(pt, 2, 20, "b", false, 2));
+	cr_assert_not_null(proctab__get(pt, 1, 10, "a", false, 3));
+	cr_assert_not_null(proctab__get(pt, 3, 30, "c", false, 4));
+	s = stats(pt);
+	cr_assert_eq(s.evictions, 1);
+	cr_assert_eq(s.processes, 2);
+	cr_assert_eq(s.new_processes, 3);
+	cr_assert_not_null(proctab__lookup(pt, 1, 10));
+	cr_assert_null(proctab__lookup(pt, 2, 20));
+	cr_assert_not_null(proctab__lookup(pt, 3, 30));
+	cr_assert_eq(log_lines[TG_LOG_WARN], 1, "warned once");
+	cr_assert_not_null(proctab__get(pt, 4, 40, "d", false, 5));
+	cr_assert_eq(stats(pt).evictions, 2);
+	cr_assert_null(proctab__lookup(pt, 1, 10));
+	cr_assert_eq(log_lines[TG_LOG_WARN], 1, "warned once");
+	proctab__free(pt);
+}
+
+Test(proctab, get_counts_samples_and_keeps_the_first_name)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	p = proctab__get(pt, 7, 70, "a very long process name", false, 100);
+	cr_assert_str_eq(p->comm, "a very long pro");
+	cr_assert_eq(proctab__get(pt, 7, 70, "other", false, 200), p);
+	cr_assert_str_eq(p->comm, "a very long pro");
+	cr_assert_eq(p->samples, 2);
+	cr_assert_eq(p->last_sample_ns, 200);
+	cr_assert_eq(p->start_ns, 70);
+	cr_assert_eq(p->tgid, 7);
+	cr_assert_eq(stats(pt).new_processes, 1);
+	proctab__free(pt);
+}
+
+Test(proctab, sweep_removes_dead_groups_and_keeps_live_ones)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proctab_stats s;
+
+	fake_process(100, START_TICKS, 'R', 0, &app); /* alive */
+	fake_process(200, START_TICKS, 'Z', 2, &app); /* zombie leader */
+	fake_process(300, START_TICKS, 'Z', 0, &app); /* all zombies */
+	sampled(pt, 100);
+	sampled(pt, 200);
+	sampled(pt, 300);
+	sampled(pt, 400); /* gone from /proc */
+	cr_assert_not_null(proctab__get(pt, 0, 0, "swapper/0", true, 1));
+
+	proctab__sweep(pt, 1);
+	s = stats(pt);
+	cr_assert_eq(s.sweeps, 1);
+	cr_assert_eq(s.sweep_removals, 2);
+	cr_assert_eq(s.processes, 3);
+	cr_assert_not_null(proctab__lookup(pt, 100, ticks_ns(START_TICKS)));
+	cr_assert_not_null(proctab__lookup(pt, 200, ticks_ns(START_TICKS)));
+	cr_assert_null(proctab__lookup(pt, 300, ticks_ns(START_TICKS)));
+	cr_assert_null(proctab__lookup(pt, 400, ticks_ns(START_TICKS)));
+	cr_assert_not_null(proctab__lookup(pt, 0, 0), "the idle task stays");
+	proctab__free(pt);
+}
+
+static void count_entries(void *ctx, const struct proc *p)
+{
+	uint64_t *sum = ctx;
+
+	*sum += p->tgid;
+}
+
+Test(proctab, for_each_visits_every_entry)
+{
+	struct proctab *pt = table(0, 0, 0);
+	uint64_t sum = 0;
+
+	sampled(pt, 1);
+	sampled(pt, 20);
+	sampled(pt, 300);
+	proctab__for_each(pt, count_entries, &sum);
+	cr_assert_eq(sum, 321);
+	proctab__free(pt);
+}
+
+Test(proctab, options_are_checked_and_defaulted)
+{
+	struct proctab_opts bad = { .sz = 1 };
+	struct {
+		struct proctab_opts opts;
+		uint64_t future;
+	} longer = { .opts = { .sz = sizeof(longer) }, .future = 1 };
+	struct proctab *pt;
+
+	errno = 0;
+	cr_assert_null(proctab__new(&bad, NULL));
+	cr_assert_eq(errno, EINVAL);
+	errno = 0;
+	cr_assert_null(proctab__new(&longer.opts, NULL));
+	cr_assert_eq(errno, EINVAL, "unknown non-zero option");
+	longer.future = 0;
+	pt = proctab__new(&longer.opts, NULL);
+	cr_assert_not_null(pt);
+	proctab__free(pt);
+	pt = proctab__new(NULL, NULL);
+	cr_assert_not_null(pt);
+	cr_assert_not_null(proctab__get(pt, 1, 1, NULL, false, 1));
+	proctab__free(pt);
+}
+
+Test(proctab, free_accepts_null_and_a_full_table)
+{
+	struct proctab *pt = table(0, 0, 0);
+
+	proctab__free(NULL);
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	cr_assert_eq(proctab__prepare(pt, sampled(pt, 100), 100, 0,
+				      sample_now()),
+		     0);
+	sampled(pt, 200);
+	proctab__on_exit(pt, 200, ticks_ns(START_TICKS), true, true, 1);
+	proctab__free(pt); /* ASan reports what it leaks */
+}
