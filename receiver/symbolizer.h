@@ -1,0 +1,87 @@
+/* Turns sampled addresses into frames: user addresses through the mapping
+ * the process table found and the ELF file behind it (opened inside the
+ * process's root, matched by device and inode), kernel addresses through
+ * kallsyms. Symbol tables are cached per file (device, inode, size, mtime)
+ * and shared by every process mapping that file; the cache is bounded.
+ * The raw facts (address, mapping, file offset) stay in every frame so a
+ * backend can re-symbolize. */
+#ifndef TGPROF_RECEIVER_SYMBOLIZER_H
+#define TGPROF_RECEIVER_SYMBOLIZER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "receiver/maps.h"
+
+enum frame_kind {
+	FRAME_NATIVE = 0,
+	FRAME_KERNEL = 1,
+};
+
+/* Strings are borrowed from the symbolizer: valid until the next
+ * symbolizer__next_epoch(). */
+struct sym_frame {
+	uint64_t addr; /* as sampled */
+	enum frame_kind kind;
+	const char *name; /* function; NULL when unknown */
+	uint64_t sym_offset; /* addr - function start, when name is set */
+	/* File basename ("libc.so.6"), "[vdso]", a kernel module name, or
+	 * "vmlinux"; NULL when no mapping covers addr. */
+	const char *module;
+	const struct mapping *mapping; /* user frames: borrowed, or NULL */
+	uint64_t file_offset; /* user frames with a mapping */
+};
+
+struct symbolizer_opts {
+	size_t sz; /* sizeof(struct symbolizer_opts) */
+	const char *proc_root; /* NULL: "/proc" */
+	const char *kallsyms_path; /* NULL: "/proc/kallsyms" */
+	bool kernel; /* load kernel symbols */
+	size_t max_files; /* cached ELF files; 0: 512 */
+};
+
+struct symbolizer_stats {
+	uint64_t lookups;
+	uint64_t resolved;
+	uint64_t unresolved;
+	uint64_t cache_hits;
+	uint64_t cache_misses;
+	uint64_t cache_evictions;
+	uint64_t cache_files; /* cached now */
+	uint64_t cache_bytes; /* held by cached symbol tables */
+	uint64_t open_errors; /* files that could not be opened or matched */
+	uint64_t elf_errors; /* files that are not valid ELF */
+	uint64_t kernel_symbols; /* loaded from kallsyms (0: unavailable) */
+};
+
+/* Returns a symbolizer (caller frees with symbolizer__free()) or NULL +
+ * errno. Kernel symbols that cannot be loaded are logged once, not fatal. */
+struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts,
+				   const struct tg_logger *log);
+/* Accepts NULL. */
+void symbolizer__free(struct symbolizer *sy);
+
+/* Fills *out for kernel address @addr. Always succeeds (name may be NULL). */
+void symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
+			struct sym_frame *out);
+
+/*
+ * Fills *out for user address @addr of thread @tid in group @tgid, inside
+ * mapping @m (NULL: unknown address). @return_address: @addr is a return
+ * address (every frame but the innermost), looked up at addr - 1 so a call
+ * at the end of a function names that function.
+ */
+void symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
+		      const struct mapping *m, uint64_t addr,
+		      bool return_address, struct sym_frame *out);
+
+/* Ends an epoch (one sample): strings handed out before may be freed when
+ * the cache evicts. Entries used in the current epoch are never evicted. */
+void symbolizer__next_epoch(struct symbolizer *sy);
+
+void symbolizer__stats(const struct symbolizer *sy,
+		       struct symbolizer_stats *ret);
+
+#endif
