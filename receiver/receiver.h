@@ -1,0 +1,96 @@
+/* The receiver: drains the sampler, keeps the process table, symbolizes
+ * every sample and hands it to a sink. One receiver instance owns all its
+ * state (no globals); one thread drives it through receiver__poll(). */
+#ifndef TGPROF_RECEIVER_RECEIVER_H
+#define TGPROF_RECEIVER_RECEIVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lib/log.h"
+#include "receiver/proctab.h"
+#include "receiver/sampler.h"
+#include "receiver/symbolizer.h"
+
+struct receiver_config {
+	uint32_t freq_hz; /* per CPU; 1..10000, default 19 */
+	uint32_t filter_tgid; /* 0: the whole host */
+	bool kernel_stacks; /* default true */
+	bool include_idle; /* default false */
+	size_t ringbuf_bytes; /* power of two; default 8 MiB */
+	uint64_t sweep_interval_ns; /* default 10 s; 0: never */
+	uint64_t maps_reread_interval_ns; /* default 250 ms */
+	/* How long an exited process stays in the table. The last thread
+	 * runs on after the exit tracepoint (exit_notify, schedule), so
+	 * samples can follow the exit record; they must find the process,
+	 * not create a new one. Default 2 s. */
+	uint64_t exit_grace_ns;
+	uint32_t max_processes; /* default 16384 */
+	size_t max_symbol_files; /* default 512 */
+	const char *proc_root; /* default "/proc"; borrowed */
+	const char *kallsyms_path; /* default "/proc/kallsyms"; borrowed */
+};
+
+/* Fills @cfg with the defaults above. */
+void receiver_config__defaults(struct receiver_config *cfg);
+
+/* One symbolized sample, lent to the sink for the duration of the call. */
+struct sym_sample {
+	uint32_t tgid;
+	uint32_t tid;
+	uint32_t cpu;
+	uint64_t ts_ns; /* CLOCK_BOOTTIME */
+	uint64_t start_ns; /* leader start: the process identity with tgid */
+	const char *comm; /* thread name */
+	const char *pcomm; /* process name */
+	const struct proc *proc;
+	/* Innermost first: the kernel frames, then the user frames. */
+	const struct sym_frame *frames;
+	uint32_t nframes;
+	uint32_t nkernel; /* frames[0..nkernel) are kernel frames */
+};
+
+struct receiver_sink {
+	void (*on_sample)(void *ctx, const struct sym_sample *s);
+	void *ctx;
+};
+
+struct receiver_stats {
+	struct sampler_counters sampler;
+	struct proctab_stats procs;
+	struct symbolizer_stats sym;
+	uint64_t records; /* ring buffer records handled */
+	uint64_t records_malformed; /* wrong size or type: skipped */
+	uint64_t samples; /* delivered to the sink */
+	uint64_t samples_stale; /* user frames dropped: address space gone */
+};
+
+/* Returns a receiver (caller frees with receiver__free()) or NULL + errno.
+ * Loads nothing yet: see receiver__start(). @sink and @log are borrowed and
+ * must outlive the receiver. */
+struct receiver *receiver__new(const struct receiver_config *cfg,
+			       const struct receiver_sink *sink,
+			       const struct tg_logger *log);
+
+/* Loads symbols and the BPF programs and attaches them. 0 or -errno; the
+ * reason was logged. */
+int receiver__start(struct receiver *r);
+
+/* Handles what the kernel has produced, waiting up to @timeout_ms for it,
+ * then reaps exited processes and sweeps when due. Returns the number of
+ * records handled or -errno (-EINTR when interrupted by a signal). */
+int receiver__poll(struct receiver *r, int timeout_ms);
+
+/* Runs a liveness sweep now. */
+void receiver__sweep(struct receiver *r);
+
+void receiver__stats(const struct receiver *r, struct receiver_stats *ret);
+
+/* The process table, for inspection (tests, stats). Borrowed. */
+const struct proctab *receiver__proctab(const struct receiver *r);
+
+/* Detaches and frees everything. Accepts NULL. */
+void receiver__free(struct receiver *r);
+
+#endif
