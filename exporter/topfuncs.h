@@ -1,0 +1,41 @@
+/* The "top functions" report `tgprof record` prints: functions ranked by
+ * self samples (the innermost frame) and by total samples (anywhere in the
+ * stack, counted once per stack even when recursive). */
+#ifndef TGPROF_EXPORTER_TOPFUNCS_H
+#define TGPROF_EXPORTER_TOPFUNCS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "exporter/folded.h"
+
+struct topfunc {
+	const char *name; /* owned by the struct topfuncs */
+	uint64_t self;
+	uint64_t total;
+};
+
+struct topfuncs {
+	struct topfunc *v; /* every function, unordered */
+	size_t n;
+	uint64_t samples; /* the total the percentages refer to */
+	/* private */
+	void *priv;
+};
+
+/* Computes the per-function counts of @f (the first frame of each stack,
+ * the process name, is not a function). Returns NULL + errno; caller frees
+ * with topfuncs__free(). */
+struct topfuncs *topfuncs__compute(const struct folded *f);
+
+/* Sorts by self (@by_self) or total, descending, ties by name. */
+void topfuncs__sort(struct topfuncs *t, int by_self);
+
+/* Prints two tables of the top @n: by self and by total. */
+int topfuncs__print(struct topfuncs *t, size_t n, FILE *out);
+
+/* Accepts NULL. */
+void topfuncs__free(struct topfuncs *t);
+
+#endif
