@@ -1,0 +1,34 @@
+/* The tgprof host: command-line front end that drives the receiver and
+ * writes what it produces. Declarations shared by the cmd/tgprof files. */
+#ifndef TGPROF_CMD_TGPROF_H
+#define TGPROF_CMD_TGPROF_H
+
+#include <stdbool.h>
+
+#include "lib/log.h"
+
+/* Exit codes: 0 success, 1 failure at run time (privileges, kernel),
+ * 2 bad usage or input. */
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+/* The host's logger: "tgprof: LEVEL: message" lines on stderr. */
+struct host_log {
+	struct tg_logger logger;
+	bool progress_shown; /* a progress line must be cleared first */
+};
+
+void host_log__init(struct host_log *hl, enum tg_log_level max_level);
+
+/* Routes libbpf's own messages through @hl (libbpf's print hook is
+ * process-wide, which only the host may set). */
+void host_log__route_libbpf(struct host_log *hl);
+
+/* Checks the privileges sampling needs. Prints one line naming exactly the
+ * missing capabilities and returns false when sampling cannot work; warns
+ * (and returns true) about those that only degrade the output. */
+bool privileges_check(const struct tg_logger *log);
+
+int cmd_record(int argc, char **argv);
+
+#endif
