@@ -1,0 +1,441 @@
+/* The thread-group rules of DESIGN.md section 3, on the real kernel: a
+ * leader that calls pthread_exit(), a dlopen after it left, an exec from a
+ * non-leader thread, a reused PID and process/thread churn. Needs root. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "lib/clock.h"
+#include "receiver/procfs.h"
+#include "tests/bpf/harness.h"
+
+#define TEST_FREQ 499
+
+struct run {
+	struct receiver *r;
+	struct fixture *f;
+	uint64_t group_exits; /* wait for at least this many */
+};
+
+/* Done when the fixture has exited and the receiver has seen the group
+ * exits that go with it. */
+static bool fixture_gone(void *ctx)
+{
+	struct run *run = ctx;
+	struct receiver_stats st;
+
+	if (!run->f->exited)
+		return false;
+	receiver__stats(run->r, &st);
+	return st.procs.group_exits >= run->group_exits;
+}
+
+static unsigned long long must_value(const struct fixture *f, const char *key)
+{
+	unsigned long long v = 0;
+
+	cr_assert(fixture_value(f, key, &v), "fixture did not report %s:\n%s",
+		  key, f->out);
+	return v;
+}
+
+/* Runs @argv under a receiver filtered to its TGID until it exited and
+ * its group exit was handled. */
+static struct receiver *profile_fixture(char *const argv[], struct fixture *f,
+					const struct receiver_sink *sink,
+					struct receiver_config *cfg)
+{
+	struct receiver *r;
+	struct run run;
+
+	fixture_spawn(f, argv, 0);
+	cfg->filter_tgid = f->pid;
+	r = harness_receiver(cfg, sink);
+	fixture_go(f);
+	run = (struct run){ .r = r, .f = f, .group_exits = 1 };
+	cr_assert(harness_run_until(r, f, fixture_gone, &run, 30000),
+		  "fixture did not finish or its exit was not seen:\n%s",
+		  f->out);
+	cr_assert(WIFEXITED(f->status) && WEXITSTATUS(f->status) == 0,
+		  "fixture failed (status %d):\n%s", f->status, f->out);
+	return r;
+}
+
+Test(threadgroup, pthread_exit_leader_keeps_symbols, .timeout = 120)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("pthread_exit_leader", path,
+					      sizeof(path)),
+			 "200", "3000", NULL };
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct receiver_sink sink = capture_sink(&cap);
+	struct receiver_stats st;
+	struct fixture f;
+	struct receiver *r;
+	size_t i, after = 0, named = 0;
+	unsigned long long tid, left;
+
+	harness_require_root();
+	harness_config(&cfg, TEST_FREQ, 0);
+	/* Sweeps run while the leader is a zombie: they must keep it. */
+	cfg.sweep_interval_ns = 100 * NSEC_PER_MSEC;
+	r = profile_fixture(argv, &f, &sink, &cfg);
+
+	tid = must_value(&f, "worker_tid");
+	left = must_value(&f, "leader_exit_ns");
+	for (i = 0; i < cap.n; i++) {
+		if (cap.v[i].tid != tid || cap.v[i].ts_ns <= left)
+			continue;
+		after++;
+		named += cap_has(&cap.v[i], "worker_spin_hot");
+	}
+	receiver__stats(r, &st);
+	cr_log_info("worker samples after the leader left: %zu, named %zu; "
+		    "maps reads %llu, re-reads %llu, sweeps %llu",
+		    after, named, (unsigned long long)st.procs.maps_reads,
+		    (unsigned long long)st.procs.maps_rereads,
+		    (unsigned long long)st.procs.sweeps);
+
+	cr_assert_geq(after, 100, "too few samples after the leader left: %zu",
+		      after);
+	cr_assert_geq(named * 100, after * 95,
+		      "only %zu of %zu worker samples name worker_spin_hot",
+		      named, after);
+	cr_assert_eq(st.procs.new_processes, 1);
+	cr_assert_eq(st.procs.leader_exits, 1);
+	cr_assert_eq(st.procs.group_exits, 1);
+	cr_assert_eq(st.procs.sweep_removals, 0,
+		     "a sweep dropped the process while its worker ran");
+	cr_assert_geq(st.procs.sweeps, 5);
+	/* No enable/disable loop: a handful of reads, not one per sample. */
+	cr_assert_leq(st.procs.maps_reads + st.procs.maps_rereads, 10);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&f);
+}
+
+Test(threadgroup, dlopen_after_leader_exit_is_symbolized, .timeout = 120)
+{
+	char path[512], lib[512];
+	char *argv[] = { (char *)fixture_path("dlopen_after_leader_exit", path,
+					      sizeof(path)),
+			 (char *)fixture_path("libfixture_dl.so", lib,
+					      sizeof(lib)),
+			 "2000", NULL };
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct receiver_sink sink = capture_sink(&cap);
+	struct receiver_stats st;
+	struct fixture f;
+	struct receiver *r;
+	size_t i, after = 0, named = 0;
+	unsigned long long tid, begin;
+
+	harness_require_root();
+	harness_config(&cfg, TEST_FREQ, 0);
+	r = profile_fixture(argv, &f, &sink, &cfg);
+
+	tid = must_value(&f, "worker_tid");
+	begin = must_value(&f, "dl_spin_begin_ns");
+	for (i = 0; i < cap.n; i++) {
+		if (cap.v[i].tid != tid || cap.v[i].ts_ns <= begin)
+			continue;
+		after++;
+		named += cap_has(&cap.v[i], "fixture_dl_spin");
+	}
+	receiver__stats(r, &st);
+	cr_log_info("samples in the dlopen'ed library: %zu, named %zu", after,
+		    named);
+	cr_assert_geq(after, 50);
+	cr_assert_geq(named * 100, after * 95,
+		      "only %zu of %zu samples name fixture_dl_spin", named,
+		      after);
+	/* Known before the dlopen, so the library came from a re-read
+	 * through the worker, the only live thread. */
+	cr_assert_geq(st.procs.maps_rereads, 1);
+	cr_assert_eq(st.procs.new_processes, 1);
+	cr_assert_eq(st.procs.leader_exits, 1);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&f);
+}
+
+Test(threadgroup, exec_from_non_leader_thread, .timeout = 120)
+{
+	char path[512], target[512];
+	char *argv[] = {
+		(char *)fixture_path("exec_from_thread", path, sizeof(path)),
+		(char *)fixture_path("exec_target", target, sizeof(target)),
+		"2000", NULL
+	};
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct receiver_sink sink = capture_sink(&cap);
+	struct receiver_stats st;
+	struct fixture f;
+	struct receiver *r;
+	size_t i, before = 0, old_named = 0, after = 0, new_named = 0,
+		  stale = 0;
+	unsigned long long exec_begin, exec_done, exec_pid;
+	uint64_t start = 0;
+
+	harness_require_root();
+	harness_config(&cfg, TEST_FREQ, 0);
+	r = profile_fixture(argv, &f, &sink, &cfg);
+
+	exec_begin = must_value(&f, "exec_begin_ns");
+	exec_done = must_value(&f, "exec_done_ns");
+	exec_pid = must_value(&f, "exec_pid");
+	cr_assert_eq(exec_pid, (unsigned long long)f.pid,
+		     "the exec'ing thread must take over the TGID");
+	for (i = 0; i < cap.n; i++) {
+		const struct cap_sample *s = &cap.v[i];
+
+		if (!start)
+			start = s->start_ns;
+		cr_assert_eq(s->start_ns, start,
+			     "exec changed the process identity");
+		if (s->ts_ns < exec_begin) {
+			before++;
+			old_named += cap_has(s, "old_image_spin");
+		} else if (s->ts_ns > exec_done) {
+			after++;
+			new_named += cap_has(s, "new_image_spin");
+			stale += cap_has(s, "old_image_spin");
+		}
+	}
+	receiver__stats(r, &st);
+	cr_log_info("before exec %zu (%zu named), after %zu (%zu named)",
+		    before, old_named, after, new_named);
+	cr_assert_geq(before, 20);
+	cr_assert_geq(old_named * 100, before * 95);
+	cr_assert_geq(after, 100);
+	cr_assert_eq(stale, 0, "%zu samples after exec name the old image",
+		     stale);
+	cr_assert_geq(new_named * 100, after * 95,
+		      "only %zu of %zu samples name new_image_spin", new_named,
+		      after);
+	cr_assert_eq(st.procs.new_processes, 1,
+		     "exec must not look like a new process");
+	cr_assert_eq(st.procs.execs, 1);
+	cr_assert_eq(st.procs.group_exits, 1);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&f);
+}
+
+Test(threadgroup, pid_reuse_never_inherits_symbols, .timeout = 120)
+{
+	char alpha_path[512], beta_path[512];
+	char *alpha[] = { (char *)fixture_path("spin_alpha", alpha_path,
+					       sizeof(alpha_path)),
+			  "500", NULL };
+	char *beta[] = { (char *)fixture_path("spin_beta", beta_path,
+					      sizeof(beta_path)),
+			 "1000", NULL };
+	struct receiver_sink sink;
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct receiver_stats st;
+	struct fixture fa, fb;
+	struct receiver *r;
+	struct run run;
+	size_t i, na = 0, nb = 0, beta_named = 0, beta_alpha = 0;
+	uint64_t alpha_start = 0;
+
+	harness_require_root();
+	sink = capture_sink(&cap);
+	fixture_spawn(&fa, alpha, 0);
+	harness_config(&cfg, TEST_FREQ, fa.pid);
+	r = harness_receiver(&cfg, &sink);
+	fixture_go(&fa);
+	run = (struct run){ .r = r, .f = &fa, .group_exits = 1 };
+	cr_assert(harness_run_until(r, &fa, fixture_gone, &run, 30000));
+
+	/* The same PID, now a different binary with the same layout. */
+	fixture_spawn(&fb, beta, fa.pid);
+	cr_assert_eq(fb.pid, fa.pid);
+	fixture_go(&fb);
+	run = (struct run){ .r = r, .f = &fb, .group_exits = 2 };
+	cr_assert(harness_run_until(r, &fb, fixture_gone, &run, 30000));
+
+	for (i = 0; i < cap.n; i++) {
+		const struct cap_sample *s = &cap.v[i];
+
+		if (!alpha_start)
+			alpha_start = s->start_ns;
+		if (s->start_ns == alpha_start) {
+			na++;
+			continue;
+		}
+		nb++;
+		beta_named += cap_has(s, "beta_spin");
+		beta_alpha += cap_has(s, "alpha_spin");
+	}
+	receiver__stats(r, &st);
+	cr_log_info("alpha samples %zu, beta samples %zu (%zu named)", na, nb,
+		    beta_named);
+	cr_assert_geq(na, 50);
+	cr_assert_geq(nb, 100);
+	cr_assert_eq(
+		beta_alpha, 0,
+		"%zu samples of the new process carry the old one's symbols",
+		beta_alpha);
+	cr_assert_geq(beta_named * 100, nb * 95);
+	cr_assert_eq(st.procs.new_processes, 2);
+	cr_assert_eq(st.procs.group_exits, 2);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&fa);
+	fixture_cleanup(&fb);
+}
+
+struct live_check {
+	size_t entries;
+	size_t not_alive;
+	size_t exited;
+};
+
+static void check_entry(void *ctx, const struct proc *p)
+{
+	struct live_check *lc = ctx;
+
+	lc->entries++;
+	if (p->state != PROC_ALIVE)
+		lc->exited++;
+	if (procfs__group_liveness("/proc", p->tgid,
+				   procfs__ns_to_ticks(p->start_ns),
+				   NULL) != GROUP_ALIVE)
+		lc->not_alive++;
+}
+
+static bool fixture_exited(void *ctx)
+{
+	return ((struct fixture *)ctx)->exited;
+}
+
+static void count_exited(void *ctx, const struct proc *p)
+{
+	*(size_t *)ctx += p->state == PROC_EXITED;
+}
+
+/* Exited entries are kept for exit_grace_ns, then reaped by the poll. */
+static bool exited_reaped(void *ctx)
+{
+	size_t exited = 0;
+
+	proctab__for_each(receiver__proctab(ctx), count_exited, &exited);
+	return exited == 0;
+}
+
+Test(threadgroup, process_churn_returns_to_baseline, .timeout = 300)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("churn", path, sizeof(path)),
+			 "2000", "2000", "2000", NULL };
+	struct receiver_sink sink;
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct live_check lc = { 0 };
+	struct receiver_stats st;
+	struct fixture f;
+	struct receiver *r;
+
+	harness_require_root();
+	sink = capture_sink(&cap);
+	/* The whole host: the children are other processes. */
+	harness_config(&cfg, 997, 0);
+	r = harness_receiver(&cfg, &sink);
+	fixture_spawn(&f, argv, 0);
+	fixture_go(&f);
+	cr_assert(harness_run_until(r, &f, fixture_exited, &f, 240000),
+		  "churn did not finish");
+	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0);
+	/* Everything the kernel produced until now, the grace period of the
+	 * last exits, then one sweep. */
+	cr_assert(harness_run_until(r, NULL, exited_reaped, r, 30000),
+		  "exited processes were never reaped");
+	receiver__sweep(r);
+
+	receiver__stats(r, &st);
+	proctab__for_each(receiver__proctab(r), check_entry, &lc);
+	cr_log_info("churn: %llu processes seen, %llu group exits, %llu "
+		    "sweep removals; %zu entries left",
+		    (unsigned long long)st.procs.new_processes,
+		    (unsigned long long)st.procs.group_exits,
+		    (unsigned long long)st.procs.sweep_removals, lc.entries);
+	cr_assert_geq(st.procs.new_processes, 200,
+		      "the churn was barely sampled: %llu processes",
+		      (unsigned long long)st.procs.new_processes);
+	cr_assert_eq(lc.exited, 0, "exited entries came back after the reap");
+	cr_assert_eq(lc.not_alive, 0, "%zu of %zu entries are not alive",
+		     lc.not_alive, lc.entries);
+	cr_assert_eq(st.procs.processes, lc.entries);
+	cr_assert_lt(lc.entries, 200);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&f);
+}
+
+static bool drained(void *ctx)
+{
+	return receiver__poll(ctx, 0) == 0;
+}
+
+Test(sampler, full_ring_buffer_drops_are_counted, .timeout = 120)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("spin_alpha", path, sizeof(path)),
+			 "1500", NULL };
+	struct receiver_sink sink;
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct receiver_stats st;
+	struct fixture f;
+	struct receiver *r;
+	struct run run;
+
+	harness_require_root();
+	sink = capture_sink(&cap);
+	fixture_spawn(&f, argv, 0);
+	harness_config(&cfg, 4999, f.pid);
+	/* Room for a handful of samples only. */
+	cfg.ringbuf_bytes = 16384;
+	r = harness_receiver(&cfg, &sink);
+	fixture_go(&f);
+	/* Do not drain until the fixture has burnt its 1.5 s of CPU. */
+	cr_assert_eq(waitpid(f.pid, &f.status, 0), f.pid);
+	f.exited = true;
+	run = (struct run){ .r = r, .f = &f, .group_exits = 0 };
+	cr_assert(harness_run_until(r, &f, fixture_gone, &run, 10000));
+	cr_assert(harness_run_until(r, NULL, drained, r, 10000));
+
+	receiver__stats(r, &st);
+	cr_log_info("samples %llu, delivered %llu, lost %llu",
+		    (unsigned long long)st.sampler.samples,
+		    (unsigned long long)st.samples,
+		    (unsigned long long)st.sampler.samples_lost);
+	cr_assert_gt(st.samples, 0);
+	cr_assert_gt(st.sampler.samples_lost, 0);
+	cr_assert_leq(st.samples + st.sampler.samples_lost +
+			      st.sampler.samples_filtered +
+			      st.sampler.samples_idle,
+		      st.sampler.samples);
+	cr_assert_eq(st.samples, cap.n);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&f);
+}
