@@ -211,6 +211,9 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 			goto err_free;
 		}
 	}
+	/* A quarter full wakes the reader; otherwise its poll timeout does. */
+	s->skel->rodata->wakeup_bytes =
+		bpf_map__max_entries(s->skel->maps.records) / 4;
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
@@ -255,7 +258,10 @@ int sampler__poll(struct sampler *s, int timeout_ms)
 {
 	int n = ring_buffer__poll(s->rb, timeout_ms);
 
-	return n == -EINTR ? 0 : n;
+	/* No wakeup came: records below the wakeup threshold wait for us. */
+	if (n == 0 || n == -EINTR)
+		n = ring_buffer__consume(s->rb);
+	return n;
 }
 
 int sampler__drain(struct sampler *s)

@@ -40,7 +40,9 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 			     sampler_record_fn fn, void *ctx,
 			     const struct tg_logger *log);
 
-/* Waits up to @timeout_ms for records and hands them to the callback.
+/* Waits up to @timeout_ms for a wakeup (the kernel wakes the reader only
+ * once the ring is a quarter full), then hands every waiting record to the
+ * callback. Call it periodically: small batches never wake anyone.
  * Returns how many were handled, or -errno. */
 int sampler__poll(struct sampler *s, int timeout_ms);
 
