@@ -27,6 +27,11 @@
  * but it gets another chance: it may have been mid-write, or the thread
  * we went through may have been exiting. */
 #define SYMBOLIZER_RETRY_NS (30 * NSEC_PER_SEC)
+/* A file no thread of one process could reach: another process (or this
+ * one, a little later) may still reach it. */
+#define SYMBOLIZER_UNREACHABLE_RETRY_NS (1 * NSEC_PER_SEC)
+/* Threads tried besides the sampled one when it cannot open a file. */
+#define SYMBOLIZER_MAX_TASKS 4
 #define SYMBOLIZER_VDSO_MAX (1u << 20) /* the vdso is a few pages */
 
 struct symfile {
@@ -40,6 +45,9 @@ struct symfile {
 	int64_t mtime_ns;
 	struct elfsym *es; /* NULL: the file failed (negative entry) */
 	uint64_t retry_ns; /* negative entry: CLOCK_MONOTONIC of next try */
+	/* Negative entry because no thread of this process could reach the
+	 * file: any other process retries at once. 0: the file itself failed. */
+	uint32_t unreachable_tgid;
 	uint64_t epoch; /* last epoch a lookup used this entry */
 	size_t bytes; /* elfsym__memory(es) */
 	bool logged; /* the failure was logged already */
@@ -280,13 +288,51 @@ static bool stat_matches(const struct stat *st, const struct mapping *m)
 	       st->st_ino == m->inode;
 }
 
+/* Opens @m's path inside thread @tid's root and checks it is the mapped
+ * file: the path may name another file by now. */
+static int open_through_task(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
+			     const struct mapping *m, struct stat *ret_st)
+{
+	int fd = procfs__open_in_root(sy->proc_root, tgid, tid, m->path);
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, ret_st) == 0 && stat_matches(ret_st, m))
+		return fd;
+	close(fd);
+	return -ESTALE;
+}
+
+struct task_try {
+	struct symbolizer *sy;
+	const struct mapping *m;
+	struct stat *st;
+	uint32_t tgid;
+	uint32_t skip_tid;
+	unsigned int left;
+	int fd; /* the last result */
+};
+
+static int try_task(void *ctx, uint32_t tid)
+{
+	struct task_try *t = ctx;
+
+	if (tid == t->skip_tid)
+		return 0;
+	t->fd = open_through_task(t->sy, t->tgid, tid, t->m, t->st);
+	/* Stop at success, at a file that is not the mapped one, or when
+	 * enough threads were tried. */
+	return t->fd >= 0 || t->fd == -ESTALE || !--t->left;
+}
+
 /*
  * Opens the file behind @m as the process sees it, or -errno. First by
- * path inside the task's root (checked against the mapping's device and
- * inode: the path may name another file by now); then through map_files,
- * which is the mapped file itself even when deleted or replaced. There
- * overlayfs reports the underlying device in maps and its own in stat, so
- * only a different inode on the same device is a mismatch.
+ * path inside the sampled thread's root, then inside a few other threads'
+ * (the sampled one may have exited since, and a zombie leader has no root
+ * any more); then through map_files, which is the mapped file itself even
+ * when deleted or replaced. There overlayfs reports the underlying device
+ * in maps and its own in stat, so only a different inode on the same
+ * device is a mismatch.
  */
 static int symbolizer__open(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 			    const struct mapping *m, struct stat *ret_st)
@@ -296,18 +342,22 @@ static int symbolizer__open(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 	int fd, err = -ENOENT;
 
 	if (!m->deleted && m->path && m->path[0] == '/') {
-		fd = procfs__open_in_root(sy->proc_root, tgid, tid ? tid : tgid,
-					  m->path);
-		if (fd >= 0) {
-			if (fstat(fd, &st) == 0 && stat_matches(&st, m)) {
-				*ret_st = st;
-				return fd;
-			}
-			close(fd);
-			err = -ESTALE;
-		} else {
-			err = fd;
-		}
+		struct task_try t = { .sy = sy,
+				      .m = m,
+				      .st = ret_st,
+				      .tgid = tgid,
+				      .skip_tid = tid,
+				      .left = SYMBOLIZER_MAX_TASKS,
+				      .fd = -ENOENT };
+
+		err = open_through_task(sy, tgid, tid ? tid : tgid, m, ret_st);
+		if (err >= 0)
+			return err;
+		if (err != -ESTALE && procfs__for_each_task(sy->proc_root, tgid,
+							    try_task, &t) > 0)
+			err = t.fd;
+		if (err >= 0)
+			return err;
 	}
 	if (snprintf(path, sizeof(path),
 		     "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64,
@@ -335,10 +385,13 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 	struct stat st;
 	int fd, err;
 
+	f->unreachable_tgid = 0;
 	fd = symbolizer__open(sy, tgid, tid, m, &st);
 	if (fd < 0) {
 		sy->st.open_errors++;
 		err = fd;
+		if (err != -ESTALE)
+			f->unreachable_tgid = tgid;
 		goto fail;
 	}
 	f->es = elfsym__load_fd(fd);
@@ -356,7 +409,9 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 	return;
 
 fail:
-	f->retry_ns = clock_ns(CLOCK_MONOTONIC) + SYMBOLIZER_RETRY_NS;
+	f->retry_ns = clock_ns(CLOCK_MONOTONIC) +
+		      (f->unreachable_tgid ? SYMBOLIZER_UNREACHABLE_RETRY_NS :
+					     SYMBOLIZER_RETRY_NS);
 	if (!f->logged) {
 		f->logged = true;
 		tg_debug(&sy->log,
@@ -395,7 +450,9 @@ static struct symfile *symbolizer__file(struct symbolizer *sy, uint32_t tgid,
 		lru__unlink(sy, f);
 		lru__push_head(sy, f);
 		f->epoch = sy->epoch;
-		if (f->es || clock_ns(CLOCK_MONOTONIC) < f->retry_ns) {
+		if (f->es ||
+		    (clock_ns(CLOCK_MONOTONIC) < f->retry_ns &&
+		     (!f->unreachable_tgid || f->unreachable_tgid == tgid))) {
 			sy->st.cache_hits++;
 			return f;
 		}

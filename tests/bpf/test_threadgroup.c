@@ -2,6 +2,7 @@
  * leader that calls pthread_exit(), a dlopen after it left, an exec from a
  * non-leader thread, a reused PID and process/thread churn. Needs root. */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -116,6 +117,76 @@ Test(threadgroup, pthread_exit_leader_keeps_symbols, .timeout = 120)
 	cr_assert_geq(st.procs.sweeps, 5);
 	/* No enable/disable loop: a handful of reads, not one per sample. */
 	cr_assert_leq(st.procs.maps_reads + st.procs.maps_rereads, 10);
+
+	receiver__free(r);
+	capture_free(&cap);
+	fixture_cleanup(&f);
+}
+
+static bool leader_reported_exit(void *ctx)
+{
+	unsigned long long v;
+
+	fixture_pump(ctx);
+	return fixture_value(ctx, "leader_exit_ns", &v);
+}
+
+/* Waits, without draining the receiver, until the fixture's leader is a
+ * zombie: its /proc entry stays, with state Z. */
+static void wait_leader_zombie(struct fixture *f)
+{
+	uint64_t deadline = boot_ns() + 10 * NSEC_PER_SEC;
+	struct proc_stat st;
+
+	while (!leader_reported_exit(f))
+		cr_assert(boot_ns() < deadline, "the leader never left");
+	for (;;) {
+		cr_assert_eq(procfs__read_stat("/proc", f->pid, f->pid, &st),
+			     0);
+		if (st.state == 'Z')
+			return;
+		cr_assert(boot_ns() < deadline, "the leader is not a zombie");
+		sched_yield();
+	}
+}
+
+Test(threadgroup, samples_queued_before_leader_exit_are_symbolized,
+     .timeout = 120)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("pthread_exit_leader", path,
+					      sizeof(path)),
+			 "200", "1000", NULL };
+	struct receiver_config cfg;
+	struct capture cap = { 0 };
+	struct receiver_sink sink = capture_sink(&cap);
+	struct receiver_stats st;
+	struct fixture f;
+	struct receiver *r;
+	struct run run;
+	size_t i, named = 0;
+
+	harness_require_root();
+	fixture_spawn(&f, argv, 0);
+	harness_config(&cfg, TEST_FREQ, f.pid);
+	r = harness_receiver(&cfg, &sink);
+	fixture_go(&f);
+	/* Nothing is drained until the leader is gone: its first samples
+	 * (and the process's first maps read and binary open) are handled
+	 * when its own /proc entries no longer lead anywhere. */
+	wait_leader_zombie(&f);
+	run = (struct run){ .r = r, .f = &f, .group_exits = 1 };
+	cr_assert(harness_run_until(r, &f, fixture_gone, &run, 30000));
+
+	for (i = 0; i < cap.n; i++)
+		named += cap_has(&cap.v[i], "leader_spin") ||
+			 cap_has(&cap.v[i], "worker_spin_hot");
+	receiver__stats(r, &st);
+	cr_log_info("%zu samples, %zu named", cap.n, named);
+	cr_assert_geq(cap.n, 100);
+	cr_assert_geq(named * 100, cap.n * 95, "only %zu of %zu samples named",
+		      named, cap.n);
+	cr_assert_eq(st.procs.new_processes, 1);
 
 	receiver__free(r);
 	capture_free(&cap);

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "receiver/symbolizer.h"
@@ -665,4 +666,104 @@ Test(symbolizer, options_from_another_abi_are_checked)
 	sy = symbolizer__new(NULL, NULL);
 	cr_assert(sy);
 	symbolizer__free(sy);
+}
+
+/* A fake proc root: TGID/task/{dead,live}, where only "live" has a root
+ * (a link to the real "/"), like a zombie leader beside a live worker. */
+static void fake_group(char *root, size_t len, uint32_t tgid, uint32_t dead,
+		       uint32_t live)
+{
+	char path[PATH_MAX];
+
+	snprintf(root, len, "/tmp/tgprof-symroot-XXXXXX");
+	cr_assert(mkdtemp(root));
+	snprintf(path, sizeof(path), "%s/%u", root, tgid);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%u/task", root, tgid);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%u/task/%u", root, tgid, dead);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	if (!live)
+		return;
+	snprintf(path, sizeof(path), "%s/%u/task/%u", root, tgid, live);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%u/task/%u/root", root, tgid, live);
+	cr_assert_eq(symlink("/", path), 0);
+}
+
+static void rm_tree(const char *root)
+{
+	char cmd[PATH_MAX + 16];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(symbolizer, file_is_opened_through_another_thread_when_sampled_one_is_gone)
+{
+	uint64_t addr = fn_addr(symbolizer_probe_fn);
+	struct symbolizer_opts opts = { .sz = sizeof(opts) };
+	char root[64];
+	const struct mapping *m;
+	struct self_maps sm;
+	struct sym_frame fr;
+	struct symbolizer *sy;
+
+	self_maps_read(&sm);
+	m = self_maps_find(&sm, addr);
+	fake_group(root, sizeof(root), 100, 100, 101);
+	opts.proc_root = root;
+	sy = symbolizer__new(&opts, NULL);
+	cr_assert(sy);
+	/* Sampled thread 100 has no root any more: thread 101 does. */
+	symbolizer__user(sy, 100, 100, m, addr, false, &fr);
+	cr_assert_str_eq(fr.name, "symbolizer_probe_fn");
+	symbolizer__free(sy);
+	rm_tree(root);
+	self_maps_free(&sm);
+}
+
+Test(symbolizer, file_one_process_cannot_reach_is_retried_for_another)
+{
+	uint64_t addr = fn_addr(symbolizer_probe_fn);
+	struct symbolizer_opts opts = { .sz = sizeof(opts) };
+	struct symbolizer_stats st;
+	char root[64], path[PATH_MAX];
+	const struct mapping *m;
+	struct self_maps sm;
+	struct sym_frame fr;
+	struct symbolizer *sy;
+
+	self_maps_read(&sm);
+	m = self_maps_find(&sm, addr);
+	/* Process 200 has no thread with a root; process 300 has one. */
+	fake_group(root, sizeof(root), 200, 200, 0);
+	snprintf(path, sizeof(path), "%s/300", root);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/300/task", root);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/300/task/300", root);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/300/task/300/root", root);
+	cr_assert_eq(symlink("/", path), 0);
+	opts.proc_root = root;
+	sy = symbolizer__new(&opts, NULL);
+	cr_assert(sy);
+
+	symbolizer__user(sy, 200, 200, m, addr, false, &fr);
+	cr_assert_null(fr.name);
+	symbolizer__next_epoch(sy);
+	/* Process 200 again: the negative entry holds, no new attempt. */
+	symbolizer__user(sy, 200, 200, m, addr, false, &fr);
+	cr_assert_null(fr.name);
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.open_errors, 1);
+	symbolizer__next_epoch(sy);
+	/* Another process maps the same file and can reach it: named now,
+	 * not after the negative entry's retry time. */
+	symbolizer__user(sy, 300, 300, m, addr, false, &fr);
+	cr_assert_str_eq(fr.name, "symbolizer_probe_fn");
+	symbolizer__free(sy);
+	rm_tree(root);
+	self_maps_free(&sm);
 }
