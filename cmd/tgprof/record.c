@@ -485,7 +485,8 @@ int cmd_record(int argc, char **argv)
 	if (record_loop(r, &o, &hl, target_start, &elapsed))
 		goto out;
 	receiver__stats(r, &st);
-	print_summary(&st, f, elapsed, &o);
+	if (o.log_level > TG_LOG_ERROR)
+		print_summary(&st, f, elapsed, &o);
 
 	snprintf(title, sizeof(title), "tgprof: %s, %u Hz, %.1f s",
 		 o.pid ? "one process" : "whole host", o.freq_hz,
@@ -506,9 +507,10 @@ int cmd_record(int argc, char **argv)
 			topfuncs__print(top, o.top, stdout);
 		fflush(stdout);
 	}
-	fprintf(stderr,
-		"tgprof: wrote %s/stacks.folded and %s/flamegraph.svg\n",
-		o.outdir, o.outdir);
+	if (o.log_level > TG_LOG_ERROR)
+		fprintf(stderr,
+			"tgprof: wrote %s/stacks.folded and %s/flamegraph.svg\n",
+			o.outdir, o.outdir);
 	ret = 0;
 out:
 	topfuncs__free(top);
