@@ -37,7 +37,6 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->freq_hz = 19;
 	cfg->kernel_stacks = true;
-	cfg->ringbuf_bytes = 8u << 20;
 	cfg->sweep_interval_ns = 10 * NSEC_PER_SEC;
 	cfg->maps_reread_interval_ns = 250 * NSEC_PER_MSEC;
 	cfg->exit_grace_ns = 2 * NSEC_PER_SEC;

@@ -18,7 +18,7 @@ struct receiver_config {
 	uint32_t filter_tgid; /* 0: the whole host */
 	bool kernel_stacks; /* default true */
 	bool include_idle; /* default false */
-	size_t ringbuf_bytes; /* power of two; default 8 MiB */
+	size_t ringbuf_bytes; /* power of two; default 0: sized by the sampler */
 	uint64_t sweep_interval_ns; /* default 10 s; 0: never */
 	uint64_t maps_reread_interval_ns; /* default 250 ms */
 	/* How long an exited process stays in the table. The last thread

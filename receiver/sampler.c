@@ -18,6 +18,11 @@
 #include "sampler_bpf.skel.h"
 
 #define SAMPLER_MAX_CPUS 4096
+/* Automatic ring size: half a second of samples from every CPU at full
+ * rate, so a reader polling every 100 ms never falls behind, within
+ * bounds. Its pages count in the memory of whoever loads it. */
+#define SAMPLER_RING_MIN (256u << 10)
+#define SAMPLER_RING_MAX (64u << 20)
 
 struct sampler {
 	struct sampler_bpf *skel;
@@ -28,6 +33,8 @@ struct sampler {
 	struct bpf_link **perf_links;
 	uint32_t nperf;
 	int ncpus_possible;
+	unsigned char online[SAMPLER_MAX_CPUS / 8];
+	uint32_t nonline;
 	sampler_record_fn fn;
 	void *ctx;
 	const struct tg_logger *log;
@@ -92,9 +99,19 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
+static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus)
+{
+	uint64_t want =
+		(uint64_t)freq_hz * ncpus * sizeof(struct tgprof_sample) / 2;
+	size_t bytes = SAMPLER_RING_MIN;
+
+	while (bytes < want && bytes < SAMPLER_RING_MAX)
+		bytes <<= 1;
+	return bytes;
+}
+
 static int attach_perf_events(struct sampler *s, uint32_t freq_hz)
 {
-	unsigned char mask[SAMPLER_MAX_CPUS / 8] = { 0 };
 	struct perf_event_attr attr = {
 		.size = sizeof(attr),
 		.type = PERF_TYPE_SOFTWARE,
@@ -104,18 +121,12 @@ static int attach_perf_events(struct sampler *s, uint32_t freq_hz)
 	};
 	int cpu, fd, err;
 
-	err = online_cpus(mask);
-	if (err) {
-		tg_err(s->log, "cannot read the online CPUs: %s",
-		       strerror(-err));
-		return err;
-	}
 	s->perf_links = calloc(SAMPLER_MAX_CPUS, sizeof(*s->perf_links));
 	if (!s->perf_links)
 		return -ENOMEM;
 
 	for (cpu = 0; cpu < SAMPLER_MAX_CPUS; cpu++) {
-		if (!(mask[cpu / 8] & (1u << (cpu % 8))))
+		if (!(s->online[cpu / 8] & (1u << (cpu % 8))))
 			continue;
 		fd = syscall(__NR_perf_event_open, &attr, -1, cpu, -1,
 			     PERF_FLAG_FD_CLOEXEC);
@@ -170,7 +181,8 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 			     const struct tg_logger *log)
 {
 	struct sampler *s;
-	int err;
+	size_t ring;
+	int err, i;
 
 	if (!opts || opts->sz < sizeof(*opts) || !fn || !opts->freq_hz) {
 		errno = EINVAL;
@@ -193,6 +205,14 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 		goto err_free;
 	}
 
+	err = online_cpus(s->online);
+	if (err) {
+		tg_err(log, "cannot read the online CPUs: %s", strerror(-err));
+		goto err_free;
+	}
+	for (i = 0; i < SAMPLER_MAX_CPUS; i++)
+		s->nonline += !!(s->online[i / 8] & (1u << (i % 8)));
+
 	s->skel = sampler_bpf__open();
 	if (!s->skel) {
 		err = -errno;
@@ -202,14 +222,12 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	s->skel->rodata->filter_tgid = opts->filter_tgid;
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
 	s->skel->rodata->include_idle = opts->include_idle;
-	if (opts->ringbuf_bytes) {
-		err = bpf_map__set_max_entries(s->skel->maps.records,
-					       opts->ringbuf_bytes);
-		if (err) {
-			tg_err(log, "ring buffer size %zu: %s",
-			       opts->ringbuf_bytes, strerror(-err));
-			goto err_free;
-		}
+	ring = opts->ringbuf_bytes ? opts->ringbuf_bytes :
+				     auto_ring_bytes(opts->freq_hz, s->nonline);
+	err = bpf_map__set_max_entries(s->skel->maps.records, ring);
+	if (err) {
+		tg_err(log, "ring buffer size %zu: %s", ring, strerror(-err));
+		goto err_free;
 	}
 	/* A quarter full wakes the reader; otherwise its poll timeout does. */
 	s->skel->rodata->wakeup_bytes =

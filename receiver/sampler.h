@@ -16,7 +16,9 @@ struct sampler_opts {
 	uint32_t filter_tgid; /* 0: every process */
 	bool kernel_stacks;
 	bool include_idle;
-	size_t ringbuf_bytes; /* power of two, >= page size */
+	/* Power of two, >= page size. 0: sized from the frequency and the
+	 * online CPUs (half a second at full rate, 256 KiB to 64 MiB). */
+	size_t ringbuf_bytes;
 };
 
 /* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
