@@ -9,6 +9,7 @@
 #include "bpf/sampler.h"
 #include "lib/clock.h"
 #include "lib/htab.h"
+#include "lib/opts.h"
 #include "receiver/procfs.h"
 #include "receiver/proctab.h"
 
@@ -93,25 +94,15 @@ static void comm_copy(char *dst, size_t size, const char *comm)
 struct proctab *proctab__new(const struct proctab_opts *opts,
 			     const struct tg_logger *log)
 {
-	struct proctab_opts o = { 0 };
 	const char *root = "/proc";
+	struct proctab_opts o;
 	struct proctab *pt;
-	size_t i;
+	int err;
 
-	if (opts) {
-		/* Older callers pass a shorter struct; newer ones may pass
-		 * a longer one as long as what we do not know is zero. */
-		if (opts->sz < sizeof(opts->sz)) {
-			errno = EINVAL;
-			return NULL;
-		}
-		for (i = sizeof(o); i < opts->sz; i++) {
-			if (((const char *)opts)[i]) {
-				errno = EINVAL;
-				return NULL;
-			}
-		}
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
+	err = opts__copy(&o, sizeof(o), opts);
+	if (err) {
+		errno = -err;
+		return NULL;
 	}
 	if (o.proc_root)
 		root = o.proc_root;

@@ -17,6 +17,7 @@
 
 #include "lib/clock.h"
 #include "lib/htab.h"
+#include "lib/opts.h"
 #include "receiver/elfsym.h"
 #include "receiver/kallsyms.h"
 #include "receiver/procfs.h"
@@ -134,27 +135,14 @@ static void symbolizer__trim(struct symbolizer *sy, size_t limit)
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts,
 				   const struct tg_logger *log)
 {
-	struct symbolizer_opts o = { 0 };
+	struct symbolizer_opts o;
 	struct symbolizer *sy;
 	const char *root;
-	size_t i;
 	int err;
 
-	if (opts) {
-		if (opts->sz < sizeof(opts->sz)) {
-			err = -EINVAL;
-			goto err_out;
-		}
-		/* A newer caller's fields must be zero: we cannot honour
-		 * them. */
-		for (i = sizeof(o); i < opts->sz; i++) {
-			if (((const char *)opts)[i]) {
-				err = -EINVAL;
-				goto err_out;
-			}
-		}
-		memcpy(&o, opts, opts->sz < sizeof(o) ? opts->sz : sizeof(o));
-	}
+	err = opts__copy(&o, sizeof(o), opts);
+	if (err)
+		goto err_out;
 	sy = calloc(1, sizeof(*sy));
 	if (!sy) {
 		err = -ENOMEM;

@@ -4,115 +4,46 @@
  * in a temporary directory, plus a few checks against the real /proc. */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "fakeproc.h"
 #include "receiver/maps.h"
 #include "receiver/procfs.h"
 
-static char root[64]; /* mkdtemp under /tmp: short */
+static const char *root;
 
 static void fake_root_create(void)
 {
-	strcpy(root, "/tmp/tgprof-procfs-XXXXXX");
-	cr_assert_not_null(mkdtemp(root), "mkdtemp: %s", strerror(errno));
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
+	root = fakeproc_create("tgprof-procfs");
 }
 
 static void fake_root_remove(void)
 {
-	if (root[0])
-		nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-	root[0] = '\0';
+	fakeproc_remove();
 }
 
 TestSuite(procfs, .init = fake_root_create, .fini = fake_root_remove);
-
-static void fmt_path(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	int n = snprintf(buf, size, "%s/", root);
-
-	vsnprintf(buf + n, size - (size_t)n, fmt, ap);
-}
-
-/* mkdir -p for ROOT/<fmt> */
-static void fake_mkdir(const char *fmt, ...)
-{
-	char path[PATH_MAX], *p;
-	va_list ap;
-
-	va_start(ap, fmt);
-	fmt_path(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	for (p = path + strlen(root) + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	mkdir(path, 0755);
-}
-
-static void fake_write(const char *text, size_t len, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	fmt_path(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	f = fopen(path, "w");
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	cr_assert_eq(fwrite(text, 1, len, f), len);
-	fclose(f);
-}
-
-/* A stat line the way the kernel prints it: 52 fields. */
-static void stat_line(char *buf, size_t size, uint32_t tid, const char *comm,
-		      char state, uint64_t start_ticks, uint64_t start_code,
-		      uint64_t end_code, uint64_t start_stack)
-{
-	snprintf(
-		buf, size,
-		"%u (%s) %c 1 %u %u 0 -1 4194560 1207 0 0 0 10 5 0 0 20 0 2 0 %llu 9261056 896 18446744073709551615 %llu %llu %llu 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0 94000000002000 94000000003000 94000001000000 140720000000000 140720000000100 140720000000100 140720000004000 0\n",
-		tid, comm, state, tid, tid, (unsigned long long)start_ticks,
-		(unsigned long long)start_code, (unsigned long long)end_code,
-		(unsigned long long)start_stack);
-}
 
 /* ROOT/TGID/stat (@tid 0) or ROOT/TGID/task/TID/stat. */
 static void fake_stat(uint32_t tgid, uint32_t tid, const char *comm, char state,
 		      uint64_t start_ticks)
 {
-	char line[1024];
+	struct fakeproc_stat st = {
+		.comm = comm,
+		.state = state,
+		.start_ticks = start_ticks,
+		.start_code = 0x5555a000,
+		.end_code = 0x5555b000,
+		.start_stack = 0x7ffc1000,
+	};
 
-	stat_line(line, sizeof(line), tid ? tid : tgid, comm, state,
-		  start_ticks, 0x5555a000, 0x5555b000, 0x7ffc1000);
-	if (tid) {
-		fake_mkdir("%u/task/%u", tgid, tid);
-		fake_write(line, strlen(line), "%u/task/%u/stat", tgid, tid);
-	} else {
-		fake_mkdir("%u", tgid);
-		fake_write(line, strlen(line), "%u/stat", tgid);
-	}
+	fakeproc_write_stat(tgid, tid, &st);
 }
 
 /* A leader (which also appears in its own task directory). */
@@ -138,13 +69,18 @@ Test(procfs, stat_comm_with_spaces_and_parens_is_parsed)
 
 Test(procfs, stat_comm_that_looks_like_fields_is_parsed)
 {
+	struct fakeproc_stat fst = {
+		.comm = "a) R 1 2 (b",
+		.state = 'D',
+		.start_ticks = 77,
+		.start_code = 1,
+		.end_code = 2,
+		.start_stack = 3,
+	};
 	struct proc_stat st;
-	char line[1024];
 
 	/* A first-')' parser would take " R 1 2 (" for fields. */
-	stat_line(line, sizeof(line), 100, "a) R 1 2 (b", 'D', 77, 1, 2, 3);
-	fake_mkdir("100");
-	fake_write(line, strlen(line), "100/stat");
+	fakeproc_write_stat(100, 0, &fst);
 	cr_assert_eq(procfs__read_stat(root, 100, 0, &st), 0);
 	cr_assert_str_eq(st.comm, "a) R 1 2 (b");
 	cr_assert_eq(st.state, 'D');
@@ -154,14 +90,15 @@ Test(procfs, stat_comm_that_looks_like_fields_is_parsed)
 
 Test(procfs, stat_long_comm_is_truncated)
 {
+	struct fakeproc_stat fst = {
+		.comm = "kworker/u8:2-events_unbound",
+		.state = 'I',
+		.start_ticks = 5,
+	};
 	struct proc_stat st;
-	char line[1024];
 
 	/* Kernel threads show more than 15 characters. */
-	stat_line(line, sizeof(line), 7, "kworker/u8:2-events_unbound", 'I', 5,
-		  0, 0, 0);
-	fake_mkdir("7");
-	fake_write(line, strlen(line), "7/stat");
+	fakeproc_write_stat(7, 0, &fst);
 	cr_assert_eq(procfs__read_stat(root, 7, 0, &st), 0);
 	cr_assert_str_eq(st.comm, "kworker/u8:2-ev");
 	cr_assert_eq(st.start_ticks, 5);
@@ -186,8 +123,8 @@ Test(procfs, stat_of_a_missing_task_is_enoent)
 	cr_assert_eq(procfs__read_stat(root, 4242, 0, &st), -ENOENT);
 	cr_assert_eq(procfs__read_stat(root, 4242, 4243, &st), -ENOENT);
 	/* Emptied under us: the task is gone, not malformed. */
-	fake_mkdir("4242");
-	fake_write("", 0, "4242/stat");
+	fakeproc_mkdir("4242");
+	fakeproc_write("", "w", "4242/stat");
 	cr_assert_eq(procfs__read_stat(root, 4242, 0, &st), -ENOENT);
 }
 
@@ -204,9 +141,9 @@ Test(procfs, stat_truncated_or_garbage_is_einval)
 	struct proc_stat st;
 	size_t i;
 
-	fake_mkdir("100");
+	fakeproc_mkdir("100");
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		fake_write(bad[i], strlen(bad[i]), "100/stat");
+		fakeproc_write(bad[i], "w", "100/stat");
 		cr_assert_eq(procfs__read_stat(root, 100, 0, &st), -EINVAL,
 			     "accepted: %s", bad[i]);
 	}
@@ -266,7 +203,7 @@ Test(procfs, task_vanishing_during_the_listing_is_skipped)
 	uint32_t live = 0;
 
 	fake_leader(100, 'Z', 1000);
-	fake_mkdir("100/task/101"); /* listed, stat already gone */
+	fakeproc_mkdir("100/task/101"); /* listed, stat already gone */
 	fake_stat(100, 102, "worker", 'R', 1002);
 	cr_assert_eq(procfs__group_liveness(root, 100, 1000, &live),
 		     GROUP_ALIVE);
@@ -316,8 +253,8 @@ Test(procfs, maps_are_read_whole_through_the_thread)
 			(i + 1) * 0x10000, (i + 1) * 0x10000 + 0x1000, i, i);
 	fake_leader(100, 'Z', 1000);
 	fake_stat(100, 101, "worker", 'R', 1001);
-	fake_write("", 0, "100/maps");
-	fake_write(text, want, "100/task/101/maps");
+	fakeproc_write("", "w", "100/maps");
+	fakeproc_write(text, "w", "100/task/101/maps");
 
 	cr_assert_eq(procfs__read_maps(root, 100, 101, &buf, &len), 0);
 	cr_assert_eq(len, want);
@@ -348,8 +285,8 @@ Test(procfs, maps_larger_than_the_limit_are_refused)
 	size_t len = 0;
 	int fd;
 
-	fake_mkdir("100");
-	snprintf(path, sizeof(path), "%s/100/maps", root);
+	fakeproc_mkdir("100");
+	fakeproc_path(path, sizeof(path), "100/maps");
 	fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
 	cr_assert_geq(fd, 0);
 	/* Sparse: reads back as zeros without using the disk. */
@@ -385,7 +322,7 @@ Test(procfs, task_listing_visits_every_thread_and_stops_on_request)
 	fake_leader(100, 'Z', 1000);
 	fake_stat(100, 101, "w", 'R', 1001);
 	fake_stat(100, 102, "w", 'R', 1002);
-	fake_mkdir("100/task/not-a-tid");
+	fakeproc_mkdir("100/task/not-a-tid");
 
 	cr_assert_eq(procfs__for_each_task(root, 100, count_tids, &n), 0);
 	cr_assert_eq(n, 3);
@@ -393,21 +330,6 @@ Test(procfs, task_listing_visits_every_thread_and_stops_on_request)
 	cr_assert_eq(procfs__for_each_task(root, 100, count_tids, &n), 42);
 	cr_assert_eq(procfs__for_each_task(root, 4242, count_tids, &n),
 		     -ENOENT);
-}
-
-static void fake_file_text(const char *text, const char *fmt, ...)
-{
-	char path[PATH_MAX];
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	fmt_path(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	f = fopen(path, "w");
-	cr_assert_not_null(f);
-	fputs(text, f);
-	fclose(f);
 }
 
 static void assert_fd_reads(int fd, const char *want)
@@ -425,20 +347,20 @@ static void assert_fd_reads(int fd, const char *want)
 
 Test(procfs, open_in_root_never_escapes_the_task_root)
 {
-	char link[PATH_MAX], target[PATH_MAX];
+	char target[PATH_MAX];
 
 	/* The task's root, and decoys at every level above it. */
-	fake_mkdir("100/task/100/root/etc");
-	fake_mkdir("100/task/100/root/lib");
-	fake_file_text("inside\n", "100/task/100/root/etc/passwd");
-	fake_mkdir("etc");
-	fake_file_text("outside\n", "etc/passwd");
-	fake_mkdir("100/etc");
-	fake_file_text("outside\n", "100/etc/passwd");
-	fake_mkdir("100/task/etc");
-	fake_file_text("outside\n", "100/task/etc/passwd");
-	fake_mkdir("100/task/100/etc");
-	fake_file_text("outside\n", "100/task/100/etc/passwd");
+	fakeproc_mkdir("100/task/100/root/etc");
+	fakeproc_mkdir("100/task/100/root/lib");
+	fakeproc_write("inside\n", "w", "100/task/100/root/etc/passwd");
+	fakeproc_mkdir("etc");
+	fakeproc_write("outside\n", "w", "etc/passwd");
+	fakeproc_mkdir("100/etc");
+	fakeproc_write("outside\n", "w", "100/etc/passwd");
+	fakeproc_mkdir("100/task/etc");
+	fakeproc_write("outside\n", "w", "100/task/etc/passwd");
+	fakeproc_mkdir("100/task/100/etc");
+	fakeproc_write("outside\n", "w", "100/task/100/etc/passwd");
 
 	assert_fd_reads(procfs__open_in_root(root, 100, 100, "/etc/passwd"),
 			"inside\n");
@@ -450,19 +372,17 @@ Test(procfs, open_in_root_never_escapes_the_task_root)
 			"inside\n");
 
 	/* Symlinks inside the root resolve inside it, absolute or not. */
-	snprintf(link, sizeof(link), "%s/100/task/100/root/lib/abs", root);
-	cr_assert_eq(symlink("/etc/passwd", link), 0);
+	fakeproc_symlink("/etc/passwd", "100/task/100/root/lib/abs");
 	assert_fd_reads(procfs__open_in_root(root, 100, 100, "/lib/abs"),
 			"inside\n");
-	snprintf(link, sizeof(link), "%s/100/task/100/root/lib/rel", root);
-	cr_assert_eq(symlink("../../../../../etc/passwd", link), 0);
+	fakeproc_symlink("../../../../../etc/passwd",
+			 "100/task/100/root/lib/rel");
 	assert_fd_reads(procfs__open_in_root(root, 100, 100, "/lib/rel"),
 			"inside\n");
 
 	/* The host's path of a decoy means nothing inside the root. */
-	snprintf(link, sizeof(link), "%s/100/task/100/root/lib/host", root);
-	snprintf(target, sizeof(target), "%s/etc/passwd", root);
-	cr_assert_eq(symlink(target, link), 0);
+	fakeproc_path(target, sizeof(target), "etc/passwd");
+	fakeproc_symlink(target, "100/task/100/root/lib/host");
 	cr_assert_eq(procfs__open_in_root(root, 100, 100, "/lib/host"),
 		     -ENOENT);
 

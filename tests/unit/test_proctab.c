@@ -2,22 +2,20 @@
  * and the symbolizer: the thread-group rules of DESIGN.md section 3 played
  * against a fake /proc tree built in a temporary directory. */
 #include <errno.h>
-#include <ftw.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "bpf/sampler.h"
+#include "fakeproc.h"
 #include "lib/clock.h"
 #include "receiver/procfs.h"
 #include "receiver/proctab.h"
 
-static char root[64]; /* mkdtemp under /tmp: short */
+static const char *root;
 static unsigned int log_lines[TG_LOG_DEBUG + 1];
 
 static void count_log(void *ctx, enum tg_log_level level, const char *msg)
@@ -34,25 +32,13 @@ static const struct tg_logger logger = {
 
 static void fake_root_create(void)
 {
-	strcpy(root, "/tmp/tgprof-proctab-XXXXXX");
-	cr_assert_not_null(mkdtemp(root), "mkdtemp: %s", strerror(errno));
+	root = fakeproc_create("tgprof-proctab");
 	memset(log_lines, 0, sizeof(log_lines));
-}
-
-static int remove_one(const char *path, const struct stat *st, int flag,
-		      struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path);
 }
 
 static void fake_root_remove(void)
 {
-	if (root[0])
-		nftw(root, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-	root[0] = '\0';
+	fakeproc_remove();
 }
 
 TestSuite(proctab, .init = fake_root_create, .fini = fake_root_remove);
@@ -100,78 +86,29 @@ static uint64_t ticks_ns(uint64_t ticks)
 	return ticks * (NSEC_PER_SEC / (uint64_t)sysconf(_SC_CLK_TCK));
 }
 
-static void fmt_path(char *buf, size_t size, const char *fmt, va_list ap)
-{
-	int n = snprintf(buf, size, "%s/", root);
-
-	vsnprintf(buf + n, size - (size_t)n, fmt, ap);
-}
-
-static void fake_mkdir(const char *fmt, ...)
-{
-	char path[256], *p;
-	va_list ap;
-
-	va_start(ap, fmt);
-	fmt_path(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	for (p = path + strlen(root) + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(path, 0755);
-		*p = '/';
-	}
-	mkdir(path, 0755);
-}
-
-static void fake_write(const char *text, const char *mode, const char *fmt, ...)
-{
-	char path[256];
-	va_list ap;
-	FILE *f;
-
-	va_start(ap, fmt);
-	fmt_path(path, sizeof(path), fmt, ap);
-	va_end(ap);
-	f = fopen(path, mode);
-	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
-	fputs(text, f);
-	fclose(f);
-}
-
-static void fake_task_dir(uint32_t tgid, uint32_t tid, char *buf, size_t size)
-{
-	if (tid)
-		snprintf(buf, size, "%u/task/%u", tgid, tid);
-	else
-		snprintf(buf, size, "%u", tgid);
-}
-
 /*
- * Writes the stat (and, unless @maps is NULL, the maps) of task @tid of
- * @tgid, or of ROOT/TGID itself when @tid is 0. A zombie or dead task has
+ * Writes the stat and the maps of task @tid of @tgid, or of ROOT/TGID
+ * itself when @tid is 0. A zombie or dead task (or one without @img) has
  * no mm: its code and stack fields are 0 and its maps are empty, the way
  * the kernel shows them.
  */
 static void fake_task(uint32_t tgid, uint32_t tid, char state,
 		      uint64_t start_ticks, const struct image *img)
 {
-	bool dead = procfs__state_is_dead(state);
-	char dir[64], line[1024];
+	bool mm = img && !procfs__state_is_dead(state);
+	struct fakeproc_stat st = {
+		.comm = "my (weird) proc",
+		.state = state,
+		.start_ticks = start_ticks,
+		.start_code = mm ? img->start_code : 0,
+		.end_code = mm ? img->end_code : 0,
+		.start_stack = mm ? img->start_stack : 0,
+	};
+	char dir[64];
 
-	fake_task_dir(tgid, tid, dir, sizeof(dir));
-	fake_mkdir("%s", dir);
-	snprintf(
-		line, sizeof(line),
-		"%u (my (weird) proc) %c 1 %u %u 0 -1 4194560 1207 0 0 0 10 5 0 0 20 0 2 0 %llu 9261056 896 18446744073709551615 %llu %llu %llu 0 0 0 0 0 0 0 0 0 17 3 0 0 0 0 0 0 0 0 0 0 0 0 0\n",
-		tid ? tid : tgid, state, tgid, tgid,
-		(unsigned long long)start_ticks,
-		(unsigned long long)(dead || !img ? 0 : img->start_code),
-		(unsigned long long)(dead || !img ? 0 : img->end_code),
-		(unsigned long long)(dead || !img ? 0 : img->start_stack));
-	fake_write(line, "w", "%s/stat", dir);
-	fake_write(dead || !img ? "" : img->maps, "w", "%s/maps", dir);
+	fakeproc_write_stat(tgid, tid, &st);
+	fakeproc_task_dir(dir, sizeof(dir), tgid, tid);
+	fakeproc_write(mm ? img->maps : "", "w", "%s/maps", dir);
 }
 
 /* A thread group whose leader is in @leader_state, with @nworkers
@@ -189,10 +126,7 @@ static void fake_process(uint32_t tgid, uint64_t start_ticks, char leader_state,
 
 static void fake_remove_process(uint32_t tgid)
 {
-	char dir[256];
-
-	snprintf(dir, sizeof(dir), "%s/%u", root, tgid);
-	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+	fakeproc_rmtree("%u", tgid);
 }
 
 static struct proctab *table(uint32_t max_processes, uint64_t reread_ns,
@@ -315,8 +249,8 @@ Test(proctab, empty_maps_of_one_live_thread_try_another)
 
 	/* The leader is exiting: still running, its mm already gone. */
 	fake_process(100, START_TICKS, 'R', 1, &app);
-	fake_write("", "w", "100/maps");
-	fake_write("", "w", "100/task/100/maps");
+	fakeproc_write("", "w", "100/maps");
+	fakeproc_write("", "w", "100/task/100/maps");
 	p = sampled(pt, 100);
 	cr_assert_eq(proctab__prepare(pt, p, 100, 0, sample_now()), 0);
 	cr_assert_not_null(maps__find(p->maps, LIBC_TEXT));
@@ -514,7 +448,7 @@ Test(proctab, mapping_added_after_the_leader_left_is_found)
 					     sample_now()));
 
 	/* The worker dlopen()s. */
-	fake_write(
+	fakeproc_write(
 		"7f0000800000-7f0000810000 r-xp 00001000 08:01 400 /opt/plugin dir/libplugin.so\n",
 		"a", "100/task/101/maps");
 	m = proctab__find_mapping(pt, p, 101, DLOPEN_TEXT + 4, sample_now());
@@ -681,9 +615,9 @@ Test(proctab, unreadable_maps_of_a_live_process_are_retried_at_the_limit)
 
 	/* Alive, yet every maps file is empty (the group is exiting). */
 	fake_process(100, START_TICKS, 'R', 1, &app);
-	fake_write("", "w", "100/maps");
-	fake_write("", "w", "100/task/100/maps");
-	fake_write("", "w", "100/task/101/maps");
+	fakeproc_write("", "w", "100/maps");
+	fakeproc_write("", "w", "100/task/100/maps");
+	fakeproc_write("", "w", "100/task/101/maps");
 	p = sampled(pt, 100);
 	cr_assert_eq(proctab__prepare(pt, p, 101, 0, sample_now()), -ENODATA);
 	cr_assert_eq(proctab__prepare(pt, p, 101, 0, sample_now()), -ENODATA);

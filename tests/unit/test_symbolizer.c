@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "fakeproc.h"
 #include "receiver/symbolizer.h"
 
 /* ---- this process's mappings, parsed here (not with maps.c) ---- */
@@ -668,42 +668,19 @@ Test(symbolizer, options_from_another_abi_are_checked)
 	symbolizer__free(sy);
 }
 
-/* A fake proc root: TGID/task/{dead,live}, where only "live" has a root
- * (a link to the real "/"), like a zombie leader beside a live worker. */
-static void fake_group(char *root, size_t len, uint32_t tgid, uint32_t dead,
-		       uint32_t live)
+/* ROOT/TGID/task/TID of a fake proc root, with a root (a link to the real
+ * "/") if @has_root: a live thread has one, a zombie leader has not. */
+static void fake_thread(uint32_t tgid, uint32_t tid, bool has_root)
 {
-	char path[PATH_MAX];
-
-	snprintf(root, len, "/tmp/tgprof-symroot-XXXXXX");
-	cr_assert(mkdtemp(root));
-	snprintf(path, sizeof(path), "%s/%u", root, tgid);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%u/task", root, tgid);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%u/task/%u", root, tgid, dead);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	if (!live)
-		return;
-	snprintf(path, sizeof(path), "%s/%u/task/%u", root, tgid, live);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/%u/task/%u/root", root, tgid, live);
-	cr_assert_eq(symlink("/", path), 0);
-}
-
-static void rm_tree(const char *root)
-{
-	char cmd[PATH_MAX + 16];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
-	cr_assert_eq(system(cmd), 0);
+	fakeproc_mkdir("%u/task/%u", tgid, tid);
+	if (has_root)
+		fakeproc_symlink("/", "%u/task/%u/root", tgid, tid);
 }
 
 Test(symbolizer, file_is_opened_through_another_thread_when_sampled_one_is_gone)
 {
 	uint64_t addr = fn_addr(symbolizer_probe_fn);
 	struct symbolizer_opts opts = { .sz = sizeof(opts) };
-	char root[64];
 	const struct mapping *m;
 	struct self_maps sm;
 	struct sym_frame fr;
@@ -711,15 +688,16 @@ Test(symbolizer, file_is_opened_through_another_thread_when_sampled_one_is_gone)
 
 	self_maps_read(&sm);
 	m = self_maps_find(&sm, addr);
-	fake_group(root, sizeof(root), 100, 100, 101);
-	opts.proc_root = root;
+	opts.proc_root = fakeproc_create("tgprof-symroot");
+	fake_thread(100, 100, false);
+	fake_thread(100, 101, true);
 	sy = symbolizer__new(&opts, NULL);
 	cr_assert(sy);
 	/* Sampled thread 100 has no root any more: thread 101 does. */
 	symbolizer__user(sy, 100, 100, m, addr, false, &fr);
 	cr_assert_str_eq(fr.name, "symbolizer_probe_fn");
 	symbolizer__free(sy);
-	rm_tree(root);
+	cr_assert_eq(fakeproc_remove(), 0);
 	self_maps_free(&sm);
 }
 
@@ -728,7 +706,6 @@ Test(symbolizer, file_one_process_cannot_reach_is_retried_for_another)
 	uint64_t addr = fn_addr(symbolizer_probe_fn);
 	struct symbolizer_opts opts = { .sz = sizeof(opts) };
 	struct symbolizer_stats st;
-	char root[64], path[PATH_MAX];
 	const struct mapping *m;
 	struct self_maps sm;
 	struct sym_frame fr;
@@ -736,17 +713,10 @@ Test(symbolizer, file_one_process_cannot_reach_is_retried_for_another)
 
 	self_maps_read(&sm);
 	m = self_maps_find(&sm, addr);
+	opts.proc_root = fakeproc_create("tgprof-symroot");
 	/* Process 200 has no thread with a root; process 300 has one. */
-	fake_group(root, sizeof(root), 200, 200, 0);
-	snprintf(path, sizeof(path), "%s/300", root);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/300/task", root);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/300/task/300", root);
-	cr_assert_eq(mkdir(path, 0755), 0);
-	snprintf(path, sizeof(path), "%s/300/task/300/root", root);
-	cr_assert_eq(symlink("/", path), 0);
-	opts.proc_root = root;
+	fake_thread(200, 200, false);
+	fake_thread(300, 300, true);
 	sy = symbolizer__new(&opts, NULL);
 	cr_assert(sy);
 
@@ -764,6 +734,6 @@ Test(symbolizer, file_one_process_cannot_reach_is_retried_for_another)
 	symbolizer__user(sy, 300, 300, m, addr, false, &fr);
 	cr_assert_str_eq(fr.name, "symbolizer_probe_fn");
 	symbolizer__free(sy);
-	rm_tree(root);
+	cr_assert_eq(fakeproc_remove(), 0);
 	self_maps_free(&sm);
 }
