@@ -10,7 +10,9 @@
 #include "lib/clock.h"
 #include "receiver/receiver.h"
 
-#define RECEIVER_MAX_FRAMES (2 * TGPROF_MAX_STACK_DEPTH)
+/* Frames of one sample: every address, plus inlined functions, within a
+ * bound (the outermost frame of an address is always kept). */
+#define RECEIVER_MAX_FRAMES 1024
 
 struct receiver {
 	struct receiver_config cfg;
@@ -84,7 +86,7 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 	bool kthread = s->flags & TGPROF_SAMPLE_KTHREAD;
 	struct sym_sample out = { 0 };
 	char comm[TGPROF_COMM_LEN + 1], pcomm[TGPROF_COMM_LEN + 1];
-	uint32_t i, n = 0, klen, ulen;
+	uint32_t i, n = 0, nkernel, klen, ulen;
 	struct proc *p;
 	int err = -ENOENT;
 
@@ -102,7 +104,9 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 			 s->hdr.ts_ns);
 
 	for (i = 0; i < klen; i++)
-		symbolizer__kernel(r->sym, s->kstack[i], &r->frames[n++]);
+		n += symbolizer__kernel(r->sym, s->kstack[i], &r->frames[n],
+					RECEIVER_MAX_FRAMES - n);
+	nkernel = n;
 
 	if (p && !kthread && ulen) {
 		err = proctab__prepare(r->procs, p, s->hdr.tid, s->aspace_id,
@@ -115,10 +119,14 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 				 s->hdr.ts_ns);
 	else
 		memset(r->mappings, 0, sizeof(r->mappings[0]) * ulen);
-	for (i = 0; i < ulen; i++)
-		symbolizer__user(r->sym, s->hdr.tgid, s->hdr.tid,
-				 r->mappings[i], s->ustack[i], i > 0,
-				 &r->frames[n++]);
+	for (i = 0; i < ulen; i++) {
+		/* Room for the rest of the addresses, one frame each. */
+		size_t room = RECEIVER_MAX_FRAMES - n - (ulen - 1 - i);
+
+		n += symbolizer__user(r->sym, s->hdr.tgid, s->hdr.tid,
+				      r->mappings[i], s->ustack[i], i > 0,
+				      &r->frames[n], room);
+	}
 
 	out.tgid = s->hdr.tgid;
 	out.tid = s->hdr.tid;
@@ -130,7 +138,7 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 	out.proc = p;
 	out.frames = r->frames;
 	out.nframes = n;
-	out.nkernel = klen;
+	out.nkernel = nkernel;
 	r->samples++;
 	if (r->sink && r->sink->on_sample)
 		r->sink->on_sample(r->sink->ctx, &out);

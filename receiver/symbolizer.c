@@ -52,6 +52,8 @@ struct symfile {
 	uint64_t epoch; /* last epoch a lookup used this entry */
 	size_t bytes; /* elfsym__memory(es) */
 	bool logged; /* the failure was logged already */
+	uint32_t build_id_len;
+	uint8_t build_id[ELFSYM_MAX_BUILD_ID];
 	/* Basename of the path the file was first seen under: frames name
 	 * their module with it, so it lives as long as the symbols. */
 	char module[];
@@ -203,16 +205,19 @@ void symbolizer__free(struct symbolizer *sy)
 	free(sy);
 }
 
-void symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
-			struct sym_frame *out)
+size_t symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
+			  struct sym_frame *out, size_t max)
 {
 	const char *module = NULL;
 
+	if (!max)
+		return 0;
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
 	out->kind = FRAME_KERNEL;
 	sy->st.lookups++;
 	out->name = kallsyms__lookup(sy->ks, addr, &out->sym_offset, &module);
+	out->system_name = out->name;
 	out->module = module ? module : "vmlinux";
 	if (out->name) {
 		sy->st.resolved++;
@@ -220,6 +225,7 @@ void symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
 		out->sym_offset = 0;
 		sy->st.unresolved++;
 	}
+	return 1;
 }
 
 /*
@@ -393,6 +399,8 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * (int64_t)NSEC_PER_SEC +
 		      st.st_mtim.tv_nsec;
 	f->bytes = elfsym__memory(f->es);
+	f->build_id_len =
+		elfsym__build_id(f->es, f->build_id, sizeof(f->build_id));
 	sy->st.cache_bytes += f->bytes;
 	return;
 
@@ -481,22 +489,24 @@ static const char *special_name(const char *path)
 	return "[anon]";
 }
 
-void symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
-		      const struct mapping *m, uint64_t addr,
-		      bool return_address, struct sym_frame *out)
+size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
+			const struct mapping *m, uint64_t addr,
+			bool return_address, struct sym_frame *out, size_t max)
 {
 	struct elfsym *es = NULL;
 	struct symfile *f;
 	uint64_t off, vaddr, sym_off;
 	const char *name = NULL;
 
+	if (!max)
+		return 0;
 	memset(out, 0, sizeof(*out));
 	out->addr = addr;
 	out->kind = FRAME_NATIVE;
 	sy->st.lookups++;
 	if (!m) {
 		sy->st.unresolved++;
-		return;
+		return 1;
 	}
 	out->mapping = m;
 	out->file_offset = addr - m->start + m->offset;
@@ -514,6 +524,10 @@ void symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 		if (f) {
 			out->module = f->module;
 			es = f->es;
+			if (f->build_id_len) {
+				out->build_id = f->build_id;
+				out->build_id_len = f->build_id_len;
+			}
 		} else {
 			out->module = "[unknown]";
 		}
@@ -535,11 +549,13 @@ void symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 		name = elfsym__lookup(es, vaddr, &sym_off);
 	if (name) {
 		out->name = name;
+		out->system_name = name;
 		out->sym_offset = sym_off + (out->file_offset - off);
 		sy->st.resolved++;
 	} else {
 		sy->st.unresolved++;
 	}
+	return 1;
 }
 
 void symbolizer__next_epoch(struct symbolizer *sy)

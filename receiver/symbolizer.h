@@ -20,19 +20,35 @@ enum frame_kind {
 	FRAME_KERNEL = 1,
 };
 
-/* Strings are borrowed from the symbolizer: valid until the next
- * symbolizer__next_epoch(). */
+/*
+ * One frame. An address whose code was inlined gives several frames with
+ * the same addr: the innermost inlined function first, each with
+ * `inlined` set, then the function it was inlined into (inlined false).
+ * Strings and the build-id are borrowed from the symbolizer: valid until
+ * the next symbolizer__next_epoch().
+ */
 struct sym_frame {
 	uint64_t addr; /* as sampled */
 	enum frame_kind kind;
-	const char *name; /* function; NULL when unknown */
+	bool inlined; /* inlined into the frame that follows */
+	const char *name; /* function for display (demangled); NULL unknown */
+	/* The name as the symbol table has it (mangled for C++ and Rust);
+	 * the same pointer as name when there is nothing to demangle. */
+	const char *system_name;
 	uint64_t sym_offset; /* addr - function start, when name is set */
+	const char *file; /* source file (DWARF); NULL unknown */
+	uint32_t line; /* source line, 1-based; 0 unknown */
 	/* File basename ("libc.so.6"), "[vdso]", a kernel module name, or
 	 * "vmlinux"; NULL when no mapping covers addr. */
 	const char *module;
 	const struct mapping *mapping; /* user frames: borrowed, or NULL */
 	uint64_t file_offset; /* user frames with a mapping */
+	const uint8_t *build_id; /* GNU build-id of the file; NULL none */
+	uint32_t build_id_len;
 };
+
+/* Most frames one address can expand to (inline chain + function). */
+#define SYM_MAX_FRAMES_PER_ADDR 16
 
 struct symbolizer_opts {
 	size_t sz; /* sizeof(struct symbolizer_opts) */
@@ -63,19 +79,22 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts,
 /* Accepts NULL. */
 void symbolizer__free(struct symbolizer *sy);
 
-/* Fills *out for kernel address @addr. Always succeeds (name may be NULL). */
-void symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
-			struct sym_frame *out);
+/* Fills out[0..n) for kernel address @addr and returns n: 1 unless @max
+ * is 0 (name may be NULL). */
+size_t symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
+			  struct sym_frame *out, size_t max);
 
 /*
- * Fills *out for user address @addr of thread @tid in group @tgid, inside
- * mapping @m (NULL: unknown address). @return_address: @addr is a return
+ * Fills out[0..n) for user address @addr of thread @tid in group @tgid,
+ * inside mapping @m (NULL: unknown address), and returns n: at least 1
+ * when @max > 0, more when inlined functions were found (at most @max;
+ * the outermost frame is always kept). @return_address: @addr is a return
  * address (every frame but the innermost), looked up at addr - 1 so a call
  * at the end of a function names that function.
  */
-void symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
-		      const struct mapping *m, uint64_t addr,
-		      bool return_address, struct sym_frame *out);
+size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
+			const struct mapping *m, uint64_t addr,
+			bool return_address, struct sym_frame *out, size_t max);
 
 /* Ends an epoch (one sample): strings handed out before may be freed when
  * the cache evicts. Entries used in the current epoch are never evicted. */

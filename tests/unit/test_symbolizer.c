@@ -148,7 +148,7 @@ static void user_frame(struct symbolizer *sy, const struct mapping *m,
 		       uint64_t addr, bool ret, struct sym_frame *out)
 {
 	symbolizer__user(sy, (uint32_t)getpid(), (uint32_t)getpid(), m, addr,
-			 ret, out);
+			 ret, out, 1);
 }
 
 static bool in_ci(void)
@@ -598,16 +598,16 @@ Test(symbolizer, kernel_frames_are_named_from_kallsyms)
 	sy = symbolizer__new(&opts, NULL);
 	cr_assert(sy);
 	close(fd);
-	symbolizer__kernel(sy, 0xffffffff81000123, &fr);
+	symbolizer__kernel(sy, 0xffffffff81000123, &fr, 1);
 	cr_assert_eq(fr.kind, FRAME_KERNEL);
 	cr_assert_str_eq(fr.name, "schedule");
 	cr_assert_eq(fr.sym_offset, 0x23);
 	cr_assert_str_eq(fr.module, "vmlinux");
 	cr_assert_null(fr.mapping);
-	symbolizer__kernel(sy, 0xffffffffc0000010, &fr);
+	symbolizer__kernel(sy, 0xffffffffc0000010, &fr, 1);
 	cr_assert_str_eq(fr.name, "mod_fn");
 	cr_assert_str_eq(fr.module, "mymod");
-	symbolizer__kernel(sy, 0xffffffff81000500, &fr);
+	symbolizer__kernel(sy, 0xffffffff81000500, &fr, 1);
 	cr_assert_null(fr.name);
 	cr_assert_str_eq(fr.module, "vmlinux");
 	symbolizer__stats(sy, &st);
@@ -631,8 +631,8 @@ Test(symbolizer, missing_kernel_symbols_warn_once_and_are_not_fatal)
 
 	sy = symbolizer__new(&opts, &log);
 	cr_assert(sy);
-	symbolizer__kernel(sy, 0xffffffff81000123, &fr);
-	symbolizer__kernel(sy, 0xffffffff81000124, &fr);
+	symbolizer__kernel(sy, 0xffffffff81000123, &fr, 1);
+	symbolizer__kernel(sy, 0xffffffff81000124, &fr, 1);
 	cr_assert_null(fr.name);
 	cr_assert_str_eq(fr.module, "vmlinux");
 	cr_assert_eq(warn_lines, 1);
@@ -694,7 +694,7 @@ Test(symbolizer, file_is_opened_through_another_thread_when_sampled_one_is_gone)
 	sy = symbolizer__new(&opts, NULL);
 	cr_assert(sy);
 	/* Sampled thread 100 has no root any more: thread 101 does. */
-	symbolizer__user(sy, 100, 100, m, addr, false, &fr);
+	symbolizer__user(sy, 100, 100, m, addr, false, &fr, 1);
 	cr_assert_str_eq(fr.name, "symbolizer_probe_fn");
 	symbolizer__free(sy);
 	cr_assert_eq(fakeproc_remove(), 0);
@@ -720,18 +720,18 @@ Test(symbolizer, file_one_process_cannot_reach_is_retried_for_another)
 	sy = symbolizer__new(&opts, NULL);
 	cr_assert(sy);
 
-	symbolizer__user(sy, 200, 200, m, addr, false, &fr);
+	symbolizer__user(sy, 200, 200, m, addr, false, &fr, 1);
 	cr_assert_null(fr.name);
 	symbolizer__next_epoch(sy);
 	/* Process 200 again: the negative entry holds, no new attempt. */
-	symbolizer__user(sy, 200, 200, m, addr, false, &fr);
+	symbolizer__user(sy, 200, 200, m, addr, false, &fr, 1);
 	cr_assert_null(fr.name);
 	symbolizer__stats(sy, &st);
 	cr_assert_eq(st.open_errors, 1);
 	symbolizer__next_epoch(sy);
 	/* Another process maps the same file and can reach it: named now,
 	 * not after the negative entry's retry time. */
-	symbolizer__user(sy, 300, 300, m, addr, false, &fr);
+	symbolizer__user(sy, 300, 300, m, addr, false, &fr, 1);
 	cr_assert_str_eq(fr.name, "symbolizer_probe_fn");
 	symbolizer__free(sy);
 	cr_assert_eq(fakeproc_remove(), 0);
