@@ -10,6 +10,7 @@ packages=(
 	protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev libyaml-dev
 	libcriterion-dev clang-format
 	util-linux procps python3
+	libclang-rt-14-dev xz-utils
 )
 if [ "${TGPROF_TEST_DEPS:-0}" = 1 ]; then
 	packages+=(linux-perf time)

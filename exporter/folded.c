@@ -274,7 +274,9 @@ int folded__add_sample(struct folded *f, const struct sym_sample *s)
 	}
 	/* frames[] is innermost first; a folded stack is root first. */
 	for (i = s->nframes; i > nkernel; i--) {
-		err = folded__push_frame(f, &s->frames[i - 1], "");
+		err = folded__push_frame(
+			f, &s->frames[i - 1],
+			s->frames[i - 1].inlined ? FOLDED_INLINE_SUFFIX : "");
 		if (err)
 			return err;
 	}

@@ -11,6 +11,8 @@
 #include "receiver/receiver.h"
 
 #define FOLDED_KERNEL_SUFFIX "_[k]"
+/* A function inlined into the frame below it (stackcollapse-perf's mark). */
+#define FOLDED_INLINE_SUFFIX "_[i]"
 /* Where stacks beyond the limit are counted, so totals stay right. */
 #define FOLDED_OVERFLOW_STACK "[other stacks: limit reached]"
 
@@ -26,8 +28,8 @@ void folded__free(struct folded *f);
 int folded__add(struct folded *f, const char *stack, uint64_t count);
 
 /*
- * Adds one sample: process name, then user frames root first, then kernel
- * frames suffixed "_[k]". An unnamed frame shows its module as "[module]",
+ * Adds one sample: process name, then user frames root first (inlined
+ * ones suffixed "_[i]"), then kernel frames suffixed "_[k]". An unnamed frame shows its module as "[module]",
  * or "[unknown]" without one. ';' in names becomes ':'.
  */
 int folded__add_sample(struct folded *f, const struct sym_sample *s);

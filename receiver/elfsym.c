@@ -23,6 +23,7 @@
 /* How many lower symbols a lookup checks when the nearest one ends before
  * the address (a sized symbol nested inside a larger one). */
 #define ELFSYM_NEST_SCAN 8
+#define ELFSYM_MAX_DEBUGDATA (64u << 20) /* compressed .gnu_debugdata */
 
 struct elfsym_seg {
 	uint64_t off;
@@ -31,13 +32,19 @@ struct elfsym_seg {
 };
 
 struct elfsym_sym {
-	uint64_t addr;
 	uint32_t size;
 	uint32_t name; /* offset in ->names */
 };
 
+/* Lookups search addrs[] through a small top-level array of every
+ * ELFSYM_BLOCK-th address: a few cache lines per lookup instead of one
+ * per step of a binary search over the whole table. */
+#define ELFSYM_BLOCK 32
+
 struct elfsym {
+	uint64_t *addrs; /* sorted; addrs[i] is syms[i]'s start */
 	struct elfsym_sym *syms;
+	uint64_t *top; /* addrs[i * ELFSYM_BLOCK] */
 	size_t nsyms;
 	char *names;
 	size_t names_len;
@@ -48,6 +55,8 @@ struct elfsym {
 	/* Symbols left out: beyond ELFSYM_MAX_SYMBOLS, or whose table was
 	 * corrupt. Kept for debugging; the cache has no use for it yet. */
 	size_t dropped;
+	struct elfsym_debug debug;
+	char debuglink[ELFSYM_MAX_DEBUGLINK];
 };
 
 /* A symbol while the tables are merged; names point into libelf data. */
@@ -405,7 +414,9 @@ static int elfsym__build(struct elfsym *e, struct elfsym_cands *c)
 	}
 	c->n = n;
 	e->syms = malloc(n * sizeof(*e->syms));
-	if (!e->syms)
+	e->addrs = malloc(n * sizeof(*e->addrs));
+	e->top = malloc((n / ELFSYM_BLOCK + 1) * sizeof(*e->top));
+	if (!e->syms || !e->addrs || !e->top)
 		return -ENOMEM;
 	for (i = 0; i < n; i++)
 		pool += strlen(c->v[i].name) + 1;
@@ -427,7 +438,9 @@ static int elfsym__build(struct elfsym *e, struct elfsym_cands *c)
 			end = c->v[i + 1].addr;
 		if (end - x->addr > UINT32_MAX)
 			end = x->addr + UINT32_MAX;
-		e->syms[k].addr = x->addr;
+		e->addrs[k] = x->addr;
+		if (k % ELFSYM_BLOCK == 0)
+			e->top[k / ELFSYM_BLOCK] = x->addr;
 		e->syms[k].size = (uint32_t)(end - x->addr);
 		e->syms[k].name = (uint32_t)e->names_len;
 		memcpy(e->names + e->names_len, x->name, len);
@@ -438,12 +451,84 @@ static int elfsym__build(struct elfsym *e, struct elfsym_cands *c)
 	return 0;
 }
 
+/* Uncompressed size of a section, through its Chdr when SHF_COMPRESSED. */
+static uint64_t section_size(Elf_Scn *scn, const GElf_Shdr *sh)
+{
+	GElf_Chdr ch;
+
+	if (!(sh->sh_flags & SHF_COMPRESSED))
+		return sh->sh_size;
+	if (!gelf_getchdr(scn, &ch))
+		return sh->sh_size;
+	return ch.ch_size;
+}
+
+/* .gnu_debuglink: a file name, NUL, padding to 4, the CRC-32 (file order). */
+static void elfsym__read_debuglink(struct elfsym *e, Elf_Scn *scn,
+				   const GElf_Shdr *sh, bool msb)
+{
+	const unsigned char *p;
+	Elf_Data *d;
+	size_t len, crc_off;
+
+	if (sh->sh_size > ELFSYM_MAX_DEBUGLINK + 8)
+		return;
+	d = elf_getdata(scn, NULL);
+	if (!d || !d->d_buf || d->d_size < 6)
+		return;
+	p = d->d_buf;
+	len = strnlen((const char *)p, d->d_size);
+	if (len == 0 || len >= ELFSYM_MAX_DEBUGLINK ||
+	    memchr(p, '/', len) != NULL)
+		return;
+	crc_off = (len + 4) & ~(size_t)3;
+	if (crc_off + 4 > d->d_size)
+		return;
+	memcpy(e->debuglink, p, len);
+	e->debuglink[len] = '\0';
+	e->debug.debuglink = e->debuglink;
+	e->debug.debuglink_crc = (uint32_t)get_uint(p + crc_off, 4, msb);
+}
+
+/* Notes what a section says about debug information. */
+static void elfsym__note_section(struct elfsym *e, Elf_Scn *scn,
+				 const GElf_Shdr *sh, const char *name,
+				 uint64_t size, bool msb)
+{
+	uint64_t bytes;
+
+	if (!name)
+		return;
+	if (strncmp(name, ".debug_", 7) == 0 ||
+	    strncmp(name, ".zdebug_", 8) == 0) {
+		if (sh->sh_type == SHT_NOBITS || !sh->sh_size ||
+		    !range_ok(sh->sh_offset, sh->sh_size, size))
+			return;
+		bytes = section_size(scn, sh);
+		e->debug.dwarf_bytes += bytes < (1ull << 40) ? bytes :
+							       (1ull << 40);
+		if (strcmp(name, ".debug_info") == 0)
+			e->debug.has_dwarf = true;
+	} else if (strcmp(name, ".gnu_debuglink") == 0 &&
+		   sh->sh_type == SHT_PROGBITS &&
+		   shdr_readable(sh, size, ELFSYM_MAX_DEBUGLINK + 8)) {
+		elfsym__read_debuglink(e, scn, sh, msb);
+	} else if (strcmp(name, ".gnu_debugdata") == 0 &&
+		   sh->sh_type == SHT_PROGBITS &&
+		   shdr_readable(sh, size, ELFSYM_MAX_DEBUGDATA)) {
+		e->debug.debugdata_offset = sh->sh_offset;
+		e->debug.debugdata_size = sh->sh_size;
+	}
+}
+
 static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 				 const GElf_Ehdr *eh, uint64_t size)
 {
-	size_t shnum, shstrndx, i, entsize;
+	size_t shnum, shstrndx, i, entsize, from_symtab = 0;
 	struct elfsym_cands c = { 0 };
 	Elf_Scn *symtab = NULL, *dynsym = NULL, *scn;
+	bool msb = eh->e_ident[EI_DATA] == ELFDATA2MSB, has_line = false;
+	const char *name;
 	GElf_Shdr sh;
 	int err = 0;
 
@@ -467,13 +552,22 @@ static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 		else if (sh.sh_type == SHT_NOTE && !e->build_id_len &&
 			 shdr_readable(&sh, size, ELFSYM_MAX_NOTE_BYTES))
 			elfsym__parse_notes(e, elf_getdata(scn, NULL));
+		name = elf_strptr(elf, shstrndx, sh.sh_name);
+		elfsym__note_section(e, scn, &sh, name, size, msb);
+		if (name && strcmp(name, ".debug_line") == 0 &&
+		    sh.sh_type != SHT_NOBITS && sh.sh_size)
+			has_line = true;
 	}
-	if (symtab)
+	e->debug.has_dwarf = e->debug.has_dwarf && has_line;
+	if (symtab) {
 		err = elfsym__read_symtab(e, &c, elf, symtab, shnum, size);
+		from_symtab = c.n;
+	}
 	if (!err && dynsym)
 		err = elfsym__read_symtab(e, &c, elf, dynsym, shnum, size);
 	if (!err)
 		err = elfsym__build(e, &c);
+	e->debug.has_symtab = from_symtab > 0;
 	free(c.v);
 	return err;
 }
@@ -604,37 +698,63 @@ int elfsym__offset_to_vaddr(const struct elfsym *e, uint64_t file_offset,
 	return -ENOENT;
 }
 
-static bool sym_covers(const struct elfsym_sym *s, uint64_t vaddr)
+/* Index of the last symbol starting at or below @vaddr, + 1 (0: none). */
+static size_t elfsym__upper(const struct elfsym *e, uint64_t vaddr)
 {
-	return vaddr >= s->addr && vaddr - s->addr < s->size;
+	size_t lo = 0, hi = (e->nsyms + ELFSYM_BLOCK - 1) / ELFSYM_BLOCK, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (e->top[mid] <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return 0;
+	/* Within block lo - 1: contiguous, a few cache lines. */
+	hi = lo * ELFSYM_BLOCK < e->nsyms ? lo * ELFSYM_BLOCK : e->nsyms;
+	lo = (lo - 1) * ELFSYM_BLOCK;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (e->addrs[mid] <= vaddr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int64_t elfsym__lookup_index(const struct elfsym *e, uint64_t vaddr,
+			     uint64_t *ret_offset)
+{
+	size_t up, i, k;
+
+	if (!e || !e->nsyms)
+		return -1;
+	up = elfsym__upper(e, vaddr);
+	for (i = 0; i < ELFSYM_NEST_SCAN && up > i; i++) {
+		k = up - 1 - i;
+		if (vaddr - e->addrs[k] < e->syms[k].size) {
+			if (ret_offset)
+				*ret_offset = vaddr - e->addrs[k];
+			return (int64_t)k;
+		}
+	}
+	return -1;
+}
+
+const char *elfsym__name(const struct elfsym *e, size_t index)
+{
+	return index < e->nsyms ? e->names + e->syms[index].name : NULL;
 }
 
 const char *elfsym__lookup(const struct elfsym *e, uint64_t vaddr,
 			   uint64_t *ret_offset)
 {
-	size_t lo = 0, hi, mid, i;
+	int64_t k = elfsym__lookup_index(e, vaddr, ret_offset);
 
-	if (!e || !e->nsyms)
-		return NULL;
-	hi = e->nsyms;
-	/* First symbol above vaddr; the candidate is the one before. */
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (e->syms[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	for (i = 0; i < ELFSYM_NEST_SCAN && lo > i; i++) {
-		const struct elfsym_sym *s = &e->syms[lo - 1 - i];
-
-		if (sym_covers(s, vaddr)) {
-			if (ret_offset)
-				*ret_offset = vaddr - s->addr;
-			return e->names + s->name;
-		}
-	}
-	return NULL;
+	return k < 0 ? NULL : e->names + e->syms[k].name;
 }
 
 size_t elfsym__build_id(const struct elfsym *e, uint8_t *buf, size_t cap)
@@ -643,6 +763,55 @@ size_t elfsym__build_id(const struct elfsym *e, uint8_t *buf, size_t cap)
 		return 0;
 	memcpy(buf, e->build_id, e->build_id_len);
 	return e->build_id_len;
+}
+
+int elfsym__peek_build_id(int fd, uint8_t *buf, size_t cap)
+{
+	struct elfsym_src src = { .fd = fd };
+	struct elfsym *e = NULL;
+	struct stat st;
+	GElf_Ehdr eh;
+	Elf *elf;
+	int err;
+
+	pthread_once(&elfsym_once, elfsym__init_libelf);
+	if (fstat(fd, &st) != 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0)
+		return -ENOEXEC;
+	src.size = (uint64_t)st.st_size;
+	err = elfsym__precheck(&src);
+	if (err)
+		return err;
+	elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!elf || elf_kind(elf) != ELF_K_ELF || !gelf_getehdr(elf, &eh)) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		err = -ENOMEM;
+		goto out;
+	}
+	elfsym__read_phdrs(e, elf, &eh, src.size);
+	err = 0;
+	if (e->build_id_len && e->build_id_len <= cap) {
+		memcpy(buf, e->build_id, e->build_id_len);
+		err = (int)e->build_id_len;
+	}
+out:
+	free(e);
+	elf_end(elf);
+	return err;
+}
+
+void elfsym__debug(const struct elfsym *e, struct elfsym_debug *ret)
+{
+	if (!e) {
+		memset(ret, 0, sizeof(*ret));
+		return;
+	}
+	*ret = e->debug;
 }
 
 size_t elfsym__count(const struct elfsym *e)
@@ -654,7 +823,8 @@ size_t elfsym__memory(const struct elfsym *e)
 {
 	if (!e)
 		return 0;
-	return sizeof(*e) + e->nsyms * sizeof(*e->syms) + e->names_len;
+	return sizeof(*e) + e->nsyms * (sizeof(*e->syms) + sizeof(*e->addrs)) +
+	       (e->nsyms / ELFSYM_BLOCK + 1) * sizeof(*e->top) + e->names_len;
 }
 
 void elfsym__free(struct elfsym *e)
@@ -662,6 +832,8 @@ void elfsym__free(struct elfsym *e)
 	if (!e)
 		return;
 	free(e->syms);
+	free(e->addrs);
+	free(e->top);
 	free(e->names);
 	free(e);
 }

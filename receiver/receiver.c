@@ -46,6 +46,7 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	cfg->max_symbol_files = 512;
 	cfg->proc_root = "/proc";
 	cfg->kallsyms_path = "/proc/kallsyms";
+	cfg->max_symbol_bytes = 256u << 20;
 }
 
 /* Junk that frame-pointer unwinding through code without frame pointers
@@ -239,6 +240,7 @@ int receiver__start(struct receiver *r)
 	sopts.kallsyms_path = r->cfg.kallsyms_path;
 	sopts.kernel = r->cfg.kernel_stacks;
 	sopts.max_files = r->cfg.max_symbol_files;
+	sopts.max_bytes = r->cfg.max_symbol_bytes;
 	r->sym = symbolizer__new(&sopts, r->log);
 	if (!r->sym)
 		return -errno;

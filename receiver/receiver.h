@@ -30,6 +30,9 @@ struct receiver_config {
 	size_t max_symbol_files; /* default 512 */
 	const char *proc_root; /* default "/proc"; borrowed */
 	const char *kallsyms_path; /* default "/proc/kallsyms"; borrowed */
+	/* Symbol cache budget in bytes (tables, DWARF, demangled names);
+	 * default 256 MiB. */
+	size_t max_symbol_bytes;
 };
 
 /* Fills @cfg with the defaults above. */

@@ -18,12 +18,16 @@
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
+#include "receiver/debuginfo.h"
+#include "receiver/demangle.h"
+#include "receiver/dwarf.h"
 #include "receiver/elfsym.h"
 #include "receiver/kallsyms.h"
 #include "receiver/procfs.h"
 #include "receiver/symbolizer.h"
 
 #define SYMBOLIZER_DEFAULT_MAX_FILES 512
+#define SYMBOLIZER_DEFAULT_MAX_BYTES (256u << 20)
 /* A file that failed is not reopened for every frame that lands in it,
  * but it gets another chance: it may have been mid-write, or the thread
  * we went through may have been exiting. */
@@ -34,7 +38,48 @@
 /* Threads tried besides the sampled one when it cannot open a file. */
 #define SYMBOLIZER_MAX_TASKS 4
 #define SYMBOLIZER_VDSO_MAX (1u << 20) /* the vdso is a few pages */
+/* Demangled names cached per file; more are shown mangled, counted. */
+#define SYMBOLIZER_MAX_NAMES_PER_FILE 65536
+/* Bad-file warnings: at most this many per window, the rest counted. */
+#define SYMBOLIZER_WARN_BURST 10
+#define SYMBOLIZER_WARN_WINDOW_NS (60 * NSEC_PER_SEC)
 
+/* A demangled name, keyed by the address of the system name it shows. */
+struct symname {
+	struct htab_node node;
+	const char *sys;
+	const char *shown; /* sys when it does not demangle */
+	char text[];
+};
+
+/*
+ * What one ELF file gives: its symbol tables (its own, a separate debug
+ * file's, MiniDebugInfo's), its DWARF and the demangled names handed out.
+ * Keyed by build-id (else device, inode, size, mtime) and shared by every
+ * cache entry (inode) with that key; freed with the last reference.
+ */
+struct symdata {
+	struct htab_node node; /* in symbolizer->datas */
+	unsigned int refs;
+	uint64_t dev;
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_ns;
+	uint32_t build_id_len;
+	uint8_t build_id[ELFSYM_MAX_BUILD_ID];
+	struct elfsym *es; /* the mapped file: segments, its own symbols */
+	struct elfsym *dbg; /* separate debug file: preferred for names */
+	struct elfsym *mini; /* .gnu_debugdata: local functions */
+	struct dwarf_file *dw; /* from the debug file or the file itself */
+	size_t dw_bytes; /* dwarf__memory(dw) as last counted */
+	struct htab names; /* struct symname by system name address */
+	/* Per symbol of dbg, es, mini: the name shown, once demangled; a
+	 * table's array exists once one of its names needed demangling. */
+	const char **shown[3];
+	size_t bytes; /* all of the above, in the cache budget */
+};
+
+/* A cache entry per mapped file (device, inode), in LRU order. */
 struct symfile {
 	struct htab_node node;
 	/* LRU order; head is the most recently used. */
@@ -42,18 +87,13 @@ struct symfile {
 	struct symfile *next;
 	uint64_t dev; /* makedev() of the mapping's major:minor */
 	uint64_t ino;
-	uint64_t size; /* of the file loaded, for diagnostics */
-	int64_t mtime_ns;
-	struct elfsym *es; /* NULL: the file failed (negative entry) */
+	struct symdata *data; /* NULL: the file failed (negative entry) */
 	uint64_t retry_ns; /* negative entry: CLOCK_MONOTONIC of next try */
 	/* Negative entry because no thread of this process could reach the
 	 * file: any other process retries at once. 0: the file itself failed. */
 	uint32_t unreachable_tgid;
 	uint64_t epoch; /* last epoch a lookup used this entry */
-	size_t bytes; /* elfsym__memory(es) */
 	bool logged; /* the failure was logged already */
-	uint32_t build_id_len;
-	uint8_t build_id[ELFSYM_MAX_BUILD_ID];
 	/* Basename of the path the file was first seen under: frames name
 	 * their module with it, so it lives as long as the symbols. */
 	char module[];
@@ -65,11 +105,18 @@ struct symbolizer {
 	struct kallsyms *ks;
 	struct elfsym *vdso;
 	bool vdso_tried;
-	struct htab files;
+	struct htab files; /* struct symfile by (dev, inode) */
+	struct htab datas; /* struct symdata by build-id or file identity */
 	struct symfile *head;
 	struct symfile *tail;
 	size_t max_files;
+	size_t max_bytes;
+	char *debug_dirs_buf;
+	const char *debug_dirs[DEBUGINFO_MAX_DIRS];
+	size_t ndebug_dirs;
 	uint64_t epoch;
+	uint64_t warn_window_ns;
+	unsigned int warn_count;
 	struct symbolizer_stats st;
 };
 
@@ -102,36 +149,77 @@ static void lru__push_head(struct symbolizer *sy, struct symfile *f)
 		sy->tail = f;
 }
 
-static void symfile__free(struct symfile *f)
+static void symdata__free(struct symdata *d)
 {
-	if (!f)
+	struct htab_node *pos, *tmp;
+	size_t bkt;
+
+	if (!d)
 		return;
-	elfsym__free(f->es);
-	free(f);
+	htab_for_each_safe(&d->names, pos, tmp, bkt)
+		free(container_of(pos, struct symname, node));
+	htab__free(&d->names);
+	free(d->shown[0]);
+	free(d->shown[1]);
+	free(d->shown[2]);
+	dwarf__free(d->dw);
+	elfsym__free(d->mini);
+	elfsym__free(d->dbg);
+	elfsym__free(d->es);
+	free(d);
+}
+
+static void symbolizer__put_data(struct symbolizer *sy, struct symdata *d)
+{
+	if (!d || --d->refs)
+		return;
+	htab__remove(&sy->datas, &d->node);
+	sy->st.cache_bytes -= d->bytes;
+	symdata__free(d);
 }
 
 static void symbolizer__evict(struct symbolizer *sy, struct symfile *f)
 {
 	htab__remove(&sy->files, &f->node);
 	lru__unlink(sy, f);
-	sy->st.cache_bytes -= f->bytes;
-	symfile__free(f);
+	symbolizer__put_data(sy, f->data);
+	free(f);
 }
 
 /*
- * Evicts least recently used entries until at most @limit remain. Entries
- * used in this epoch sit at the head of the list, so the walk from the tail
- * stops at the first of them: their names may be in the sample at hand.
+ * Evicts least recently used entries until at most @limit remain and the
+ * cache holds at most max_bytes. Entries used in this epoch sit at the
+ * head of the list, so the walk from the tail stops at the first of them:
+ * their names may be in the sample at hand.
  */
 static void symbolizer__trim(struct symbolizer *sy, size_t limit)
 {
 	struct symfile *f;
 
-	while (sy->files.count > limit && (f = sy->tail) &&
-	       f->epoch != sy->epoch) {
+	while ((sy->files.count > limit ||
+		sy->st.cache_bytes > sy->max_bytes) &&
+	       (f = sy->tail) && f->epoch != sy->epoch) {
 		symbolizer__evict(sy, f);
 		sy->st.cache_evictions++;
 	}
+}
+
+/* Splits the colon-separated @dirs into sy->debug_dirs. */
+static int symbolizer__set_debug_dirs(struct symbolizer *sy, const char *dirs)
+{
+	char *save = NULL, *tok;
+
+	if (!dirs)
+		return 0;
+	sy->debug_dirs_buf = strdup(dirs);
+	if (!sy->debug_dirs_buf)
+		return -ENOMEM;
+	for (tok = strtok_r(sy->debug_dirs_buf, ":", &save);
+	     tok && sy->ndebug_dirs < DEBUGINFO_MAX_DIRS;
+	     tok = strtok_r(NULL, ":", &save))
+		if (tok[0])
+			sy->debug_dirs[sy->ndebug_dirs++] = tok;
+	return 0;
 }
 
 struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts,
@@ -158,8 +246,14 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts,
 		err = -ENOMEM;
 		goto err_free;
 	}
+	err = symbolizer__set_debug_dirs(sy, o.debug_dirs);
+	if (err)
+		goto err_free;
 	sy->max_files = o.max_files ? o.max_files :
 				      SYMBOLIZER_DEFAULT_MAX_FILES;
+	sy->max_bytes = o.max_bytes ? o.max_bytes :
+				      SYMBOLIZER_DEFAULT_MAX_BYTES;
+	sy->st.cache_max_bytes = sy->max_bytes;
 	sy->epoch = 1;
 	if (o.kernel) {
 		sy->ks = kallsyms__load(o.kallsyms_path);
@@ -196,11 +290,14 @@ void symbolizer__free(struct symbolizer *sy)
 		return;
 	for (f = sy->head; f; f = next) {
 		next = f->next;
-		symfile__free(f);
+		symbolizer__put_data(sy, f->data);
+		free(f);
 	}
 	htab__free(&sy->files);
+	htab__free(&sy->datas);
 	elfsym__free(sy->vdso);
 	kallsyms__free(sy->ks);
+	free(sy->debug_dirs_buf);
 	free(sy->proc_root);
 	free(sy);
 }
@@ -305,6 +402,7 @@ struct task_try {
 	uint32_t skip_tid;
 	unsigned int left;
 	int fd; /* the last result */
+	uint32_t tid; /* the thread it came through */
 };
 
 static int try_task(void *ctx, uint32_t tid)
@@ -314,6 +412,7 @@ static int try_task(void *ctx, uint32_t tid)
 	if (tid == t->skip_tid)
 		return 0;
 	t->fd = open_through_task(t->sy, t->tgid, tid, t->m, t->st);
+	t->tid = tid;
 	/* Stop at success, at a file that is not the mapped one, or when
 	 * enough threads were tried. */
 	return t->fd >= 0 || t->fd == -ESTALE || !--t->left;
@@ -326,10 +425,12 @@ static int try_task(void *ctx, uint32_t tid)
  * any more); then through map_files, which is the mapped file itself even
  * when deleted or replaced. There overlayfs reports the underlying device
  * in maps and its own in stat, so only a different inode on the same
- * device is a mismatch.
+ * device is a mismatch. *ret_tid: the thread whose root held the file,
+ * 0 when it came through map_files.
  */
 static int symbolizer__open(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
-			    const struct mapping *m, struct stat *ret_st)
+			    const struct mapping *m, struct stat *ret_st,
+			    uint32_t *ret_tid)
 {
 	char path[PATH_MAX];
 	struct stat st;
@@ -344,15 +445,18 @@ static int symbolizer__open(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 				      .left = SYMBOLIZER_MAX_TASKS,
 				      .fd = -ENOENT };
 
-		err = open_through_task(sy, tgid, tid ? tid : tgid, m, ret_st);
+		*ret_tid = tid ? tid : tgid;
+		err = open_through_task(sy, tgid, *ret_tid, m, ret_st);
 		if (err >= 0)
 			return err;
 		if (err != -ESTALE && procfs__for_each_task(sy->proc_root, tgid,
 							    try_task, &t) > 0)
 			err = t.fd;
+		*ret_tid = t.tid;
 		if (err >= 0)
 			return err;
 	}
+	*ret_tid = 0;
 	if (snprintf(path, sizeof(path),
 		     "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64,
 		     sy->proc_root, tgid, m->start,
@@ -368,7 +472,201 @@ static int symbolizer__open(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 		return -ESTALE;
 	}
 	*ret_st = st;
+	sy->st.map_files_opens++;
 	return fd;
+}
+
+/* One warning per bad file, and no more than a burst of them a minute. */
+static void symbolizer__warn_file(struct symbolizer *sy, struct symfile *f,
+				  const char *path, const char *what, int err)
+{
+	uint64_t now = clock_ns(CLOCK_MONOTONIC);
+
+	if (f->logged)
+		return;
+	f->logged = true;
+	if (now - sy->warn_window_ns > SYMBOLIZER_WARN_WINDOW_NS) {
+		sy->warn_window_ns = now;
+		sy->warn_count = 0;
+	}
+	if (++sy->warn_count > SYMBOLIZER_WARN_BURST) {
+		sy->st.warnings_suppressed++;
+		return;
+	}
+	tg_warn(&sy->log, "%s: %s%s%s; its frames keep address and mapping",
+		path, what, err ? ": " : "", err ? strerror(-err) : "");
+}
+
+static uint64_t data_hash(const uint8_t *id, size_t id_len, uint64_t dev,
+			  uint64_t ino, uint64_t size, int64_t mtime_ns)
+{
+	uint64_t k[4] = { dev, ino, size, (uint64_t)mtime_ns };
+
+	if (id_len)
+		return hash_bytes(id, id_len, 0x7467);
+	return hash_bytes(k, sizeof(k), 0x6964);
+}
+
+/* The cached symbols of a file with this build-id (or, without one, this
+ * very file), or NULL. */
+static struct symdata *symbolizer__find_data(struct symbolizer *sy,
+					     const struct symdata *key,
+					     uint64_t hash)
+{
+	struct htab_node *pos;
+	struct symdata *d;
+
+	htab_for_each(&sy->datas, pos, hash) {
+		d = container_of(pos, struct symdata, node);
+		if (d->build_id_len != key->build_id_len)
+			continue;
+		if (key->build_id_len ?
+			    !memcmp(d->build_id, key->build_id,
+				    key->build_id_len) :
+			    d->dev == key->dev && d->ino == key->ino &&
+				    d->size == key->size &&
+				    d->mtime_ns == key->mtime_ns)
+			return d;
+	}
+	return NULL;
+}
+
+/* MiniDebugInfo: an xz-compressed ELF whose .symtab holds the functions
+ * .dynsym lacks. NULL when there is none or it is unusable. */
+static struct elfsym *load_minidebuginfo(int fd, const struct elfsym_debug *di,
+					 int *ret_err)
+{
+	void *xz, *elf = NULL;
+	struct elfsym *mini = NULL;
+	size_t len = 0;
+	ssize_t n;
+
+	*ret_err = 0;
+	xz = malloc(di->debugdata_size);
+	if (!xz) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	n = pread(fd, xz, di->debugdata_size, (off_t)di->debugdata_offset);
+	if (n != (ssize_t)di->debugdata_size) {
+		*ret_err = n < 0 ? -errno : -ENOEXEC;
+		goto out;
+	}
+	*ret_err = debuginfo__xz_decode(xz, di->debugdata_size,
+					DEBUGINFO_MAX_XZ_OUTPUT, &elf, &len);
+	if (*ret_err)
+		goto out;
+	mini = elfsym__load_mem(elf, len);
+	if (!mini)
+		*ret_err = -errno;
+out:
+	free(elf);
+	free(xz);
+	return mini;
+}
+
+/* Separate debug file: its symbols, and its DWARF when the binary has
+ * none. Failures only mean fewer names. */
+static void symbolizer__load_debug_file(struct symbolizer *sy,
+					struct symdata *d,
+					const struct debuginfo_query *q,
+					bool want_dwarf)
+{
+	struct debuginfo_found where;
+	struct elfsym_debug di;
+	int fd;
+
+	fd = debuginfo__find(q, &where);
+	if (fd < 0)
+		return;
+	d->dbg = elfsym__load_fd(fd);
+	elfsym__debug(d->dbg, &di);
+	if (d->dbg && !elfsym__count(d->dbg)) {
+		elfsym__free(d->dbg);
+		d->dbg = NULL;
+	}
+	if (want_dwarf && di.has_dwarf) {
+		d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
+		if (!d->dw)
+			sy->st.dwarf_skipped++;
+	}
+	if (d->dbg || d->dw) {
+		sy->st.debug_files++;
+		tg_debug(&sy->log, "debug file %s%s (%s) for %s",
+			 where.in_root ? "in the process's root: " : "",
+			 where.path,
+			 where.how == DEBUGINFO_BUILD_ID ? "build-id" :
+							   "debuglink",
+			 q->path ? q->path : "(deleted)");
+	}
+	close(fd);
+}
+
+static size_t symdata__memory(const struct symdata *d)
+{
+	return sizeof(*d) + elfsym__memory(d->es) + elfsym__memory(d->dbg) +
+	       elfsym__memory(d->mini) + dwarf__memory(d->dw);
+}
+
+/*
+ * Reads everything one file gives into a new struct symdata: the file's
+ * own tables, a separate debug file (when the file lacks .symtab or
+ * DWARF), MiniDebugInfo (when it lacks .symtab and no debug file has
+ * one), DWARF. Returns NULL + *ret_err when the file is unusable.
+ */
+static struct symdata *symbolizer__read_data(struct symbolizer *sy, int fd,
+					     const struct symdata *key,
+					     struct debuginfo_query *q,
+					     int *ret_err)
+{
+	struct elfsym_debug di;
+	struct symdata *d;
+	int err = 0;
+
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	*d = *key;
+	memset(&d->node, 0, sizeof(d->node));
+	d->es = elfsym__load_fd(fd);
+	if (!d->es) {
+		*ret_err = -errno;
+		free(d);
+		return NULL;
+	}
+	if (!d->build_id_len)
+		d->build_id_len = (uint32_t)elfsym__build_id(
+			d->es, d->build_id, sizeof(d->build_id));
+	elfsym__debug(d->es, &di);
+	if (!di.has_symtab || !di.has_dwarf) {
+		q->build_id = d->build_id;
+		q->build_id_len = d->build_id_len;
+		q->debuglink = di.debuglink;
+		q->debuglink_crc = di.debuglink_crc;
+		symbolizer__load_debug_file(sy, d, q, !di.has_dwarf);
+	}
+	if (!di.has_symtab && !d->dbg && di.debugdata_size) {
+		d->mini = load_minidebuginfo(fd, &di, &err);
+		if (d->mini)
+			sy->st.minidebuginfo++;
+		else
+			tg_debug(&sy->log, "%s: unusable .gnu_debugdata: %s",
+				 q->path ? q->path : "(deleted)",
+				 strerror(-err));
+	}
+	if (!d->dw && di.has_dwarf) {
+		d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
+		if (!d->dw)
+			sy->st.dwarf_skipped++;
+	}
+	if (d->dw)
+		sy->st.dwarf_files++;
+	d->dw_bytes = dwarf__memory(d->dw);
+	d->bytes = symdata__memory(d);
+	*ret_err = 0;
+	return d;
 }
 
 /* Loads the file behind @m into @f; a failure leaves a negative entry. */
@@ -376,11 +674,15 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 			     uint32_t tgid, uint32_t tid,
 			     const struct mapping *m)
 {
+	struct debuginfo_query q = { 0 };
+	struct symdata key = { 0 }, *d;
+	uint32_t via_tid = 0;
 	struct stat st;
-	int fd, err;
+	uint64_t hash;
+	int fd, err, n;
 
 	f->unreachable_tgid = 0;
-	fd = symbolizer__open(sy, tgid, tid, m, &st);
+	fd = symbolizer__open(sy, tgid, tid, m, &st, &via_tid);
 	if (fd < 0) {
 		sy->st.open_errors++;
 		err = fd;
@@ -388,20 +690,73 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 			f->unreachable_tgid = tgid;
 		goto fail;
 	}
-	f->es = elfsym__load_fd(fd);
-	err = -errno;
+	key.dev = (uint64_t)st.st_dev;
+	key.ino = (uint64_t)st.st_ino;
+	key.size = (uint64_t)st.st_size;
+	key.mtime_ns = (int64_t)st.st_mtim.tv_sec * (int64_t)NSEC_PER_SEC +
+		       st.st_mtim.tv_nsec;
+	n = elfsym__peek_build_id(fd, key.build_id, sizeof(key.build_id));
+	key.build_id_len = n > 0 ? (uint32_t)n : 0;
+	hash = data_hash(key.build_id, key.build_id_len, key.dev, key.ino,
+			 key.size, key.mtime_ns);
+	d = symbolizer__find_data(sy, &key, hash);
+	if (d) {
+		/* Another path or inode of the same build. */
+		close(fd);
+		d->refs++;
+		f->data = d;
+		sy->st.cache_shared++;
+		return;
+	}
+	q.proc_root = sy->proc_root;
+	q.tgid = tgid;
+	q.tid = via_tid ? via_tid : tid;
+	q.host = true;
+	q.path = m->deleted ? NULL : m->path;
+	q.dev = key.dev;
+	q.ino = key.ino;
+	q.dirs = sy->debug_dirs;
+	q.ndirs = sy->ndebug_dirs;
+	d = symbolizer__read_data(sy, fd, &key, &q, &err);
 	close(fd);
-	if (!f->es) {
+	if (!d) {
 		sy->st.elf_errors++;
+		if (err != -ENOMEM) {
+			sy->st.bad_files++;
+			symbolizer__warn_file(sy, f, m->path,
+					      "not a readable ELF file", err);
+		}
 		goto fail;
 	}
-	f->size = (uint64_t)st.st_size;
-	f->mtime_ns = (int64_t)st.st_mtim.tv_sec * (int64_t)NSEC_PER_SEC +
-		      st.st_mtim.tv_nsec;
-	f->bytes = elfsym__memory(f->es);
-	f->build_id_len =
-		elfsym__build_id(f->es, f->build_id, sizeof(f->build_id));
-	sy->st.cache_bytes += f->bytes;
+	if (d->bytes > sy->max_bytes && d->dw) {
+		/* Lines are a luxury: keep the names. */
+		dwarf__free(d->dw);
+		d->dw = NULL;
+		d->dw_bytes = 0;
+		sy->st.dwarf_files--;
+		sy->st.dwarf_skipped++;
+		d->bytes = symdata__memory(d);
+	}
+	if (d->bytes > sy->max_bytes) {
+		sy->st.bad_files++;
+		symbolizer__warn_file(sy, f, m->path,
+				      "symbols larger than the symbol cache "
+				      "budget (max_symbol_bytes)",
+				      0);
+		symdata__free(d);
+		err = -EFBIG;
+		goto fail;
+	}
+	hash = data_hash(d->build_id, d->build_id_len, d->dev, d->ino, d->size,
+			 d->mtime_ns);
+	if (htab__insert(&sy->datas, &d->node, hash) != 0) {
+		symdata__free(d);
+		err = -ENOMEM;
+		goto fail;
+	}
+	d->refs = 1;
+	f->data = d;
+	sy->st.cache_bytes += d->bytes;
 	return;
 
 fail:
@@ -446,7 +801,7 @@ static struct symfile *symbolizer__file(struct symbolizer *sy, uint32_t tgid,
 		lru__unlink(sy, f);
 		lru__push_head(sy, f);
 		f->epoch = sy->epoch;
-		if (f->es ||
+		if (f->data ||
 		    (clock_ns(CLOCK_MONOTONIC) < f->retry_ns &&
 		     (!f->unreachable_tgid || f->unreachable_tgid == tgid))) {
 			sy->st.cache_hits++;
@@ -489,14 +844,167 @@ static const char *special_name(const char *path)
 	return "[anon]";
 }
 
+/* The name to show for @sys, a name owned by @d: demangled once, cached
+ * with @d's symbols (and counted in its bytes). */
+static const char *symbolizer__shown(struct symbolizer *sy, struct symdata *d,
+				     const char *sys)
+{
+	uint64_t hash = hash_u64((uint64_t)(uintptr_t)sys);
+	struct htab_node *pos;
+	struct symname *n;
+	char *text;
+	size_t len, bytes;
+
+	if (!d || sys[0] != '_' || (sys[1] != 'Z' && sys[1] != 'R'))
+		return sys;
+	htab_for_each(&d->names, pos, hash) {
+		n = container_of(pos, struct symname, node);
+		if (n->sys == sys)
+			return n->shown;
+	}
+	if (d->names.count >= SYMBOLIZER_MAX_NAMES_PER_FILE) {
+		sy->st.demangle_uncached++;
+		return sys;
+	}
+	text = demangle__name(sys);
+	len = text ? strlen(text) + 1 : 0;
+	bytes = sizeof(*n) + len + sizeof(void *);
+	n = malloc(sizeof(*n) + len);
+	if (!n) {
+		free(text);
+		return sys;
+	}
+	n->sys = sys;
+	n->shown = sys;
+	if (text) {
+		memcpy(n->text, text, len);
+		n->shown = n->text;
+		sy->st.demangled++;
+	}
+	free(text);
+	if (htab__insert(&d->names, &n->node, hash) != 0) {
+		free(n);
+		return sys;
+	}
+	d->bytes += bytes;
+	sy->st.cache_bytes += bytes;
+	return n->shown;
+}
+
+static struct elfsym *symdata__table(const struct symdata *d, int t)
+{
+	return t == 0 ? d->dbg : t == 1 ? d->es : d->mini;
+}
+
+/* The function symbol at @vaddr from the best table that has one: its
+ * table (0 debug file, 1 the file, 2 MiniDebugInfo) and index. */
+static const char *symdata__lookup(const struct symdata *d, uint64_t vaddr,
+				   uint64_t *ret_off, int *ret_t,
+				   int64_t *ret_i)
+{
+	struct elfsym *es;
+	int64_t i;
+	int t;
+
+	for (t = 0; t < 3; t++) {
+		es = symdata__table(d, t);
+		if (!es)
+			continue;
+		i = elfsym__lookup_index(es, vaddr, ret_off);
+		if (i >= 0) {
+			*ret_t = t;
+			*ret_i = i;
+			return elfsym__name(es, (size_t)i);
+		}
+	}
+	return NULL;
+}
+
+/* symbolizer__shown() for symbol @i of table @t, remembered beside the
+ * table so a hot symbol costs one load. */
+static const char *symbolizer__shown_sym(struct symbolizer *sy,
+					 struct symdata *d, int t, int64_t i,
+					 const char *sys)
+{
+	size_t n, bytes;
+
+	if (sys[0] != '_' || (sys[1] != 'Z' && sys[1] != 'R'))
+		return sys;
+	if (!d->shown[t]) {
+		n = elfsym__count(symdata__table(d, t));
+		d->shown[t] = calloc(n, sizeof(*d->shown[t]));
+		if (!d->shown[t])
+			return symbolizer__shown(sy, d, sys);
+		bytes = n * sizeof(*d->shown[t]);
+		d->bytes += bytes;
+		sy->st.cache_bytes += bytes;
+	}
+	if (!d->shown[t][i])
+		d->shown[t][i] = symbolizer__shown(sy, d, sys);
+	return d->shown[t][i];
+}
+
+/*
+ * Expands out[0] (address, mapping, module filled) into the frames DWARF
+ * gives for @vaddr: inlined functions first, the containing function last
+ * (named @name from the symbol table when there is one). Returns the
+ * number of frames, at least 1.
+ */
+static size_t symbolizer__expand(struct symbolizer *sy, struct symdata *d,
+				 uint64_t vaddr, const char *name,
+				 struct sym_frame *out, size_t max)
+{
+	struct dwarf_frame df[SYM_MAX_FRAMES_PER_ADDR];
+	size_t n, i;
+	const char *sys;
+
+	if (max > SYM_MAX_FRAMES_PER_ADDR)
+		max = SYM_MAX_FRAMES_PER_ADDR;
+	n = dwarf__lookup(d->dw, vaddr, df, max);
+	/* Units are indexed on first use: their bytes join the budget. */
+	if (dwarf__memory(d->dw) != d->dw_bytes) {
+		size_t now = dwarf__memory(d->dw);
+
+		d->bytes += now - d->dw_bytes;
+		sy->st.cache_bytes += now - d->dw_bytes;
+		d->dw_bytes = now;
+	}
+	if (!n)
+		return 1;
+	/* The outermost frame is the function the symbol table names. */
+	out[n - 1] = out[0];
+	out[n - 1].file = df[n - 1].file;
+	out[n - 1].line = df[n - 1].line;
+	if (!name && df[n - 1].name) {
+		out[n - 1].system_name = df[n - 1].name;
+		out[n - 1].name = symbolizer__shown(sy, d, df[n - 1].name);
+	}
+	for (i = 0; i + 1 < n; i++) {
+		out[i] = out[n - 1];
+		sys = df[i].name;
+		out[i].inlined = true;
+		out[i].system_name = sys;
+		out[i].name = sys ? symbolizer__shown(sy, d, sys) : NULL;
+		out[i].sym_offset = 0;
+		out[i].file = df[i].file;
+		out[i].line = df[i].line;
+	}
+	sy->st.inlined_frames += n - 1;
+	return n;
+}
+
 size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 			const struct mapping *m, uint64_t addr,
 			bool return_address, struct sym_frame *out, size_t max)
 {
+	struct symdata *d = NULL;
 	struct elfsym *es = NULL;
 	struct symfile *f;
-	uint64_t off, vaddr, sym_off;
+	uint64_t off, vaddr, sym_off = 0;
 	const char *name = NULL;
+	int64_t sym_i = 0;
+	bool have_vaddr;
+	int sym_t = 0;
 
 	if (!max)
 		return 0;
@@ -523,10 +1031,12 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 		f = symbolizer__file(sy, tgid, tid, m);
 		if (f) {
 			out->module = f->module;
-			es = f->es;
-			if (f->build_id_len) {
-				out->build_id = f->build_id;
-				out->build_id_len = f->build_id_len;
+			d = f->data;
+			if (d)
+				es = d->es;
+			if (d && d->build_id_len) {
+				out->build_id = d->build_id;
+				out->build_id_len = d->build_id_len;
 			}
 		} else {
 			out->module = "[unknown]";
@@ -545,16 +1055,30 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 	off = out->file_offset;
 	if (return_address && off)
 		off--;
-	if (es && elfsym__offset_to_vaddr(es, off, &vaddr) == 0)
-		name = elfsym__lookup(es, vaddr, &sym_off);
+	have_vaddr = es && elfsym__offset_to_vaddr(es, off, &vaddr) == 0;
+	if (have_vaddr)
+		name = d ? symdata__lookup(d, vaddr, &sym_off, &sym_t, &sym_i) :
+			   elfsym__lookup(es, vaddr, &sym_off);
 	if (name) {
-		out->name = name;
 		out->system_name = name;
+		out->name =
+			d ? symbolizer__shown_sym(sy, d, sym_t, sym_i, name) :
+			    name;
 		out->sym_offset = sym_off + (out->file_offset - off);
-		sy->st.resolved++;
-	} else {
-		sy->st.unresolved++;
 	}
+	if (have_vaddr && d && d->dw) {
+		size_t n = symbolizer__expand(sy, d, vaddr, name, out, max);
+
+		if (name || out[n - 1].name)
+			sy->st.resolved++;
+		else
+			sy->st.unresolved++;
+		return n;
+	}
+	if (name)
+		sy->st.resolved++;
+	else
+		sy->st.unresolved++;
 	return 1;
 }
 

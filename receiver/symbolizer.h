@@ -1,8 +1,10 @@
 /* Turns sampled addresses into frames: user addresses through the mapping
  * the process table found and the ELF file behind it (opened inside the
  * process's root, matched by device and inode), kernel addresses through
- * kallsyms. Symbol tables are cached per file (device, inode, size, mtime)
- * and shared by every process mapping that file; the cache is bounded.
+ * kallsyms. Symbol tables, DWARF line tables and demangled names are
+ * cached per file, keyed by build-id (else device, inode, size, mtime),
+ * shared by every process mapping that file; the cache is bounded in files
+ * and in bytes (LRU).
  * The raw facts (address, mapping, file offset) stay in every frame so a
  * backend can re-symbolize. */
 #ifndef TGPROF_RECEIVER_SYMBOLIZER_H
@@ -56,6 +58,15 @@ struct symbolizer_opts {
 	const char *kallsyms_path; /* NULL: "/proc/kallsyms" */
 	bool kernel; /* load kernel symbols */
 	size_t max_files; /* cached ELF files; 0: 512 */
+	/* Memory budget of the symbol cache in bytes: symbol tables, DWARF,
+	 * demangled names. 0: 256 MiB. A file that alone needs more gets no
+	 * symbols (one warning); DWARF larger than a quarter is left out. */
+	size_t max_bytes;
+	/* Roots of separate debug files, colon-separated, each searched as
+	 * DIR/.build-id/xx/rest.debug and DIR/<binary's dir>/<debuglink>,
+	 * inside the process's root first, then on the host. NULL:
+	 * "/usr/lib/debug". At most 8. Copied. */
+	const char *debug_dirs;
 };
 
 struct symbolizer_stats {
@@ -70,6 +81,23 @@ struct symbolizer_stats {
 	uint64_t open_errors; /* files that could not be opened or matched */
 	uint64_t elf_errors; /* files that are not valid ELF */
 	uint64_t kernel_symbols; /* loaded from kallsyms (0: unavailable) */
+	/* Files whose symbols were already cached under another inode or
+	 * path with the same build-id: shared, not loaded again. */
+	uint64_t cache_shared;
+	uint64_t cache_max_bytes; /* the budget cache_bytes is held under */
+	uint64_t debug_files; /* separate debug files found and read */
+	uint64_t minidebuginfo; /* files with symbols from .gnu_debugdata */
+	uint64_t dwarf_files; /* files loaded with DWARF (lines, inlines) */
+	uint64_t dwarf_skipped; /* DWARF left out: over budget or unreadable */
+	uint64_t inlined_frames; /* frames emitted for inlined functions */
+	uint64_t demangled; /* distinct names demangled and cached */
+	uint64_t demangle_uncached; /* shown mangled: a file's name cache full */
+	/* Corrupt, truncated or too large files: one warning each. */
+	uint64_t bad_files;
+	uint64_t warnings_suppressed; /* by the warning rate limit */
+	/* Files opened through /proc/PID/map_files (deleted, replaced, or
+	 * unreachable by path inside the process's root). */
+	uint64_t map_files_opens;
 };
 
 /* Returns a symbolizer (caller frees with symbolizer__free()) or NULL +

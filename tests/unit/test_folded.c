@@ -85,6 +85,23 @@ Test(folded, kernel_frames_are_suffixed_and_follow_user_frames)
 	folded__free(f);
 }
 
+Test(folded, inlined_frames_are_marked)
+{
+	/* One address of main() whose code came from two inlined calls. */
+	const struct sym_frame fr[] = {
+		{ .kind = FRAME_NATIVE, .name = "leaf", .inlined = true },
+		{ .kind = FRAME_NATIVE, .name = "mid", .inlined = true },
+		UFRAME("main"),
+		UFRAME("_start"),
+	};
+	struct folded *f = folded__new(0);
+	struct sym_sample s = sample("app", fr, 4, 0);
+
+	cr_assert_eq(folded__add_sample(f, &s), 0);
+	assert_text(f, "app;_start;main;mid_[i];leaf_[i] 1\n");
+	folded__free(f);
+}
+
 Test(folded, kernel_only_sample_has_process_then_kernel_frames)
 {
 	const struct sym_frame fr[] = { KFRAME("default_idle"),
