@@ -97,6 +97,13 @@ void htab__free(struct htab *h)
 	h->count = 0;
 }
 
+void htab__clear(struct htab *h)
+{
+	if (h->nbuckets)
+		memset(h->buckets, 0, h->nbuckets * sizeof(*h->buckets));
+	h->count = 0;
+}
+
 /* A 64-bit mix (the finalizer of MurmurHash3); good enough for tables. */
 uint64_t hash_u64(uint64_t x)
 {

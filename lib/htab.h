@@ -43,6 +43,9 @@ struct htab_node *htab__first(const struct htab *h, uint64_t hash);
 struct htab_node *htab__next(const struct htab_node *node, uint64_t hash);
 /* Frees the bucket array; the nodes belong to the caller. */
 void htab__free(struct htab *h);
+/* Empties the table but keeps its bucket array for the next inserts (a
+ * table refilled at every interval); the nodes belong to the caller. */
+void htab__clear(struct htab *h);
 
 /* Iterates every node; @tmp allows removing @pos while iterating. */
 #define htab_for_each_safe(h, pos, tmp, bkt)            \

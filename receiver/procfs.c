@@ -364,3 +364,127 @@ int procfs__open_in_root(const char *root, uint32_t tgid, uint32_t tid,
 	close(dfd);
 	return err;
 }
+
+int procfs__read_exe(const char *root, uint32_t tgid, uint32_t tid, char *buf,
+		     size_t size)
+{
+	static const char deleted[] = " (deleted)";
+	const size_t dlen = sizeof(deleted) - 1;
+	char path[PATH_MAX];
+	ssize_t n;
+	int err;
+
+	if (size < 2)
+		return -ENAMETOOLONG;
+	err = task_path(path, sizeof(path), root, tgid, tid, "exe");
+	if (err)
+		return err;
+	n = readlink(path, buf, size);
+	if (n < 0)
+		return gone_errno(errno);
+	/* readlink() truncates silently: a full buffer may be cut off. */
+	if ((size_t)n >= size)
+		return -ENAMETOOLONG;
+	buf[n] = '\0';
+	if ((size_t)n > dlen && !strcmp(buf + n - dlen, deleted))
+		buf[n - dlen] = '\0';
+	return 0;
+}
+
+static bool is_container_id(const char *s, size_t len)
+{
+	size_t i;
+
+	if (len != PROCFS_CONTAINER_ID_LEN)
+		return false;
+	for (i = 0; i < len; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+/* One cgroup path component: "<id>" or "<runtime>-<id>[.scope]". */
+static bool component_container_id(const char *s, size_t len,
+				   const char **ret_id)
+{
+	static const char *const prefixes[] = {
+		"docker-", "cri-containerd-", "crio-", "libpod-", "nerdctl-",
+	};
+	static const char scope[] = ".scope";
+	const size_t slen = sizeof(scope) - 1;
+	size_t i, plen;
+
+	if (is_container_id(s, len)) {
+		*ret_id = s;
+		return true;
+	}
+	if (len > slen && !memcmp(s + len - slen, scope, slen))
+		len -= slen;
+	for (i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++) {
+		plen = strlen(prefixes[i]);
+		if (len > plen && !memcmp(s, prefixes[i], plen) &&
+		    is_container_id(s + plen, len - plen)) {
+			*ret_id = s + plen;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The innermost id in the path of one "hierarchy:controllers:path" line. */
+static bool line_container_id(const char *line, const char *end,
+			      const char **ret_id)
+{
+	const char *p = memchr(line, ':', end - line), *comp, *slash;
+	bool found = false;
+
+	if (p)
+		p = memchr(p + 1, ':', end - p - 1);
+	if (!p)
+		return false;
+	for (comp = p + 1; comp < end; comp = slash + 1) {
+		slash = memchr(comp, '/', end - comp);
+		if (!slash)
+			slash = end;
+		if (component_container_id(comp, slash - comp, ret_id))
+			found = true;
+	}
+	return found;
+}
+
+int procfs__parse_container_id(const char *text, size_t len,
+			       char ret_id[PROCFS_CONTAINER_ID_LEN + 1])
+{
+	const char *line = text, *end = text + len, *nl, *id;
+
+	for (; line < end; line = nl + 1) {
+		nl = memchr(line, '\n', end - line);
+		if (!nl)
+			nl = end;
+		if (line_container_id(line, nl, &id)) {
+			memcpy(ret_id, id, PROCFS_CONTAINER_ID_LEN);
+			ret_id[PROCFS_CONTAINER_ID_LEN] = '\0';
+			return 0;
+		}
+	}
+	return -ENODATA;
+}
+
+int procfs__read_container_id(const char *root, uint32_t tgid, uint32_t tid,
+			      char ret_id[PROCFS_CONTAINER_ID_LEN + 1])
+{
+	/* One line per v1 hierarchy (about a dozen) or a single v2 line:
+	 * 8 KiB hold them; what a longer file has past that is not read. */
+	char path[PATH_MAX], buf[8192];
+	ssize_t len;
+	int err;
+
+	err = task_path(path, sizeof(path), root, tgid, tid, "cgroup");
+	if (err)
+		return err;
+	len = read_small(path, buf, sizeof(buf));
+	if (len < 0)
+		return (int)len;
+	return procfs__parse_container_id(buf, (size_t)len, ret_id);
+}

@@ -14,6 +14,9 @@
 #include <stdint.h>
 
 #define PROCFS_MAX_MAPS_BYTES (64u << 20) /* larger maps files are refused */
+/* A container id as docker, containerd, CRI-O and podman name cgroups:
+ * 64 lowercase hex digits. */
+#define PROCFS_CONTAINER_ID_LEN 64
 
 struct proc_stat {
 	char state; /* R, S, D, Z, X, T, t, I, ... */
@@ -80,5 +83,38 @@ int procfs__read_maps(const char *root, uint32_t tgid, uint32_t tid,
  */
 int procfs__open_in_root(const char *root, uint32_t tgid, uint32_t tid,
 			 const char *path);
+
+/*
+ * The executable of @tgid as seen through thread @tid: the target of
+ * ROOT/TGID/task/TID/exe (@tid 0: ROOT/TGID/exe, which a zombie leader no
+ * longer shows). The path is the one inside the process's own mount
+ * namespace; the kernel's " (deleted)" suffix is removed. Writes a
+ * NUL-terminated path of at most @size - 1 bytes to @buf.
+ * Returns 0, -ENOENT when the task is gone or has no executable (kernel
+ * threads), -ENAMETOOLONG when @buf is too small, or another -errno.
+ */
+int procfs__read_exe(const char *root, uint32_t tgid, uint32_t tid, char *buf,
+		     size_t size);
+
+/*
+ * Finds the container id in the text of a /proc/PID/cgroup file (@len
+ * bytes, need not be NUL-terminated): the innermost path component that is
+ * 64 lowercase hex digits, bare (cgroupfs drivers: .../pod<uid>/<id>,
+ * /docker/<id>) or as the systemd scope of a runtime (docker-<id>.scope,
+ * cri-containerd-<id>.scope, crio-<id>.scope, libpod-<id>.scope,
+ * nerdctl-<id>.scope). Monitors (crio-conmon-, libpod-conmon-) are not
+ * containers. The first line with an id wins.
+ * Returns 0 and the id in @ret_id, or -ENODATA when there is none.
+ */
+int procfs__parse_container_id(const char *text, size_t len,
+			       char ret_id[PROCFS_CONTAINER_ID_LEN + 1]);
+
+/*
+ * The container id of @tgid from ROOT/TGID/task/TID/cgroup (@tid 0:
+ * ROOT/TGID/cgroup). Returns 0 with @ret_id, -ENODATA when the process is
+ * in no container, -ENOENT when it is gone, or another -errno.
+ */
+int procfs__read_container_id(const char *root, uint32_t tgid, uint32_t tid,
+			      char ret_id[PROCFS_CONTAINER_ID_LEN + 1]);
 
 #endif

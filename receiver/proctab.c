@@ -3,6 +3,7 @@
  * one entry per thread group, keyed by TGID + leader start time, its
  * mappings read through a live thread. See proctab.h for the rules. */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,6 +40,7 @@ struct proc_entry {
 	uint64_t unmatched_aspace;
 	uint64_t miss_read_ns; /* last re-read for an unknown address */
 	bool group_exit_seen; /* the kernel reported the group's exit */
+	bool facts_read; /* exe_path and container_id tried */
 };
 
 struct proctab {
@@ -128,9 +130,19 @@ struct proctab *proctab__new(const struct proctab_opts *opts,
 	return pt;
 }
 
+static void entry__drop_facts(struct proc_entry *e)
+{
+	free((char *)e->p.exe_path);
+	e->p.exe_path = NULL;
+	e->p.container_id[0] = '\0';
+	e->facts_read = false;
+	e->p.facts_gen++;
+}
+
 static void entry__free(struct proc_entry *e)
 {
 	maps__free(e->p.maps);
+	free((char *)e->p.exe_path);
 	free(e);
 }
 
@@ -435,6 +447,35 @@ out:
 }
 
 /*
+ * Reads the executable path and the container id through thread @tid (0:
+ * the group's own entry), the one the maps just came through. Tried once
+ * per image: a failure leaves the facts unknown until the next exec.
+ */
+static void proctab__read_facts(struct proctab *pt, struct proc_entry *e,
+				uint32_t tid)
+{
+	char path[PATH_MAX];
+	int err;
+
+	e->facts_read = true;
+	pt->stats.facts_reads++;
+	err = procfs__read_exe(pt->root, e->p.tgid, tid, path, sizeof(path));
+	if (!err) {
+		e->p.exe_path = strdup(path);
+		err = e->p.exe_path ? 0 : -ENOMEM;
+	}
+	if (err) {
+		pt->stats.facts_errors++;
+		tg_debug(pt->log, "proctab: executable of %u (%s): %s",
+			 e->p.tgid, e->p.comm, strerror(-err));
+	}
+	if (procfs__read_container_id(pt->root, e->p.tgid, tid,
+				      e->p.container_id))
+		e->p.container_id[0] = '\0';
+	e->p.facts_gen++;
+}
+
+/*
  * (Re)reads @e's maps. On failure the old maps stay (samples taken before
  * an exit still need them) and a group found dead or reused is marked
  * exited, to be freed by proctab__reap().
@@ -475,6 +516,8 @@ static int proctab__refresh(struct proctab *pt, struct proc_entry *e,
 	p->maps = c.maps;
 	p->aspace_id = c.aspace;
 	e->read_err = 0;
+	if (!e->facts_read)
+		proctab__read_facts(pt, e, c.tid);
 	tg_debug(
 		pt->log,
 		"proctab: maps of %u (%s) read through tid %u: %zu executable mappings",
@@ -591,6 +634,7 @@ void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
 	e->read_err = 0;
 	e->unmatched_aspace = 0;
 	e->miss_read_ns = 0;
+	entry__drop_facts(e);
 	comm_copy(e->p.comm, sizeof(e->p.comm), comm);
 	pt->stats.execs++;
 }

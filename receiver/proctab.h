@@ -23,6 +23,7 @@
 
 #include "lib/log.h"
 #include "receiver/maps.h"
+#include "receiver/procfs.h"
 
 enum proc_state {
 	PROC_ALIVE = 0,
@@ -43,6 +44,17 @@ struct proc {
 	uint32_t maps_reads; /* reads of this process's maps, all causes */
 	uint64_t last_sample_ns;
 	uint64_t samples;
+
+	/* What a profile names the process by (its OTLP resource). Read once
+	 * through the live thread its maps came through, again after an
+	 * exec. */
+	const char *exe_path; /* as the process sees it; NULL unknown; owned
+				 by the table */
+	char container_id[PROCFS_CONTAINER_ID_LEN + 1]; /* "": none/unknown */
+	/* Changes whenever exe_path, container_id or comm may have: a
+	 * consumer that copied them compares it to know when to copy
+	 * again. */
+	uint32_t facts_gen;
 	/* private: table linkage, owned by proctab.c */
 	void *priv;
 };
@@ -76,6 +88,9 @@ struct proctab_stats {
 	uint64_t sweep_removals; /* dead processes found by a sweep */
 	uint64_t reaped; /* exited processes freed after the grace period */
 	uint64_t evictions; /* removed because the table was full */
+	uint64_t facts_reads; /* executable and cgroup reads */
+	uint64_t facts_errors; /* executable unreadable (container id
+				  missing is not an error) */
 };
 
 /* Returns a new table (caller frees with proctab__free()) or NULL + errno. */

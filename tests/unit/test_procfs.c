@@ -461,3 +461,137 @@ Test(procfs, real_open_in_root_refuses_magic_links)
 	cr_assert_eq(procfs__open_in_root("/proc", pid, tid, "/proc/self/cwd"),
 		     -ELOOP);
 }
+
+/* ---- the facts a profile names a process by ---- */
+
+Test(procfs, exe_is_read_through_the_thread)
+{
+	char buf[PATH_MAX];
+
+	fake_leader(100, 'Z', 1);
+	fake_stat(100, 101, "worker", 'R', 2);
+	/* A zombie leader shows no executable; its worker does. */
+	fakeproc_symlink("/usr/bin/app", "100/task/101/exe");
+	cr_assert_eq(procfs__read_exe(root, 100, 101, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "/usr/bin/app");
+	cr_assert_eq(procfs__read_exe(root, 100, 0, buf, sizeof(buf)), -ENOENT);
+	cr_assert_eq(procfs__read_exe(root, 100, 555, buf, sizeof(buf)),
+		     -ENOENT);
+}
+
+Test(procfs, exe_of_a_deleted_binary_loses_the_suffix)
+{
+	char buf[PATH_MAX];
+
+	fake_leader(100, 'R', 1);
+	fakeproc_symlink("/opt/app/bin/server (deleted)", "100/exe");
+	cr_assert_eq(procfs__read_exe(root, 100, 0, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "/opt/app/bin/server");
+}
+
+Test(procfs, exe_longer_than_the_buffer_is_refused)
+{
+	char buf[8];
+
+	fake_leader(100, 'R', 1);
+	fakeproc_symlink("/usr/bin/application", "100/exe");
+	cr_assert_eq(procfs__read_exe(root, 100, 0, buf, sizeof(buf)),
+		     -ENAMETOOLONG);
+	fakeproc_rmtree("100/exe");
+	fakeproc_symlink("/usr/bin", "100/exe");
+	cr_assert_eq(procfs__read_exe(root, 100, 0, buf, sizeof(buf)),
+		     -ENAMETOOLONG);
+}
+
+#define ID64 "4a5b6c7d8e9f00112233445566778899aabbccddeeff00112233445566778899"
+
+struct cgroup_case {
+	const char *text;
+	const char *id; /* NULL: no container */
+};
+
+Test(procfs, container_id_comes_from_every_runtime_cgroup_layout)
+{
+	static const struct cgroup_case cases[] = {
+		/* docker, cgroup v1 (first line with an id wins) */
+		{ "12:pids:/docker/" ID64 "\n11:cpu,cpuacct:/docker/" ID64
+		  "\n0::/system.slice/containerd.service\n",
+		  ID64 },
+		/* docker with the systemd driver, cgroup v2 */
+		{ "0::/system.slice/docker-" ID64 ".scope\n", ID64 },
+		/* kubernetes + containerd, systemd driver */
+		{ "0::/kubepods.slice/kubepods-burstable.slice/"
+		  "kubepods-burstable-pod1c2d3e4f_5a6b.slice/"
+		  "cri-containerd-" ID64 ".scope\n",
+		  ID64 },
+		/* kubernetes, cgroupfs driver */
+		{ "0::/kubepods/besteffort/pod1c2d3e4f-5a6b-7c8d/" ID64 "\n",
+		  ID64 },
+		/* CRI-O */
+		{ "0::/kubepods.slice/kubepods-pod1.slice/crio-" ID64
+		  ".scope\n",
+		  ID64 },
+		/* podman, nested below its scope */
+		{ "0::/machine.slice/libpod-" ID64 ".scope/container\n", ID64 },
+		/* nerdctl */
+		{ "0::/system.slice/nerdctl-" ID64 ".scope\n", ID64 },
+		/* no trailing newline */
+		{ "0::/docker/" ID64, ID64 },
+		/* monitors are not containers */
+		{ "0::/machine.slice/libpod-conmon-" ID64 ".scope\n", NULL },
+		{ "0::/kubepods.slice/crio-conmon-" ID64 ".scope\n", NULL },
+		/* host processes */
+		{ "0::/user.slice/user-0.slice/session-3.scope\n", NULL },
+		{ "0::/init.scope\n", NULL },
+		{ "", NULL },
+		/* not 64 lowercase hex digits */
+		{ "0::/docker/4A5B6C7D8E9F00112233445566778899AABBCCDDEEFF00112233445566778899\n",
+		  NULL },
+		{ "0::/docker/" ID64 "0\n", NULL },
+		{ "0::/docker/abc\n", NULL },
+		/* a path with no hierarchy fields is no cgroup line */
+		{ "/docker/" ID64 "\n", NULL },
+	};
+	char id[PROCFS_CONTAINER_ID_LEN + 1];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = procfs__parse_container_id(cases[i].text,
+						     strlen(cases[i].text), id);
+
+		if (cases[i].id) {
+			cr_expect_eq(err, 0, "case %zu: %s", i, cases[i].text);
+			if (!err)
+				cr_expect_str_eq(id, cases[i].id, "case %zu",
+						 i);
+		} else {
+			cr_expect_eq(err, -ENODATA, "case %zu: %s", i,
+				     cases[i].text);
+		}
+	}
+}
+
+Test(procfs, container_id_is_read_through_the_thread)
+{
+	char id[PROCFS_CONTAINER_ID_LEN + 1];
+
+	fake_leader(100, 'Z', 1);
+	fake_stat(100, 101, "worker", 'R', 2);
+	fakeproc_write("0::/system.slice/docker-" ID64 ".scope\n", "w",
+		       "100/task/101/cgroup");
+	fakeproc_write("0::/user.slice\n", "w", "100/cgroup");
+	cr_assert_eq(procfs__read_container_id(root, 100, 101, id), 0);
+	cr_assert_str_eq(id, ID64);
+	cr_assert_eq(procfs__read_container_id(root, 100, 0, id), -ENODATA);
+	cr_assert_eq(procfs__read_container_id(root, 100, 555, id), -ENOENT);
+}
+
+Test(procfs, real_self_exe_is_this_test)
+{
+	char buf[PATH_MAX];
+
+	cr_assert_eq(procfs__read_exe("/proc", (uint32_t)getpid(),
+				      (uint32_t)getpid(), buf, sizeof(buf)),
+		     0);
+	cr_assert(strstr(buf, "unit_test_procfs"), "%s", buf);
+}

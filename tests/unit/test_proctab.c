@@ -755,3 +755,85 @@ Test(proctab, free_accepts_null_and_a_full_table)
 	proctab__on_exit(pt, 200, ticks_ns(START_TICKS), true, true, 1);
 	proctab__free(pt); /* ASan reports what it leaks */
 }
+
+/* ---- facts for the profile's resource ---- */
+
+#define CONTAINER \
+	"00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
+Test(proctab, facts_are_read_through_the_thread_that_gave_the_maps)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+	uint32_t gen;
+
+	/* pthread_exit() of the leader: only the worker shows them. */
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	fakeproc_symlink("/usr/bin/app", "100/task/101/exe");
+	fakeproc_write("0::/kubepods/besteffort/pod42/" CONTAINER "\n", "w",
+		       "100/task/101/cgroup");
+	p = sampled(pt, 100);
+	gen = p->facts_gen;
+	cr_assert_null(p->exe_path);
+	cr_assert_str_eq(p->container_id, "");
+	cr_assert_eq(
+		proctab__prepare(pt, p, 101, aspace_of(&app), sample_now()), 0);
+	cr_assert_not_null(p->exe_path);
+	cr_assert_str_eq(p->exe_path, "/usr/bin/app");
+	cr_assert_str_eq(p->container_id, CONTAINER);
+	cr_assert_neq(p->facts_gen, gen);
+	cr_assert_eq(stats(pt).facts_reads, 1);
+	cr_assert_eq(stats(pt).facts_errors, 0);
+
+	/* Read once: a re-read of the maps leaves them be. */
+	gen = p->facts_gen;
+	proctab__find_mapping(pt, p, 101, DLOPEN_TEXT, sample_now());
+	cr_assert_eq(p->facts_gen, gen);
+	cr_assert_eq(stats(pt).facts_reads, 1);
+	proctab__free(pt);
+}
+
+Test(proctab, exec_reads_the_facts_of_the_new_image)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+	uint32_t gen;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	fakeproc_symlink("/usr/bin/app", "100/task/100/exe");
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	cr_assert_str_eq(p->exe_path, "/usr/bin/app");
+	/* Not in a container. */
+	cr_assert_str_eq(p->container_id, "");
+
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	fakeproc_rmtree("100/task/100/exe");
+	fakeproc_symlink("/usr/bin/new app", "100/task/100/exe");
+	gen = p->facts_gen;
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 1);
+	cr_assert_null(p->exe_path);
+	cr_assert_neq(p->facts_gen, gen);
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
+				      sample_now()),
+		     0);
+	cr_assert_str_eq(p->exe_path, "/usr/bin/new app");
+	cr_assert_eq(stats(pt).facts_reads, 2);
+	proctab__free(pt);
+}
+
+Test(proctab, unreadable_executable_is_counted_and_left_unknown)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	cr_assert_null(p->exe_path);
+	cr_assert_eq(stats(pt).facts_reads, 1);
+	cr_assert_eq(stats(pt).facts_errors, 1);
+	proctab__free(pt);
+}

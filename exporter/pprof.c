@@ -1,0 +1,677 @@
+/* OTLP profiles -> pprof, for `tgprof record`'s profile.pb.gz. Decodes the
+ * request with protobuf-c, maps its one dictionary onto pprof's tables (an
+ * OTLP index becomes the pprof id, index 0 "none" in both), flattens every
+ * process's samples into one Profile with labels, packs and gzips it.
+ * Nothing in the request is trusted: every index is checked. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "pprof/profile.pb-c.h"
+
+#include "exporter/pprof.h"
+#include "lib/arena.h"
+#include "lib/htab.h"
+
+typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
+	otlp_request;
+typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
+	otlp_dictionary;
+typedef Opentelemetry__Proto__Profiles__V1development__Profile otlp_profile;
+typedef Opentelemetry__Proto__Profiles__V1development__Sample otlp_sample;
+typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit otlp_kvu;
+typedef Opentelemetry__Proto__Common__V1__KeyValue otlp_keyvalue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_anyvalue;
+
+typedef Perftools__Profiles__Profile pp_profile;
+typedef Perftools__Profiles__ValueType pp_value_type;
+typedef Perftools__Profiles__Sample pp_sample;
+typedef Perftools__Profiles__Label pp_label;
+typedef Perftools__Profiles__Mapping pp_mapping;
+typedef Perftools__Profiles__Location pp_location;
+typedef Perftools__Profiles__Line pp_line;
+typedef Perftools__Profiles__Function pp_function;
+
+#define OTLP_REQUEST(name) \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
+#define ANY_STRING \
+	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define ANY_STRINDEX \
+	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX
+#define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
+
+#define BUILD_ID_KEY "process.executable.build_id.gnu"
+/* Labels of one sample: pid, comm, plus its attributes (three from
+ * tgprof; others are kept too, up to this many). */
+#define MAX_LABELS 16
+
+struct str_node {
+	struct htab_node node;
+	int64_t idx;
+};
+
+struct conv {
+	const otlp_request *req;
+	const otlp_dictionary *d;
+	struct arena a;
+	pp_profile prof;
+	/* The pprof string table: the OTLP one, then what pprof needs. */
+	char **strs;
+	size_t nstrs, capstrs;
+	struct htab sh;
+	size_t nsamples, capsamples;
+	int64_t period;
+	uint64_t start_ns, end_ns;
+};
+
+static bool in_range(int64_t idx, size_t n)
+{
+	return idx >= 0 && (uint64_t)idx < n;
+}
+
+/* Appends @s (borrowed: from the decoded request or a literal) to the
+ * pprof string table and makes it the one lookups find, unless an equal
+ * string came first. */
+static int conv__push_string(struct conv *c, const char *s, int64_t *ret_idx)
+{
+	uint64_t hash = hash_str(s);
+	struct htab_node *pos;
+	struct str_node *sn;
+	bool known = false;
+	char **v;
+
+	htab_for_each(&c->sh, pos, hash) {
+		sn = container_of(pos, struct str_node, node);
+		if (!strcmp(c->strs[sn->idx], s)) {
+			known = true;
+			break;
+		}
+	}
+	if (c->nstrs == c->capstrs) {
+		c->capstrs = c->capstrs ? 2 * c->capstrs : 64;
+		v = realloc(c->strs, c->capstrs * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->strs = v;
+	}
+	*ret_idx = (int64_t)c->nstrs;
+	c->strs[c->nstrs++] = (char *)s;
+	if (known)
+		return 0;
+	sn = arena__alloc(&c->a, sizeof(*sn));
+	if (!sn)
+		return -ENOMEM;
+	sn->idx = *ret_idx;
+	return htab__insert(&c->sh, &sn->node, hash);
+}
+
+/* The index of @s in the pprof string table, added when missing. */
+static int conv__add_string(struct conv *c, const char *s, int64_t *ret_idx)
+{
+	uint64_t hash = hash_str(s);
+	struct htab_node *pos;
+	struct str_node *sn;
+
+	htab_for_each(&c->sh, pos, hash) {
+		sn = container_of(pos, struct str_node, node);
+		if (!strcmp(c->strs[sn->idx], s)) {
+			*ret_idx = sn->idx;
+			return 0;
+		}
+	}
+	return conv__push_string(c, s, ret_idx);
+}
+
+/* The OTLP string table keeps its indices (duplicates included); "" leads
+ * both. */
+static int conv__strings(struct conv *c)
+{
+	size_t i, n = c->d ? c->d->n_string_table : 0;
+	int64_t idx;
+	int err;
+
+	if (n && c->d->string_table[0][0])
+		return -EINVAL;
+	err = conv__push_string(c, "", &idx);
+	for (i = 1; !err && i < n; i++)
+		err = conv__push_string(c, c->d->string_table[i], &idx);
+	return err;
+}
+
+static const char *otlp_string(const struct conv *c, int64_t idx)
+{
+	return in_range(idx, c->d ? c->d->n_string_table : 0) ?
+		       c->d->string_table[idx] :
+		       NULL;
+}
+
+/* The attribute at @idx, or NULL when out of range. */
+static const otlp_kvu *otlp_attr(const struct conv *c, int32_t idx)
+{
+	if (!c->d || !in_range(idx, c->d->n_attribute_table))
+		return NULL;
+	return c->d->attribute_table[idx];
+}
+
+static int conv__functions(struct conv *c)
+{
+	size_t i, n = c->d ? c->d->n_function_table : 0;
+	pp_function *v, **p;
+
+	if (n <= 1)
+		return 0;
+	v = arena__alloc(&c->a, (n - 1) * sizeof(*v));
+	p = arena__alloc(&c->a, (n - 1) * sizeof(*p));
+	if (!v || !p)
+		return -ENOMEM;
+	for (i = 1; i < n; i++) {
+		const Opentelemetry__Proto__Profiles__V1development__Function
+			*f = c->d->function_table[i];
+		pp_function *pf = &v[i - 1];
+
+		if (!in_range(f->name_strindex, c->nstrs) ||
+		    !in_range(f->system_name_strindex, c->nstrs) ||
+		    !in_range(f->filename_strindex, c->nstrs))
+			return -EINVAL;
+		perftools__profiles__function__init(pf);
+		pf->id = i;
+		pf->name = f->name_strindex;
+		/* pprof shows the system name when asked (-symbolize=none
+		 * keeps it); no separate one means the same name. */
+		pf->system_name = f->system_name_strindex ?
+					  f->system_name_strindex :
+					  f->name_strindex;
+		pf->filename = f->filename_strindex;
+		pf->start_line = f->start_line;
+		p[i - 1] = pf;
+	}
+	c->prof.n_function = n - 1;
+	c->prof.function = p;
+	return 0;
+}
+
+/* The build-id of a mapping: its process.executable.build_id.gnu. */
+static int conv__build_id(struct conv *c, const int32_t *attrs, size_t n,
+			  int64_t *ret_idx)
+{
+	const otlp_kvu *kv;
+	const char *key;
+	size_t i;
+
+	*ret_idx = 0;
+	for (i = 0; i < n; i++) {
+		kv = otlp_attr(c, attrs[i]);
+		if (!kv)
+			return -EINVAL;
+		key = otlp_string(c, kv->key_strindex);
+		if (!key || strcmp(key, BUILD_ID_KEY) || !kv->value ||
+		    kv->value->value_case != ANY_STRING)
+			continue;
+		return conv__add_string(c, kv->value->string_value, ret_idx);
+	}
+	return 0;
+}
+
+static int conv__mappings(struct conv *c)
+{
+	size_t i, n = c->d ? c->d->n_mapping_table : 0;
+	pp_mapping *v, **p;
+	int err;
+
+	if (n <= 1)
+		return 0;
+	v = arena__alloc(&c->a, (n - 1) * sizeof(*v));
+	p = arena__alloc(&c->a, (n - 1) * sizeof(*p));
+	if (!v || !p)
+		return -ENOMEM;
+	for (i = 1; i < n; i++) {
+		const Opentelemetry__Proto__Profiles__V1development__Mapping *m =
+			c->d->mapping_table[i];
+		pp_mapping *pm = &v[i - 1];
+
+		if (!in_range(m->filename_strindex, c->nstrs))
+			return -EINVAL;
+		perftools__profiles__mapping__init(pm);
+		pm->id = i;
+		pm->memory_start = m->memory_start;
+		pm->memory_limit = m->memory_limit;
+		pm->file_offset = m->file_offset;
+		pm->filename = m->filename_strindex;
+		err = conv__build_id(c, m->attribute_indices,
+				     m->n_attribute_indices, &pm->build_id);
+		if (err)
+			return err;
+		p[i - 1] = pm;
+	}
+	c->prof.n_mapping = n - 1;
+	c->prof.mapping = p;
+	return 0;
+}
+
+static int conv__locations(struct conv *c)
+{
+	size_t i, j, k, n = c->d ? c->d->n_location_table : 0, nlines = 0;
+	size_t nfn = c->d ? c->d->n_function_table : 0;
+	size_t nmap = c->d ? c->d->n_mapping_table : 0;
+	pp_location *v, **p;
+	pp_line *lines, **lp;
+
+	if (n <= 1)
+		return 0;
+	for (i = 1; i < n; i++)
+		nlines += c->d->location_table[i]->n_lines;
+	v = arena__alloc(&c->a, (n - 1) * sizeof(*v));
+	p = arena__alloc(&c->a, (n - 1) * sizeof(*p));
+	lines = arena__alloc(&c->a, nlines * sizeof(*lines));
+	lp = arena__alloc(&c->a, nlines * sizeof(*lp));
+	if (!v || !p || (nlines && (!lines || !lp)))
+		return -ENOMEM;
+	for (i = 1; i < n; i++) {
+		const Opentelemetry__Proto__Profiles__V1development__Location
+			*l = c->d->location_table[i];
+		pp_location *pl = &v[i - 1];
+		pp_mapping *pm = NULL;
+
+		if (!in_range(l->mapping_index, nmap))
+			return -EINVAL;
+		perftools__profiles__location__init(pl);
+		pl->id = i;
+		pl->mapping_id = l->mapping_index;
+		pl->address = l->address;
+		pl->line = lp;
+		if (l->mapping_index)
+			pm = c->prof.mapping[l->mapping_index - 1];
+		for (j = k = 0; j < l->n_lines; j++) {
+			const Opentelemetry__Proto__Profiles__V1development__Line
+				*ol = l->lines[j];
+
+			if (!in_range(ol->function_index, nfn))
+				return -EINVAL;
+			if (!ol->function_index)
+				continue;
+			perftools__profiles__line__init(lines);
+			lines->function_id = ol->function_index;
+			lines->line = ol->line;
+			lines->column = ol->column;
+			*lp++ = lines++;
+			k++;
+			if (pm && ol->line)
+				pm->has_line_numbers = true;
+			if (pm &&
+			    c->prof.function[ol->function_index - 1]->filename)
+				pm->has_filenames = true;
+		}
+		pl->n_line = k;
+		if (pm && k)
+			pm->has_functions = true;
+		if (pm && k > 1)
+			pm->has_inline_frames = true;
+		p[i - 1] = pl;
+	}
+	c->prof.n_location = n - 1;
+	c->prof.location = p;
+	return 0;
+}
+
+/* What the resource says about its process, for the labels. */
+struct proc_labels {
+	bool has_pid;
+	int64_t pid;
+	const char *comm;
+};
+
+static void resource_labels(const otlp_keyvalue *const *attrs, size_t n,
+			    struct proc_labels *ret)
+{
+	const char *service = NULL;
+	size_t i;
+
+	memset(ret, 0, sizeof(*ret));
+	for (i = 0; i < n; i++) {
+		const otlp_keyvalue *kv = attrs[i];
+		const otlp_anyvalue *v = kv->value;
+
+		if (!kv->key || !v)
+			continue;
+		if (!strcmp(kv->key, "process.pid") &&
+		    v->value_case == ANY_INT) {
+			ret->has_pid = true;
+			ret->pid = v->int_value;
+		} else if (!strcmp(kv->key, "process.executable.name") &&
+			   v->value_case == ANY_STRING) {
+			ret->comm = v->string_value;
+		} else if (!strcmp(kv->key, "service.name") &&
+			   v->value_case == ANY_STRING) {
+			service = v->string_value;
+		}
+	}
+	if (!ret->comm)
+		ret->comm = service;
+}
+
+/* tgprof's sample attributes get pprof's usual label names. */
+static const char *label_name(const char *key)
+{
+	if (!strcmp(key, "thread.id"))
+		return "tid";
+	if (!strcmp(key, "thread.name"))
+		return "thread";
+	if (!strcmp(key, "cpu.logical_number"))
+		return "cpu";
+	return key;
+}
+
+static int conv__labels(struct conv *c, const otlp_sample *s,
+			const struct proc_labels *pl, pp_sample *ps)
+{
+	pp_label *v, **p;
+	size_t i, n = 0;
+	int err;
+
+	v = arena__alloc(&c->a, MAX_LABELS * sizeof(*v));
+	p = arena__alloc(&c->a, MAX_LABELS * sizeof(*p));
+	if (!v || !p)
+		return -ENOMEM;
+	if (pl->has_pid) {
+		perftools__profiles__label__init(&v[n]);
+		err = conv__add_string(c, "pid", &v[n].key);
+		if (err)
+			return err;
+		v[n].num = pl->pid;
+		p[n] = &v[n];
+		n++;
+	}
+	if (pl->comm) {
+		perftools__profiles__label__init(&v[n]);
+		err = conv__add_string(c, "comm", &v[n].key);
+		if (!err)
+			err = conv__add_string(c, pl->comm, &v[n].str);
+		if (err)
+			return err;
+		p[n] = &v[n];
+		n++;
+	}
+	for (i = 0; i < s->n_attribute_indices && n < MAX_LABELS; i++) {
+		const otlp_kvu *kv = otlp_attr(c, s->attribute_indices[i]);
+		const char *key, *str = NULL;
+
+		if (!kv)
+			return -EINVAL;
+		key = otlp_string(c, kv->key_strindex);
+		if (!key)
+			return -EINVAL;
+		if (!*key || !kv->value)
+			continue;
+		perftools__profiles__label__init(&v[n]);
+		err = conv__add_string(c, label_name(key), &v[n].key);
+		if (err)
+			return err;
+		switch (kv->value->value_case) {
+		case ANY_INT:
+			v[n].num = kv->value->int_value;
+			break;
+		case ANY_STRING:
+			str = kv->value->string_value;
+			break;
+		case ANY_STRINDEX:
+			str = otlp_string(c, kv->value->string_value_strindex);
+			if (!str)
+				return -EINVAL;
+			break;
+		default:
+			continue; /* no pprof label for it */
+		}
+		if (str) {
+			err = conv__add_string(c, str, &v[n].str);
+			if (err)
+				return err;
+		}
+		p[n] = &v[n];
+		n++;
+	}
+	ps->n_label = n;
+	ps->label = p;
+	return 0;
+}
+
+/* How many events a sample stands for: its values, else its timestamps. */
+static int64_t sample_count(const otlp_sample *s)
+{
+	int64_t n = 0;
+	size_t i;
+
+	if (!s->n_values)
+		return (int64_t)s->n_timestamps_unix_nano;
+	for (i = 0; i < s->n_values; i++)
+		n += s->values[i];
+	return n;
+}
+
+static int conv__sample(struct conv *c, const otlp_sample *s,
+			const struct proc_labels *pl)
+{
+	const Opentelemetry__Proto__Profiles__V1development__Stack *st;
+	int64_t count = sample_count(s);
+	size_t i, n = 0;
+	pp_sample *ps, **v;
+	uint64_t *locs;
+	int64_t *vals;
+	int err;
+
+	if (count <= 0)
+		return 0;
+	if (!c->d || !in_range(s->stack_index, c->d->n_stack_table))
+		return -EINVAL;
+	st = c->d->stack_table[s->stack_index];
+	ps = arena__alloc(&c->a, sizeof(*ps));
+	locs = arena__alloc(&c->a, st->n_location_indices * sizeof(*locs));
+	vals = arena__alloc(&c->a, 2 * sizeof(*vals));
+	if (!ps || !vals || (st->n_location_indices && !locs))
+		return -ENOMEM;
+	perftools__profiles__sample__init(ps);
+	for (i = 0; i < st->n_location_indices; i++) {
+		int32_t l = st->location_indices[i];
+
+		if (!in_range(l, c->d->n_location_table))
+			return -EINVAL;
+		if (l)
+			locs[n++] = (uint64_t)l;
+	}
+	ps->n_location_id = n;
+	ps->location_id = locs;
+	vals[0] = count;
+	vals[1] = count * c->period;
+	ps->n_value = 2;
+	ps->value = vals;
+	err = conv__labels(c, s, pl, ps);
+	if (err)
+		return err;
+
+	if (c->nsamples == c->capsamples) {
+		c->capsamples = c->capsamples ? 2 * c->capsamples : 256;
+		v = realloc(c->prof.sample, c->capsamples * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		c->prof.sample = v;
+	}
+	c->prof.sample[c->nsamples++] = ps;
+	c->prof.n_sample = c->nsamples;
+	return 0;
+}
+
+static void conv__time(struct conv *c, const otlp_profile *p)
+{
+	uint64_t end = p->time_unix_nano + p->duration_nano;
+
+	if (!p->time_unix_nano)
+		return;
+	if (!c->start_ns || p->time_unix_nano < c->start_ns)
+		c->start_ns = p->time_unix_nano;
+	if (end > c->end_ns)
+		c->end_ns = end;
+}
+
+static int conv__samples(struct conv *c)
+{
+	const otlp_request *r = c->req;
+	struct proc_labels pl;
+	size_t i, j, k, m;
+	int err;
+
+	/* One period for the profile: the first one given. */
+	for (i = 0; i < r->n_resource_profiles && !c->period; i++)
+		for (j = 0; j < r->resource_profiles[i]->n_scope_profiles; j++)
+			for (k = 0; k < r->resource_profiles[i]
+						->scope_profiles[j]
+						->n_profiles;
+			     k++)
+				if (!c->period)
+					c->period = r->resource_profiles[i]
+							    ->scope_profiles[j]
+							    ->profiles[k]
+							    ->period;
+	for (i = 0; i < r->n_resource_profiles; i++) {
+		const Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
+			*rp = r->resource_profiles[i];
+
+		if (rp->resource)
+			resource_labels((const otlp_keyvalue *const *)
+						rp->resource->attributes,
+					rp->resource->n_attributes, &pl);
+		else
+			memset(&pl, 0, sizeof(pl));
+		for (j = 0; j < rp->n_scope_profiles; j++) {
+			const Opentelemetry__Proto__Profiles__V1development__ScopeProfiles
+				*sp = rp->scope_profiles[j];
+
+			for (k = 0; k < sp->n_profiles; k++) {
+				const otlp_profile *p = sp->profiles[k];
+
+				conv__time(c, p);
+				for (m = 0; m < p->n_samples; m++) {
+					err = conv__sample(c, p->samples[m],
+							   &pl);
+					if (err)
+						return err;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static int conv__value_types(struct conv *c)
+{
+	pp_value_type *vt, **p;
+	int err;
+
+	vt = arena__alloc(&c->a, 3 * sizeof(*vt));
+	p = arena__alloc(&c->a, 2 * sizeof(*p));
+	if (!vt || !p)
+		return -ENOMEM;
+	perftools__profiles__value_type__init(&vt[0]);
+	perftools__profiles__value_type__init(&vt[1]);
+	perftools__profiles__value_type__init(&vt[2]);
+	err = conv__add_string(c, "samples", &vt[0].type);
+	if (!err)
+		err = conv__add_string(c, "count", &vt[0].unit);
+	if (!err)
+		err = conv__add_string(c, "cpu", &vt[1].type);
+	if (!err)
+		err = conv__add_string(c, "nanoseconds", &vt[1].unit);
+	if (err)
+		return err;
+	vt[2] = vt[1];
+	p[0] = &vt[0];
+	p[1] = &vt[1];
+	c->prof.n_sample_type = 2;
+	c->prof.sample_type = p;
+	c->prof.period_type = &vt[2];
+	return 0;
+}
+
+/* gzip (RFC 1952) of @len bytes at @in, into a buffer the caller frees. */
+static int gzip(const void *in, size_t len, void **ret_buf, size_t *ret_len)
+{
+	z_stream z = { 0 };
+	size_t cap;
+	void *out;
+	int err = -ENOMEM;
+
+	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
+			 Z_DEFAULT_STRATEGY) != Z_OK)
+		return -ENOMEM;
+	cap = deflateBound(&z, len);
+	out = malloc(cap);
+	if (!out)
+		goto out;
+	z.next_in = (Bytef *)in;
+	z.avail_in = len;
+	z.next_out = out;
+	z.avail_out = cap;
+	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
+		free(out);
+		err = -EINVAL;
+		goto out;
+	}
+	*ret_buf = out;
+	*ret_len = z.total_out;
+	err = 0;
+out:
+	deflateEnd(&z);
+	return err;
+}
+
+int pprof__from_otlp(const void *req, size_t len, void **ret_buf,
+		     size_t *ret_len)
+{
+	struct conv c = { 0 };
+	uint8_t *buf = NULL;
+	size_t plen;
+	int err;
+
+	c.req = OTLP_REQUEST(unpack)(NULL, len, req);
+	if (!c.req)
+		return -EBADMSG;
+	c.d = c.req->dictionary;
+	perftools__profiles__profile__init(&c.prof);
+
+	err = conv__strings(&c);
+	if (!err)
+		err = conv__functions(&c);
+	if (!err)
+		err = conv__mappings(&c);
+	if (!err)
+		err = conv__locations(&c);
+	if (!err)
+		err = conv__samples(&c);
+	if (!err)
+		err = conv__value_types(&c);
+	if (err)
+		goto out;
+	c.prof.period = c.period;
+	c.prof.time_nanos = (int64_t)c.start_ns;
+	c.prof.duration_nanos = (int64_t)(c.end_ns - c.start_ns);
+	c.prof.n_string_table = c.nstrs;
+	c.prof.string_table = c.strs;
+
+	plen = perftools__profiles__profile__get_packed_size(&c.prof);
+	buf = malloc(plen ? plen : 1);
+	if (!buf) {
+		err = -ENOMEM;
+		goto out;
+	}
+	perftools__profiles__profile__pack(&c.prof, buf);
+	err = gzip(buf, plen, ret_buf, ret_len);
+out:
+	free(buf);
+	free(c.prof.sample);
+	free(c.strs);
+	htab__free(&c.sh);
+	arena__free(&c.a);
+	OTLP_REQUEST(free_unpacked)((otlp_request *)c.req, NULL);
+	return err;
+}

@@ -1,0 +1,24 @@
+/* The pprof sink: one serialized OTLP ExportProfilesServiceRequest (what
+ * the profile builder produces) converted to a gzip'd pprof Profile, the
+ * profile.pb.gz that `go tool pprof` and Pyroscope's /ingest read. Every
+ * process of the request lands in the one Profile; labels tell them apart
+ * (pid, comm, tid, thread, cpu). */
+#ifndef TGPROF_EXPORTER_PPROF_H
+#define TGPROF_EXPORTER_PPROF_H
+
+#include <stddef.h>
+
+/*
+ * Converts @len bytes of ExportProfilesServiceRequest at @req. The Profile
+ * has sample types (samples, count) and (cpu, nanoseconds), one value of
+ * each per sample (events, events * period); period type (cpu,
+ * nanoseconds); mappings with their build-ids; locations with their lines;
+ * functions with their names, system names and files.
+ * Returns 0 and *ret_buf (gzip'd; caller frees with free()) / *ret_len,
+ * -EBADMSG when @req does not decode, -EINVAL when it refers to entries
+ * its dictionary does not have, or -ENOMEM.
+ */
+int pprof__from_otlp(const void *req, size_t len, void **ret_buf,
+		     size_t *ret_len);
+
+#endif
