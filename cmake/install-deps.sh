@@ -9,7 +9,7 @@ packages=(
 	libelf-dev libdw-dev zlib1g-dev liblzma-dev
 	protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev libyaml-dev
 	libcriterion-dev clang-format
-	util-linux procps python3
+	util-linux procps python3 openssl
 	libclang-rt-14-dev xz-utils
 )
 if [ "${TGPROF_TEST_DEPS:-0}" = 1 ]; then

@@ -16,16 +16,19 @@ static void host_log_write(void *ctx, enum tg_log_level level, const char *msg)
 {
 	struct host_log *hl = ctx;
 
+	pthread_mutex_lock(&hl->lock);
 	if (hl->progress_shown) {
 		fputs("\r\033[K", stderr);
 		hl->progress_shown = false;
 	}
 	fprintf(stderr, "tgprof: %s: %s\n", tg_log_level_name(level), msg);
+	pthread_mutex_unlock(&hl->lock);
 }
 
 void host_log__init(struct host_log *hl, enum tg_log_level max_level)
 {
 	memset(hl, 0, sizeof(*hl));
+	pthread_mutex_init(&hl->lock, NULL);
 	hl->logger.fn = host_log_write;
 	hl->logger.ctx = hl;
 	hl->logger.max_level = max_level;

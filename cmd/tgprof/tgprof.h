@@ -3,6 +3,7 @@
 #ifndef TGPROF_CMD_TGPROF_H
 #define TGPROF_CMD_TGPROF_H
 
+#include <pthread.h>
 #include <stdbool.h>
 
 #include "lib/log.h"
@@ -12,9 +13,11 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-/* The host's logger: "tgprof: LEVEL: message" lines on stderr. */
+/* The host's logger: "tgprof: LEVEL: message" lines on stderr, from any
+ * thread (the exporter logs from its own). */
 struct host_log {
 	struct tg_logger logger;
+	pthread_mutex_t lock; /* one line at a time; guards progress_shown */
 	bool progress_shown; /* a progress line must be cleared first */
 };
 
