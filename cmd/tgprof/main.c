@@ -66,6 +66,9 @@ static void usage(FILE *out)
 		"commands:\n"
 		"  record    sample the host (or one process) and write a flame graph,\n"
 		"            folded stacks and the top functions; no collector needed\n"
+		"  validate  check a configuration file (--config FILE)\n"
+		"  config    print the default configuration (--defaults) or every\n"
+		"            key (--keys)\n"
 		"  version   print the version\n"
 		"  help      this text\n"
 		"\n"
@@ -80,6 +83,10 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "validate"))
+		return cmd_validate(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "config"))
+		return cmd_config(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("tgprof %s\n", TGPROF_VERSION);
 		return 0;

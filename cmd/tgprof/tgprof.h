@@ -34,4 +34,8 @@ bool privileges_check(const struct tg_logger *log);
 
 int cmd_record(int argc, char **argv);
 
+/* config_cmd.c: `tgprof validate --config FILE`, `tgprof config`. */
+int cmd_validate(int argc, char **argv);
+int cmd_config(int argc, char **argv);
+
 #endif

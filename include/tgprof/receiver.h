@@ -1,0 +1,213 @@
+/* tgprof receiver plugin ABI.
+ *
+ * libtgprof_receiver.so exports one symbol, tgprof_receiver_plugin(). It
+ * returns a descriptor of callbacks modelled on an OpenTelemetry Collector
+ * receiver: default config, set/validate/free config, create, start,
+ * shutdown, destroy, stats. The host gives the receiver its services (log,
+ * status, clock) and a consumer that borrows each serialized OTLP
+ * ExportProfilesServiceRequest for the duration of one call.
+ *
+ * C99, <stdint.h>/<stddef.h> types only. Rules (docs/ABI.md has them in
+ * full):
+ *  - The major version changes only when an existing field or callback
+ *    changes meaning; a plugin refuses (returns NULL) for another major.
+ *  - Minor versions only append: fields at the end of structs, callbacks
+ *    at the end of the descriptor, values at the end of enums. Every
+ *    struct that crosses the boundary starts with its size (sz); a reader
+ *    uses a field only when sz covers it and treats the rest as zero.
+ *  - Integer functions return 0 or a negative errno; constructors return
+ *    NULL and set errno.
+ *  - Strings and buffers passed in are borrowed for the call; what the
+ *    plugin returns is owned by the plugin unless a comment says otherwise.
+ */
+#ifndef TGPROF_RECEIVER_ABI_H
+#define TGPROF_RECEIVER_ABI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TGPROF_ABI_MAJOR 1
+#define TGPROF_ABI_MINOR 0
+
+/* The name of the one exported symbol, for dlsym(). */
+#define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
+
+enum tgprof_log_level {
+	TGPROF_LOG_ERROR = 0,
+	TGPROF_LOG_WARN = 1,
+	TGPROF_LOG_INFO = 2,
+	TGPROF_LOG_DEBUG = 3,
+};
+
+/* Component status, as the collector reports it. */
+enum tgprof_status {
+	TGPROF_STATUS_STARTING = 1,
+	TGPROF_STATUS_OK = 2,
+	TGPROF_STATUS_RECOVERABLE_ERROR = 3,
+	TGPROF_STATUS_PERMANENT_ERROR = 4,
+	TGPROF_STATUS_STOPPING = 5,
+	TGPROF_STATUS_STOPPED = 6,
+};
+
+/* What a consumer answers for one request. */
+enum tgprof_consume_result {
+	TGPROF_CONSUME_OK = 0, /* taken; never offered again */
+	TGPROF_CONSUME_RETRY = 1, /* offer the same request again later */
+	TGPROF_CONSUME_PERMANENT = 2, /* refused for good: dropped, counted */
+};
+
+enum tgprof_stability {
+	TGPROF_STABILITY_DEVELOPMENT = 1,
+	TGPROF_STABILITY_ALPHA = 2,
+	TGPROF_STABILITY_BETA = 3,
+	TGPROF_STABILITY_STABLE = 4,
+};
+
+/* Services the host lends the receiver. Every callback may be called from
+ * the receiver's own thread; the host makes them thread-safe. */
+struct tgprof_host {
+	size_t sz; /* sizeof(struct tgprof_host) as the host was built */
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	void *ctx; /* passed back to every callback */
+	/* One event; @msg has no newline and is borrowed for the call. */
+	void (*log)(void *ctx, enum tgprof_log_level level, const char *msg);
+	/* Status changes; @msg (may be NULL) is borrowed for the call. */
+	void (*report_status)(void *ctx, enum tgprof_status status,
+			      const char *msg);
+	/* Wall clock in Unix nanoseconds; NULL: CLOCK_REALTIME. */
+	uint64_t (*now_unix_ns)(void *ctx);
+	/* One serialized opentelemetry.proto.collector.profiles.v1development
+	 * ExportProfilesServiceRequest, borrowed for the call. */
+	enum tgprof_consume_result (*consume_profiles)(void *ctx,
+						       const void *request,
+						       size_t len);
+};
+
+enum tgprof_config_type {
+	TGPROF_CONFIG_BOOL = 1,
+	TGPROF_CONFIG_INT = 2, /* int64; bounds min..max */
+	TGPROF_CONFIG_DURATION = 3, /* "5s", "250ms", "2m"; ns; bounds in ns */
+	TGPROF_CONFIG_SIZE = 4, /* "8MiB", "512KiB", bytes; bounds in bytes */
+	TGPROF_CONFIG_STRING = 5,
+	TGPROF_CONFIG_STRING_LIST = 6,
+	TGPROF_CONFIG_INT_LIST = 7, /* each element within min..max */
+};
+
+enum tgprof_config_flags {
+	TGPROF_CONFIG_REQUIRED = 1u << 0, /* no default: must be set */
+};
+
+/* One configuration key, as a component declares it. */
+struct tgprof_config_key {
+	/* Path below the component, dots for nesting: "filter.exclude_pid". */
+	const char *name;
+	enum tgprof_config_type type;
+	/* The default as YAML writes it ("19", "5s", "true", "[]"); NULL
+	 * only for TGPROF_CONFIG_REQUIRED keys. */
+	const char *default_value;
+	int64_t min; /* INT, DURATION, SIZE, INT_LIST: inclusive bounds */
+	int64_t max;
+	uint32_t flags; /* enum tgprof_config_flags */
+	const char *description; /* one sentence */
+};
+
+struct tgprof_config; /* owned by the plugin */
+struct tgprof_receiver; /* owned by the plugin */
+
+/* Counters since create(). The caller sets sz; the plugin fills the
+ * fields that fit in it. */
+struct tgprof_receiver_stats {
+	size_t sz;
+	uint64_t samples; /* symbolized and added to a profile */
+	uint64_t samples_lost; /* dropped in the kernel: ring buffer full */
+	uint64_t events_lost; /* exec/exit events dropped in the kernel */
+	uint64_t samples_filtered; /* excluded by the filters */
+	uint64_t processes; /* tracked now */
+	uint64_t new_processes;
+	uint64_t execs;
+	uint64_t group_exits;
+	uint64_t symbol_cache_hits;
+	uint64_t symbol_cache_misses;
+	uint64_t frames_resolved;
+	uint64_t frames_unresolved;
+	uint64_t requests; /* built and offered to the consumer */
+	uint64_t requests_consumed; /* answered OK */
+	uint64_t consume_retries; /* RETRY answers */
+	uint64_t requests_dropped; /* PERMANENT answers, or the queue full */
+	uint64_t request_bytes; /* serialized bytes offered */
+};
+
+/*
+ * The descriptor. Static: valid while the library is loaded.
+ *
+ * Lifecycle: config_new -> config_set* -> config_validate -> create ->
+ * start -> (consume_profiles calls from the receiver's thread) ->
+ * shutdown -> destroy. config_new and config_validate have no side
+ * effects (no kernel probing). start returns quickly and fails fast with
+ * the reason logged and returned. shutdown is idempotent and valid
+ * without start; it flushes what was sampled within its timeout (or drops
+ * it, counted) and joins the receiver's threads. destroy accepts NULL.
+ */
+struct tgprof_plugin {
+	size_t sz; /* sizeof(struct tgprof_plugin) as the plugin was built */
+	uint32_t abi_major;
+	uint32_t abi_minor;
+	const char *name; /* component type in the config: "tgprof" */
+	const char *version; /* the plugin's release, e.g. "0.1.0" */
+	enum tgprof_stability stability;
+
+	const struct tgprof_config_key *config_keys; /* every key, once */
+	size_t config_nkeys;
+
+	/* The default configuration. NULL + errno. */
+	struct tgprof_config *(*config_new)(void);
+	/*
+	 * Sets @key (a config_keys name) from its text. For list types each
+	 * call appends one element; the first call for a key replaces its
+	 * default. Returns 0, or -EINVAL/-ERANGE/-ENOENT (unknown key) with a
+	 * message saying what was expected written to @err.
+	 */
+	int (*config_set)(struct tgprof_config *cfg, const char *key,
+			  const char *value, char *err, size_t errlen);
+	/* Checks the whole config and reports every problem (key path, what
+	 * was expected) through @report. Returns how many there were. */
+	size_t (*config_validate)(const struct tgprof_config *cfg,
+				  void (*report)(void *ctx, const char *key,
+						 const char *problem),
+				  void *ctx);
+	void (*config_free)(struct tgprof_config *cfg);
+
+	/* A receiver with a copy of @cfg, borrowing @host (which must outlive
+	 * it). Loads nothing yet. NULL + errno. */
+	struct tgprof_receiver *(*create)(const struct tgprof_config *cfg,
+					  const struct tgprof_host *host);
+	/* Loads and attaches, starts the receiver's thread. 0 or -errno; the
+	 * reason (missing privilege, no BTF, attach failure) is logged. */
+	int (*start)(struct tgprof_receiver *r);
+	/* Stops sampling, offers the last interval to the consumer within
+	 * @timeout_ns, joins the thread. 0, or -ETIMEDOUT when something had
+	 * to be dropped. */
+	int (*shutdown)(struct tgprof_receiver *r, uint64_t timeout_ns);
+	void (*destroy)(struct tgprof_receiver *r);
+	/* Fills @stats (sz set by the caller). 0 or -EINVAL. */
+	int (*stats)(struct tgprof_receiver *r,
+		     struct tgprof_receiver_stats *stats);
+};
+
+/*
+ * The entry point. Returns the descriptor when the plugin speaks
+ * @host_abi_major, else NULL with errno ENOTSUP. The host then checks
+ * sz >= the descriptor size of the ABI minor it needs.
+ */
+const struct tgprof_plugin *tgprof_receiver_plugin(uint32_t host_abi_major);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
