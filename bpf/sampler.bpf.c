@@ -12,8 +12,13 @@
 #define PF_KTHREAD 0x00200000
 
 /* Set by user space before load. */
-const volatile __u32 filter_tgid = 0; /* 0: every process */
 const volatile bool kernel_stacks = true;
+/* Filters: which of the maps below hold anything. */
+const volatile bool filter_pids = false;
+const volatile bool filter_pids_include = false; /* some pid INCLUDE */
+const volatile bool filter_cgroups = false;
+const volatile bool filter_cgroups_include = false; /* some cgroup INCLUDE */
+const volatile bool filter_dynamic = false; /* excluded may get entries */
 const volatile bool include_idle = false;
 /* Wake the reader only once this much is waiting; below it the reader
  * finds the records on its periodic poll. 0: wake on every record. */
@@ -23,6 +28,33 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* resized before load */
 } records SEC(".maps");
+
+/* TGID -> enum tgprof_filter_verdict, from the configuration. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TGPROF_MAX_FILTER_PIDS);
+	__type(key, __u32);
+	__type(value, __u8);
+} pid_filter SEC(".maps");
+
+/* cgroup v2 id -> enum tgprof_filter_verdict; matches the cgroup and
+ * everything below it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TGPROF_MAX_FILTER_CGROUPS);
+	__type(key, __u64);
+	__type(value, __u8);
+} cgroup_filter SEC(".maps");
+
+/* Processes user space excluded once it saw them (by name, container or
+ * a cgroup created after start): TGID -> leader start time, so a reused
+ * PID is not excluded with them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TGPROF_MAX_EXCLUDED);
+	__type(key, __u32);
+	__type(value, __u64);
+} excluded SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -62,6 +94,55 @@ static __always_inline __u64 task_aspace_id(struct task_struct *task)
 				BPF_CORE_READ(mm, start_stack));
 }
 
+static __always_inline bool cgroups_excluded(void)
+{
+	bool included = !filter_cgroups_include;
+	__u64 id;
+	__u8 *v;
+	int i;
+
+	for (i = 0; i < TGPROF_MAX_CGROUP_DEPTH; i++) {
+		id = bpf_get_current_ancestor_cgroup_id(i);
+		if (!id)
+			break;
+		v = bpf_map_lookup_elem(&cgroup_filter, &id);
+		if (!v)
+			continue;
+		if (*v == TGPROF_FILTER_EXCLUDE)
+			return true;
+		included = true;
+	}
+	return !included;
+}
+
+/* Whether the configuration filters @task's process out (pids, cgroups).
+ * Called for the current task: samples, and exec/exit, which run in the
+ * exec'ing or exiting task. */
+static __always_inline bool filtered_static(__u32 tgid)
+{
+	__u8 *v;
+
+	if (filter_pids) {
+		v = bpf_map_lookup_elem(&pid_filter, &tgid);
+		if (v ? *v == TGPROF_FILTER_EXCLUDE : filter_pids_include)
+			return true;
+	}
+	return filter_cgroups && cgroups_excluded();
+}
+
+/* Whether user space excluded @task's process after it saw it. */
+static __always_inline bool excluded_dynamic(struct task_struct *task,
+					     __u32 tgid)
+{
+	__u64 *start;
+
+	if (!filter_dynamic)
+		return false;
+	start = bpf_map_lookup_elem(&excluded, &tgid);
+	return start &&
+	       *start == BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
 static __always_inline void fill_hdr(struct tgprof_rec_hdr *h, __u32 type,
 				     struct task_struct *task)
 {
@@ -88,7 +169,8 @@ int sample(struct bpf_perf_event_data *ctx)
 		count(TGPROF_CNT_SAMPLES_IDLE);
 		return 0;
 	}
-	if (filter_tgid && tgid != filter_tgid) {
+	task = (struct task_struct *)bpf_get_current_task();
+	if (filtered_static(tgid) || excluded_dynamic(task, tgid)) {
 		count(TGPROF_CNT_SAMPLES_FILTERED);
 		return 0;
 	}
@@ -98,7 +180,6 @@ int sample(struct bpf_perf_event_data *ctx)
 		count(TGPROF_CNT_SAMPLES_LOST);
 		return 0;
 	}
-	task = (struct task_struct *)bpf_get_current_task();
 	fill_hdr(&s->hdr, TGPROF_REC_SAMPLE, task);
 	BPF_CORE_READ_STR_INTO(&s->pcomm, task, group_leader, comm);
 	s->flags = 0;
@@ -141,7 +222,9 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 {
 	struct tgprof_exec *e;
 
-	if (filter_tgid && BPF_CORE_READ(p, tgid) != filter_tgid)
+	/* A process user space excluded is still reported: its new image
+	 * may have a name the filters include. */
+	if (filtered_static(BPF_CORE_READ(p, tgid)))
 		return 0;
 	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);
 	if (!e) {
@@ -170,7 +253,9 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 		flags |= TGPROF_EXIT_LEADER;
 	if (!flags)
 		return 0;
-	if (filter_tgid && tgid != filter_tgid)
+	/* A process user space excluded is still reported gone, so its
+	 * exclusion can be dropped. */
+	if (filtered_static(tgid))
 		return 0;
 
 	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);

@@ -74,6 +74,17 @@ struct tgprof_exit {
 	__u32 exit_code;
 };
 
+/* Values of the pid_filter and cgroup_filter maps. */
+enum tgprof_filter_verdict {
+	TGPROF_FILTER_INCLUDE = 1,
+	TGPROF_FILTER_EXCLUDE = 2,
+};
+
+#define TGPROF_MAX_FILTER_PIDS 4096
+#define TGPROF_MAX_FILTER_CGROUPS 1024
+#define TGPROF_MAX_CGROUP_DEPTH 16 /* ancestors looked at per sample */
+#define TGPROF_MAX_EXCLUDED 65536 /* processes user space excluded */
+
 /* Per-CPU counters, summed by user space. */
 enum tgprof_counter {
 	TGPROF_CNT_SAMPLES = 0, /* perf events that fired */

@@ -246,7 +246,10 @@ int receiver__start(struct receiver *r)
 		return -errno;
 
 	opts.freq_hz = r->cfg.freq_hz;
-	opts.filter_tgid = r->cfg.filter_tgid;
+	if (r->cfg.filter_tgid) {
+		opts.include_tgids = &r->cfg.filter_tgid;
+		opts.n_include_tgids = 1;
+	}
 	opts.kernel_stacks = r->cfg.kernel_stacks;
 	opts.include_idle = r->cfg.include_idle;
 	opts.ringbuf_bytes = r->cfg.ringbuf_bytes;

@@ -161,6 +161,55 @@ static int attach_perf_events(struct sampler *s, uint32_t freq_hz)
 	return 0;
 }
 
+static int fill_filter(struct sampler *s, struct bpf_map *map, const void *keys,
+		       size_t key_size, uint32_t n, uint8_t verdict)
+{
+	uint32_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		err = bpf_map__update_elem(map,
+					   (const char *)keys + i * key_size,
+					   key_size, &verdict, sizeof(verdict),
+					   BPF_ANY);
+		if (err) {
+			tg_err(s->log, "filling the %s filter: %s",
+			       bpf_map__name(map), strerror(-err));
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* Excludes go in last: a key in both lists is excluded. */
+static int load_filters(struct sampler *s, const struct sampler_opts *o)
+{
+	struct bpf_map *pids = s->skel->maps.pid_filter;
+	struct bpf_map *cgroups = s->skel->maps.cgroup_filter;
+	int err;
+
+	if (o->n_include_tgids + o->n_exclude_tgids > TGPROF_MAX_FILTER_PIDS ||
+	    o->n_include_cgroups + o->n_exclude_cgroups >
+		    TGPROF_MAX_FILTER_CGROUPS) {
+		tg_err(s->log, "too many pids or cgroups in the filters");
+		return -E2BIG;
+	}
+	err = fill_filter(s, pids, o->include_tgids, sizeof(uint32_t),
+			  o->n_include_tgids, TGPROF_FILTER_INCLUDE);
+	if (!err)
+		err = fill_filter(s, pids, o->exclude_tgids, sizeof(uint32_t),
+				  o->n_exclude_tgids, TGPROF_FILTER_EXCLUDE);
+	if (!err)
+		err = fill_filter(s, cgroups, o->include_cgroups,
+				  sizeof(uint64_t), o->n_include_cgroups,
+				  TGPROF_FILTER_INCLUDE);
+	if (!err)
+		err = fill_filter(s, cgroups, o->exclude_cgroups,
+				  sizeof(uint64_t), o->n_exclude_cgroups,
+				  TGPROF_FILTER_EXCLUDE);
+	return err;
+}
+
 static int attach_tracepoint(struct sampler *s, struct bpf_program *prog,
 			     struct bpf_link **ret_link, const char *what)
 {
@@ -219,8 +268,14 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 		tg_err(log, "opening the BPF object: %s", strerror(-err));
 		goto err_free;
 	}
-	s->skel->rodata->filter_tgid = opts->filter_tgid;
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
+	s->skel->rodata->filter_pids = opts->n_include_tgids ||
+				       opts->n_exclude_tgids;
+	s->skel->rodata->filter_pids_include = opts->n_include_tgids;
+	s->skel->rodata->filter_cgroups = opts->n_include_cgroups ||
+					  opts->n_exclude_cgroups;
+	s->skel->rodata->filter_cgroups_include = opts->n_include_cgroups;
+	s->skel->rodata->filter_dynamic = opts->dynamic_exclusion;
 	s->skel->rodata->include_idle = opts->include_idle;
 	ring = opts->ringbuf_bytes ? opts->ringbuf_bytes :
 				     auto_ring_bytes(opts->freq_hz, s->nonline);
@@ -241,6 +296,10 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 				       "");
 		goto err_free;
 	}
+
+	err = load_filters(s, opts);
+	if (err)
+		goto err_free;
 
 	err = attach_tracepoint(s, s->skel->progs.handle_exec, &s->exec_link,
 				"sched_process_exec");
@@ -314,6 +373,21 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->events_lost = sums[TGPROF_CNT_EVENTS_LOST];
 	ret->kstack_errors = sums[TGPROF_CNT_KSTACK_ERR];
 	ret->ustack_errors = sums[TGPROF_CNT_USTACK_ERR];
+}
+
+int sampler__exclude(struct sampler *s, uint32_t tgid, uint64_t start_ns)
+{
+	int err = bpf_map__update_elem(s->skel->maps.excluded, &tgid,
+				       sizeof(tgid), &start_ns,
+				       sizeof(start_ns), BPF_ANY);
+
+	return err == -E2BIG ? -ENOSPC : err;
+}
+
+int sampler__unexclude(struct sampler *s, uint32_t tgid)
+{
+	return bpf_map__delete_elem(s->skel->maps.excluded, &tgid, sizeof(tgid),
+				    0);
 }
 
 void sampler__free(struct sampler *s)

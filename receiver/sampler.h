@@ -13,12 +13,26 @@
 struct sampler_opts {
 	size_t sz; /* sizeof(struct sampler_opts) */
 	uint32_t freq_hz;
-	uint32_t filter_tgid; /* 0: every process */
 	bool kernel_stacks;
 	bool include_idle;
 	/* Power of two, >= page size. 0: sized from the frequency and the
 	 * online CPUs (half a second at full rate, 256 KiB to 64 MiB). */
 	size_t ringbuf_bytes;
+	/* Filters applied in the kernel (borrowed, copied into BPF maps).
+	 * A process is sampled when it is in include_tgids (if any) and in
+	 * or below one of include_cgroups (if any), and in neither exclude
+	 * list. Cgroups are cgroup v2 ids (the inode of the directory). */
+	const uint32_t *include_tgids;
+	uint32_t n_include_tgids;
+	const uint32_t *exclude_tgids;
+	uint32_t n_exclude_tgids;
+	const uint64_t *include_cgroups;
+	uint32_t n_include_cgroups;
+	const uint64_t *exclude_cgroups;
+	uint32_t n_exclude_cgroups;
+	/* Enables sampler__exclude(): user space decides some processes only
+	 * once it sees them (by name, container). */
+	bool dynamic_exclusion;
 };
 
 /* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
@@ -52,6 +66,17 @@ int sampler__poll(struct sampler *s, int timeout_ms);
 int sampler__drain(struct sampler *s);
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret);
+
+/*
+ * Stops sampling process @tgid whose leader started at @start_ns (a reused
+ * PID stays sampled). Needs opts.dynamic_exclusion. 0, -ENOSPC when
+ * TGPROF_MAX_EXCLUDED processes are excluded already (the caller keeps
+ * dropping their samples itself), or -errno.
+ */
+int sampler__exclude(struct sampler *s, uint32_t tgid, uint64_t start_ns);
+
+/* Forgets an exclusion (the process exited or exec'd). 0 or -ENOENT. */
+int sampler__unexclude(struct sampler *s, uint32_t tgid);
 
 /* Detaches and frees. Accepts NULL. */
 void sampler__free(struct sampler *s);
