@@ -5,7 +5,7 @@ CMAKE_FLAGS ?=
 RUN_SECONDS ?= 10
 RUN_OUT ?= tgprof-out
 
-.PHONY: all deps configure build run test install-deps clean
+.PHONY: all deps configure build run test install install-deps clean
 
 all: build
 
@@ -34,6 +34,14 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 900
+
+# Installs into PREFIX (default /usr/local): bin/tgprof, the receiver
+# plugin lib/libtgprof_receiver.so* (with its symlinks), the ABI header
+# include/tgprof/receiver.h and lib/pkgconfig/tgprof-receiver.pc.
+# DESTDIR is honoured, as cmake --install does.
+PREFIX ?= /usr/local
+install: build
+	@DESTDIR="$(DESTDIR)" cmake --install $(BUILD) --prefix $(PREFIX)
 
 clean:
 	rm -rf $(BUILD)

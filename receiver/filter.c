@@ -247,3 +247,31 @@ bool filter__allows(const struct filter *f, const struct filter_facts *p)
 		return false;
 	return true;
 }
+
+const uint32_t *filter__pids(const struct filter *f, bool exclude,
+			     size_t *ret_n)
+{
+	const struct pid_list *l;
+
+	if (!f) {
+		*ret_n = 0;
+		return NULL;
+	}
+	l = exclude ? &f->exclude_pid : &f->include_pid;
+	*ret_n = l->n;
+	return l->v;
+}
+
+const char *const *filter__cgroups(const struct filter *f, bool exclude,
+				   size_t *ret_n)
+{
+	const struct string_list *l;
+
+	if (!f) {
+		*ret_n = 0;
+		return NULL;
+	}
+	l = exclude ? &f->exclude_cgroup : &f->include_cgroup;
+	*ret_n = l->n;
+	return (const char *const *)l->v;
+}

@@ -60,4 +60,14 @@ bool filter__needs_cgroup(const struct filter *f);
  * profiles everything. */
 bool filter__allows(const struct filter *f, const struct filter_facts *facts);
 
+/* The PID list (@exclude false: include_pid, true: exclude_pid), for the
+ * kernel maps. Borrowed: valid while @f lives; *ret_n 0 for none. */
+const uint32_t *filter__pids(const struct filter *f, bool exclude,
+			     size_t *ret_n);
+
+/* The cgroup path list (@exclude as above), for the kernel maps.
+ * Borrowed: valid while @f lives; *ret_n 0 for none. */
+const char *const *filter__cgroups(const struct filter *f, bool exclude,
+				   size_t *ret_n);
+
 #endif

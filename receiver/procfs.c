@@ -488,3 +488,53 @@ int procfs__read_container_id(const char *root, uint32_t tgid, uint32_t tid,
 		return (int)len;
 	return procfs__parse_container_id(buf, (size_t)len, ret_id);
 }
+
+int procfs__parse_cgroup_path(const char *text, size_t len, char *buf,
+			      size_t size)
+{
+	const char *line = text, *end = text + len, *nl;
+	size_t n;
+
+	for (; line < end; line = nl + 1) {
+		nl = memchr(line, '\n', end - line);
+		/* A line without its newline was cut: not a path. */
+		if (!nl)
+			break;
+		if (nl - line < 3 || memcmp(line, "0::", 3))
+			continue;
+		n = nl - line - 3;
+		if (n >= size)
+			return -ENAMETOOLONG;
+		memcpy(buf, line + 3, n);
+		buf[n] = '\0';
+		return 0;
+	}
+	return -ENODATA;
+}
+
+int procfs__read_cgroup_facts(const char *root, uint32_t tgid, uint32_t tid,
+			      struct procfs_cgroup_facts *ret)
+{
+	char path[PATH_MAX], *buf;
+	ssize_t len;
+	int err;
+
+	err = task_path(path, sizeof(path), root, tgid, tid, "cgroup");
+	if (err)
+		return err;
+	buf = malloc(PROCFS_CGROUP_FILE_MAX);
+	if (!buf)
+		return -ENOMEM;
+	len = read_small(path, buf, PROCFS_CGROUP_FILE_MAX);
+	if (len < 0) {
+		free(buf);
+		return (int)len;
+	}
+	if (procfs__parse_container_id(buf, (size_t)len, ret->container_id))
+		ret->container_id[0] = '\0';
+	if (procfs__parse_cgroup_path(buf, (size_t)len, ret->path,
+				      sizeof(ret->path)))
+		ret->path[0] = '\0';
+	free(buf);
+	return 0;
+}

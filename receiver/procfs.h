@@ -17,6 +17,10 @@
 /* A container id as docker, containerd, CRI-O and podman name cgroups:
  * 64 lowercase hex digits. */
 #define PROCFS_CONTAINER_ID_LEN 64
+/* A cgroup path, NUL included (PATH_MAX); longer ones are not kept. */
+#define PROCFS_CGROUP_PATH_MAX 4096
+/* A /proc/PID/cgroup file: a line per v1 hierarchy and the v2 line. */
+#define PROCFS_CGROUP_FILE_MAX (64u << 10)
 
 struct proc_stat {
 	char state; /* R, S, D, Z, X, T, t, I, ... */
@@ -116,5 +120,31 @@ int procfs__parse_container_id(const char *text, size_t len,
  */
 int procfs__read_container_id(const char *root, uint32_t tgid, uint32_t tid,
 			      char ret_id[PROCFS_CONTAINER_ID_LEN + 1]);
+
+/*
+ * Finds the cgroup v2 path in the text of a /proc/PID/cgroup file (@len
+ * bytes): the path of the "0::" line (the unified hierarchy), relative to
+ * the reader's cgroup namespace. Only a whole line counts: text cut in the
+ * middle of that line has no path. Writes it NUL-terminated to @buf.
+ * Returns 0, -ENODATA when there is no such line (a cgroup v1-only host),
+ * or -ENAMETOOLONG when @buf is too small.
+ */
+int procfs__parse_cgroup_path(const char *text, size_t len, char *buf,
+			      size_t size);
+
+/* What ROOT/TGID/task/TID/cgroup says about a process. */
+struct procfs_cgroup_facts {
+	char container_id[PROCFS_CONTAINER_ID_LEN + 1]; /* "": none */
+	char path[PROCFS_CGROUP_PATH_MAX]; /* cgroup v2 path; "": none */
+};
+
+/*
+ * Reads ROOT/TGID/task/TID/cgroup (@tid 0: ROOT/TGID/cgroup) once, at most
+ * PROCFS_CGROUP_FILE_MAX bytes, and takes both the container id and the
+ * cgroup v2 path from it. Returns 0 when the file was read (facts that are
+ * not there are ""), -ENOENT when the task is gone, or another -errno.
+ */
+int procfs__read_cgroup_facts(const char *root, uint32_t tgid, uint32_t tid,
+			      struct procfs_cgroup_facts *ret);
 
 #endif

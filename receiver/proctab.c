@@ -41,6 +41,8 @@ struct proc_entry {
 	uint64_t miss_read_ns; /* last re-read for an unknown address */
 	bool group_exit_seen; /* the kernel reported the group's exit */
 	bool facts_read; /* exe_path and container_id tried */
+	int facts_err; /* of the last proctab__read_facts() */
+	uint64_t facts_try_ns; /* when proctab__read_facts() last read */
 };
 
 struct proctab {
@@ -135,7 +137,12 @@ static void entry__drop_facts(struct proc_entry *e)
 	free((char *)e->p.exe_path);
 	e->p.exe_path = NULL;
 	e->p.container_id[0] = '\0';
+	free((char *)e->p.cgroup_path);
+	e->p.cgroup_path = NULL;
+	e->p.cgroup_known = false;
 	e->facts_read = false;
+	e->facts_err = 0;
+	e->facts_try_ns = 0;
 	e->p.facts_gen++;
 }
 
@@ -143,6 +150,7 @@ static void entry__free(struct proc_entry *e)
 {
 	maps__free(e->p.maps);
 	free((char *)e->p.exe_path);
+	free((char *)e->p.cgroup_path);
 	free(e);
 }
 
@@ -446,33 +454,84 @@ out:
 	return c->err ? c->err : -ENOENT;
 }
 
-/*
- * Reads the executable path and the container id through thread @tid (0:
- * the group's own entry), the one the maps just came through. Tried once
- * per image: a failure leaves the facts unknown until the next exec.
- */
-static void proctab__read_facts(struct proctab *pt, struct proc_entry *e,
-				uint32_t tid)
+/* Rate limits run on the real clock: sample timestamps lag behind it. */
+static bool interval_passed(const struct proctab *pt, uint64_t since_ns)
 {
+	uint64_t now = boot_ns();
+
+	return now >= since_ns && now - since_ns >= pt->reread_interval_ns;
+}
+
+/*
+ * Reads the executable path, the container id and the cgroup path through
+ * thread @tid (0: the group's own entry). Returns 0 when the cgroup file
+ * was read, else -errno; a missing executable (kernel threads) only
+ * counts.
+ */
+static int proctab__load_facts(struct proctab *pt, struct proc_entry *e,
+			       uint32_t tid)
+{
+	struct procfs_cgroup_facts cf;
 	char path[PATH_MAX];
 	int err;
 
 	e->facts_read = true;
 	pt->stats.facts_reads++;
-	err = procfs__read_exe(pt->root, e->p.tgid, tid, path, sizeof(path));
+	if (!e->p.exe_path) {
+		err = procfs__read_exe(pt->root, e->p.tgid, tid, path,
+				       sizeof(path));
+		if (!err) {
+			e->p.exe_path = strdup(path);
+			err = e->p.exe_path ? 0 : -ENOMEM;
+		}
+		if (err) {
+			pt->stats.facts_errors++;
+			tg_debug(pt->log, "proctab: executable of %u (%s): %s",
+				 e->p.tgid, e->p.comm, strerror(-err));
+		}
+	}
+	err = procfs__read_cgroup_facts(pt->root, e->p.tgid, tid, &cf);
 	if (!err) {
-		e->p.exe_path = strdup(path);
-		err = e->p.exe_path ? 0 : -ENOMEM;
+		memcpy(e->p.container_id, cf.container_id,
+		       sizeof(e->p.container_id));
+		free((char *)e->p.cgroup_path);
+		e->p.cgroup_path = NULL;
+		if (cf.path[0]) {
+			e->p.cgroup_path = strdup(cf.path);
+			if (!e->p.cgroup_path)
+				err = -ENOMEM;
+		}
 	}
 	if (err) {
-		pt->stats.facts_errors++;
-		tg_debug(pt->log, "proctab: executable of %u (%s): %s",
-			 e->p.tgid, e->p.comm, strerror(-err));
-	}
-	if (procfs__read_container_id(pt->root, e->p.tgid, tid,
-				      e->p.container_id))
+		pt->stats.cgroup_errors++;
 		e->p.container_id[0] = '\0';
+	}
+	e->p.cgroup_known = !err;
 	e->p.facts_gen++;
+	return err;
+}
+
+int proctab__read_facts(struct proctab *pt, struct proc *p, uint32_t tid)
+{
+	struct proc_entry *e = entry_of(p);
+	uint32_t live = 0;
+	int err;
+
+	if (p->cgroup_known)
+		return 0;
+	if (e->facts_try_ns && !interval_passed(pt, e->facts_try_ns)) {
+		pt->stats.facts_ratelimited++;
+		return e->facts_err ? e->facts_err : -EAGAIN;
+	}
+	e->facts_try_ns = boot_ns();
+	err = proctab__load_facts(pt, e, tid);
+	/* The sampled thread is gone: another one of the same process (the
+	 * liveness test checks the leader's start time) will do. */
+	if (err == -ENOENT && tid &&
+	    proctab__liveness(pt, p, &live) == GROUP_ALIVE && live != tid)
+		err = proctab__load_facts(pt, e, live);
+	e->facts_err = err;
+	return err;
 }
 
 /*
@@ -517,20 +576,12 @@ static int proctab__refresh(struct proctab *pt, struct proc_entry *e,
 	p->aspace_id = c.aspace;
 	e->read_err = 0;
 	if (!e->facts_read)
-		proctab__read_facts(pt, e, c.tid);
+		proctab__load_facts(pt, e, c.tid);
 	tg_debug(
 		pt->log,
 		"proctab: maps of %u (%s) read through tid %u: %zu executable mappings",
 		p->tgid, p->comm, c.tid, p->maps->n);
 	return 0;
-}
-
-/* Rate limits run on the real clock: sample timestamps lag behind it. */
-static bool interval_passed(const struct proctab *pt, uint64_t since_ns)
-{
-	uint64_t now = boot_ns();
-
-	return now >= since_ns && now - since_ns >= pt->reread_interval_ns;
 }
 
 /* Repeats of a read that failed or did not match: since the last try. */

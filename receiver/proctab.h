@@ -30,6 +30,13 @@ enum proc_state {
 	PROC_EXITED, /* group exit seen; freed by proctab__reap() */
 };
 
+/* What the receiver's filters decided about a process image. */
+enum proc_verdict {
+	PROC_VERDICT_UNKNOWN = 0,
+	PROC_VERDICT_ALLOWED,
+	PROC_VERDICT_EXCLUDED,
+};
+
 struct proc {
 	uint32_t tgid;
 	uint64_t start_ns; /* leader start, CLOCK_BOOTTIME ns */
@@ -51,10 +58,23 @@ struct proc {
 	const char *exe_path; /* as the process sees it; NULL unknown; owned
 				 by the table */
 	char container_id[PROCFS_CONTAINER_ID_LEN + 1]; /* "": none/unknown */
-	/* Changes whenever exe_path, container_id or comm may have: a
-	 * consumer that copied them compares it to know when to copy
+	/* The cgroup v2 path (the "0::" line of /proc/TGID/cgroup, as
+	 * tgprof's cgroup namespace shows it); NULL: none or unknown. Owned
+	 * by the table. */
+	const char *cgroup_path;
+	/* The cgroup file of this image was read: container_id and
+	 * cgroup_path say what the process has, not what is unknown. */
+	bool cgroup_known;
+	/* Changes whenever exe_path, container_id, cgroup_path or comm may
+	 * have: a consumer that copied them compares it to know when to copy
 	 * again. */
 	uint32_t facts_gen;
+
+	/* The receiver's filter verdict on this image (receiver.c): valid
+	 * while verdict_gen == facts_gen, so an exec asks again. */
+	enum proc_verdict verdict;
+	uint32_t verdict_gen;
+	bool kernel_excluded; /* in the sampler's exclusion map */
 	/* private: table linkage, owned by proctab.c */
 	void *priv;
 };
@@ -91,6 +111,9 @@ struct proctab_stats {
 	uint64_t facts_reads; /* executable and cgroup reads */
 	uint64_t facts_errors; /* executable unreadable (container id
 				  missing is not an error) */
+	uint64_t cgroup_errors; /* cgroup file unreadable */
+	uint64_t facts_ratelimited; /* proctab__read_facts() retries held
+				       back */
 };
 
 /* Returns a new table (caller frees with proctab__free()) or NULL + errno. */
@@ -134,6 +157,16 @@ int proctab__prepare(struct proctab *pt, struct proc *p, uint32_t tid,
 const struct mapping *proctab__find_mapping(struct proctab *pt, struct proc *p,
 					    uint32_t tid, uint64_t addr,
 					    uint64_t now_ns);
+
+/*
+ * Makes sure the executable path, the container id and the cgroup path of
+ * @p's current image were read, through thread @tid first (the sampled
+ * one), else through a live thread. Filters need them before a sample is
+ * symbolized, so before any maps read. A failed read is tried again at
+ * most once per reread_interval_ns. Returns 0 when p->cgroup_known, or
+ * -errno (the facts stay unknown).
+ */
+int proctab__read_facts(struct proctab *pt, struct proc *p, uint32_t tid);
 
 /* The kernel reported an exec in the group: drops the mappings (read again
  * at the next sample) and takes the new name. Unknown processes are

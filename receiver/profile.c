@@ -1408,8 +1408,21 @@ static int64_t boot_to_unix_offset(void)
 	return off;
 }
 
+/* Unix ns now: the caller's clock, else CLOCK_REALTIME. */
+static uint64_t builder__now_unix(const struct profile_builder *b)
+{
+	if (b->o.now_unix_ns)
+		return b->o.now_unix_ns(b->o.clock_ctx);
+	return clock_ns(CLOCK_REALTIME);
+}
+
 static void interval__start(struct profile_builder *b)
 {
+	if (b->o.now_unix_ns) {
+		b->start_unix_ns = builder__now_unix(b);
+		b->boot_to_unix_ns = (int64_t)(b->start_unix_ns - boot_ns());
+		return;
+	}
 	b->boot_to_unix_ns = boot_to_unix_offset();
 	b->start_unix_ns = clock_ns(CLOCK_REALTIME);
 }
@@ -1662,7 +1675,7 @@ static int pack__events(struct packer *pk)
 		sum += b->samples[i]->nevents;
 	}
 	pk->start_ns = b->start_unix_ns;
-	pk->end_ns = clock_ns(CLOCK_REALTIME);
+	pk->end_ns = builder__now_unix(b);
 	for (i = 0; i < b->nev; i++) {
 		t = b->ev_ts[i] + (uint64_t)b->boot_to_unix_ns;
 		pk->ts[fill[b->ev_sample[i]]++] = t;

@@ -48,6 +48,10 @@ struct profile_builder_opts {
 	uint32_t max_samples; /* distinct (process, stack, thread, CPU): 262144 */
 	uint32_t max_events; /* timestamps, one per sample added: 1048576 */
 	size_t max_string_bytes; /* dictionary strings: 16 MiB */
+	/* The wall clock profiles are stamped with, in Unix ns (a plugin
+	 * host's); NULL: CLOCK_REALTIME. Called with @clock_ctx. */
+	uint64_t (*now_unix_ns)(void *ctx);
+	void *clock_ctx;
 };
 
 struct profile_builder_stats {

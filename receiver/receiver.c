@@ -3,8 +3,13 @@
  * symbolized against the mappings of its own address space, and an exit is
  * handled only after every sample taken before it. */
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 
 #include "bpf/sampler.h"
 #include "lib/clock.h"
@@ -23,11 +28,24 @@ struct receiver {
 	struct proctab *procs;
 	struct symbolizer *sym;
 
+	/* The filters; NULL: every process. */
+	struct filter *filter;
+	bool filter_user; /* some list is decided here */
+	bool filter_facts; /* a verdict needs the cgroup file */
+	uint32_t kernel_excluded; /* entries this receiver put in the map */
+	bool warned_exclusions;
+	bool warned_facts;
+
 	uint64_t next_sweep_ns;
 	uint64_t records;
 	uint64_t records_malformed;
 	uint64_t samples;
 	uint64_t samples_stale;
+	uint64_t samples_filtered;
+	uint64_t samples_facts_unknown;
+	uint64_t exclusions;
+	uint64_t exclusions_failed;
+	uint64_t unexclusions;
 
 	/* Scratch for one sample, so the hot path does not allocate. */
 	struct sym_frame frames[RECEIVER_MAX_FRAMES];
@@ -82,6 +100,97 @@ static void resolve_mappings(struct receiver *r, struct proc *p, uint32_t tid,
 		r->mappings[i] = maps__find(p->maps, ustack[i]);
 }
 
+/* Puts an excluded process into the kernel's exclusion map, so its
+ * samples stop at the source. When the map refuses, the cached verdict
+ * keeps dropping them here. */
+static void receiver__exclude(struct receiver *r, struct proc *p)
+{
+	int err;
+
+	if (p->kernel_excluded || !r->sampler)
+		return;
+	err = sampler__exclude(r->sampler, p->tgid, p->start_ns);
+	if (!err) {
+		p->kernel_excluded = true;
+		r->kernel_excluded++;
+		r->exclusions++;
+		return;
+	}
+	r->exclusions_failed++;
+	if (!r->warned_exclusions) {
+		tg_warn(r->log,
+			"filter: cannot exclude %u (%s) in the kernel: %s; its samples are dropped in user space",
+			p->tgid, p->comm, strerror(-err));
+		r->warned_exclusions = true;
+	}
+}
+
+/*
+ * An exec or an exit of @tgid: its kernel exclusion (if any) ends, and the
+ * next sample decides again. @p is its entry, or NULL when the table no
+ * longer has it (evicted): then the map is asked anyway while it may hold
+ * entries of this receiver.
+ */
+static void receiver__unexclude(struct receiver *r, struct proc *p,
+				uint32_t tgid)
+{
+	if (!r->filter_user || !r->kernel_excluded)
+		return;
+	if (p && !p->kernel_excluded)
+		return;
+	if (p)
+		p->kernel_excluded = false;
+	if (sampler__unexclude(r->sampler, tgid))
+		return;
+	r->kernel_excluded--;
+	r->unexclusions++;
+}
+
+/*
+ * The filters' verdict on the image of @p, decided on its first sample and
+ * again after an exec (facts_gen changes), before anything is symbolized.
+ * Facts that cannot be read fail closed: while a filter needs the cgroup
+ * file and it cannot be read, the process's samples are dropped (and the
+ * read is tried again at the table's re-read rate).
+ */
+static bool receiver__allows(struct receiver *r, struct proc *p, uint32_t tid)
+{
+	struct filter_facts facts = { 0 };
+	bool allowed;
+	int err;
+
+	if (!p)
+		return false;
+	if (p->verdict != PROC_VERDICT_UNKNOWN &&
+	    p->verdict_gen == p->facts_gen)
+		return p->verdict == PROC_VERDICT_ALLOWED;
+	err = r->filter_facts ? proctab__read_facts(r->procs, p, tid) : 0;
+	if (err) {
+		r->samples_facts_unknown++;
+		/* Gone is the common case; anything else says something
+		 * about tgprof's access to /proc. */
+		if (err != -ENOENT && err != -EAGAIN && !r->warned_facts) {
+			tg_warn(r->log,
+				"filter: cannot read the cgroup of %u (%s): %s; its samples are dropped while a filter needs it",
+				p->tgid, p->comm, strerror(-err));
+			r->warned_facts = true;
+		}
+		return false;
+	}
+	facts.tgid = p->tgid;
+	facts.comm = p->comm;
+	facts.container_id = p->container_id;
+	facts.cgroup_path = p->cgroup_path;
+	allowed = filter__allows(r->filter, &facts);
+	p->verdict = allowed ? PROC_VERDICT_ALLOWED : PROC_VERDICT_EXCLUDED;
+	p->verdict_gen = p->facts_gen;
+	tg_debug(r->log, "filter: %u (%s) %s", p->tgid, p->comm,
+		 allowed ? "profiled" : "excluded");
+	if (!allowed)
+		receiver__exclude(r, p);
+	return allowed;
+}
+
 static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 {
 	bool kthread = s->flags & TGPROF_SAMPLE_KTHREAD;
@@ -103,6 +212,12 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 
 	p = proctab__get(r->procs, s->hdr.tgid, s->hdr.start_ns, pcomm, kthread,
 			 s->hdr.ts_ns);
+	/* Before any symbolization: an excluded process's frames never
+	 * reach the symbolizer or the sink. */
+	if (r->filter_user && !receiver__allows(r, p, s->hdr.tid)) {
+		r->samples_filtered++;
+		return;
+	}
 
 	for (i = 0; i < klen; i++)
 		n += symbolizer__kernel(r->sym, s->kstack[i], &r->frames[n],
@@ -169,6 +284,10 @@ static void on_record(void *ctx, const void *data, size_t len)
 			goto malformed;
 		memcpy(comm, hdr->comm, TGPROF_COMM_LEN);
 		comm[TGPROF_COMM_LEN] = '\0';
+		/* A new image: the filters decide again on its first sample. */
+		receiver__unexclude(
+			r, proctab__lookup(r->procs, hdr->tgid, hdr->start_ns),
+			hdr->tgid);
 		proctab__on_exec(r->procs, hdr->tgid, hdr->start_ns, comm,
 				 hdr->ts_ns);
 		return;
@@ -178,6 +297,13 @@ static void on_record(void *ctx, const void *data, size_t len)
 
 		if (len < sizeof(*e))
 			goto malformed;
+		/* The entry keeps its verdict through the exit grace: samples
+		 * that follow the exit record are still dropped here. */
+		if (e->flags & TGPROF_EXIT_GROUP_DEAD)
+			receiver__unexclude(r,
+					    proctab__lookup(r->procs, hdr->tgid,
+							    hdr->start_ns),
+					    hdr->tgid);
 		proctab__on_exit(r->procs, hdr->tgid, hdr->start_ns,
 				 e->flags & TGPROF_EXIT_LEADER,
 				 e->flags & TGPROF_EXIT_GROUP_DEAD, hdr->ts_ns);
@@ -206,8 +332,23 @@ struct receiver *receiver__new(const struct receiver_config *cfg,
 		return NULL;
 	}
 	r->cfg = *cfg;
+	r->cfg.filter = NULL;
 	r->sink = sink;
 	r->log = log;
+
+	if (cfg->filter) {
+		char msg[256];
+
+		r->filter = filter__new(cfg->filter, msg, sizeof(msg));
+		if (!r->filter) {
+			err = errno;
+			tg_err(log, "filter: %s", msg);
+			goto err_free;
+		}
+		r->filter_user = filter__decides_in_user_space(r->filter);
+		r->filter_facts = filter__needs_container(r->filter) ||
+				  filter__needs_cgroup(r->filter);
+	}
 
 	popts.proc_root = cfg->proc_root;
 	popts.max_processes = cfg->max_processes;
@@ -226,10 +367,166 @@ err_free:
 	return NULL;
 }
 
+/* Where cgroup v2 is mounted: @want, else /sys/fs/cgroup (unified
+ * hierarchy) or /sys/fs/cgroup/unified (hybrid). NULL when none is. */
+static const char *cgroup2_root(const char *want)
+{
+	static const char *const known[] = { "/sys/fs/cgroup",
+					     "/sys/fs/cgroup/unified" };
+	struct statfs sf;
+	size_t i;
+
+	if (want)
+		return !statfs(want, &sf) && sf.f_type == CGROUP2_SUPER_MAGIC ?
+			       want :
+			       NULL;
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (!statfs(known[i], &sf) && sf.f_type == CGROUP2_SUPER_MAGIC)
+			return known[i];
+	return NULL;
+}
+
+/* The id the kernel gives cgroup @path below @root (its file handle, the
+ * inode number of the directory). 0 or -errno. */
+static int cgroup_id(const char *root, const char *path, uint64_t *ret_id)
+{
+	struct {
+		struct file_handle fh;
+		uint64_t id;
+	} h;
+	char full[4096];
+	int mount_id;
+
+	if (snprintf(full, sizeof(full), "%s%s", root, path) >=
+	    (int)sizeof(full))
+		return -ENAMETOOLONG;
+	h.fh.handle_bytes = sizeof(h.id);
+	if (name_to_handle_at(AT_FDCWD, full, &h.fh, &mount_id, 0))
+		return -errno;
+	if (h.fh.handle_bytes != sizeof(uint64_t))
+		return -EINVAL;
+	memcpy(ret_id, h.fh.f_handle, sizeof(*ret_id));
+	return 0;
+}
+
+/* The kernel's share of the filters: PID lists and cgroup ids. */
+struct kernel_filter {
+	uint32_t *include_tgids;
+	uint32_t n_include_tgids;
+	uint64_t *cgroups[2]; /* [0] include, [1] exclude */
+	uint32_t n_cgroups[2];
+};
+
+static void kernel_filter__release(struct kernel_filter *kf)
+{
+	free(kf->include_tgids);
+	free(kf->cgroups[0]);
+	free(kf->cgroups[1]);
+}
+
+/*
+ * Resolves the cgroup paths of one list into ids. An exclude list goes to
+ * the kernel with the paths that exist now (user space excludes the
+ * rest). An include list goes only whole: a missing path would make the
+ * kernel drop processes user space includes once that cgroup appears.
+ */
+static int kernel_filter__cgroups(struct receiver *r, struct kernel_filter *kf,
+				  const char *root, bool exclude)
+{
+	const char *const *paths;
+	size_t i, n;
+	uint64_t id;
+	int err;
+
+	paths = filter__cgroups(r->filter, exclude, &n);
+	if (!n)
+		return 0;
+	if (!root) {
+		tg_info(r->log,
+			"filter: no cgroup v2 mount: filter.%s_cgroup is decided in user space only",
+			exclude ? "exclude" : "include");
+		return 0;
+	}
+	kf->cgroups[exclude] = calloc(n, sizeof(uint64_t));
+	if (!kf->cgroups[exclude])
+		return -ENOMEM;
+	for (i = 0; i < n; i++) {
+		err = cgroup_id(root, paths[i], &id);
+		if (err) {
+			tg_info(r->log,
+				"filter: cgroup %s: %s: decided in user space",
+				paths[i], strerror(-err));
+			if (!exclude) {
+				kf->n_cgroups[exclude] = 0;
+				return 0;
+			}
+			continue;
+		}
+		kf->cgroups[exclude][kf->n_cgroups[exclude]++] = id;
+	}
+	return 0;
+}
+
+/* The PID lists and cgroup ids for the sampler's maps; @opts borrows
+ * from @kf. */
+static int kernel_filter__fill(struct receiver *r, struct kernel_filter *kf,
+			       struct sampler_opts *opts)
+{
+	const uint32_t *inc, *exc;
+	size_t n_inc, n_exc, i;
+	const char *root;
+	int err;
+
+	inc = filter__pids(r->filter, false, &n_inc);
+	exc = filter__pids(r->filter, true, &n_exc);
+	if (r->cfg.filter_tgid) {
+		/* One process, within the include list if there is one. */
+		for (i = 0; i < n_inc && inc[i] != r->cfg.filter_tgid; i++)
+			;
+		if (n_inc && i == n_inc) {
+			tg_err(r->log,
+			       "filter: process %u is not among the included PIDs: nothing to sample",
+			       r->cfg.filter_tgid);
+			return -EINVAL;
+		}
+		inc = &r->cfg.filter_tgid;
+		n_inc = 1;
+	}
+	if (n_inc) {
+		kf->include_tgids = malloc(n_inc * sizeof(*inc));
+		if (!kf->include_tgids)
+			return -ENOMEM;
+		memcpy(kf->include_tgids, inc, n_inc * sizeof(*inc));
+		kf->n_include_tgids = n_inc;
+	}
+	opts->include_tgids = kf->include_tgids;
+	opts->n_include_tgids = kf->n_include_tgids;
+	opts->exclude_tgids = exc;
+	opts->n_exclude_tgids = n_exc;
+
+	root = cgroup2_root(r->cfg.cgroup_root);
+	if (r->cfg.cgroup_root && !root)
+		tg_warn(r->log, "filter: %s is not a cgroup v2 mount",
+			r->cfg.cgroup_root);
+	err = kernel_filter__cgroups(r, kf, root, false);
+	if (!err)
+		err = kernel_filter__cgroups(r, kf, root, true);
+	if (err)
+		return err;
+	opts->include_cgroups = kf->cgroups[0];
+	opts->n_include_cgroups = kf->n_cgroups[0];
+	opts->exclude_cgroups = kf->cgroups[1];
+	opts->n_exclude_cgroups = kf->n_cgroups[1];
+	opts->dynamic_exclusion = r->filter_user;
+	return 0;
+}
+
 int receiver__start(struct receiver *r)
 {
 	struct symbolizer_opts sopts = { .sz = sizeof(sopts) };
 	struct sampler_opts opts = { .sz = sizeof(opts) };
+	struct kernel_filter kf = { 0 };
+	int err;
 
 	if (r->sampler)
 		return -EALREADY;
@@ -246,16 +543,18 @@ int receiver__start(struct receiver *r)
 		return -errno;
 
 	opts.freq_hz = r->cfg.freq_hz;
-	if (r->cfg.filter_tgid) {
-		opts.include_tgids = &r->cfg.filter_tgid;
-		opts.n_include_tgids = 1;
-	}
 	opts.kernel_stacks = r->cfg.kernel_stacks;
 	opts.include_idle = r->cfg.include_idle;
 	opts.ringbuf_bytes = r->cfg.ringbuf_bytes;
-	r->sampler = sampler__new(&opts, on_record, r, r->log);
-	if (!r->sampler)
-		return -errno;
+	err = kernel_filter__fill(r, &kf, &opts);
+	if (!err) {
+		r->sampler = sampler__new(&opts, on_record, r, r->log);
+		if (!r->sampler)
+			err = -errno;
+	}
+	kernel_filter__release(&kf);
+	if (err)
+		return err;
 
 	if (r->cfg.sweep_interval_ns)
 		r->next_sweep_ns = boot_ns() + r->cfg.sweep_interval_ns;
@@ -279,6 +578,13 @@ int receiver__poll(struct receiver *r, int timeout_ms)
 	return n;
 }
 
+int receiver__stop(struct receiver *r)
+{
+	if (!r->sampler)
+		return -EINVAL;
+	return sampler__stop(r->sampler);
+}
+
 void receiver__sweep(struct receiver *r)
 {
 	uint64_t now = boot_ns();
@@ -299,6 +605,11 @@ void receiver__stats(const struct receiver *r, struct receiver_stats *ret)
 	ret->records_malformed = r->records_malformed;
 	ret->samples = r->samples;
 	ret->samples_stale = r->samples_stale;
+	ret->samples_filtered = r->samples_filtered;
+	ret->samples_facts_unknown = r->samples_facts_unknown;
+	ret->exclusions = r->exclusions;
+	ret->exclusions_failed = r->exclusions_failed;
+	ret->unexclusions = r->unexclusions;
 }
 
 const struct proctab *receiver__proctab(const struct receiver *r)
@@ -314,5 +625,6 @@ void receiver__free(struct receiver *r)
 	sampler__free(r->sampler);
 	symbolizer__free(r->sym);
 	proctab__free(r->procs);
+	filter__free(r->filter);
 	free(r);
 }

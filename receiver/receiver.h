@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lib/log.h"
+#include "receiver/filter.h"
 #include "receiver/proctab.h"
 #include "receiver/sampler.h"
 #include "receiver/symbolizer.h"
@@ -33,6 +34,19 @@ struct receiver_config {
 	/* Symbol cache budget in bytes (tables, DWARF, demangled names);
 	 * default 256 MiB. */
 	size_t max_symbol_bytes;
+	/* Which processes are profiled (receiver/filter.h); NULL: all.
+	 * Borrowed for receiver__new() only, which compiles it. PIDs and the
+	 * cgroups that exist at start are filtered in the kernel; names,
+	 * container ids and cgroup paths are decided here when a process is
+	 * first sampled and after each exec, before its samples are
+	 * symbolized, and an excluded process is then excluded in the kernel
+	 * too. */
+	const struct filter_spec *filter;
+	/* Where cgroup v2 is mounted, to turn filter cgroup paths into the
+	 * ids the kernel matches. NULL: /sys/fs/cgroup, or
+	 * /sys/fs/cgroup/unified on a hybrid host. Borrowed; must outlive the
+	 * receiver. */
+	const char *cgroup_root;
 };
 
 /* Fills @cfg with the defaults above. */
@@ -67,6 +81,17 @@ struct receiver_stats {
 	uint64_t records_malformed; /* wrong size or type: skipped */
 	uint64_t samples; /* delivered to the sink */
 	uint64_t samples_stale; /* user frames dropped: address space gone */
+	/* Dropped here by the filters, before symbolization (those the
+	 * kernel dropped are in sampler.samples_filtered). */
+	uint64_t samples_filtered;
+	/* Of those: the facts a filter needs (the cgroup file) could not be
+	 * read, the process being gone already. Filters fail closed. */
+	uint64_t samples_facts_unknown;
+	uint64_t exclusions; /* processes put into the kernel's exclusion map */
+	/* Exclusions the kernel map refused (full): those processes' samples
+	 * are dropped here instead. */
+	uint64_t exclusions_failed;
+	uint64_t unexclusions; /* exclusions lifted by an exec or an exit */
 };
 
 /* Returns a receiver (caller frees with receiver__free()) or NULL + errno.
@@ -84,6 +109,11 @@ int receiver__start(struct receiver *r);
  * then reaps exited processes and sweeps when due. Returns the number of
  * records handled or -errno (-EINTR when interrupted by a signal). */
 int receiver__poll(struct receiver *r, int timeout_ms);
+
+/* Stops sampling (perf events and tracepoints detached) and handles what
+ * the kernel had produced until then. The receiver does not start again;
+ * its stats stay readable. Returns the records handled or -errno. */
+int receiver__stop(struct receiver *r);
 
 /* Runs a liveness sweep now. */
 void receiver__sweep(struct receiver *r);

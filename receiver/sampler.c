@@ -390,17 +390,33 @@ int sampler__unexclude(struct sampler *s, uint32_t tgid)
 				    0);
 }
 
-void sampler__free(struct sampler *s)
+/* Producers first, in the order sampler__free() uses. */
+static void sampler__detach(struct sampler *s)
 {
 	uint32_t i;
 
+	for (i = 0; i < s->nperf; i++) {
+		bpf_link__destroy(s->perf_links[i]);
+		s->perf_links[i] = NULL;
+	}
+	bpf_link__destroy(s->exec_link);
+	s->exec_link = NULL;
+	bpf_link__destroy(s->exit_link);
+	s->exit_link = NULL;
+}
+
+int sampler__stop(struct sampler *s)
+{
+	sampler__detach(s);
+	return ring_buffer__consume(s->rb);
+}
+
+void sampler__free(struct sampler *s)
+{
 	if (!s)
 		return;
 	/* Stop the producers before the consumer goes away. */
-	for (i = 0; i < s->nperf; i++)
-		bpf_link__destroy(s->perf_links[i]);
-	bpf_link__destroy(s->exec_link);
-	bpf_link__destroy(s->exit_link);
+	sampler__detach(s);
 	ring_buffer__free(s->rb);
 	sampler_bpf__destroy(s->skel);
 	free(s->perf_links);

@@ -78,6 +78,12 @@ int sampler__exclude(struct sampler *s, uint32_t tgid, uint64_t start_ns);
 /* Forgets an exclusion (the process exited or exec'd). 0 or -ENOENT. */
 int sampler__unexclude(struct sampler *s, uint32_t tgid);
 
+/* Stops sampling: detaches the perf events and the exec/exit
+ * tracepoints, then hands out what the ring buffer still holds. Counters
+ * and the exclusion map stay usable until sampler__free(). Returns how
+ * many records were handed out, or -errno. */
+int sampler__stop(struct sampler *s);
+
 /* Detaches and frees. Accepts NULL. */
 void sampler__free(struct sampler *s);
 

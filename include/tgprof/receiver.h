@@ -74,15 +74,17 @@ struct tgprof_host {
 	uint32_t abi_major;
 	uint32_t abi_minor;
 	void *ctx; /* passed back to every callback */
-	/* One event; @msg has no newline and is borrowed for the call. */
+	/* One event; @msg has no newline and is borrowed for the call.
+	 * Required. */
 	void (*log)(void *ctx, enum tgprof_log_level level, const char *msg);
-	/* Status changes; @msg (may be NULL) is borrowed for the call. */
+	/* Status changes; @msg (may be NULL) is borrowed for the call.
+	 * NULL: not reported. */
 	void (*report_status)(void *ctx, enum tgprof_status status,
 			      const char *msg);
 	/* Wall clock in Unix nanoseconds; NULL: CLOCK_REALTIME. */
 	uint64_t (*now_unix_ns)(void *ctx);
 	/* One serialized opentelemetry.proto.collector.profiles.v1development
-	 * ExportProfilesServiceRequest, borrowed for the call. */
+	 * ExportProfilesServiceRequest, borrowed for the call. Required. */
 	enum tgprof_consume_result (*consume_profiles)(void *ctx,
 						       const void *request,
 						       size_t len);
@@ -126,7 +128,8 @@ struct tgprof_receiver_stats {
 	uint64_t samples; /* symbolized and added to a profile */
 	uint64_t samples_lost; /* dropped in the kernel: ring buffer full */
 	uint64_t events_lost; /* exec/exit events dropped in the kernel */
-	uint64_t samples_filtered; /* excluded by the filters */
+	uint64_t samples_filtered; /* excluded by the filters (kernel and
+				      user space) */
 	uint64_t processes; /* tracked now */
 	uint64_t new_processes;
 	uint64_t execs;
@@ -135,11 +138,13 @@ struct tgprof_receiver_stats {
 	uint64_t symbol_cache_misses;
 	uint64_t frames_resolved;
 	uint64_t frames_unresolved;
-	uint64_t requests; /* built and offered to the consumer */
+	uint64_t requests; /* built and queued for the consumer */
 	uint64_t requests_consumed; /* answered OK */
 	uint64_t consume_retries; /* RETRY answers */
-	uint64_t requests_dropped; /* PERMANENT answers, or the queue full */
-	uint64_t request_bytes; /* serialized bytes offered */
+	/* PERMANENT answers, retries given up, pushed out of a full queue,
+	 * or left when shutdown's timeout ran out. */
+	uint64_t requests_dropped;
+	uint64_t request_bytes; /* serialized bytes of the requests built */
 };
 
 /*

@@ -155,3 +155,42 @@ Test(filter, pid_lists_agree_with_the_kernel_filter)
 	cr_assert_not(filter__decides_in_user_space(f));
 	filter__free(f);
 }
+
+Test(filter, lists_for_the_kernel_are_lent_as_given)
+{
+	uint32_t inc[] = { 10, 11 }, exc[] = { 12 };
+	const char *cg_exc[] = { "/system.slice", "/user.slice" };
+	struct filter_spec spec = {
+		.include_pid = inc,
+		.n_include_pid = 2,
+		.exclude_pid = exc,
+		.n_exclude_pid = 1,
+		.exclude_cgroup = cg_exc,
+		.n_exclude_cgroup = 2,
+	};
+	struct filter *f = make(&spec);
+	const char *const *cg;
+	const uint32_t *pids;
+	size_t n;
+
+	pids = filter__pids(f, false, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_eq(pids[0], 10);
+	cr_assert_eq(pids[1], 11);
+	pids = filter__pids(f, true, &n);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(pids[0], 12);
+	cg = filter__cgroups(f, true, &n);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(cg[1], "/user.slice");
+	cr_assert_neq(cg[1], cg_exc[1], "a copy, not the caller's");
+	filter__cgroups(f, false, &n);
+	cr_assert_eq(n, 0);
+	filter__free(f);
+
+	/* No filter: empty lists. */
+	cr_assert_null(filter__pids(NULL, false, &n));
+	cr_assert_eq(n, 0);
+	cr_assert_null(filter__cgroups(NULL, true, &n));
+	cr_assert_eq(n, 0);
+}

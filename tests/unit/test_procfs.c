@@ -595,3 +595,76 @@ Test(procfs, real_self_exe_is_this_test)
 		     0);
 	cr_assert(strstr(buf, "unit_test_procfs"), "%s", buf);
 }
+
+Test(procfs, cgroup_path_is_the_unified_hierarchy_line)
+{
+	static const struct cgroup_case cases[] = {
+		/* cgroup v2 only */
+		{ "0::/system.slice/cron.service\n",
+		  "/system.slice/cron.service" },
+		/* hybrid: the v1 lines come first */
+		{ "12:pids:/user.slice\n4:memory:/process_api/1f\n0::/tgprof\n",
+		  "/tgprof" },
+		{ "0::/\n", "/" },
+		/* a path with spaces and colons is taken as it is */
+		{ "0::/a b/c:d\n", "/a b/c:d" },
+		/* cgroup v1 only: no path */
+		{ "12:pids:/user.slice\n1:name=systemd:/init.scope\n", NULL },
+		/* cut short: the line is incomplete, so no path */
+		{ "12:pids:/\n0::/system.sli", NULL },
+		{ "", NULL },
+		/* "10::" is a v1 hierarchy without controllers */
+		{ "10::/x\n", NULL },
+	};
+	char path[PROCFS_CGROUP_PATH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int err = procfs__parse_cgroup_path(cases[i].text,
+						    strlen(cases[i].text), path,
+						    sizeof(path));
+
+		if (cases[i].id) {
+			cr_expect_eq(err, 0, "case %zu: %s", i, cases[i].text);
+			if (!err)
+				cr_expect_str_eq(path, cases[i].id, "case %zu",
+						 i);
+		} else {
+			cr_expect_eq(err, -ENODATA, "case %zu: %s", i,
+				     cases[i].text);
+		}
+	}
+	cr_assert_eq(procfs__parse_cgroup_path("0::/abcdef\n", 11, path, 4),
+		     -ENAMETOOLONG);
+}
+
+Test(procfs, cgroup_facts_come_from_one_read_through_the_thread)
+{
+	struct procfs_cgroup_facts cf;
+
+	fake_leader(100, 'Z', 1);
+	fake_stat(100, 101, "worker", 'R', 2);
+	fakeproc_write("3:cpu:/docker/" ID64 "\n0::/system.slice/docker-" ID64
+		       ".scope\n",
+		       "w", "100/task/101/cgroup");
+	fakeproc_write("0::/user.slice\n", "w", "100/cgroup");
+	cr_assert_eq(procfs__read_cgroup_facts(root, 100, 101, &cf), 0);
+	cr_assert_str_eq(cf.container_id, ID64);
+	cr_assert_str_eq(cf.path, "/system.slice/docker-" ID64 ".scope");
+	/* Not in a container: the file was read, the id is "". */
+	cr_assert_eq(procfs__read_cgroup_facts(root, 100, 0, &cf), 0);
+	cr_assert_str_eq(cf.container_id, "");
+	cr_assert_str_eq(cf.path, "/user.slice");
+	cr_assert_eq(procfs__read_cgroup_facts(root, 100, 555, &cf), -ENOENT);
+}
+
+Test(procfs, real_self_cgroup_has_a_path)
+{
+	struct procfs_cgroup_facts cf;
+
+	cr_assert_eq(procfs__read_cgroup_facts("/proc", (uint32_t)getpid(), 0,
+					       &cf),
+		     0);
+	/* Linux with cgroup v2 mounted (unified or hybrid). */
+	cr_assert_eq(cf.path[0], '/', "no cgroup v2 path: '%s'", cf.path);
+}

@@ -837,3 +837,75 @@ Test(proctab, unreadable_executable_is_counted_and_left_unknown)
 	cr_assert_eq(stats(pt).facts_errors, 1);
 	proctab__free(pt);
 }
+
+Test(proctab, filter_facts_are_read_before_the_maps_and_again_after_exec)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+	uint32_t gen;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	fakeproc_write("0::/kubepods/besteffort/pod42/" CONTAINER "\n", "w",
+		       "100/task/100/cgroup");
+	p = sampled(pt, 100);
+	cr_assert_not(p->cgroup_known);
+	gen = p->facts_gen;
+	cr_assert_eq(proctab__read_facts(pt, p, 100), 0);
+	cr_assert(p->cgroup_known);
+	cr_assert_null(p->maps, "the maps wait for symbolization");
+	cr_assert_str_eq(p->container_id, CONTAINER);
+	cr_assert_str_eq(p->cgroup_path,
+			 "/kubepods/besteffort/pod42/" CONTAINER);
+	cr_assert_neq(p->facts_gen, gen);
+	/* Known: not read again, not by the maps read either. */
+	gen = p->facts_gen;
+	cr_assert_eq(proctab__read_facts(pt, p, 100), 0);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	cr_assert_eq(p->facts_gen, gen);
+	cr_assert_eq(stats(pt).facts_reads, 1);
+
+	/* An exec forgets them; the next read sees the new cgroup. */
+	fakeproc_write("0::/user.slice\n", "w", "100/task/100/cgroup");
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 1);
+	cr_assert_not(p->cgroup_known);
+	cr_assert_null(p->cgroup_path);
+	cr_assert_eq(proctab__read_facts(pt, p, 100), 0);
+	cr_assert_str_eq(p->cgroup_path, "/user.slice");
+	cr_assert_str_eq(p->container_id, "");
+	proctab__free(pt);
+}
+
+Test(proctab, filter_facts_of_a_gone_thread_come_through_a_live_one)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	/* The leader left with pthread_exit(); thread 101 runs on. */
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	fakeproc_write("0::/system.slice/app.service\n", "w",
+		       "100/task/101/cgroup");
+	p = sampled(pt, 100);
+	/* Sampled as thread 102, gone by now. */
+	cr_assert_eq(proctab__read_facts(pt, p, 102), 0);
+	cr_assert_str_eq(p->cgroup_path, "/system.slice/app.service");
+	proctab__free(pt);
+}
+
+Test(proctab, unreadable_filter_facts_are_retried_at_the_reread_rate)
+{
+	struct proctab *pt = table(0, 3600ULL * NSEC_PER_SEC, 0);
+	struct proc *p;
+
+	p = proctab__get(pt, 300, ticks_ns(START_TICKS), "gone", false,
+			 sample_now());
+	cr_assert_not_null(p);
+	cr_assert_eq(proctab__read_facts(pt, p, 300), -ENOENT);
+	cr_assert_not(p->cgroup_known);
+	cr_assert_eq(stats(pt).cgroup_errors, 1);
+	/* Held back: the same answer without another read. */
+	cr_assert_eq(proctab__read_facts(pt, p, 300), -ENOENT);
+	cr_assert_eq(stats(pt).cgroup_errors, 1);
+	cr_assert_eq(stats(pt).facts_ratelimited, 1);
+	proctab__free(pt);
+}
