@@ -1,6 +1,7 @@
 /* `tgprof validate` and `tgprof config`: the configuration from the
  * command line. Both read the receiver's keys through a plugin
- * descriptor, as `tgprof run` does. */
+ * descriptor, as `tgprof run` does: the plugin it would load, else (none
+ * installed) the receiver's config callbacks built into this binary. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -8,14 +9,14 @@
 #include <string.h>
 
 #include "cmd/tgprof/config.h"
+#include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/tgprof.h"
 #include "receiver/plugin_config.h"
 
 /*
- * The receiver's config callbacks, linked in. Until `tgprof run` loads
- * libtgprof_receiver.so with dlopen(), the config commands read the keys
- * of the receiver built into this binary; then this becomes the loaded
- * descriptor (its config part is the same functions).
+ * The receiver's config callbacks, linked in: the keys of the plugin
+ * built with this binary, for when no plugin is installed (the loaded
+ * descriptor's config part is the same functions).
  */
 static void builtin_receiver(struct tgprof_plugin *d)
 {
@@ -34,10 +35,48 @@ static void builtin_receiver(struct tgprof_plugin *d)
 	d->config_free = plugin_config__free;
 }
 
+/*
+ * The descriptor whose keys the receivers are read with: the plugin
+ * `tgprof run` would load (--plugin, service.plugin of @config, or the
+ * default places), else the built-in one when no plugin is found in the
+ * default places. A plugin named explicitly that cannot be loaded is an
+ * error (printed; -errno); so is one found by default when @strict, else
+ * it is warned about and the built-in keys are used.
+ */
+static int receiver_descriptor(const char *flag, const char *config,
+			       bool strict, struct plugin_handle *h,
+			       struct tgprof_plugin *builtin,
+			       const struct tgprof_plugin **ret)
+{
+	char path[PATH_MAX] = "", err[PLUGIN_ERR_MAX];
+	bool named = flag && *flag;
+	int e;
+
+	/* A file that does not read or parse is the loader's to report. */
+	if (!named && config &&
+	    !config__plugin_path(config, path, sizeof(path), err, sizeof(err)))
+		named = *path;
+	e = plugin__load(flag && *flag ? flag : path, h, err, sizeof(err));
+	if (!e) {
+		*ret = h->desc;
+		return 0;
+	}
+	if (named || (strict && e != -ENOENT)) {
+		fprintf(stderr, "tgprof: %s\n", err);
+		return e;
+	}
+	if (e != -ENOENT)
+		fprintf(stderr,
+			"tgprof: warning: %s; using the built-in keys\n", err);
+	builtin_receiver(builtin);
+	*ret = builtin;
+	return 0;
+}
+
 static void validate_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tgprof validate --config FILE\n"
+		"usage: tgprof validate --config FILE [--plugin PATH]\n"
 		"\n"
 		"Reads FILE as tgprof run would and prints every problem, one per\n"
 		"line (FILE:LINE:COL: KEY.PATH: what was expected). Exit code 0 when\n"
@@ -46,15 +85,18 @@ static void validate_usage(FILE *out)
 
 int cmd_validate(int argc, char **argv)
 {
+	enum { OPT_PLUGIN = 256 };
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
+		{ "plugin", required_argument, NULL, OPT_PLUGIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct config_problems *problems;
 	const struct tgprof_plugin *plugins[1];
+	struct plugin_handle handle = { 0 };
 	struct tgprof_plugin receiver;
-	const char *path = NULL;
+	const char *path = NULL, *plugin = NULL;
 	struct config *cfg = NULL;
 	int c, err;
 
@@ -64,6 +106,9 @@ int cmd_validate(int argc, char **argv)
 		switch (c) {
 		case 'c':
 			path = optarg;
+			break;
+		case OPT_PLUGIN:
+			plugin = optarg;
 			break;
 		case 'h':
 			validate_usage(stdout);
@@ -91,8 +136,11 @@ int cmd_validate(int argc, char **argv)
 		fprintf(stderr, "tgprof: out of memory\n");
 		return EXIT_RUNTIME;
 	}
-	builtin_receiver(&receiver);
-	plugins[0] = &receiver;
+	if (receiver_descriptor(plugin, path, true, &handle, &receiver,
+				&plugins[0])) {
+		free(problems);
+		return EXIT_USAGE;
+	}
 	err = config__load_file(path, plugins, 1, &cfg, problems);
 	if (!err) {
 		printf("config OK\n");
@@ -107,6 +155,7 @@ int cmd_validate(int argc, char **argv)
 	}
 	config_problems__release(problems);
 	free(problems);
+	plugin__unload(&handle);
 	if (err == -ENOMEM)
 		return EXIT_RUNTIME;
 	return err ? EXIT_USAGE : 0;
@@ -137,6 +186,7 @@ int cmd_config(int argc, char **argv)
 	};
 	const struct tgprof_plugin *plugins[1];
 	bool defaults = false, keys = false, markdown = false;
+	struct plugin_handle handle = { 0 };
 	struct tgprof_plugin receiver;
 	int c, err;
 
@@ -167,12 +217,14 @@ int cmd_config(int argc, char **argv)
 		config_usage(stderr);
 		return EXIT_USAGE;
 	}
-	builtin_receiver(&receiver);
-	plugins[0] = &receiver;
+	if (receiver_descriptor(NULL, NULL, false, &handle, &receiver,
+				&plugins[0]))
+		return EXIT_USAGE;
 	if (defaults)
 		err = config__print_defaults(stdout, plugins, 1);
 	else
 		err = config__print_keys(stdout, plugins, 1, markdown);
+	plugin__unload(&handle);
 	if (fflush(stdout) || err) {
 		fprintf(stderr, "tgprof: cannot write: %s\n", strerror(EIO));
 		return EXIT_RUNTIME;

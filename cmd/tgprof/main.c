@@ -64,6 +64,8 @@ static void usage(FILE *out)
 		"usage: tgprof <command> [options]\n"
 		"\n"
 		"commands:\n"
+		"  run       the daemon: profile continuously and export by a\n"
+		"            collector-style config (--config FILE)\n"
 		"  record    sample the host (or one process) and write a flame graph,\n"
 		"            folded stacks and the top functions; no collector needed\n"
 		"  validate  check a configuration file (--config FILE)\n"
@@ -81,6 +83,8 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return EXIT_USAGE;
 	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "record"))
 		return cmd_record(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "validate"))

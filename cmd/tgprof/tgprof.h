@@ -38,4 +38,7 @@ int cmd_record(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
 int cmd_config(int argc, char **argv);
 
+/* run.c: `tgprof run --config FILE`, the daemon. */
+int cmd_run(int argc, char **argv);
+
 #endif

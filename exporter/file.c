@@ -1,0 +1,716 @@
+/* File exporter: requests queue in submit(), a writer thread turns each
+ * into the configured formats (raw OTLP, pprof, folded stacks, flame
+ * graph), writes them through temporary files and rotates what is kept. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "exporter/file.h"
+#include "exporter/flamegraph.h"
+#include "exporter/folded.h"
+#include "exporter/otlp_folded.h"
+#include "exporter/pprof.h"
+#include "lib/clock.h"
+
+#define DEFAULT_MAX_FILES 100
+#define DEFAULT_QUEUE_SIZE 8
+/* Files of one format listed from the directory at start; more are left
+ * alone (and said once). */
+#define SCAN_MAX 1000000
+#define NAME_MAX_LEN 160 /* "tgprof-20250101T000000.000Z.otlp.pb" and room */
+#define NFORMATS 4
+
+static const struct {
+	uint32_t bit;
+	const char *name;
+	const char *suffix;
+} formats[NFORMATS] = {
+	{ FILE_FORMAT_OTLP, "otlp", ".otlp.pb" },
+	{ FILE_FORMAT_PPROF, "pprof", ".pb.gz" },
+	{ FILE_FORMAT_FOLDED, "folded", ".folded" },
+	{ FILE_FORMAT_SVG, "svg", ".svg" },
+};
+
+struct fe_req {
+	struct fe_req *next;
+	uint64_t stamp_ms; /* Unix ms: the file names */
+	size_t len;
+	unsigned char data[];
+};
+
+/* The files of one format, oldest first: a ring of names. */
+struct kept {
+	char **names;
+	size_t head;
+	size_t n;
+	size_t cap;
+};
+
+struct file_exporter {
+	/* Set by file_exporter__new(), read-only afterwards. */
+	struct tg_logger log; /* copy; log.ctx borrowed */
+	char *dir;
+	int dirfd;
+	uint32_t formats;
+	uint32_t max_files;
+	uint32_t queue_size;
+	char *title;
+	pthread_t thread;
+
+	/* The writer thread's own. */
+	bool scanned; /* the directory was listed */
+	struct kept kept[NFORMATS];
+	int last_err; /* of the previous request: said once per outage */
+
+	pthread_mutex_t lock; /* everything below */
+	pthread_cond_t cond; /* work queued, or stopping */
+	struct fe_req *head;
+	struct fe_req *tail;
+	uint32_t nwaiting;
+	bool busy; /* one request being written */
+	uint64_t last_stamp_ms;
+	bool stopping;
+	uint64_t deadline_ns; /* CLOCK_MONOTONIC, once stopping */
+	bool joined;
+	int shutdown_result;
+	struct file_exporter_stats st;
+};
+
+uint32_t file_format__parse(const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < NFORMATS; i++)
+		if (!strcmp(formats[i].name, name))
+			return formats[i].bit;
+	return 0;
+}
+
+const char *file_format__suffix(uint32_t format)
+{
+	size_t i;
+
+	for (i = 0; i < NFORMATS; i++)
+		if (formats[i].bit == format)
+			return formats[i].suffix;
+	return NULL;
+}
+
+/* ---- kept files ------------------------------------------------------- */
+
+static int kept__push(struct kept *k, char *name)
+{
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? 2 * k->cap : 16, i;
+		char **v = malloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (i = 0; i < k->n; i++)
+			v[i] = k->names[(k->head + i) % k->cap];
+		free(k->names);
+		k->names = v;
+		k->head = 0;
+		k->cap = cap;
+	}
+	k->names[(k->head + k->n) % k->cap] = name;
+	k->n++;
+	return 0;
+}
+
+/* The oldest name, which the caller frees. */
+static char *kept__pop(struct kept *k)
+{
+	char *name = k->names[k->head];
+
+	k->head = (k->head + 1) % k->cap;
+	k->n--;
+	return name;
+}
+
+static void kept__release(struct kept *k)
+{
+	while (k->n)
+		free(kept__pop(k));
+	free(k->names);
+	memset(k, 0, sizeof(*k));
+}
+
+/* Removes the oldest files of format @i beyond max_files. */
+static void rotate(struct file_exporter *e, size_t i)
+{
+	struct kept *k = &e->kept[i];
+	uint64_t removed = 0;
+	char *name;
+
+	while (k->n > e->max_files) {
+		name = kept__pop(k);
+		if (!unlinkat(e->dirfd, name, 0) || errno == ENOENT)
+			removed++;
+		else
+			tg_warn(&e->log, "file: cannot remove %s/%s: %s",
+				e->dir, name, strerror(errno));
+		free(name);
+	}
+	pthread_mutex_lock(&e->lock);
+	e->st.files_removed += removed;
+	pthread_mutex_unlock(&e->lock);
+}
+
+static bool has_suffix(const char *s, size_t len, const char *suffix)
+{
+	size_t n = strlen(suffix);
+
+	return len > n && !memcmp(s + len - n, suffix, n);
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* The format index of a file a run of this exporter wrote, or -1. */
+static int format_of(const struct file_exporter *e, const char *name)
+{
+	size_t len = strlen(name), i;
+
+	if (strncmp(name, FILE_EXPORTER_PREFIX,
+		    sizeof(FILE_EXPORTER_PREFIX) - 1))
+		return -1;
+	for (i = 0; i < NFORMATS; i++)
+		if ((e->formats & formats[i].bit) &&
+		    has_suffix(name, len, formats[i].suffix))
+			return (int)i;
+	return -1;
+}
+
+/* Lists what earlier runs left, oldest first, and removes their stale
+ * temporary files (a write cut by a crash). */
+static int scan_dir(struct file_exporter *e)
+{
+	char **found[NFORMATS] = { NULL };
+	size_t n[NFORMATS] = { 0 }, cap[NFORMATS] = { 0 }, i, j;
+	bool too_many = false;
+	struct dirent *de;
+	DIR *d;
+	int fd, err = 0;
+
+	fd = openat(e->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		int f;
+
+		if (!strncmp(de->d_name, "." FILE_EXPORTER_PREFIX,
+			     sizeof(FILE_EXPORTER_PREFIX)) &&
+		    has_suffix(de->d_name, strlen(de->d_name), ".tmp")) {
+			unlinkat(e->dirfd, de->d_name, 0);
+			continue;
+		}
+		f = format_of(e, de->d_name);
+		if (f < 0 || (de->d_type != DT_REG && de->d_type != DT_UNKNOWN))
+			continue;
+		if (n[f] == SCAN_MAX) {
+			too_many = true;
+			continue;
+		}
+		if (n[f] == cap[f]) {
+			size_t c = cap[f] ? 2 * cap[f] : 64;
+			char **v = realloc(found[f], c * sizeof(*v));
+
+			if (!v) {
+				err = -ENOMEM;
+				goto out;
+			}
+			found[f] = v;
+			cap[f] = c;
+		}
+		found[f][n[f]] = strdup(de->d_name);
+		if (!found[f][n[f]]) {
+			err = -ENOMEM;
+			goto out;
+		}
+		n[f]++;
+	}
+	if (too_many)
+		tg_warn(&e->log,
+			"file: %s holds more than %d files of one format; only that many are rotated",
+			e->dir, SCAN_MAX);
+	for (i = 0; i < NFORMATS; i++) {
+		if (n[i])
+			qsort(found[i], n[i], sizeof(*found[i]), cmp_names);
+		for (j = 0; j < n[i]; j++) {
+			err = kept__push(&e->kept[i], found[i][j]);
+			if (err)
+				goto out;
+			found[i][j] = NULL;
+		}
+		rotate(e, i);
+	}
+out:
+	for (i = 0; i < NFORMATS; i++) {
+		for (j = 0; j < n[i]; j++)
+			free(found[i][j]);
+		free(found[i]);
+	}
+	closedir(d);
+	return err;
+}
+
+/* ---- writing one request ------------------------------------------------ */
+
+struct content {
+	const struct fe_req *req;
+	const struct file_exporter *e;
+	const char *stamp; /* ISO 8601, for the flame graph's title */
+	void *pprof;
+	size_t pprof_len;
+	struct folded *folded;
+};
+
+static int write_bytes(FILE *f, const void *buf, size_t len)
+{
+	return len && fwrite(buf, 1, len, f) != len ? -EIO : 0;
+}
+
+static int content__folded(struct content *c)
+{
+	int err;
+
+	if (c->folded)
+		return 0;
+	c->folded = folded__new(0);
+	if (!c->folded)
+		return -errno;
+	err = otlp_folded__add(c->folded, c->req->data, c->req->len);
+	if (err) {
+		folded__free(c->folded);
+		c->folded = NULL;
+	}
+	return err;
+}
+
+static int content__write(struct content *c, uint32_t format, FILE *f)
+{
+	struct flamegraph_opts fo = { .sz = sizeof(fo) };
+	char title[256];
+	int err;
+
+	switch (format) {
+	case FILE_FORMAT_OTLP:
+		return write_bytes(f, c->req->data, c->req->len);
+	case FILE_FORMAT_PPROF:
+		err = pprof__from_otlp(c->req->data, c->req->len, &c->pprof,
+				       &c->pprof_len);
+		if (err)
+			return err;
+		return write_bytes(f, c->pprof, c->pprof_len);
+	case FILE_FORMAT_FOLDED:
+		err = content__folded(c);
+		return err ? err : folded__write(c->folded, f);
+	case FILE_FORMAT_SVG:
+		err = content__folded(c);
+		if (err)
+			return err;
+		snprintf(title, sizeof(title), "%s, interval ending %s",
+			 c->e->title, c->stamp);
+		fo.title = title;
+		return flamegraph__write(c->folded, &fo, f);
+	}
+	return -EINVAL;
+}
+
+/* Writes @name through a hidden temporary file and renameat(). Adds the
+ * bytes written to *@bytes. */
+static int write_one(struct file_exporter *e, struct content *c,
+		     uint32_t format, const char *name, uint64_t *bytes)
+{
+	char tmp[NAME_MAX_LEN + 8];
+	off_t size = 0;
+	FILE *f;
+	int fd, err;
+
+	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
+	/* Never through a link someone left under that name. */
+	unlinkat(e->dirfd, tmp, 0);
+	fd = openat(e->dirfd, tmp,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	f = fdopen(fd, "w");
+	if (!f) {
+		err = -errno;
+		close(fd);
+		unlinkat(e->dirfd, tmp, 0);
+		return err;
+	}
+	err = content__write(c, format, f);
+	if (fflush(f) && !err)
+		err = -errno;
+	if (!err)
+		size = ftello(f);
+	if (fclose(f) && !err)
+		err = -errno;
+	if (!err && renameat(e->dirfd, tmp, e->dirfd, name))
+		err = -errno;
+	if (err) {
+		unlinkat(e->dirfd, tmp, 0);
+		return err;
+	}
+	*bytes += size > 0 ? (uint64_t)size : 0;
+	return 0;
+}
+
+static void stamp_text(uint64_t ms, char *compact, size_t clen, char *iso,
+		       size_t ilen)
+{
+	time_t secs = (time_t)(ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
+	snprintf(compact, clen, "%04d%02d%02dT%02d%02d%02d.%03uZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (unsigned int)(ms % 1000));
+	snprintf(iso, ilen, "%04d-%02d-%02dT%02d:%02d:%02d.%03uZ",
+		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
+		 tm.tm_min, tm.tm_sec, (unsigned int)(ms % 1000));
+}
+
+/* Lists the directory at the first write rather than at creation: on a
+ * reload, the exporter being replaced may still be writing its last
+ * interval into the same directory, and those files must count too. */
+static void scan_once(struct file_exporter *e)
+{
+	int err;
+
+	if (e->scanned)
+		return;
+	e->scanned = true;
+	err = scan_dir(e);
+	if (err)
+		tg_warn(&e->log,
+			"file: cannot list %s (%s): files already there are not rotated",
+			e->dir, strerror(-err));
+}
+
+static void write_request(struct file_exporter *e, const struct fe_req *r)
+{
+	char compact[64], iso[64], name[NAME_MAX_LEN];
+	struct content c = { .req = r, .e = e, .stamp = iso };
+	uint64_t bytes = 0, files = 0;
+	const char *failed = NULL;
+	int err = 0, first_err = 0;
+	size_t i;
+
+	scan_once(e);
+	stamp_text(r->stamp_ms, compact, sizeof(compact), iso, sizeof(iso));
+	for (i = 0; i < NFORMATS; i++) {
+		char *kept_name;
+
+		if (!(e->formats & formats[i].bit))
+			continue;
+		snprintf(name, sizeof(name), "%s%s%s", FILE_EXPORTER_PREFIX,
+			 compact, formats[i].suffix);
+		err = write_one(e, &c, formats[i].bit, name, &bytes);
+		if (err) {
+			if (!first_err) {
+				first_err = err;
+				failed = formats[i].name;
+			}
+			continue;
+		}
+		files++;
+		kept_name = strdup(name);
+		if (!kept_name || kept__push(&e->kept[i], kept_name)) {
+			/* Not rotated then, but written. */
+			free(kept_name);
+			continue;
+		}
+		rotate(e, i);
+	}
+	free(c.pprof);
+	folded__free(c.folded);
+
+	if (first_err && first_err != e->last_err)
+		tg_err(&e->log,
+		       "file: interval %s dropped: writing %s to %s: %s", iso,
+		       failed, e->dir, strerror(-first_err));
+	else if (!first_err && e->last_err)
+		tg_warn(&e->log, "file: writing to %s works again", e->dir);
+	e->last_err = first_err;
+
+	pthread_mutex_lock(&e->lock);
+	e->st.files_written += files;
+	e->st.bytes_written += bytes;
+	if (first_err)
+		e->st.dropped_error++;
+	else
+		e->st.written++;
+	pthread_mutex_unlock(&e->lock);
+}
+
+/* ---- the writer thread -------------------------------------------------- */
+
+static void *writer_main(void *arg)
+{
+	struct file_exporter *e = arg;
+	struct fe_req *r;
+
+	pthread_mutex_lock(&e->lock);
+	for (;;) {
+		while (!e->head && !e->stopping)
+			pthread_cond_wait(&e->cond, &e->lock);
+		if (!e->head)
+			break;
+		if (e->stopping && clock_ns(CLOCK_MONOTONIC) >= e->deadline_ns)
+			break;
+		r = e->head;
+		e->head = r->next;
+		if (!e->head)
+			e->tail = NULL;
+		e->nwaiting--;
+		e->busy = true;
+		pthread_mutex_unlock(&e->lock);
+
+		write_request(e, r);
+		free(r);
+
+		pthread_mutex_lock(&e->lock);
+		e->busy = false;
+	}
+	while ((r = e->head)) {
+		e->head = r->next;
+		e->st.dropped_shutdown++;
+		free(r);
+	}
+	e->tail = NULL;
+	e->nwaiting = 0;
+	pthread_mutex_unlock(&e->lock);
+	return NULL;
+}
+
+/* ---- the public side ---------------------------------------------------- */
+
+static int make_dirs(const char *path)
+{
+	char buf[PATH_MAX], *p;
+
+	if (strlen(path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	strcpy(buf, path);
+	for (p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) && errno != EEXIST)
+			return -errno;
+		*p = '/';
+	}
+	if (mkdir(buf, 0755) && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+/* Proves a file can be created in the directory, so that a bad directory
+ * fails at start rather than at the first interval. */
+static int probe_dir(int dirfd)
+{
+	char name[64];
+	int fd;
+
+	snprintf(name, sizeof(name), "." FILE_EXPORTER_PREFIX "probe-%d.tmp",
+		 (int)getpid());
+	unlinkat(dirfd, name, 0);
+	fd = openat(dirfd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -errno;
+	close(fd);
+	unlinkat(dirfd, name, 0);
+	return 0;
+}
+
+static void fe_free(struct file_exporter *e)
+{
+	size_t i;
+
+	for (i = 0; i < NFORMATS; i++)
+		kept__release(&e->kept[i]);
+	if (e->dirfd >= 0)
+		close(e->dirfd);
+	pthread_cond_destroy(&e->cond);
+	pthread_mutex_destroy(&e->lock);
+	free(e->title);
+	free(e->dir);
+	free(e);
+}
+
+struct file_exporter *file_exporter__new(const struct file_exporter_opts *o,
+					 const struct tg_logger *log)
+{
+	struct file_exporter *e;
+	int err;
+
+	if (!o || o->sz < sizeof(*o) || !o->directory || !*o->directory ||
+	    (o->formats & ~FILE_FORMAT_ALL) ||
+	    o->max_files > FILE_EXPORTER_MAX_FILES ||
+	    o->queue_size > FILE_EXPORTER_MAX_QUEUE) {
+		tg_err(log, "file: options missing or out of bounds");
+		errno = EINVAL;
+		return NULL;
+	}
+	e = calloc(1, sizeof(*e));
+	if (!e) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	e->dirfd = -1;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->cond, NULL);
+	if (log)
+		e->log = *log;
+	e->formats = o->formats ? o->formats : FILE_FORMAT_ALL;
+	e->max_files = o->max_files ? o->max_files : DEFAULT_MAX_FILES;
+	e->queue_size = o->queue_size ? o->queue_size : DEFAULT_QUEUE_SIZE;
+	e->dir = strdup(o->directory);
+	e->title = strdup(o->title ? o->title : "tgprof");
+	if (!e->dir || !e->title) {
+		err = -ENOMEM;
+		goto err_free;
+	}
+
+	err = make_dirs(e->dir);
+	if (!err) {
+		e->dirfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (e->dirfd < 0)
+			err = -errno;
+	}
+	if (!err)
+		err = probe_dir(e->dirfd);
+	if (err) {
+		tg_err(&e->log, "file: cannot write to directory %s: %s",
+		       e->dir, strerror(-err));
+		goto err_free;
+	}
+	err = -pthread_create(&e->thread, NULL, writer_main, e);
+	if (err) {
+		tg_err(&e->log, "file: cannot start the writer thread: %s",
+		       strerror(-err));
+		goto err_free;
+	}
+	return e;
+
+err_free:
+	fe_free(e);
+	errno = -err;
+	return NULL;
+}
+
+int file_exporter__submit(struct file_exporter *e, const void *req, size_t len)
+{
+	struct fe_req *r, *old = NULL;
+	uint64_t now_ms;
+
+	if (!e || (!req && len))
+		return -EINVAL;
+	r = malloc(sizeof(*r) + len);
+	if (!r)
+		return -ENOMEM;
+	r->next = NULL;
+	r->len = len;
+	if (len)
+		memcpy(r->data, req, len);
+	now_ms = clock_ns(CLOCK_REALTIME) / NSEC_PER_MSEC;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->stopping) {
+		pthread_mutex_unlock(&e->lock);
+		free(r);
+		return -ESHUTDOWN;
+	}
+	/* Strictly increasing: two intervals never share a name. */
+	r->stamp_ms = now_ms > e->last_stamp_ms ? now_ms : e->last_stamp_ms + 1;
+	e->last_stamp_ms = r->stamp_ms;
+	if (e->nwaiting == e->queue_size) {
+		old = e->head;
+		e->head = old->next;
+		if (!e->head)
+			e->tail = NULL;
+		e->nwaiting--;
+		e->st.dropped_queue_full++;
+	}
+	if (e->tail)
+		e->tail->next = r;
+	else
+		e->head = r;
+	e->tail = r;
+	e->nwaiting++;
+	e->st.enqueued++;
+	pthread_cond_signal(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+	free(old);
+	return 0;
+}
+
+void file_exporter__stats(struct file_exporter *e,
+			  struct file_exporter_stats *ret)
+{
+	pthread_mutex_lock(&e->lock);
+	*ret = e->st;
+	ret->queued = e->nwaiting + e->busy;
+	pthread_mutex_unlock(&e->lock);
+}
+
+int file_exporter__shutdown(struct file_exporter *e, uint64_t timeout_ns)
+{
+	uint64_t dropped, now;
+
+	if (!e)
+		return -EINVAL;
+	pthread_mutex_lock(&e->lock);
+	if (e->joined) {
+		pthread_mutex_unlock(&e->lock);
+		return e->shutdown_result;
+	}
+	e->stopping = true;
+	now = clock_ns(CLOCK_MONOTONIC);
+	e->deadline_ns = timeout_ns > UINT64_MAX - now ? UINT64_MAX :
+							 now + timeout_ns;
+	pthread_cond_broadcast(&e->cond);
+	pthread_mutex_unlock(&e->lock);
+
+	pthread_join(e->thread, NULL);
+
+	pthread_mutex_lock(&e->lock);
+	e->joined = true;
+	dropped = e->st.dropped_shutdown;
+	e->shutdown_result = dropped ? -ETIMEDOUT : 0;
+	pthread_mutex_unlock(&e->lock);
+	if (dropped)
+		tg_warn(&e->log,
+			"file: %llu intervals still queued at shutdown were dropped",
+			(unsigned long long)dropped);
+	return e->shutdown_result;
+}
+
+void file_exporter__free(struct file_exporter *e, uint64_t timeout_ns)
+{
+	if (!e)
+		return;
+	file_exporter__shutdown(e, timeout_ns);
+	fe_free(e);
+}
