@@ -12,6 +12,10 @@ packages=(
 	util-linux procps python3 openssl
 	libclang-rt-14-dev xz-utils
 )
+# ---- deploy tests (tests/deploy/): a venv for kubernetes-validate and
+# PyYAML, systemd-analyze for the unit in deploy/systemd/.
+packages+=(python3-venv systemd)
+# ---- end of deploy tests
 if [ "${TGPROF_TEST_DEPS:-0}" = 1 ]; then
 	packages+=(linux-perf time)
 fi
