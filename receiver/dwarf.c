@@ -14,8 +14,11 @@
 
 #include "receiver/dwarf.h"
 
-/* Frames kept per cached address; longer chains are looked up each time. */
-#define DWARF_SLOT_FRAMES 4
+/* Addresses of units too large to index are walked one at a time, which
+ * costs far more than a map lookup: the last few are remembered with
+ * their frames (up to DWARF_WALK_FRAMES; longer chains are walked again). */
+#define DWARF_WALK_SLOTS 256
+#define DWARF_WALK_FRAMES 4
 /* libelf's copy of the sections, our padded copy (see dwarf__pad) and
  * libdw's indexes (CU tree, abbreviations, line tables): counted as that
  * many times the sections' size. */
@@ -27,47 +30,101 @@
 #define DWARF_MAX_UNIT_RANGES 4096 /* ranges of one unit or function */
 #define DWARF_MAX_UNIT_DIES (1u << 21) /* DIEs indexed per unit */
 
-struct dwarf_slot {
-	uint64_t key; /* vaddr + 1; 0: empty */
-	uint32_t n;
-	struct dwarf_frame f[DWARF_SLOT_FRAMES];
+/* Each unit's lines and scopes are merged into one map, built on its
+ * first lookup: a row wherever the file, line or innermost function
+ * changes, keyed by its address. A lookup finds its row through the
+ * file's granule table (the row in force at the start of each 64 bytes
+ * of code, filled as units are indexed), else through the unit ranges,
+ * each with a bucket table over its part of the rows (a unit's ranges lie
+ * apart: the hot and cold parts of its functions). Either way it reads a
+ * handful of cache lines and makes no libdw call: the table entry, a row
+ * or two, then one per function of the inline chain, which rows and
+ * scopes reach by offsets. File names are interned per file. */
+#define DWARF_GRANULE_SHIFT 6
+#define DWARF_MAX_SPAN (1u << 31) /* of a unit: keys are the low 32 bits */
+#define DWARF_ROWS_PER_BUCKET 4
+#define DWARF_SCAN_ROWS 8 /* a longer bucket is halved down to this */
+#define DWARF_RANGES_PER_BUCKET 2
+#define DWARF_NONE UINT32_MAX /* no file, no scope */
+/* The maps live in chunks of their own, packed together rather than
+ * between libdw's much larger allocations for the same units (fewer pages
+ * for a lookup to touch), and freed with the file. */
+#define DWARF_CHUNK_MIN (4u << 10)
+#define DWARF_CHUNK_MAX (256u << 10)
+
+struct dw_chunk {
+	struct dw_chunk *next;
+	size_t size; /* bytes after the header */
+	size_t used;
+	max_align_t data[];
 };
 
-/* One line table row; rows are sorted by address within a unit. */
-struct dw_line {
-	uint64_t addr;
-	const char *file;
+/* Sorted keys reached through buckets of 1 << shift addresses:
+ * bucket[b] is the first key at or above base + (b << shift). */
+struct dw_index {
+	uint64_t base;
+	uint32_t *bucket; /* nbuckets + 1 */
+	uint32_t nbuckets;
+	uint32_t shift;
+};
+
+/* From its key to the next row's: the line table's file and line
+ * (DWARF_NONE, 0: none) and the innermost function or inlined call. A
+ * unit's rows end with one at its hi that holds nothing, then come its
+ * scopes. */
+struct dw_row {
+	uint32_t key; /* the low 32 bits of its address: see key_le() */
 	uint32_t line;
-	uint32_t end; /* end of a sequence: no code from here */
+	uint32_t file; /* in dwarf_file.files */
+	int32_t scope; /* bytes from this row to its scope; 0: none */
 };
 
-/* A function or inlined call's address range, with its enclosing one. */
+/* A function or inlined call; the one around it comes before it. */
 struct dw_scope {
-	uint64_t lo;
-	uint64_t hi;
 	const char *name;
 	const char *call_file; /* inlined: where the enclosing one calls */
 	uint32_t call_line;
-	uint32_t depth;
-	int32_t parent; /* index, -1 for a top-level function */
+	int32_t parent; /* scopes from this one to its parent; 0: none */
 };
 
 /* A compilation unit, indexed on its first lookup. */
 struct dw_unit {
-	Dwarf_Off die_off;
+	const struct dw_row *rows; /* by key, keys distinct */
+	uint32_t nrows;
 	bool indexed;
 	bool failed; /* too large or unreadable: the slow walk serves it */
-	struct dw_line *lines;
-	size_t nlines;
-	struct dw_scope *scopes;
-	size_t nscopes;
+	/* Only to index it: */
+	uint32_t first_range; /* its ranges: dw_range.next */
+	uint64_t lo; /* hull of the unit's ranges: lookups stay inside */
+	uint64_t hi;
+	Dwarf_Off die_off;
 };
 
-/* One address range of a unit; sorted by lo. */
+/* One address range of a unit; sorted by lo. Once the unit is indexed,
+ * bucket[j] is the index of the unit's first row at or above
+ * lo + (j << shift), for j up to ((hi - 1 - lo) >> shift) + 1. */
 struct dw_range {
 	uint64_t lo;
 	uint64_t hi;
+	const uint32_t *bucket; /* NULL: unit not indexed (or no rows) */
+	const struct dw_row *rows; /* the unit's */
 	uint32_t unit;
+	uint32_t shift;
+	uint32_t next; /* the unit's next range, DWARF_NONE */
+};
+
+/* A remembered address: its row in an indexed unit's map (16 bytes, so
+ * the table stays in cache and a miss costs little). */
+struct dwarf_slot {
+	uint64_t key; /* vaddr + 1; 0: empty */
+	const struct dw_row *row;
+};
+
+/* A remembered address of a unit walked per address: its frames. */
+struct dwarf_walked {
+	uint64_t key; /* vaddr + 1; 0: empty */
+	uint32_t n;
+	struct dwarf_frame f[DWARF_WALK_FRAMES];
 };
 
 struct dwarf_file {
@@ -75,14 +132,28 @@ struct dwarf_file {
 	Dwarf *dbg;
 	size_t section_bytes;
 	size_t max_bytes;
-	size_t index_bytes; /* units, ranges and the per-unit indexes */
+	size_t index_bytes; /* units, ranges, file names, the units' maps */
 	struct dw_unit *units;
 	size_t nunits;
 	struct dw_range *ranges;
 	size_t nranges;
+	struct dw_index rix; /* over ranges[].lo */
+	/* gran[g]: the row in force at gbase + (g << DWARF_GRANULE_SHIFT)
+	 * when the granule lies in one range of an indexed unit, else NULL;
+	 * no table when too large. */
+	const struct dw_row **gran;
+	uint64_t gbase;
+	size_t ngran;
+	struct dw_chunk *chunks; /* the units' maps; newest first */
+	const char **files; /* interned names of the indexed units' files */
+	uint32_t nfiles;
+	uint32_t files_cap;
+	uint32_t *file_slots; /* open addressing: index in files + 1 */
+	uint32_t nfile_slots; /* a power of two, 0 or > 2 * nfiles */
 	void *pads[DWARF_MAX_SECTIONS]; /* our copies of the sections */
 	size_t npads;
-	struct dwarf_slot *slots;
+	struct dwarf_slot *slots; /* DWARF_CACHE_SLOTS */
+	struct dwarf_walked *walked; /* DWARF_WALK_SLOTS, on first walk */
 	struct dwarf_stats st;
 };
 
@@ -260,13 +331,19 @@ void dwarf__free(struct dwarf_file *d)
 		elf_end(d->elf);
 	while (d->npads)
 		free(d->pads[--d->npads]);
-	while (d->nunits--) {
-		free(d->units[d->nunits].lines);
-		free(d->units[d->nunits].scopes);
+	while (d->chunks) {
+		struct dw_chunk *c = d->chunks;
+
+		d->chunks = c->next;
+		free(c);
 	}
 	free(d->units);
 	free(d->ranges);
+	free(d->gran);
+	free(d->files);
+	free(d->file_slots);
 	free(d->slots);
+	free(d->walked);
 	free(d);
 }
 
@@ -396,7 +473,7 @@ static size_t dwarf__walk(struct dwarf_file *d, Dwarf_Die *cu, uint64_t vaddr,
 	}
 }
 
-/* ---- the per-file index: unit ranges, then per unit lines and scopes ---- */
+/* ---- the per-file index: unit ranges, then per unit one address map ---- */
 
 static void *grow(void *v, size_t *cap, size_t need, size_t elem)
 {
@@ -413,6 +490,17 @@ static void *grow(void *v, size_t *cap, size_t need, size_t elem)
 	return nv;
 }
 
+/* @v (@n of @cap elements) reallocated to its size, or as it was. */
+static void *shrink(void *v, size_t n, size_t cap, size_t elem)
+{
+	void *nv;
+
+	if (!n || n == cap)
+		return v;
+	nv = realloc(v, n * elem);
+	return nv ? nv : v;
+}
+
 /* Whether @bytes more fit the budget the file was opened with. */
 static bool dwarf__charge(struct dwarf_file *d, size_t bytes)
 {
@@ -424,11 +512,172 @@ static bool dwarf__charge(struct dwarf_file *d, size_t bytes)
 	return true;
 }
 
+static void dwarf__uncharge(struct dwarf_file *d, size_t bytes)
+{
+	d->index_bytes -= bytes < d->index_bytes ? bytes : d->index_bytes;
+}
+
+/* @bytes for a unit's map, freed with the file; whole chunks are charged
+ * to the budget. NULL when they do not fit or on ENOMEM. */
+static void *dwarf__alloc(struct dwarf_file *d, size_t bytes)
+{
+	struct dw_chunk *c = d->chunks;
+	size_t size;
+
+	if (bytes > SIZE_MAX / 2)
+		return NULL;
+	bytes = (bytes + sizeof(max_align_t) - 1) & ~(sizeof(max_align_t) - 1);
+	if (c && c->size - c->used >= bytes) {
+		c->used += bytes;
+		return (char *)c->data + c->used - bytes;
+	}
+	size = c ? c->size * 2 : DWARF_CHUNK_MIN;
+	if (size > DWARF_CHUNK_MAX)
+		size = DWARF_CHUNK_MAX;
+	if (size < bytes)
+		size = bytes;
+	if (!dwarf__charge(d, sizeof(*c) + size))
+		return NULL;
+	c = malloc(sizeof(*c) + size);
+	if (!c) {
+		dwarf__uncharge(d, sizeof(*c) + size);
+		return NULL;
+	}
+	c->size = size;
+	c->used = bytes;
+	/* A large map gets a chunk of its own, behind the one in use. */
+	if (bytes > DWARF_CHUNK_MAX / 4 && d->chunks) {
+		c->next = d->chunks->next;
+		d->chunks->next = c;
+	} else {
+		c->next = d->chunks;
+		d->chunks = c;
+	}
+	return c->data;
+}
+
+/*
+ * Buckets of 1 << *ret_shift addresses from @base to @base + @span (both
+ * included) over the sorted @keys[0..n), all in there: about @per keys to
+ * a bucket when the keys are spread evenly (a crowded one still works,
+ * searched by halving). bucket[j] is @first + the index of the first key
+ * at or above base + (j << shift); there are *ret_nb + 1. In the file's
+ * chunks; NULL when over the budget or on ENOMEM.
+ */
+static uint32_t *dw_buckets(struct dwarf_file *d, uint64_t base, uint64_t span,
+			    const uint64_t *keys, size_t n, size_t first,
+			    size_t per, uint32_t *ret_shift, uint32_t *ret_nb)
+{
+	uint64_t want = n / per + 1, kb;
+	uint32_t shift = 0, *bucket;
+	size_t nb, b = 0, i;
+
+	if (first + n >= UINT32_MAX)
+		return NULL;
+	while (shift < 63 && (span >> shift) >= want)
+		shift++;
+	nb = (size_t)(span >> shift) + 1;
+	bucket = dwarf__alloc(d, (nb + 1) * sizeof(*bucket));
+	if (!bucket)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		kb = (keys[i] - base) >> shift;
+		while (b <= kb)
+			bucket[b++] = (uint32_t)(first + i);
+	}
+	while (b <= nb)
+		bucket[b++] = (uint32_t)(first + n);
+	*ret_shift = shift;
+	*ret_nb = (uint32_t)nb;
+	return bucket;
+}
+
+/* The keys of @ix (n of them) to search for the last one at or below @x:
+ * [*ret_lo, *ret_hi); *ret_lo - 1 when none of those is. False when @x
+ * is below every key. */
+static bool dw_index__window(const struct dw_index *ix, size_t n, uint64_t x,
+			     size_t *ret_lo, size_t *ret_hi)
+{
+	uint64_t b;
+
+	if (!n || x < ix->base)
+		return false;
+	b = (x - ix->base) >> ix->shift;
+	if (b >= ix->nbuckets) {
+		*ret_lo = n;
+		*ret_hi = n;
+		return true;
+	}
+	*ret_lo = ix->bucket[b];
+	*ret_hi = ix->bucket[b + 1];
+	return true;
+}
+
 static int range_cmp(const void *pa, const void *pb)
 {
 	const struct dw_range *a = pa, *b = pb;
 
 	return a->lo < b->lo ? -1 : a->lo > b->lo;
+}
+
+/* The granule table, when it costs less than a tenth of the sections
+ * (its code is dense, not a few ranges far apart); lookups do without. */
+static void dwarf__alloc_granules(struct dwarf_file *d)
+{
+	uint64_t hi = 0, n;
+	size_t i;
+
+	for (i = 0; i < d->nranges; i++)
+		if (d->ranges[i].hi > hi)
+			hi = d->ranges[i].hi;
+	d->gbase = d->ranges[0].lo;
+	n = ((hi - d->gbase) >> DWARF_GRANULE_SHIFT) + 1;
+	if (n > d->section_bytes / 10 / sizeof(*d->gran) ||
+	    !dwarf__charge(d, n * sizeof(*d->gran)))
+		return;
+	d->gran = calloc(n, sizeof(*d->gran));
+	if (!d->gran) {
+		dwarf__uncharge(d, n * sizeof(*d->gran));
+		return;
+	}
+	d->ngran = n;
+}
+
+/* Buckets over the sorted unit ranges; each unit's hull and ranges. */
+static int dwarf__index_ranges(struct dwarf_file *d)
+{
+	size_t n = d->nranges, i;
+	struct dw_range *r;
+	struct dw_unit *u;
+	uint64_t *lo;
+
+	if (!n)
+		return 0;
+	qsort(d->ranges, n, sizeof(*d->ranges), range_cmp);
+	lo = malloc(n * sizeof(*lo));
+	if (!lo)
+		return -ENOMEM;
+	/* Each unit's hull, and its ranges in order for its index. */
+	for (i = n; i--;) {
+		r = &d->ranges[i];
+		u = &d->units[r->unit];
+		lo[i] = r->lo;
+		if (u->lo > r->lo)
+			u->lo = r->lo;
+		if (u->hi < r->hi)
+			u->hi = r->hi;
+		r->next = u->first_range;
+		u->first_range = (uint32_t)i;
+	}
+	d->rix.base = lo[0];
+	d->rix.bucket = dw_buckets(d, lo[0], lo[n - 1] - lo[0], lo, n, 0,
+				   DWARF_RANGES_PER_BUCKET, &d->rix.shift,
+				   &d->rix.nbuckets);
+	free(lo);
+	if (!d->rix.bucket)
+		return -EFBIG;
+	dwarf__alloc_granules(d);
+	return 0;
 }
 
 /* Every compile unit with addresses, and its ranges. */
@@ -445,7 +694,8 @@ static int dwarf__index_units(struct dwarf_file *d)
 
 	while (dwarf_get_units(d->dbg, cu, &cu, &version, &unit_type, &cudie,
 			       NULL) == 0) {
-		if (d->nunits == DWARF_MAX_UNITS)
+		if (d->nunits == DWARF_MAX_UNITS ||
+		    d->nranges >= DWARF_NONE - DWARF_MAX_UNIT_RANGES)
 			break;
 		if (unit_type != DW_UT_compile && unit_type != DW_UT_partial)
 			continue;
@@ -471,153 +721,308 @@ static int dwarf__index_units(struct dwarf_file *d)
 		if (!nv)
 			return -ENOMEM;
 		d->units = nv;
-		memset(&d->units[d->nunits], 0, sizeof(*d->units));
-		d->units[d->nunits++].die_off = dwarf_dieoffset(&cudie);
+		d->units[d->nunits] = (struct dw_unit){
+			.first_range = DWARF_NONE,
+			.lo = UINT64_MAX,
+			.die_off = dwarf_dieoffset(&cudie),
+		};
+		d->nunits++;
 	}
-	if (d->nranges)
-		qsort(d->ranges, d->nranges, sizeof(*d->ranges), range_cmp);
-	if (!dwarf__charge(d, ucap * sizeof(*d->units) +
-				      rcap * sizeof(*d->ranges)))
+	/* Exact sizes: a small file's DWARF should cost little. */
+	d->units = shrink(d->units, d->nunits, ucap, sizeof(*d->units));
+	d->ranges = shrink(d->ranges, d->nranges, rcap, sizeof(*d->ranges));
+	if (!dwarf__charge(d, d->nunits * sizeof(*d->units) +
+				      d->nranges * sizeof(*d->ranges)))
 		return -EFBIG;
+	return dwarf__index_ranges(d);
+}
+
+static uint64_t str_hash(const char *s)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
+	return h;
+}
+
+/* Doubles the file name table's slots; charged to the budget. */
+static int dwarf__grow_file_slots(struct dwarf_file *d)
+{
+	uint32_t n = d->nfile_slots ? d->nfile_slots * 2 : 256, i, k, mask;
+	uint32_t *slots;
+
+	if (n > (1u << 30) || !dwarf__charge(d, n * sizeof(*slots)))
+		return -EFBIG;
+	slots = calloc(n, sizeof(*slots));
+	if (!slots) {
+		dwarf__uncharge(d, n * sizeof(*slots));
+		return -ENOMEM;
+	}
+	mask = n - 1;
+	for (i = 0; i < d->nfiles; i++) {
+		k = (uint32_t)str_hash(d->files[i]) & mask;
+		while (slots[k])
+			k = (k + 1) & mask;
+		slots[k] = i + 1;
+	}
+	free(d->file_slots);
+	dwarf__uncharge(d, d->nfile_slots * sizeof(*slots));
+	d->file_slots = slots;
+	d->nfile_slots = n;
 	return 0;
 }
 
-static int dwarf__index_lines(struct dwarf_file *d, struct dw_unit *u,
-			      Dwarf_Die *cu)
+/* The index of file name @name (borrowed from libdw, which keeps it as
+ * long as d->dbg) in d->files, added when new; DWARF_NONE for NULL. */
+static int dwarf__intern_file(struct dwarf_file *d, const char *name,
+			      uint32_t *ret)
 {
+	uint32_t k, mask, id;
+	size_t cap = d->files_cap;
+	void *nv;
+
+	*ret = DWARF_NONE;
+	if (!name)
+		return 0;
+	if ((uint64_t)(d->nfiles + 1) * 2 >= d->nfile_slots &&
+	    dwarf__grow_file_slots(d))
+		return -EFBIG;
+	mask = d->nfile_slots - 1;
+	for (k = (uint32_t)str_hash(name) & mask; (id = d->file_slots[k]);
+	     k = (k + 1) & mask) {
+		if (!strcmp(d->files[id - 1], name)) {
+			*ret = id - 1;
+			return 0;
+		}
+	}
+	if (d->nfiles == d->files_cap) {
+		nv = grow(d->files, &cap, d->nfiles + 1, sizeof(*d->files));
+		if (!nv)
+			return -ENOMEM;
+		d->files = nv;
+		if (!dwarf__charge(d, (cap - d->files_cap) * sizeof(*d->files)))
+			return -EFBIG;
+		d->files_cap = (uint32_t)cap;
+	}
+	d->files[d->nfiles] = name;
+	d->file_slots[k] = ++d->nfiles;
+	*ret = d->nfiles - 1;
+	return 0;
+}
+
+/* Build-time: a line table row. */
+struct dw_src {
+	uint64_t addr;
+	uint32_t file;
+	uint32_t line; /* 0 also at the end of a sequence: no code there */
+};
+
+/* Build-time: a function or inlined call. */
+struct dw_scope_src {
+	const char *name;
+	const char *call_file;
+	uint32_t call_line;
+	uint32_t parent; /* index, DWARF_NONE */
+};
+
+/* Build-time: what holds from an address of the map on. */
+struct dw_state {
+	uint32_t line;
+	uint32_t file;
+	uint32_t scope; /* index, DWARF_NONE */
+};
+
+/* Build-time: one address range of a scope. */
+struct dw_span {
+	uint64_t lo;
+	uint64_t hi;
+	uint32_t scope;
+	uint32_t depth;
+};
+
+/* What a unit's map is made of; its bytes are held against the budget
+ * until the map is built. */
+struct unit_build {
+	struct dw_src *src;
+	size_t nsrc;
+	struct dw_span *spans;
+	size_t nspans;
+	size_t spans_cap;
+	struct dw_scope_src *scopes;
+	size_t nscopes;
+	size_t scopes_cap;
+	size_t charged;
+};
+
+static bool build__charge(struct dwarf_file *d, struct unit_build *b,
+			  size_t bytes)
+{
+	if (!dwarf__charge(d, bytes))
+		return false;
+	b->charged += bytes;
+	return true;
+}
+
+/* Appends one element to *v (n of cap), growing it within the budget. */
+static void *build__push(struct dwarf_file *d, struct unit_build *b, void **v,
+			 size_t *n, size_t *cap, size_t elem)
+{
+	size_t old = *cap;
+	void *nv;
+
+	if (*n == *cap) {
+		if (*n >= (SIZE_MAX >> 1) / elem)
+			return NULL;
+		nv = grow(*v, cap, *n + 1, elem);
+		if (!nv || !build__charge(d, b, (*cap - old) * elem)) {
+			if (nv)
+				*v = nv;
+			return NULL;
+		}
+		*v = nv;
+	}
+	return (char *)*v + (*n)++ * elem;
+}
+
+static void build__free(struct dwarf_file *d, struct unit_build *b)
+{
+	free(b->src);
+	free(b->spans);
+	free(b->scopes);
+	dwarf__uncharge(d, b->charged);
+	memset(b, 0, sizeof(*b));
+}
+
+static int dwarf__collect_lines(struct dwarf_file *d, struct unit_build *b,
+				Dwarf_Die *cu)
+{
+	const char *name, *last_name = NULL;
+	uint32_t last_file = DWARF_NONE;
 	Dwarf_Lines *lines;
 	Dwarf_Line *l;
 	Dwarf_Addr addr;
+	struct dw_src *r;
 	size_t n, i;
 	bool end;
-	int lineno;
+	int lineno, err;
 
 	if (dwarf_getsrclines(cu, &lines, &n) != 0 || !n)
 		return 0;
-	if (!dwarf__charge(d, n * sizeof(*u->lines)))
+	if (n > SIZE_MAX / sizeof(*b->src) ||
+	    !build__charge(d, b, n * sizeof(*b->src)))
 		return -EFBIG;
-	u->lines = malloc(n * sizeof(*u->lines));
-	if (!u->lines)
+	b->src = malloc(n * sizeof(*b->src));
+	if (!b->src)
 		return -ENOMEM;
 	for (i = 0; i < n; i++) {
 		l = dwarf_onesrcline(lines, i);
 		if (!l || dwarf_lineaddr(l, &addr) != 0)
 			continue;
-		if (u->nlines && addr < u->lines[u->nlines - 1].addr)
+		if (b->nsrc && addr < b->src[b->nsrc - 1].addr)
 			continue; /* libdw sorts; keep ours sorted anyway */
-		u->lines[u->nlines].addr = addr;
-		u->lines[u->nlines].file = dwarf_linesrc(l, NULL, NULL);
-		u->lines[u->nlines].line = dwarf_lineno(l, &lineno) == 0 &&
-							   lineno > 0 ?
-						   (uint32_t)lineno :
-						   0;
-		u->lines[u->nlines].end = dwarf_lineendsequence(l, &end) == 0 &&
-					  end;
-		u->nlines++;
+		r = &b->src[b->nsrc++];
+		r->addr = addr;
+		r->file = DWARF_NONE;
+		r->line = 0;
+		if (dwarf_lineendsequence(l, &end) == 0 && end)
+			continue;
+		name = dwarf_linesrc(l, NULL, NULL);
+		if (name != last_name) {
+			err = dwarf__intern_file(d, name, &last_file);
+			if (err)
+				return err;
+			last_name = name;
+		}
+		r->file = last_file;
+		r->line = dwarf_lineno(l, &lineno) == 0 && lineno > 0 ?
+				  (uint32_t)lineno :
+				  0;
 	}
 	return 0;
 }
 
-struct scope_build {
-	struct dw_scope *v;
-	size_t n;
-	size_t cap;
-};
-
-/* Entries for each range of a function or inlined call. */
-static int scope_add(struct dwarf_file *d, struct scope_build *b, Dwarf_Die *cu,
-		     Dwarf_Die *die, int tag, uint32_t depth, int32_t parent,
-		     int32_t *ret_first)
+/* A function or inlined call: its scope, then its ranges. *ret_scope is
+ * DWARF_NONE when it has no address. */
+static int scope_add(struct dwarf_file *d, struct unit_build *b, Dwarf_Die *cu,
+		     Dwarf_Die *die, int tag, uint32_t depth, uint32_t parent,
+		     uint32_t *ret_scope)
 {
 	Dwarf_Addr base, lo, hi;
 	struct dwarf_frame call = { 0 };
-	const char *name = die_name(die);
+	struct dw_scope_src *s;
+	struct dw_span *sp;
 	ptrdiff_t off = 0;
 	size_t nr = 0;
-	void *nv;
 
-	*ret_first = -1;
-	if (tag == DW_TAG_inlined_subroutine)
-		call_site(cu, die, &call);
+	*ret_scope = DWARF_NONE;
 	while ((off = dwarf_ranges(die, off, &base, &lo, &hi)) > 0 &&
 	       nr < DWARF_MAX_UNIT_RANGES) {
 		if (lo >= hi)
 			continue;
-		if (b->n == b->cap) {
-			if (!dwarf__charge(d, (b->cap ? b->cap : 64) *
-						      sizeof(*b->v)))
+		if (*ret_scope == DWARF_NONE) {
+			if (b->nscopes >= DWARF_NONE)
+				return -E2BIG;
+			if (tag == DW_TAG_inlined_subroutine)
+				call_site(cu, die, &call);
+			s = build__push(d, b, (void **)&b->scopes, &b->nscopes,
+					&b->scopes_cap, sizeof(*s));
+			if (!s)
 				return -EFBIG;
-			nv = grow(b->v, &b->cap, b->n + 1, sizeof(*b->v));
-			if (!nv)
-				return -ENOMEM;
-			b->v = nv;
+			*s = (struct dw_scope_src){
+				.name = die_name(die),
+				.call_file = call.file,
+				.call_line = call.line,
+				.parent = parent,
+			};
+			*ret_scope = (uint32_t)(b->nscopes - 1);
 		}
-		if (*ret_first < 0)
-			*ret_first = (int32_t)b->n;
-		b->v[b->n++] = (struct dw_scope){
-			.lo = lo,
-			.hi = hi,
-			.name = name,
-			.call_file = call.file,
-			.call_line = call.line,
-			.depth = depth,
-			.parent = parent,
+		sp = build__push(d, b, (void **)&b->spans, &b->nspans,
+				 &b->spans_cap, sizeof(*sp));
+		if (!sp)
+			return -EFBIG;
+		*sp = (struct dw_span){
+			.lo = lo, .hi = hi, .scope = *ret_scope, .depth = depth
 		};
 		nr++;
 	}
 	return 0;
 }
 
-static int order_cmp(const void *pa, const void *pb, void *ctx)
-{
-	const struct dw_scope *v = ctx;
-	const struct dw_scope *a = &v[*(const size_t *)pa];
-	const struct dw_scope *b = &v[*(const size_t *)pb];
-
-	if (a->lo != b->lo)
-		return a->lo < b->lo ? -1 : 1;
-	return a->depth < b->depth ? -1 : a->depth > b->depth;
-}
-
 /*
- * Every function and inlined call of @cu with its ranges and enclosing
- * entry, sorted by start (outer before inner at one address). Iterative
- * DFS, bounded in depth and DIEs.
+ * Every function and inlined call of @cu with its ranges and the scope
+ * around it, parents first. Iterative DFS, bounded in depth and DIEs.
  */
-static int dwarf__index_scopes(struct dwarf_file *d, struct dw_unit *u,
-			       Dwarf_Die *cu)
+static int dwarf__collect_scopes(struct dwarf_file *d, struct unit_build *b,
+				 Dwarf_Die *cu)
 {
 	Dwarf_Die stack[DWARF_MAX_DEPTH];
-	int32_t owner[DWARF_MAX_DEPTH]; /* entry enclosing each level */
+	uint32_t owner[DWARF_MAX_DEPTH]; /* scope enclosing each level */
 	uint32_t depth[DWARF_MAX_DEPTH];
-	struct scope_build b = { 0 };
-	struct dw_scope *sorted = NULL;
-	size_t top = 0, dies = 0, i, *order = NULL;
-	int32_t first, *map = NULL;
+	size_t top = 0, dies = 0;
+	uint32_t added;
 	Dwarf_Die child;
-	int tag, err = 0;
+	int tag, err;
 
 	if (dwarf_child(cu, &stack[0]) != 0)
 		return 0;
-	owner[0] = -1;
+	owner[0] = DWARF_NONE;
 	depth[0] = 0;
 	for (;;) {
 		Dwarf_Die *die = &stack[top];
-		int32_t own = owner[top];
+		uint32_t own = owner[top];
 		uint32_t dep = depth[top];
 
-		if (++dies > DWARF_MAX_UNIT_DIES) {
-			err = -E2BIG;
-			goto out;
-		}
+		if (++dies > DWARF_MAX_UNIT_DIES)
+			return -E2BIG;
 		tag = dwarf_tag(die);
 		if (tag == DW_TAG_subprogram ||
 		    tag == DW_TAG_inlined_subroutine) {
-			err = scope_add(d, &b, cu, die, tag, dep, own, &first);
+			err = scope_add(d, b, cu, die, tag, dep, own, &added);
 			if (err)
-				goto out;
-			if (first >= 0) {
-				own = first;
+				return err;
+			if (added != DWARF_NONE) {
+				own = added;
 				dep++;
 			}
 		}
@@ -630,55 +1035,300 @@ static int dwarf__index_scopes(struct dwarf_file *d, struct dw_unit *u,
 		}
 		while (dwarf_siblingof(&stack[top], &stack[top]) != 0) {
 			if (top == 0)
-				goto sort;
+				return 0;
 			top--;
 		}
 	}
-sort:
-	if (!b.n)
-		goto out;
-	/* Sort an order of indexes, then point parents at new places. */
-	order = malloc(b.n * sizeof(*order));
-	map = malloc(b.n * sizeof(*map));
-	sorted = malloc(b.n * sizeof(*sorted));
-	if (!order || !map || !sorted) {
-		err = -ENOMEM;
-		goto out;
+}
+
+/* By start, outer before inner at one address. */
+static int span_cmp(const void *pa, const void *pb)
+{
+	const struct dw_span *a = pa, *b = pb;
+
+	if (a->lo != b->lo)
+		return a->lo < b->lo ? -1 : 1;
+	if (a->depth != b->depth)
+		return a->depth < b->depth ? -1 : 1;
+	return a->scope < b->scope ? -1 : a->scope > b->scope;
+}
+
+/* The row in force at @x: the last line row at or below it (none after
+ * an end of sequence), the innermost open scope. */
+static struct dw_state build__state(const struct unit_build *b, size_t cur,
+				    const uint32_t *open, size_t nopen)
+{
+	struct dw_state row = { .file = DWARF_NONE, .scope = DWARF_NONE };
+
+	if (nopen)
+		row.scope = b->spans[open[nopen - 1]].scope;
+	if (cur < b->nsrc) {
+		row.file = b->src[cur].file;
+		row.line = b->src[cur].line;
 	}
-	for (i = 0; i < b.n; i++)
-		order[i] = i;
-	qsort_r(order, b.n, sizeof(*order), order_cmp, b.v);
-	for (i = 0; i < b.n; i++) {
-		sorted[i] = b.v[order[i]];
-		map[order[i]] = (int32_t)i;
+	return row;
+}
+
+/*
+ * One sweep over the unit's hull, u->lo to u->hi, through the line rows
+ * and the scope ranges (sorted by start, a stack of the open ones; an
+ * improperly nested range only shadows the ones under it while it is on
+ * top): a key wherever the row in force changes. Every step takes a row,
+ * opens a range or closes one, so the rows number at most
+ * nsrc + 2 * nspans + 1. Fills @rows and their addresses @keys, returns
+ * their count.
+ */
+static size_t build__sweep(const struct dw_unit *u, const struct unit_build *b,
+			   uint32_t *open, uint64_t *keys,
+			   struct dw_state *rows)
+{
+	struct dw_state row, last = { .file = DWARF_NONE, .scope = DWARF_NONE };
+	size_t r = 0, s = 0, nopen = 0, n = 0, cur = SIZE_MAX;
+	uint64_t x = u->lo, next;
+
+	for (;;) {
+		while (r < b->nsrc && b->src[r].addr <= x)
+			cur = r++;
+		while (nopen && b->spans[open[nopen - 1]].hi <= x)
+			nopen--;
+		for (; s < b->nspans && b->spans[s].lo <= x; s++)
+			if (b->spans[s].hi > x)
+				open[nopen++] = (uint32_t)s;
+		row = build__state(b, cur, open, nopen);
+		if (row.file != last.file || row.line != last.line ||
+		    row.scope != last.scope) {
+			keys[n] = x;
+			rows[n++] = row;
+			last = row;
+		}
+		next = u->hi;
+		if (r < b->nsrc && b->src[r].addr < next)
+			next = b->src[r].addr;
+		if (s < b->nspans && b->spans[s].lo < next)
+			next = b->spans[s].lo;
+		if (nopen && b->spans[open[nopen - 1]].hi < next)
+			next = b->spans[open[nopen - 1]].hi;
+		if (next >= u->hi)
+			return n;
+		x = next;
 	}
-	for (i = 0; i < b.n; i++)
-		if (sorted[i].parent >= 0)
-			sorted[i].parent = map[sorted[i].parent];
-	free(b.v);
-	b.v = sorted;
-	sorted = NULL;
-	u->scopes = b.v;
-	u->nscopes = b.n;
-	b.v = NULL;
+}
+
+/* The first of the sorted @keys[0..n) at or above @x. */
+static size_t lower_bound(const uint64_t *keys, size_t n, uint64_t x)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (keys[mid] < x)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Buckets for each range of @u over its rows (their addresses @keys[0..n)),
+ * not yet visible to lookups. Returns 0 or -EFBIG. */
+static int dwarf__bucket_ranges(struct dwarf_file *d, struct dw_unit *u,
+				const uint64_t *keys, size_t n)
+{
+	size_t first, last;
+	struct dw_range *r;
+	uint32_t i, nb;
+
+	for (i = u->first_range; i < d->nranges; i = r->next) {
+		r = &d->ranges[i];
+		first = lower_bound(keys, n, r->lo);
+		last = first + lower_bound(keys + first, n - first, r->hi);
+		r->bucket = dw_buckets(d, r->lo, r->hi - 1 - r->lo,
+				       keys + first, last - first, first,
+				       DWARF_ROWS_PER_BUCKET, &r->shift, &nb);
+		if (!r->bucket)
+			return -EFBIG;
+	}
+	return 0;
+}
+
+/* Whether the row keyed @key starts at or below @x, both within a unit:
+ * keys are the low 32 bits of addresses, less than DWARF_MAX_SPAN apart. */
+static bool key_le(uint32_t key, uint64_t x)
+{
+	return (int32_t)(key - (uint32_t)x) <= 0;
+}
+
+/* The row in force at @vaddr, inside @r, NULL when none is. */
+static const struct dw_row *dw_range__find(const struct dw_range *r,
+					   uint64_t vaddr)
+{
+	uint64_t j = (vaddr - r->lo) >> r->shift;
+	size_t lo = r->bucket[j], hi = r->bucket[j + 1], mid, i, k;
+
+	while (hi - lo > DWARF_SCAN_ROWS) {
+		mid = lo + (hi - lo) / 2;
+		if (key_le(r->rows[mid].key, vaddr))
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	/* Count the few left without a branch on each: their keys are
+	 * sorted, so those at or below vaddr come first. */
+	for (i = lo, k = 0; i < hi; i++)
+		k += key_le(r->rows[i].key, vaddr);
+	lo += k;
+	return lo ? &r->rows[lo - 1] : NULL;
+}
+
+/* The granules that range @k alone answers for (the range lookup would
+ * choose it for every address in them) get their row in force. */
+static void dwarf__fill_granules(struct dwarf_file *d, uint32_t k)
+{
+	const struct dw_range *r = &d->ranges[k];
+	uint64_t end = r->hi, g, g1;
+
+	if (!d->gran)
+		return;
+	if (k + 1 < d->nranges && d->ranges[k + 1].lo < end)
+		end = d->ranges[k + 1].lo;
+	g = (r->lo - d->gbase) >> DWARF_GRANULE_SHIFT;
+	if (d->gbase + (g << DWARF_GRANULE_SHIFT) < r->lo)
+		g++;
+	g1 = (end - d->gbase) >> DWARF_GRANULE_SHIFT;
+	for (; g < g1 && g < d->ngran; g++)
+		d->gran[g] = dw_range__find(
+			r, d->gbase + (g << DWARF_GRANULE_SHIFT));
+}
+
+/* Lets lookups use @u's ranges and granules once its map is @built; a
+ * range without buckets sends them to the unit. */
+static void dwarf__publish(struct dwarf_file *d, struct dw_unit *u, bool built)
+{
+	struct dw_range *r;
+	uint32_t i;
+
+	for (i = u->first_range; i < d->nranges; i = r->next) {
+		r = &d->ranges[i];
+		if (!built || !u->nrows) {
+			r->bucket = NULL;
+			continue;
+		}
+		r->rows = u->rows;
+		dwarf__fill_granules(d, i);
+	}
+}
+
+/*
+ * The unit's map from what was collected, in one block of the chunks: its
+ * rows, one more at its hi, then its scopes (rows and scopes reach each
+ * other by offsets). The buckets of its ranges come just before. Charged
+ * to the budget.
+ */
+static int dwarf__build_map(struct dwarf_file *d, struct dw_unit *u,
+			    struct unit_build *b)
+{
+	size_t cap = b->nsrc + 2 * b->nspans + 1, n, i, bytes;
+	struct dw_state *states = NULL;
+	const struct dw_scope_src *ss;
+	struct dw_scope *scopes;
+	uint64_t *keys = NULL;
+	uint32_t *open = NULL;
+	struct dw_row *rows;
+	int err = -ENOMEM;
+
+	if (cap >= UINT32_MAX || u->hi - u->lo >= DWARF_MAX_SPAN)
+		return -E2BIG;
+	if (b->nspans)
+		qsort(b->spans, b->nspans, sizeof(*b->spans), span_cmp);
+	if (!build__charge(d, b,
+			   b->nspans * sizeof(*open) +
+				   cap * (sizeof(*keys) + sizeof(*states))))
+		return -EFBIG;
+	open = malloc((b->nspans ? b->nspans : 1) * sizeof(*open));
+	keys = malloc(cap * sizeof(*keys));
+	states = malloc(cap * sizeof(*states));
+	if (!open || !keys || !states)
+		goto out;
+	n = build__sweep(u, b, open, keys, states);
+	err = 0;
+	if (!n)
+		goto out;
+	bytes = (n + 1) * sizeof(*rows) + b->nscopes * sizeof(*scopes);
+	err = -E2BIG;
+	if (bytes > INT32_MAX)
+		goto out;
+	err = -EFBIG;
+	if (dwarf__bucket_ranges(d, u, keys, n))
+		goto out;
+	rows = dwarf__alloc(d, bytes);
+	if (!rows)
+		goto out;
+	scopes = (struct dw_scope *)(rows + n + 1);
+	for (i = 0; i < b->nscopes; i++) {
+		ss = &b->scopes[i];
+		scopes[i] = (struct dw_scope){
+			.name = ss->name,
+			.call_file = ss->call_file,
+			.call_line = ss->call_line,
+			/* Parents come first: a negative step. */
+			.parent = ss->parent < i ?
+					  (int32_t)ss->parent - (int32_t)i :
+					  0,
+		};
+	}
+	for (i = 0; i < n; i++) {
+		rows[i] = (struct dw_row){
+			.key = (uint32_t)keys[i],
+			.line = states[i].line,
+			.file = states[i].file,
+		};
+		if (states[i].scope < b->nscopes)
+			rows[i].scope =
+				(int32_t)((char *)&scopes[states[i].scope] -
+					  (char *)&rows[i]);
+	}
+	rows[n] = (struct dw_row){ .key = (uint32_t)u->hi, .file = DWARF_NONE };
+	u->rows = rows;
+	u->nrows = (uint32_t)n;
+	err = 0;
 out:
-	free(sorted);
-	free(order);
-	free(map);
-	free(b.v);
+	free(open);
+	free(keys);
+	free(states);
 	return err;
 }
 
-/* The unit holding @vaddr, indexed; NULL with *ret_failed false when no
- * unit covers it, true when it could not be indexed. */
-static struct dw_unit *dwarf__unit(struct dwarf_file *d, uint64_t vaddr,
-				   Dwarf_Die *ret_cu, bool *ret_failed)
+/* Lines, scopes, then the map of the unit at @cu. */
+static int dwarf__index_unit(struct dwarf_file *d, struct dw_unit *u,
+			     Dwarf_Die *cu)
 {
-	size_t lo = 0, hi = d->nranges, mid;
+	struct unit_build b = { 0 };
+	int err;
+
+	err = dwarf__collect_lines(d, &b, cu);
+	if (!err)
+		err = dwarf__collect_scopes(d, &b, cu);
+	if (!err && (b.nsrc || b.nspans))
+		err = dwarf__build_map(d, u, &b);
+	dwarf__publish(d, u, !err);
+	build__free(d, &b);
+	return err;
+}
+
+/* The range holding @vaddr, its unit indexed; NULL with *ret_failed
+ * false when no unit (or no row of it) covers @vaddr, true when its unit
+ * could not be indexed. */
+static const struct dw_range *dwarf__range(struct dwarf_file *d, uint64_t vaddr,
+					   bool *ret_failed)
+{
 	const struct dw_range *r;
 	struct dw_unit *u;
+	size_t lo, hi, mid;
+	Dwarf_Die cu;
 
 	*ret_failed = false;
+	if (!dw_index__window(&d->rix, d->nranges, vaddr, &lo, &hi))
+		return NULL;
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (d->ranges[mid].lo <= vaddr)
@@ -691,162 +1341,167 @@ static struct dw_unit *dwarf__unit(struct dwarf_file *d, uint64_t vaddr,
 	r = &d->ranges[lo - 1];
 	if (vaddr >= r->hi)
 		return NULL;
+	if (r->bucket)
+		return r;
 	u = &d->units[r->unit];
-	*ret_failed = true;
-	if (u->failed)
+	*ret_failed = u->failed;
+	if (u->indexed)
 		return NULL;
-	if (!u->indexed) {
-		if (!dwarf_offdie(d->dbg, u->die_off, ret_cu)) {
-			u->failed = true;
-			return NULL;
-		}
-		u->indexed = true;
-		if (dwarf__index_lines(d, u, ret_cu) ||
-		    dwarf__index_scopes(d, u, ret_cu)) {
-			u->failed = true;
-			d->st.walk_limited++;
-			return NULL;
-		}
+	u->indexed = true;
+	if (!dwarf_offdie(d->dbg, u->die_off, &cu)) {
+		u->failed = true;
+		*ret_failed = true;
+		return NULL;
 	}
-	*ret_failed = false;
-	return u;
+	if (dwarf__index_unit(d, u, &cu)) {
+		u->failed = true;
+		*ret_failed = true;
+		d->st.walk_limited++;
+		return NULL;
+	}
+	return r->bucket ? r : NULL;
 }
 
-/* Frames for @vaddr from an indexed unit; see dwarf__lookup(). */
-static size_t dwarf__from_index(const struct dw_unit *u, uint64_t vaddr,
-				struct dwarf_frame *all)
+/* The row in force at @vaddr from the granule table; NULL: ask the
+ * ranges. */
+static const struct dw_row *dwarf__granule_row(const struct dwarf_file *d,
+					       uint64_t vaddr)
 {
-	size_t lo = 0, hi = u->nlines, mid, n = 0, guard;
+	const struct dw_row *row;
+	uint64_t g = (vaddr - d->gbase) >> DWARF_GRANULE_SHIFT;
+
+	if (vaddr < d->gbase || g >= d->ngran)
+		return NULL;
+	row = d->gran[g];
+	/* The unit's rows end with one at its hi, past any vaddr here. */
+	while (row && key_le(row[1].key, vaddr))
+		row++;
+	return row;
+}
+
+/* Frames from a row, innermost first, into all[]; see dwarf__lookup(). */
+static size_t dwarf__from_row(const struct dwarf_file *d,
+			      const struct dw_row *row, struct dwarf_frame *all)
+{
 	const struct dw_scope *s = NULL;
-	int32_t i;
+	size_t n = 0;
 
 	all[0].name = NULL;
-	all[0].file = NULL;
-	all[0].line = 0;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (u->lines[mid].addr <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	if (lo && !u->lines[lo - 1].end) {
-		all[0].file = u->lines[lo - 1].file;
-		all[0].line = u->lines[lo - 1].line;
-	}
-	/* The last scope starting at or below vaddr; the innermost one
-	 * holding vaddr is it or one of its ancestors (ranges nest). */
-	lo = 0;
-	hi = u->nscopes;
-	while (lo < hi) {
-		mid = lo + (hi - lo) / 2;
-		if (u->scopes[mid].lo <= vaddr)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	i = (int32_t)lo - 1;
-	for (guard = 0; i >= 0 && guard < DWARF_MAX_DEPTH; guard++) {
-		s = &u->scopes[i];
-		if (vaddr >= s->lo && vaddr < s->hi)
-			break;
-		i = s->parent;
-		s = NULL;
-	}
-	for (guard = 0; s && n < DWARF_MAX_FRAMES && guard < DWARF_MAX_DEPTH;
-	     guard++) {
+	all[0].file = row->file < d->nfiles ? d->files[row->file] : NULL;
+	all[0].line = row->line;
+	if (row->scope)
+		s = (const struct dw_scope *)((const char *)row + row->scope);
+	/* Each scope's parent comes before it: no cycles; bounded anyway. */
+	for (; s && n < DWARF_MAX_FRAMES;
+	     s = s->parent ? s + s->parent : NULL) {
 		all[n].name = s->name;
 		if (n + 1 < DWARF_MAX_FRAMES) {
 			all[n + 1].name = NULL;
-			all[n + 1].file = s->parent >= 0 ? s->call_file : NULL;
-			all[n + 1].line = s->parent >= 0 ? s->call_line : 0;
+			all[n + 1].file = s->parent ? s->call_file : NULL;
+			all[n + 1].line = s->parent ? s->call_line : 0;
 		}
 		n++;
-		s = s->parent >= 0 ? &u->scopes[s->parent] : NULL;
 	}
 	if (!n && all[0].file)
 		n = 1;
 	return n;
 }
 
-static size_t dwarf__resolve(struct dwarf_file *d, uint64_t vaddr,
-			     struct dwarf_frame *out, size_t max)
+/* Frames for @vaddr in a unit too large to index, walking its DIEs. */
+static size_t dwarf__walk_frames(struct dwarf_file *d, uint64_t vaddr,
+				 struct dwarf_frame *all)
 {
 	Dwarf_Die cu, chain[DWARF_MAX_FRAMES];
-	struct dwarf_frame all[DWARF_MAX_FRAMES];
-	size_t n, i, k, skip;
-	struct dw_unit *u;
 	Dwarf_Line *line;
-	bool failed;
+	size_t n, i, k;
 	int lineno;
 
-	u = dwarf__unit(d, vaddr, &cu, &failed);
-	if (u) {
-		n = dwarf__from_index(u, vaddr, all);
-		skip = n > max ? n - max : 0;
-		for (i = skip; i < n; i++)
-			out[i - skip] = all[i];
-		return n - skip;
-	}
-	/* A unit too large to index: walk it for this address alone. */
-	if (!failed || !dwarf_addrdie(d->dbg, vaddr, &cu))
+	if (!dwarf_addrdie(d->dbg, vaddr, &cu))
 		return 0;
 	n = dwarf__walk(d, &cu, vaddr, chain, DWARF_MAX_FRAMES);
 	/* all[0] innermost: the line table; each outer frame sits at the
 	 * call site of the one inside it. */
-	memset(all, 0, sizeof(all));
+	memset(all, 0, DWARF_MAX_FRAMES * sizeof(*all));
 	line = dwarf_getsrc_die(&cu, vaddr);
 	if (line) {
 		all[0].file = dwarf_linesrc(line, NULL, NULL);
 		if (dwarf_lineno(line, &lineno) == 0 && lineno > 0)
 			all[0].line = (uint32_t)lineno;
 	}
-	if (!n) {
-		if (!all[0].file || !max)
-			return 0;
-		out[0] = all[0];
-		return 1;
-	}
+	if (!n)
+		return all[0].file ? 1 : 0;
 	for (i = 0; i < n; i++) {
 		k = n - 1 - i; /* chain is outermost first */
 		all[i].name = die_name(&chain[k]);
 		if (i + 1 < n)
 			call_site(&cu, &chain[k], &all[i + 1]);
 	}
-	skip = n > max ? n - max : 0;
-	for (i = skip; i < n; i++)
-		out[i - skip] = all[i];
-	return n - skip;
+	return n;
+}
+
+/* dwarf__walk_frames() through the cache of walked addresses. */
+static size_t dwarf__walked(struct dwarf_file *d, uint64_t vaddr, uint64_t h,
+			    struct dwarf_frame *all)
+{
+	struct dwarf_walked *w;
+	size_t n;
+
+	if (!d->walked && dwarf__charge(d, DWARF_WALK_SLOTS * sizeof(*w))) {
+		d->walked = calloc(DWARF_WALK_SLOTS, sizeof(*w));
+		if (!d->walked)
+			dwarf__uncharge(d, DWARF_WALK_SLOTS * sizeof(*w));
+	}
+	w = d->walked ? &d->walked[h % DWARF_WALK_SLOTS] : NULL;
+	if (w && w->key == vaddr + 1) {
+		d->st.cache_hits++;
+		memcpy(all, w->f, w->n * sizeof(*all));
+		return w->n;
+	}
+	n = dwarf__walk_frames(d, vaddr, all);
+	if (w && n <= DWARF_WALK_FRAMES) {
+		w->key = vaddr + 1;
+		w->n = (uint32_t)n;
+		memcpy(w->f, all, n * sizeof(*all));
+	}
+	return n;
 }
 
 size_t dwarf__lookup(struct dwarf_file *d, uint64_t vaddr,
 		     struct dwarf_frame *out, size_t max)
 {
-	struct dwarf_frame tmp[DWARF_MAX_FRAMES];
+	struct dwarf_frame all[DWARF_MAX_FRAMES];
+	const struct dw_row *row = NULL;
+	const struct dw_range *r;
 	struct dwarf_slot *s;
+	size_t n = 0, i;
 	uint64_t h;
-	size_t n, i;
+	bool failed;
 
 	if (!d || !max)
 		return 0;
 	d->st.lookups++;
-	h = vaddr * 0x9e3779b97f4a7c15ull;
-	s = &d->slots[(h >> 40) % DWARF_CACHE_SLOTS];
+	h = (vaddr * 0x9e3779b97f4a7c15ull) >> 40;
+	s = &d->slots[h % DWARF_CACHE_SLOTS];
 	if (s->key == vaddr + 1) {
 		d->st.cache_hits++;
-		n = s->n < max ? s->n : max;
-		/* Keep the outermost frames when @max is short. */
-		for (i = 0; i < n; i++)
-			out[i] = s->f[s->n - n + i];
-		return n;
+		row = s->row;
+	} else {
+		row = dwarf__granule_row(d, vaddr);
+		if (!row) {
+			r = dwarf__range(d, vaddr, &failed);
+			if (r)
+				row = dw_range__find(r, vaddr);
+			else if (failed)
+				n = dwarf__walked(d, vaddr, h, all);
+		}
+		if (row)
+			*s = (struct dwarf_slot){ .key = vaddr + 1,
+						  .row = row };
 	}
-	n = dwarf__resolve(d, vaddr, tmp, DWARF_MAX_FRAMES);
-	if (n <= DWARF_SLOT_FRAMES) {
-		s->key = vaddr + 1;
-		s->n = (uint32_t)n;
-		memcpy(s->f, tmp, n * sizeof(*tmp));
-	}
+	if (row)
+		n = dwarf__from_row(d, row, all);
+	/* Keep the outermost frames when @max is short. */
 	i = n > max ? n - max : 0;
-	memcpy(out, tmp + i, (n - i) * sizeof(*tmp));
+	memcpy(out, all + i, (n - i) * sizeof(*all));
 	return n - i;
 }

@@ -1,12 +1,15 @@
 /* Source lines and inlined frames of one ELF file's DWARF, read with libdw:
  * for an address, the file and line, and the chain of functions inlined
- * there, innermost first. Results are cached per address in a fixed-size
- * table, so a hot address costs one hash probe.
+ * there, innermost first. A compile unit is indexed on its first lookup
+ * into one sorted address map (lines and inlined scopes merged); a lookup
+ * then makes no libdw call and reads a few cache lines. Where the last
+ * DWARF_CACHE_SLOTS addresses fell in their map is remembered.
  *
  * Hostile input: the DWARF sections are read into memory up front (never
  * mapped: a file truncated under us must not raise SIGBUS) only when their
- * size fits the caller's budget; the walk through the DIE tree is
- * iterative, its depth and the DIEs it visits per lookup are bounded. */
+ * size fits the caller's budget, and so must the indexes; the walks
+ * through the DIE tree are iterative, their depth and the DIEs they visit
+ * are bounded. */
 #ifndef TGPROF_RECEIVER_DWARF_H
 #define TGPROF_RECEIVER_DWARF_H
 
@@ -15,7 +18,7 @@
 
 #define DWARF_MAX_FRAMES 16 /* inline chain + the containing function */
 #define DWARF_MAX_DEPTH 64 /* DIE nesting the walk descends */
-#define DWARF_MAX_DIES 65536 /* DIEs visited per uncached lookup */
+#define DWARF_MAX_DIES 65536 /* DIEs a lookup walks in an unindexed unit */
 #define DWARF_CACHE_SLOTS 2048 /* addresses remembered per file */
 
 struct dwarf_file;
