@@ -4,13 +4,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,6 +18,7 @@
 #include "exporter/otlp_folded.h"
 #include "exporter/pprof.h"
 #include "lib/clock.h"
+#include "lib/outdir.h"
 
 #define DEFAULT_MAX_FILES 100
 #define DEFAULT_QUEUE_SIZE 8
@@ -277,6 +276,7 @@ struct content {
 	const struct fe_req *req;
 	const struct file_exporter *e;
 	const char *stamp; /* ISO 8601, for the flame graph's title */
+	uint32_t format; /* the one being written: FILE_FORMAT_* */
 	void *pprof;
 	size_t pprof_len;
 	struct folded *folded;
@@ -304,13 +304,15 @@ static int content__folded(struct content *c)
 	return err;
 }
 
-static int content__write(struct content *c, uint32_t format, FILE *f)
+/* Writes @c in its current format: outdir__write()'s fill. */
+static int content__write(void *ctx, FILE *f)
 {
 	struct flamegraph_opts fo = { .sz = sizeof(fo) };
+	struct content *c = ctx;
 	char title[256];
 	int err;
 
-	switch (format) {
+	switch (c->format) {
 	case FILE_FORMAT_OTLP:
 		return write_bytes(f, c->req->data, c->req->len);
 	case FILE_FORMAT_PPROF:
@@ -332,47 +334,6 @@ static int content__write(struct content *c, uint32_t format, FILE *f)
 		return flamegraph__write(c->folded, &fo, f);
 	}
 	return -EINVAL;
-}
-
-/* Writes @name through a hidden temporary file and renameat(). Adds the
- * bytes written to *@bytes. */
-static int write_one(struct file_exporter *e, struct content *c,
-		     uint32_t format, const char *name, uint64_t *bytes)
-{
-	char tmp[NAME_MAX_LEN + 8];
-	off_t size = 0;
-	FILE *f;
-	int fd, err;
-
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", name);
-	/* Never through a link someone left under that name. */
-	unlinkat(e->dirfd, tmp, 0);
-	fd = openat(e->dirfd, tmp,
-		    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	f = fdopen(fd, "w");
-	if (!f) {
-		err = -errno;
-		close(fd);
-		unlinkat(e->dirfd, tmp, 0);
-		return err;
-	}
-	err = content__write(c, format, f);
-	if (fflush(f) && !err)
-		err = -errno;
-	if (!err)
-		size = ftello(f);
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && renameat(e->dirfd, tmp, e->dirfd, name))
-		err = -errno;
-	if (err) {
-		unlinkat(e->dirfd, tmp, 0);
-		return err;
-	}
-	*bytes += size > 0 ? (uint64_t)size : 0;
-	return 0;
 }
 
 static void stamp_text(uint64_t ms, char *compact, size_t clen, char *iso,
@@ -411,7 +372,7 @@ static void write_request(struct file_exporter *e, const struct fe_req *r)
 {
 	char compact[64], iso[64], name[NAME_MAX_LEN];
 	struct content c = { .req = r, .e = e, .stamp = iso };
-	uint64_t bytes = 0, files = 0;
+	uint64_t bytes = 0, files = 0, size;
 	const char *failed = NULL;
 	int err = 0, first_err = 0;
 	size_t i;
@@ -425,7 +386,9 @@ static void write_request(struct file_exporter *e, const struct fe_req *r)
 			continue;
 		snprintf(name, sizeof(name), "%s%s%s", FILE_EXPORTER_PREFIX,
 			 compact, formats[i].suffix);
-		err = write_one(e, &c, formats[i].bit, name, &bytes);
+		c.format = formats[i].bit;
+		err = outdir__write(e->dirfd, name, 0644, content__write, &c,
+				    &size);
 		if (err) {
 			if (!first_err) {
 				first_err = err;
@@ -434,6 +397,7 @@ static void write_request(struct file_exporter *e, const struct fe_req *r)
 			continue;
 		}
 		files++;
+		bytes += size;
 		kept_name = strdup(name);
 		if (!kept_name || kept__push(&e->kept[i], kept_name)) {
 			/* Not rotated then, but written. */
@@ -505,26 +469,6 @@ static void *writer_main(void *arg)
 
 /* ---- the public side ---------------------------------------------------- */
 
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX], *p;
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Proves a file can be created in the directory, so that a bad directory
  * fails at start rather than at the first interval. */
 static int probe_dir(int dirfd)
@@ -593,7 +537,7 @@ struct file_exporter *file_exporter__new(const struct file_exporter_opts *o,
 		goto err_free;
 	}
 
-	err = make_dirs(e->dir);
+	err = outdir__make(e->dir);
 	if (!err) {
 		e->dirfd = open(e->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (e->dirfd < 0)

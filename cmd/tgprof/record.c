@@ -4,6 +4,7 @@
  * recording, then writes stacks.folded, flamegraph.svg, profile.pb.gz
  * (pprof), profile.otlp.pb and the top functions. */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
@@ -21,6 +22,7 @@
 #include "exporter/pprof.h"
 #include "exporter/topfuncs.h"
 #include "lib/clock.h"
+#include "lib/outdir.h"
 #include "receiver/procfs.h"
 #include "receiver/profile.h"
 #include "receiver/receiver.h"
@@ -307,27 +309,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	return 0;
 }
 
-/* mkdir -p */
-static int make_dirs(const char *path)
-{
-	char buf[PATH_MAX], *p;
-
-	if (strlen(path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	strcpy(buf, path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) && errno != EEXIST)
-			return -errno;
-		*p = '/';
-	}
-	if (mkdir(buf, 0755) && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* Creates the directory and proves a file can be written there, so a bad
  * -o fails before minutes of sampling, not after. */
 static int check_outdir(const char *dir)
@@ -336,7 +317,7 @@ static int check_outdir(const char *dir)
 	struct stat st;
 	int fd, err;
 
-	err = make_dirs(dir);
+	err = outdir__make(dir);
 	if (err)
 		return err;
 	if (stat(dir, &st))
@@ -364,14 +345,17 @@ struct writer {
 	size_t pprof_len;
 };
 
-static int write_folded(const struct writer *w, FILE *f)
+static int write_folded(void *ctx, FILE *f)
 {
+	const struct writer *w = ctx;
+
 	return folded__write(w->folded, f);
 }
 
-static int write_svg(const struct writer *w, FILE *f)
+static int write_svg(void *ctx, FILE *f)
 {
 	struct flamegraph_opts fo = { .sz = sizeof(fo) };
+	const struct writer *w = ctx;
 
 	fo.title = w->title;
 	return flamegraph__write(w->folded, &fo, f);
@@ -382,43 +366,33 @@ static int write_bytes(const void *buf, size_t len, FILE *f)
 	return len && fwrite(buf, 1, len, f) != len ? -EIO : 0;
 }
 
-static int write_otlp(const struct writer *w, FILE *f)
+static int write_otlp(void *ctx, FILE *f)
 {
+	const struct writer *w = ctx;
+
 	return write_bytes(w->otlp, w->otlp_len, f);
 }
 
-static int write_pprof(const struct writer *w, FILE *f)
+static int write_pprof(void *ctx, FILE *f)
 {
+	const struct writer *w = ctx;
+
 	return write_bytes(w->pprof, w->pprof_len, f);
 }
 
-/* Writes DIR/NAME through a temporary file and rename(), so a reader never
- * sees a half-written file. */
+/* Writes DIR/NAME through a temporary file and renameat(), so a reader
+ * never sees a half-written file. 0666 less the umask, as any tool's
+ * output; the file exporter's own files are 0644. */
 static int write_file(const char *dir, const char *name,
-		      int (*fn)(const struct writer *, FILE *),
-		      const struct writer *w)
+		      int (*fn)(void *w, FILE *f), struct writer *w)
 {
-	char path[PATH_MAX], tmp[PATH_MAX];
-	FILE *f;
-	int err;
+	int dirfd, err;
 
-	if (snprintf(path, sizeof(path), "%s/%s", dir, name) >=
-		    (int)sizeof(path) ||
-	    snprintf(tmp, sizeof(tmp), "%s/.%s.tmp", dir, name) >=
-		    (int)sizeof(tmp))
-		return -ENAMETOOLONG;
-	f = fopen(tmp, "we");
-	if (!f)
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
 		return -errno;
-	err = fn(w, f);
-	if (fflush(f) && !err)
-		err = -errno;
-	if (fclose(f) && !err)
-		err = -errno;
-	if (!err && rename(tmp, path))
-		err = -errno;
-	if (err)
-		unlink(tmp);
+	err = outdir__write(dirfd, name, 0666, fn, w, NULL);
+	close(dirfd);
 	return err;
 }
 
