@@ -15,13 +15,6 @@
 #define FOLDED_MAX_LINE (1024 * 1024)
 /* ... so no stack is stored that could not be read back with its count. */
 #define FOLDED_MAX_STACK (FOLDED_MAX_LINE - 32)
-/* One frame may not crowd the others out of the stack. */
-#define FOLDED_MAX_NAME 4096
-/* Marks the stacks whose leaf frames did not fit in FOLDED_MAX_STACK: their
- * samples stay visible, under this frame. */
-#define FOLDED_TRUNCATED "[truncated]"
-#define FOLDED_NO_STACK "[no stack]"
-#define FOLDED_UNKNOWN "[unknown]"
 
 struct folded_stack {
 	struct htab_node node;
@@ -37,10 +30,7 @@ struct folded {
 	uint64_t total;
 	uint64_t overflow;
 	/* Scratch for formatting one stack; grows up to FOLDED_MAX_STACK. */
-	char *buf;
-	size_t buf_len;
-	size_t buf_cap;
-	bool buf_full;
+	struct folded_line line;
 };
 
 static uint64_t sat_add(uint64_t a, uint64_t b)
@@ -58,6 +48,7 @@ struct folded *folded__new(size_t max_stacks)
 		return NULL;
 	}
 	f->max_stacks = max_stacks ? max_stacks : FOLDED_DEFAULT_MAX_STACKS;
+	f->line = FOLDED_LINE_INIT(FOLDED_MAX_STACK);
 	return f;
 }
 
@@ -71,7 +62,7 @@ void folded__free(struct folded *f)
 	htab_for_each_safe(&f->stacks, pos, tmp, bkt)
 		free(container_of(pos, struct folded_stack, node));
 	htab__free(&f->stacks);
-	free(f->buf);
+	folded_line__release(&f->line);
 	free(f);
 }
 
@@ -146,25 +137,39 @@ static int folded__add_len(struct folded *f, const char *s, size_t len,
 	return 0;
 }
 
-static int folded__reserve(struct folded *f, size_t need)
+static int folded_line__reserve(struct folded_line *l, size_t need)
 {
-	size_t cap = f->buf_cap ? f->buf_cap : 256;
+	size_t cap = l->cap ? l->cap : 256;
 	char *p;
 
-	if (need <= f->buf_cap)
+	if (need <= l->cap)
 		return 0;
 	while (cap < need)
 		cap *= 2;
-	if (cap > FOLDED_MAX_STACK + 1)
-		cap = FOLDED_MAX_STACK + 1;
+	if (cap > l->max + 1)
+		cap = l->max + 1;
 	if (cap < need)
 		return -E2BIG;
-	p = realloc(f->buf, cap);
+	p = realloc(l->buf, cap);
 	if (!p)
 		return -ENOMEM;
-	f->buf = p;
-	f->buf_cap = cap;
+	l->buf = p;
+	l->cap = cap;
 	return 0;
+}
+
+void folded_line__reset(struct folded_line *l)
+{
+	l->len = 0;
+	l->full = false;
+}
+
+void folded_line__release(struct folded_line *l)
+{
+	free(l->buf);
+	l->buf = NULL;
+	l->cap = 0;
+	folded_line__reset(l);
 }
 
 /* Keeps one stack on one line whatever a process names its threads or a
@@ -189,61 +194,66 @@ static size_t utf8_cut(const char *s, size_t len, size_t max)
 	return len;
 }
 
-/*
- * Appends ";@name@suffix" (no ';' for the first frame) to the scratch
- * buffer. When it would not fit, appends FOLDED_TRUNCATED instead, once,
- * and ignores the frames after it: the leaf frames are the ones lost.
- */
-static int folded__push(struct folded *f, const char *name, size_t len,
-			const char *suffix)
+static int folded_line__push_len(struct folded_line *l, const char *name,
+				 size_t len, const char *suffix)
 {
 	size_t slen = strlen(suffix), room, i;
 	int err;
 
-	if (f->buf_full)
+	if (l->full)
 		return 0;
 	len = utf8_cut(name, len, FOLDED_MAX_NAME);
-	room = FOLDED_MAX_STACK - (sizeof(FOLDED_TRUNCATED) - 1) - 1;
-	if (f->buf_len + 1 + len + slen > room) {
-		f->buf_full = true;
+	room = l->max - (sizeof(FOLDED_TRUNCATED) - 1) - 1;
+	if (l->len + 1 + len + slen > room) {
+		l->full = true;
 		name = FOLDED_TRUNCATED;
 		len = sizeof(FOLDED_TRUNCATED) - 1;
 		slen = 0;
 	}
-	err = folded__reserve(f, f->buf_len + 1 + len + slen + 1);
+	err = folded_line__reserve(l, l->len + 1 + len + slen + 1);
 	if (err)
 		return err;
-	if (f->buf_len)
-		f->buf[f->buf_len++] = ';';
+	if (l->len)
+		l->buf[l->len++] = ';';
 	for (i = 0; i < len; i++)
-		f->buf[f->buf_len++] = folded__sanitize_char(name[i]);
-	memcpy(f->buf + f->buf_len, suffix, slen);
-	f->buf_len += slen;
-	f->buf[f->buf_len] = '\0';
+		l->buf[l->len++] = folded__sanitize_char(name[i]);
+	memcpy(l->buf + l->len, suffix, slen);
+	l->len += slen;
+	l->buf[l->len] = '\0';
 	return 0;
 }
 
-static int folded__push_frame(struct folded *f, const struct sym_frame *fr,
-			      const char *suffix)
+int folded_line__push(struct folded_line *l, const char *name,
+		      const char *suffix)
+{
+	return folded_line__push_len(l, name, strlen(name), suffix);
+}
+
+int folded_line__push_module(struct folded_line *l, const char *module,
+			     const char *suffix)
 {
 	char mod[FOLDED_MAX_NAME + 1];
 	size_t len;
 
+	if (!module || !module[0])
+		return folded_line__push(l, FOLDED_UNKNOWN, suffix);
+	len = strlen(module);
+	/* "[vdso]" already reads as a module. */
+	if (module[0] == '[' && module[len - 1] == ']')
+		return folded_line__push_len(l, module, len, suffix);
+	len = utf8_cut(module, len, FOLDED_MAX_NAME - 2);
+	mod[0] = '[';
+	memcpy(mod + 1, module, len);
+	mod[len + 1] = ']';
+	return folded_line__push_len(l, mod, len + 2, suffix);
+}
+
+static int folded__push_frame(struct folded_line *l, const struct sym_frame *fr,
+			      const char *suffix)
+{
 	if (fr->name && fr->name[0])
-		return folded__push(f, fr->name, strlen(fr->name), suffix);
-	if (fr->module && fr->module[0]) {
-		len = strlen(fr->module);
-		/* "[vdso]" already reads as a module. */
-		if (fr->module[0] == '[' && fr->module[len - 1] == ']')
-			return folded__push(f, fr->module, len, suffix);
-		len = utf8_cut(fr->module, len, FOLDED_MAX_NAME - 2);
-		mod[0] = '[';
-		memcpy(mod + 1, fr->module, len);
-		mod[len + 1] = ']';
-		return folded__push(f, mod, len + 2, suffix);
-	}
-	return folded__push(f, FOLDED_UNKNOWN, sizeof(FOLDED_UNKNOWN) - 1,
-			    suffix);
+		return folded_line__push(l, fr->name, suffix);
+	return folded_line__push_module(l, fr->module, suffix);
 }
 
 int folded__add_sample(struct folded *f, const struct sym_sample *s)
@@ -261,32 +271,30 @@ int folded__add_sample(struct folded *f, const struct sym_sample *s)
 		pname = s->comm;
 	nkernel = s->nkernel < s->nframes ? s->nkernel : s->nframes;
 
-	f->buf_len = 0;
-	f->buf_full = false;
-	err = folded__push(f, pname, strlen(pname), "");
+	folded_line__reset(&f->line);
+	err = folded_line__push(&f->line, pname, "");
 	if (err)
 		return err;
 	if (!s->nframes) {
-		err = folded__push(f, FOLDED_NO_STACK,
-				   sizeof(FOLDED_NO_STACK) - 1, "");
+		err = folded_line__push(&f->line, FOLDED_NO_STACK, "");
 		if (err)
 			return err;
 	}
 	/* frames[] is innermost first; a folded stack is root first. */
 	for (i = s->nframes; i > nkernel; i--) {
 		err = folded__push_frame(
-			f, &s->frames[i - 1],
+			&f->line, &s->frames[i - 1],
 			s->frames[i - 1].inlined ? FOLDED_INLINE_SUFFIX : "");
 		if (err)
 			return err;
 	}
 	for (i = nkernel; i > 0; i--) {
-		err = folded__push_frame(f, &s->frames[i - 1],
+		err = folded__push_frame(&f->line, &s->frames[i - 1],
 					 FOLDED_KERNEL_SUFFIX);
 		if (err)
 			return err;
 	}
-	return folded__add_len(f, f->buf, f->buf_len, 1);
+	return folded__add_len(f, f->line.buf, f->line.len, 1);
 }
 
 int folded__add(struct folded *f, const char *stack, uint64_t count)
@@ -308,14 +316,14 @@ int folded__add(struct folded *f, const char *stack, uint64_t count)
 		return folded__add_len(f, stack, len, count);
 
 	/* Control bytes would split the line: store a cleaned copy. */
-	err = folded__reserve(f, len + 1);
+	err = folded_line__reserve(&f->line, len + 1);
 	if (err)
 		return err;
 	for (i = 0; i < len; i++)
-		f->buf[i] = stack[i] == ';' ? ';' :
-					      folded__sanitize_char(stack[i]);
-	f->buf[len] = '\0';
-	return folded__add_len(f, f->buf, len, count);
+		f->line.buf[i] =
+			stack[i] == ';' ? ';' : folded__sanitize_char(stack[i]);
+	f->line.buf[len] = '\0';
+	return folded__add_len(f, f->line.buf, len, count);
 }
 
 size_t folded__stacks(const struct folded *f)

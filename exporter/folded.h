@@ -4,6 +4,7 @@
 #ifndef TGPROF_EXPORTER_FOLDED_H
 #define TGPROF_EXPORTER_FOLDED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -15,6 +16,14 @@
 #define FOLDED_INLINE_SUFFIX "_[i]"
 /* Where stacks beyond the limit are counted, so totals stay right. */
 #define FOLDED_OVERFLOW_STACK "[other stacks: limit reached]"
+/* A frame with neither a name nor a module, or a process without a name. */
+#define FOLDED_UNKNOWN "[unknown]"
+/* The one frame of a sample without any. */
+#define FOLDED_NO_STACK "[no stack]"
+/* Stands for the leaf frames of a stack that did not fit its line. */
+#define FOLDED_TRUNCATED "[truncated]"
+/* Bytes of one frame name: one frame may not crowd the others out. */
+#define FOLDED_MAX_NAME 4096
 
 struct folded;
 
@@ -33,6 +42,43 @@ int folded__add(struct folded *f, const char *stack, uint64_t count);
  * or "[unknown]" without one. ';' in names becomes ':'.
  */
 int folded__add_sample(struct folded *f, const struct sym_sample *s);
+
+/*
+ * One stack line built frame by frame, root first: how folded__add_sample()
+ * names the frames of a live sample and otlp_folded__add() those of an OTLP
+ * one. A frame name is cut to FOLDED_MAX_NAME bytes (not inside a UTF-8
+ * sequence); ';' in it becomes ':' and a control byte '?', so the stack
+ * stays one line. A frame that would take the line past @max bytes is
+ * replaced by FOLDED_TRUNCATED, once, and the frames after it are ignored:
+ * the leaf end is what is lost.
+ */
+struct folded_line {
+	char *buf; /* NUL-terminated once a frame is pushed */
+	size_t len;
+	size_t cap; /* grows up to @max + 1 */
+	size_t max; /* longest line, FOLDED_TRUNCATED included */
+	bool full; /* FOLDED_TRUNCATED pushed */
+};
+
+/* An empty line of at most @max_len bytes (more than FOLDED_TRUNCATED);
+ * the caller frees its buffer with folded_line__release(). */
+#define FOLDED_LINE_INIT(max_len) ((struct folded_line){ .max = (max_len) })
+
+/* Empties @l for the next stack; keeps its buffer. */
+void folded_line__reset(struct folded_line *l);
+/* Frees the buffer; @l is empty again. */
+void folded_line__release(struct folded_line *l);
+
+/* Appends ";@name@suffix" (no ';' before the first frame). 0 or -ENOMEM. */
+int folded_line__push(struct folded_line *l, const char *name,
+		      const char *suffix);
+
+/* A frame without a function name: its module @module as "[module]", cut
+ * so that the brackets fit FOLDED_MAX_NAME (as it is when already
+ * bracketed, like "[vdso]"), or FOLDED_UNKNOWN when NULL or empty.
+ * 0 or -ENOMEM. */
+int folded_line__push_module(struct folded_line *l, const char *module,
+			     const char *suffix);
 
 size_t folded__stacks(const struct folded *f); /* distinct stacks */
 uint64_t folded__total(const struct folded *f); /* sum of counts */

@@ -8,55 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
-
 #include "exporter/otlp_folded.h"
+#include "exporter/otlp_request.h"
 
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-	otlp_request;
-typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
-	otlp_dictionary;
 typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
 	otlp_resource_profiles;
-typedef Opentelemetry__Proto__Profiles__V1development__Profile otlp_profile;
-typedef Opentelemetry__Proto__Profiles__V1development__Sample otlp_sample;
 typedef Opentelemetry__Proto__Profiles__V1development__Location otlp_location;
-typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_anyvalue;
-
-#define OTLP_REQUEST(name) \
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
-#define ANY_STRING \
-	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define ANY_STRINDEX \
-	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX
 
 #define FRAME_TYPE_KEY "profile.frame.type"
-/* One stack line at most; frames past it are replaced by TRUNCATED (the
- * leaf end is what is lost, as folded.c does). */
+/* One stack line at most; frames past it are replaced by FOLDED_TRUNCATED
+ * (the leaf end is what is lost, as folded.c does). */
 #define MAX_STACK (64 * 1024)
-#define MAX_NAME 4096 /* bytes of one frame name */
-#define TRUNCATED "[truncated]"
-#define UNKNOWN "[unknown]"
-#define NO_STACK "[no stack]"
 
 struct walk {
 	const otlp_dictionary *d;
 	bool *kernel; /* per location: profile.frame.type is "kernel" */
-	char buf[MAX_STACK + 1];
-	size_t len;
-	bool full;
+	struct folded_line line;
 };
-
-static bool in_range(int64_t idx, size_t n)
-{
-	return idx >= 0 && (uint64_t)idx < n;
-}
-
-static const char *dict_string(const otlp_dictionary *d, int64_t idx)
-{
-	return in_range(idx, d ? d->n_string_table : 0) ? d->string_table[idx] :
-							  NULL;
-}
 
 /* The string an AnyValue holds, directly or through the string table. */
 static const char *any_string(const otlp_dictionary *d, const otlp_anyvalue *v)
@@ -66,7 +34,7 @@ static const char *any_string(const otlp_dictionary *d, const otlp_anyvalue *v)
 	if (v->value_case == ANY_STRING)
 		return v->string_value;
 	if (v->value_case == ANY_STRINDEX)
-		return dict_string(d, v->string_value_strindex);
+		return otlp_dict_string(d, v->string_value_strindex);
 	return NULL;
 }
 
@@ -76,13 +44,15 @@ static int check_location(const otlp_dictionary *d, const otlp_location *l)
 {
 	size_t i;
 
-	if (!in_range(l->mapping_index, d->n_mapping_table))
+	if (!otlp_in_range(l->mapping_index, d->n_mapping_table))
 		return -EINVAL;
 	for (i = 0; i < l->n_lines; i++)
-		if (!in_range(l->lines[i]->function_index, d->n_function_table))
+		if (!otlp_in_range(l->lines[i]->function_index,
+				   d->n_function_table))
 			return -EINVAL;
 	for (i = 0; i < l->n_attribute_indices; i++)
-		if (!in_range(l->attribute_indices[i], d->n_attribute_table))
+		if (!otlp_in_range(l->attribute_indices[i],
+				   d->n_attribute_table))
 			return -EINVAL;
 	return 0;
 }
@@ -97,17 +67,17 @@ static int check_dictionary(const otlp_dictionary *d)
 		const Opentelemetry__Proto__Profiles__V1development__Function
 			*fn = d->function_table[i];
 
-		if (!in_range(fn->name_strindex, d->n_string_table) ||
-		    !in_range(fn->system_name_strindex, d->n_string_table))
+		if (!otlp_in_range(fn->name_strindex, d->n_string_table) ||
+		    !otlp_in_range(fn->system_name_strindex, d->n_string_table))
 			return -EINVAL;
 	}
 	for (i = 0; i < d->n_mapping_table; i++)
-		if (!in_range(d->mapping_table[i]->filename_strindex,
-			      d->n_string_table))
+		if (!otlp_in_range(d->mapping_table[i]->filename_strindex,
+				   d->n_string_table))
 			return -EINVAL;
 	for (i = 0; i < d->n_attribute_table; i++)
-		if (!in_range(d->attribute_table[i]->key_strindex,
-			      d->n_string_table))
+		if (!otlp_in_range(d->attribute_table[i]->key_strindex,
+				   d->n_string_table))
 			return -EINVAL;
 	for (i = 0; i < d->n_location_table; i++) {
 		err = check_location(d, d->location_table[i]);
@@ -116,8 +86,9 @@ static int check_dictionary(const otlp_dictionary *d)
 	}
 	for (i = 0; i < d->n_stack_table; i++)
 		for (j = 0; j < d->stack_table[i]->n_location_indices; j++)
-			if (!in_range(d->stack_table[i]->location_indices[j],
-				      d->n_location_table))
+			if (!otlp_in_range(
+				    d->stack_table[i]->location_indices[j],
+				    d->n_location_table))
 				return -EINVAL;
 	return 0;
 }
@@ -136,8 +107,9 @@ static int check_samples(const otlp_request *r, const otlp_dictionary *d)
 					rp->scope_profiles[j]->profiles[k];
 
 				for (m = 0; m < p->n_samples; m++)
-					if (!in_range(p->samples[m]->stack_index,
-						      d->n_stack_table))
+					if (!otlp_in_range(
+						    p->samples[m]->stack_index,
+						    d->n_stack_table))
 						return -EINVAL;
 			}
 	}
@@ -160,7 +132,7 @@ static int mark_kernel(struct walk *w)
 		for (j = 0; j < l->n_attribute_indices; j++) {
 			const Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit
 				*kv = d->attribute_table[l->attribute_indices[j]];
-			const char *key = dict_string(d, kv->key_strindex);
+			const char *key = otlp_dict_string(d, kv->key_strindex);
 			const char *val = any_string(d, kv->value);
 
 			if (key && val && !strcmp(key, FRAME_TYPE_KEY) &&
@@ -173,83 +145,21 @@ static int mark_kernel(struct walk *w)
 
 /* ---- building one stack ---------------------------------------------- */
 
-/* Keeps one stack on one line: the separator and control bytes go. */
-static char sanitize(unsigned char c)
-{
-	if (c == ';')
-		return ':';
-	if (c < 0x20 || c == 0x7f)
-		return '?';
-	return (char)c;
-}
-
-/* Cuts @len to at most @max bytes without splitting a UTF-8 sequence. */
-static size_t utf8_cut(const char *s, size_t len, size_t max)
-{
-	if (len <= max)
-		return len;
-	len = max;
-	while (len > 0 && ((unsigned char)s[len] & 0xc0) == 0x80)
-		len--;
-	return len;
-}
-
-/* Appends ";" @name @suffix; past MAX_STACK, TRUNCATED once instead. */
-static void push(struct walk *w, const char *name, size_t len,
-		 const char *suffix)
-{
-	size_t slen = strlen(suffix), i;
-
-	if (w->full)
-		return;
-	len = utf8_cut(name, len, MAX_NAME);
-	if (w->len + 1 + len + slen > MAX_STACK - sizeof(TRUNCATED)) {
-		w->full = true;
-		name = TRUNCATED;
-		len = sizeof(TRUNCATED) - 1;
-		slen = 0;
-	}
-	if (w->len)
-		w->buf[w->len++] = ';';
-	for (i = 0; i < len; i++)
-		w->buf[w->len++] = sanitize(name[i]);
-	memcpy(w->buf + w->len, suffix, slen);
-	w->len += slen;
-	w->buf[w->len] = '\0';
-}
-
-static void push_str(struct walk *w, const char *s, const char *suffix)
-{
-	push(w, s, strlen(s), suffix);
-}
-
 /* A location with no function: its file, as "[libc.so.6]". */
-static void push_mapping(struct walk *w, const otlp_location *l,
-			 const char *suffix)
+static int push_mapping(struct walk *w, const otlp_location *l,
+			const char *suffix)
 {
-	char mod[MAX_NAME + 3];
 	const char *file = NULL, *base;
-	size_t len;
 
 	if (l->mapping_index)
-		file = dict_string(w->d, w->d->mapping_table[l->mapping_index]
-						 ->filename_strindex);
-	if (!file || !*file) {
-		push_str(w, UNKNOWN, suffix);
-		return;
+		file = otlp_dict_string(w->d,
+					w->d->mapping_table[l->mapping_index]
+						->filename_strindex);
+	if (file) {
+		base = strrchr(file, '/');
+		file = base && base[1] ? base + 1 : file;
 	}
-	base = strrchr(file, '/');
-	base = base && base[1] ? base + 1 : file;
-	len = strlen(base);
-	if (base[0] == '[' && base[len - 1] == ']') {
-		push(w, base, len, suffix);
-		return;
-	}
-	len = utf8_cut(base, len, MAX_NAME);
-	mod[0] = '[';
-	memcpy(mod + 1, base, len);
-	mod[len + 1] = ']';
-	push(w, mod, len + 2, suffix);
+	return folded_line__push_module(&w->line, file, suffix);
 }
 
 static const char *function_name(const struct walk *w, int32_t idx)
@@ -260,19 +170,20 @@ static const char *function_name(const struct walk *w, int32_t idx)
 	if (!idx)
 		return NULL;
 	fn = w->d->function_table[idx];
-	name = dict_string(w->d, fn->name_strindex);
+	name = otlp_dict_string(w->d, fn->name_strindex);
 	if (!name || !*name)
-		name = dict_string(w->d, fn->system_name_strindex);
+		name = otlp_dict_string(w->d, fn->system_name_strindex);
 	return name && *name ? name : NULL;
 }
 
 /* One location, root side first: its lines are innermost first, so the
  * last is the function the address is in and the others are inlined. */
-static void push_location(struct walk *w, int32_t idx)
+static int push_location(struct walk *w, int32_t idx)
 {
 	const otlp_location *l = w->d->location_table[idx];
 	bool kernel = w->kernel[idx];
 	size_t i, named = 0;
+	int err;
 
 	for (i = l->n_lines; i > 0; i--) {
 		int32_t fn = l->lines[i - 1]->function_index;
@@ -284,11 +195,14 @@ static void push_location(struct walk *w, int32_t idx)
 			suffix = FOLDED_KERNEL_SUFFIX;
 		else if (named)
 			suffix = FOLDED_INLINE_SUFFIX;
-		push_str(w, name, suffix);
+		err = folded_line__push(&w->line, name, suffix);
+		if (err)
+			return err;
 		named++;
 	}
 	if (!named)
-		push_mapping(w, l, kernel ? FOLDED_KERNEL_SUFFIX : "");
+		return push_mapping(w, l, kernel ? FOLDED_KERNEL_SUFFIX : "");
+	return 0;
 }
 
 static uint64_t sample_count(const otlp_sample *s)
@@ -312,24 +226,23 @@ static int add_sample(struct walk *w, struct folded *f, const char *comm,
 	const Opentelemetry__Proto__Profiles__V1development__Stack *st;
 	uint64_t count = sample_count(s);
 	size_t i, nkernel = 0;
+	int err;
 
 	if (!count)
 		return 0;
 	st = w->d->stack_table[s->stack_index];
-	w->len = 0;
-	w->full = false;
-	w->buf[0] = '\0';
-	push_str(w, comm, "");
-	if (!st->n_location_indices)
-		push_str(w, NO_STACK, "");
+	folded_line__reset(&w->line);
+	err = folded_line__push(&w->line, comm, "");
+	if (!err && !st->n_location_indices)
+		err = folded_line__push(&w->line, FOLDED_NO_STACK, "");
 	while (nkernel < st->n_location_indices &&
 	       w->kernel[st->location_indices[nkernel]])
 		nkernel++;
-	for (i = st->n_location_indices; i > nkernel; i--)
-		push_location(w, st->location_indices[i - 1]);
-	for (i = nkernel; i > 0; i--)
-		push_location(w, st->location_indices[i - 1]);
-	return folded__add(f, w->buf, count);
+	for (i = st->n_location_indices; !err && i > nkernel; i--)
+		err = push_location(w, st->location_indices[i - 1]);
+	for (i = nkernel; !err && i > 0; i--)
+		err = push_location(w, st->location_indices[i - 1]);
+	return err ? err : folded__add(f, w->line.buf, count);
 }
 
 /* The process name a resource gives. */
@@ -351,7 +264,7 @@ static const char *resource_comm(const otlp_resource_profiles *rp)
 		else if (!strcmp(kv->key, "service.name"))
 			service = kv->value->string_value;
 	}
-	return exe ? exe : service ? service : UNKNOWN;
+	return exe ? exe : service ? service : FOLDED_UNKNOWN;
 }
 
 static int add_samples(struct walk *w, struct folded *f, const otlp_request *r)
@@ -399,6 +312,7 @@ int otlp_folded__add(struct folded *f, const void *req, size_t len)
 		goto out_request;
 	}
 	w->d = r->dictionary ? r->dictionary : &empty;
+	w->line = FOLDED_LINE_INIT(MAX_STACK);
 	err = check_dictionary(w->d);
 	if (!err)
 		err = check_samples(r, w->d);
@@ -406,6 +320,7 @@ int otlp_folded__add(struct folded *f, const void *req, size_t len)
 		err = mark_kernel(w);
 	if (!err)
 		err = add_samples(w, f, r);
+	folded_line__release(&w->line);
 	free(w->kernel);
 	free(w);
 out_request:

@@ -9,22 +9,15 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 #include "pprof/profile.pb-c.h"
 
+#include "exporter/otlp_request.h"
 #include "exporter/pprof.h"
 #include "lib/arena.h"
 #include "lib/htab.h"
 
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-	otlp_request;
-typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
-	otlp_dictionary;
-typedef Opentelemetry__Proto__Profiles__V1development__Profile otlp_profile;
-typedef Opentelemetry__Proto__Profiles__V1development__Sample otlp_sample;
 typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit otlp_kvu;
 typedef Opentelemetry__Proto__Common__V1__KeyValue otlp_keyvalue;
-typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_anyvalue;
 
 typedef Perftools__Profiles__Profile pp_profile;
 typedef Perftools__Profiles__ValueType pp_value_type;
@@ -35,12 +28,6 @@ typedef Perftools__Profiles__Location pp_location;
 typedef Perftools__Profiles__Line pp_line;
 typedef Perftools__Profiles__Function pp_function;
 
-#define OTLP_REQUEST(name) \
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
-#define ANY_STRING \
-	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
-#define ANY_STRINDEX \
-	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX
 #define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 
 #define BUILD_ID_KEY "process.executable.build_id.gnu"
@@ -66,11 +53,6 @@ struct conv {
 	int64_t period;
 	uint64_t start_ns, end_ns;
 };
-
-static bool in_range(int64_t idx, size_t n)
-{
-	return idx >= 0 && (uint64_t)idx < n;
-}
 
 /* Appends @s (borrowed: from the decoded request or a literal) to the
  * pprof string table and makes it the one lookups find, unless an equal
@@ -141,17 +123,10 @@ static int conv__strings(struct conv *c)
 	return err;
 }
 
-static const char *otlp_string(const struct conv *c, int64_t idx)
-{
-	return in_range(idx, c->d ? c->d->n_string_table : 0) ?
-		       c->d->string_table[idx] :
-		       NULL;
-}
-
 /* The attribute at @idx, or NULL when out of range. */
 static const otlp_kvu *otlp_attr(const struct conv *c, int32_t idx)
 {
-	if (!c->d || !in_range(idx, c->d->n_attribute_table))
+	if (!c->d || !otlp_in_range(idx, c->d->n_attribute_table))
 		return NULL;
 	return c->d->attribute_table[idx];
 }
@@ -172,9 +147,9 @@ static int conv__functions(struct conv *c)
 			*f = c->d->function_table[i];
 		pp_function *pf = &v[i - 1];
 
-		if (!in_range(f->name_strindex, c->nstrs) ||
-		    !in_range(f->system_name_strindex, c->nstrs) ||
-		    !in_range(f->filename_strindex, c->nstrs))
+		if (!otlp_in_range(f->name_strindex, c->nstrs) ||
+		    !otlp_in_range(f->system_name_strindex, c->nstrs) ||
+		    !otlp_in_range(f->filename_strindex, c->nstrs))
 			return -EINVAL;
 		perftools__profiles__function__init(pf);
 		pf->id = i;
@@ -206,7 +181,7 @@ static int conv__build_id(struct conv *c, const int32_t *attrs, size_t n,
 		kv = otlp_attr(c, attrs[i]);
 		if (!kv)
 			return -EINVAL;
-		key = otlp_string(c, kv->key_strindex);
+		key = otlp_dict_string(c->d, kv->key_strindex);
 		if (!key || strcmp(key, BUILD_ID_KEY) || !kv->value ||
 		    kv->value->value_case != ANY_STRING)
 			continue;
@@ -232,7 +207,7 @@ static int conv__mappings(struct conv *c)
 			c->d->mapping_table[i];
 		pp_mapping *pm = &v[i - 1];
 
-		if (!in_range(m->filename_strindex, c->nstrs))
+		if (!otlp_in_range(m->filename_strindex, c->nstrs))
 			return -EINVAL;
 		perftools__profiles__mapping__init(pm);
 		pm->id = i;
@@ -275,7 +250,7 @@ static int conv__locations(struct conv *c)
 		pp_location *pl = &v[i - 1];
 		pp_mapping *pm = NULL;
 
-		if (!in_range(l->mapping_index, nmap))
+		if (!otlp_in_range(l->mapping_index, nmap))
 			return -EINVAL;
 		perftools__profiles__location__init(pl);
 		pl->id = i;
@@ -288,7 +263,7 @@ static int conv__locations(struct conv *c)
 			const Opentelemetry__Proto__Profiles__V1development__Line
 				*ol = l->lines[j];
 
-			if (!in_range(ol->function_index, nfn))
+			if (!otlp_in_range(ol->function_index, nfn))
 				return -EINVAL;
 			if (!ol->function_index)
 				continue;
@@ -400,7 +375,7 @@ static int conv__labels(struct conv *c, const otlp_sample *s,
 
 		if (!kv)
 			return -EINVAL;
-		key = otlp_string(c, kv->key_strindex);
+		key = otlp_dict_string(c->d, kv->key_strindex);
 		if (!key)
 			return -EINVAL;
 		if (!*key || !kv->value)
@@ -417,7 +392,8 @@ static int conv__labels(struct conv *c, const otlp_sample *s,
 			str = kv->value->string_value;
 			break;
 		case ANY_STRINDEX:
-			str = otlp_string(c, kv->value->string_value_strindex);
+			str = otlp_dict_string(
+				c->d, kv->value->string_value_strindex);
 			if (!str)
 				return -EINVAL;
 			break;
@@ -463,7 +439,7 @@ static int conv__sample(struct conv *c, const otlp_sample *s,
 
 	if (count <= 0)
 		return 0;
-	if (!c->d || !in_range(s->stack_index, c->d->n_stack_table))
+	if (!c->d || !otlp_in_range(s->stack_index, c->d->n_stack_table))
 		return -EINVAL;
 	st = c->d->stack_table[s->stack_index];
 	ps = arena__alloc(&c->a, sizeof(*ps));
@@ -475,7 +451,7 @@ static int conv__sample(struct conv *c, const otlp_sample *s,
 	for (i = 0; i < st->n_location_indices; i++) {
 		int32_t l = st->location_indices[i];
 
-		if (!in_range(l, c->d->n_location_table))
+		if (!otlp_in_range(l, c->d->n_location_table))
 			return -EINVAL;
 		if (l)
 			locs[n++] = (uint64_t)l;

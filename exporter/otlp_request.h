@@ -1,0 +1,46 @@
+/* A decoded OTLP ExportProfilesServiceRequest as the exporters that read
+ * one (otlp_folded.c, pprof.c) name it: short names for the protobuf-c
+ * types, and the index checks every lookup into an untrusted request's
+ * tables goes through. */
+#ifndef TGPROF_EXPORTER_OTLP_REQUEST_H
+#define TGPROF_EXPORTER_OTLP_REQUEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
+	otlp_request;
+typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
+	otlp_dictionary;
+typedef Opentelemetry__Proto__Profiles__V1development__Profile otlp_profile;
+typedef Opentelemetry__Proto__Profiles__V1development__Sample otlp_sample;
+typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_anyvalue;
+
+/* OTLP_REQUEST(unpack), OTLP_REQUEST(free_unpacked) */
+#define OTLP_REQUEST(name) \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
+#define ANY_STRING \
+	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
+#define ANY_STRINDEX \
+	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE_STRINDEX
+
+/* Whether @idx indexes a table of @n entries. */
+static inline bool otlp_in_range(int64_t idx, size_t n)
+{
+	return idx >= 0 && (uint64_t)idx < n;
+}
+
+/* Entry @idx of @d's string table (@d may be NULL), or NULL when out of
+ * range. Borrowed from the decoded request. */
+static inline const char *otlp_dict_string(const otlp_dictionary *d,
+					   int64_t idx)
+{
+	return otlp_in_range(idx, d ? d->n_string_table : 0) ?
+		       d->string_table[idx] :
+		       NULL;
+}
+
+#endif
