@@ -6,18 +6,17 @@
  * consumer (receiver/reqqueue.c decides retries and drops). Everything
  * hangs off struct tgprof_receiver: the library has no mutable globals. */
 #include <errno.h>
-#include <linux/capability.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "include/tgprof/receiver.h"
+#include "lib/caps.h"
 #include "lib/clock.h"
 #include "lib/log.h"
 #include "receiver/plugin_config.h"
@@ -26,13 +25,6 @@
 #include "receiver/reqqueue.h"
 
 #define TGPROF_EXPORT __attribute__((visibility("default")))
-
-#ifndef CAP_PERFMON
-#define CAP_PERFMON 38
-#endif
-#ifndef CAP_BPF
-#define CAP_BPF 39
-#endif
 
 #define PLUGIN_NAME "tgprof"
 #define PLUGIN_BTF_PATH "/sys/kernel/btf/vmlinux"
@@ -458,50 +450,18 @@ static int plugin__fail(struct tgprof_receiver *r, char *reason, int err,
 	return err;
 }
 
-static bool has_cap(uint64_t caps, int cap)
-{
-	return caps & (1ULL << cap);
-}
-
 /* What sampling needs, checked before anything is loaded, so the host
  * hears which capability is missing rather than a bare EPERM. */
 static int plugin__check_privileges(struct tgprof_receiver *r, char *reason)
 {
-	struct __user_cap_header_struct hdr = {
-		.version = _LINUX_CAPABILITY_VERSION_3,
-	};
-	struct __user_cap_data_struct data[2];
-	char missing[64] = "";
-	uint64_t caps;
+	const char *missing = caps__sampling_missing(&r->log);
 
-	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capget, &hdr, data)) {
-		/* Loading will tell. */
-		tg_warn(&r->log, "cannot read the process capabilities: %s",
-			strerror(errno));
+	if (!missing)
 		return 0;
-	}
-	caps = (uint64_t)data[1].effective << 32 | data[0].effective;
-	/* Before Linux 5.8, CAP_SYS_ADMIN held what BPF and PERFMON hold. */
-	if (!has_cap(caps, CAP_SYS_ADMIN)) {
-		if (!has_cap(caps, CAP_BPF))
-			strcat(missing, "CAP_BPF");
-		if (!has_cap(caps, CAP_PERFMON))
-			strcat(missing,
-			       *missing ? " and CAP_PERFMON" : "CAP_PERFMON");
-	}
-	if (*missing)
-		return plugin__fail(
-			r, reason, -EPERM,
-			"missing privilege: %s (loading BPF programs and CPU-clock perf events needs CAP_BPF and CAP_PERFMON, or root)",
-			missing);
-	if (!has_cap(caps, CAP_SYSLOG))
-		tg_warn(&r->log,
-			"CAP_SYSLOG missing: kernel frames will not be named");
-	if (!has_cap(caps, CAP_SYS_PTRACE))
-		tg_warn(&r->log,
-			"CAP_SYS_PTRACE missing: processes of other users cannot be symbolized");
-	return 0;
+	return plugin__fail(
+		r, reason, -EPERM,
+		"missing privilege: %s (loading BPF programs and CPU-clock perf events needs CAP_BPF and CAP_PERFMON, or root)",
+		missing);
 }
 
 static int plugin__check_btf(struct tgprof_receiver *r, char *reason)
