@@ -1086,11 +1086,13 @@ bad:
 	return -EINVAL;
 }
 
-int configmap__init(const struct configmap *m, void *base, char *err,
-		    size_t errlen)
+/* Zeroes the owned members (strings, lists, maps) of @base without freeing
+ * them: before configmap__init() fills them, and in a copy whose members
+ * still point into its source, so that a failure half way leaves nothing
+ * shared. */
+static void zero_owned(const struct configmap *m, void *base)
 {
 	size_t i;
-	int ret;
 
 	for (i = 0; i < m->nkeys; i++) {
 		const struct configmap_field *f = &m->fields[i];
@@ -1113,6 +1115,15 @@ int configmap__init(const struct configmap *m, void *base, char *err,
 			break;
 		}
 	}
+}
+
+int configmap__init(const struct configmap *m, void *base, char *err,
+		    size_t errlen)
+{
+	size_t i;
+	int ret;
+
+	zero_owned(m, base);
 	memset(marks(m, base), 0, sizeof(struct configmap_marks));
 
 	for (i = 0; i < m->nkeys; i++) {
@@ -1210,6 +1221,24 @@ static size_t validate_string(const struct tgprof_config_key *k,
 	return problem(report, ctx, key, "%s", msg);
 }
 
+/* The number of elements of a list: between min_items and max_items(). */
+static size_t validate_count(const struct tgprof_config_key *k,
+			     const struct configmap_field *f, size_t count,
+			     configmap_report_fn report, void *ctx)
+{
+	size_t n = 0;
+
+	if (count > max_items(f))
+		n += problem(report, ctx, k->name,
+			     "expected at most %u elements, got %zu",
+			     max_items(f), count);
+	if (count < f->min_items)
+		n += problem(report, ctx, k->name,
+			     "expected at least %u element%s", f->min_items,
+			     f->min_items == 1 ? "" : "s");
+	return n;
+}
+
 size_t configmap__validate(const struct configmap *m, const void *base,
 			   configmap_report_fn report, void *ctx)
 {
@@ -1242,16 +1271,7 @@ size_t configmap__validate(const struct configmap *m, const void *base,
 		case TGPROF_CONFIG_STRING_LIST: {
 			const struct configmap_str_list *l = p;
 
-			if (l->n > max_items(f))
-				n += problem(
-					report, ctx, k->name,
-					"expected at most %u elements, got %zu",
-					max_items(f), l->n);
-			if (l->n < f->min_items)
-				n += problem(report, ctx, k->name,
-					     "expected at least %u element%s",
-					     f->min_items,
-					     f->min_items == 1 ? "" : "s");
+			n += validate_count(k, f, l->n, report, ctx);
 			for (j = 0; j < l->n; j++) {
 				snprintf(key, sizeof(key), "%s[%zu]", k->name,
 					 j);
@@ -1263,16 +1283,7 @@ size_t configmap__validate(const struct configmap *m, const void *base,
 		case TGPROF_CONFIG_INT_LIST: {
 			const struct configmap_int_list *l = p;
 
-			if (l->n > max_items(f))
-				n += problem(
-					report, ctx, k->name,
-					"expected at most %u elements, got %zu",
-					max_items(f), l->n);
-			if (l->n < f->min_items)
-				n += problem(report, ctx, k->name,
-					     "expected at least %u element%s",
-					     f->min_items,
-					     f->min_items == 1 ? "" : "s");
+			n += validate_count(k, f, l->n, report, ctx);
 			for (j = 0; j < l->n; j++) {
 				snprintf(key, sizeof(key), "%s[%zu]", k->name,
 					 j);
@@ -1334,40 +1345,11 @@ void configmap__release(const struct configmap *m, void *base)
 	}
 }
 
-/* The owned members of @dst still point into @src: zero them all first,
- * so that a failure half way leaves nothing shared. */
-static void forget_owned(const struct configmap *m, void *dst)
-{
-	size_t i;
-
-	for (i = 0; i < m->nkeys; i++) {
-		const struct configmap_field *f = &m->fields[i];
-		void *p = member(dst, f);
-
-		switch (f->storage) {
-		case CONFIGMAP_ST_STRING:
-			*string_slot(dst, f) = NULL;
-			break;
-		case CONFIGMAP_ST_STR_LIST:
-			memset(p, 0, sizeof(struct configmap_str_list));
-			break;
-		case CONFIGMAP_ST_INT_LIST:
-			memset(p, 0, sizeof(struct configmap_int_list));
-			break;
-		case CONFIGMAP_ST_STR_MAP:
-			memset(p, 0, sizeof(struct configmap_str_map));
-			break;
-		default:
-			break;
-		}
-	}
-}
-
 int configmap__copy(const struct configmap *m, void *dst, const void *src)
 {
 	size_t i, j;
 
-	forget_owned(m, dst);
+	zero_owned(m, dst);
 	for (i = 0; i < m->nkeys; i++) {
 		const struct configmap_field *f = &m->fields[i];
 		const void *sp = cmember(src, f);

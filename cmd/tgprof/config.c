@@ -1017,8 +1017,7 @@ int config__load_buffer(const char *name, const char *buf, size_t len,
 	return 0;
 }
 
-/* Reads the whole file, at most YTREE_MAX_BYTES. */
-static int read_file(const char *path, char **ret, size_t *ret_len)
+int config__read_file(const char *path, char **ret, size_t *ret_len)
 {
 	size_t len = 0, cap = 4096;
 	char *buf = NULL, *p;
@@ -1082,7 +1081,7 @@ int config__load_file(const char *path,
 	char *buf;
 	int err;
 
-	err = read_file(path, &buf, &len);
+	err = config__read_file(path, &buf, &len);
 	if (err == -EFBIG) {
 		add_problem(&l, 0, 0, "expected a file of at most %u bytes",
 			    YTREE_MAX_BYTES);
@@ -1120,20 +1119,6 @@ const struct config_exporter *config__exporter(const struct config *cfg,
 	return NULL;
 }
 
-/* The value of key @name in mapping @m, or NULL. */
-static const struct ynode *map_get(const struct ynode *m, const char *name)
-{
-	size_t i;
-
-	if (!m || m->kind != YNODE_MAP)
-		return NULL;
-	for (i = 0; i + 1 < m->n; i += 2)
-		if (m->items[i]->kind == YNODE_SCALAR &&
-		    !strcmp(m->items[i]->text, name))
-			return m->items[i + 1];
-	return NULL;
-}
-
 int config__plugin_path(const char *path, char *buf, size_t len, char *err,
 			size_t errlen)
 {
@@ -1144,7 +1129,7 @@ int config__plugin_path(const char *path, char *buf, size_t len, char *err,
 	size_t tlen;
 	int ret;
 
-	ret = read_file(path, &text, &tlen);
+	ret = config__read_file(path, &text, &tlen);
 	if (ret) {
 		snprintf(err, errlen, "%s: cannot read: %s", path,
 			 strerror(-ret));
@@ -1157,7 +1142,7 @@ int config__plugin_path(const char *path, char *buf, size_t len, char *err,
 			 e.msg);
 		return ret;
 	}
-	v = map_get(map_get(tree->root, "service"), "plugin");
+	v = ynode__get(ynode__get(tree->root, "service"), "plugin");
 	if (!v || ynode__is_null(v)) {
 		snprintf(buf, len, "%s", "");
 		ytree__free(tree);

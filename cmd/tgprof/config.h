@@ -70,6 +70,11 @@ int config__load_file(const char *path,
 		      size_t nplugins, struct config **ret,
 		      struct config_problems *problems);
 
+/* Reads the whole file at @path: 0 with *@ret (NUL-terminated, caller
+ * frees) and *@ret_len, or -errno: -EFBIG above YTREE_MAX_BYTES, -EISDIR,
+ * what open() and read() give, -ENOMEM. */
+int config__read_file(const char *path, char **ret, size_t *ret_len);
+
 /* The same from @len bytes of @buf; @name stands for the file in
  * messages. */
 int config__load_buffer(const char *name, const char *buf, size_t len,

@@ -83,7 +83,8 @@ static void validate_usage(FILE *out)
 		"the configuration is valid, 2 when it is not.\n");
 }
 
-int cmd_validate(int argc, char **argv)
+int config_args__parse(int argc, char **argv, void (*usage)(FILE *out),
+		       const char **config, const char **plugin)
 {
 	enum { OPT_PLUGIN = 256 };
 	static const struct option longopts[] = {
@@ -92,43 +93,53 @@ int cmd_validate(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct config_problems *problems;
-	const struct tgprof_plugin *plugins[1];
-	struct plugin_handle handle = { 0 };
-	struct tgprof_plugin receiver;
-	const char *path = NULL, *plugin = NULL;
-	struct config *cfg = NULL;
-	int c, err;
+	int c;
 
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			path = optarg;
+			*config = optarg;
 			break;
 		case OPT_PLUGIN:
-			plugin = optarg;
+			*plugin = optarg;
 			break;
 		case 'h':
-			validate_usage(stdout);
-			return 0;
+			usage(stdout);
+			return 1;
 		case ':':
 			fprintf(stderr, "tgprof: %s needs a value\n",
 				argv[optind - 1]);
-			validate_usage(stderr);
-			return EXIT_USAGE;
+			usage(stderr);
+			return -EINVAL;
 		default:
 			fprintf(stderr, "tgprof: unknown option '%s'\n",
 				argv[optind - 1]);
-			validate_usage(stderr);
-			return EXIT_USAGE;
+			usage(stderr);
+			return -EINVAL;
 		}
 	}
-	if (!path || optind < argc) {
-		validate_usage(stderr);
-		return EXIT_USAGE;
+	if (!*config || optind < argc) {
+		usage(stderr);
+		return -EINVAL;
 	}
+	return 0;
+}
+
+int cmd_validate(int argc, char **argv)
+{
+	struct config_problems *problems;
+	const struct tgprof_plugin *plugins[1];
+	struct plugin_handle handle = { 0 };
+	struct tgprof_plugin receiver;
+	const char *path = NULL, *plugin = NULL;
+	struct config *cfg = NULL;
+	int err;
+
+	err = config_args__parse(argc, argv, validate_usage, &path, &plugin);
+	if (err)
+		return err > 0 ? 0 : EXIT_USAGE;
 
 	/* Two hundred problems of text: too big for the stack. */
 	problems = calloc(1, sizeof(*problems));

@@ -17,7 +17,6 @@
  * The exporters then own their copies: the OTLP/HTTP exporter retries what
  * the collector asks it to, the file exporter drops what it cannot write. */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -26,7 +25,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -798,65 +796,6 @@ static void gen_drain_exporters(struct run *run, struct run_gen *g,
 
 /* ---- the configuration --------------------------------------------------- */
 
-static int read_file(const char *path, char **ret, size_t *ret_len)
-{
-	size_t len = 0, cap = 0;
-	char *buf = NULL, *p;
-	ssize_t n;
-	int fd, err = 0;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
-	for (;;) {
-		if (len + 4096 + 1 > cap) {
-			cap = cap ? 2 * cap : 16384;
-			p = realloc(buf, cap);
-			if (!p) {
-				err = -ENOMEM;
-				break;
-			}
-			buf = p;
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			err = -errno;
-			break;
-		}
-		if (!n)
-			break;
-		len += n;
-		if (len > YTREE_MAX_BYTES) {
-			err = -EFBIG;
-			break;
-		}
-	}
-	close(fd);
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
-static const struct ynode *map_get(const struct ynode *m, const char *name)
-{
-	size_t i;
-
-	if (!m || m->kind != YNODE_MAP)
-		return NULL;
-	for (i = 0; i + 1 < m->n; i += 2)
-		if (m->items[i]->kind == YNODE_SCALAR &&
-		    !strcmp(m->items[i]->text, name))
-			return m->items[i + 1];
-	return NULL;
-}
-
 /* How often the statistics line is logged: the shortest report_interval
  * of the pipeline's receivers (read from the file as the loader did; the
  * plugin's config is opaque), else the key's default. */
@@ -877,11 +816,11 @@ static uint64_t stats_period(const char *buf, size_t len,
 		configmap__parse_duration(p->config_keys[k].default_value,
 					  &def);
 	if (!ytree__parse(buf, len, &tree, &e))
-		rcvs = map_get(tree->root, "receivers");
+		rcvs = ynode__get(tree->root, "receivers");
 	for (i = 0; i < cfg->service->receivers.n; i++) {
-		const struct ynode *n =
-			map_get(map_get(rcvs, cfg->service->receivers.items[i]),
-				"report_interval");
+		const struct ynode *n = ynode__get(
+			ynode__get(rcvs, cfg->service->receivers.items[i]),
+			"report_interval");
 		char *text = NULL;
 
 		v = def;
@@ -912,7 +851,7 @@ static int load_config(struct run *run, struct config **ret,
 	char *buf = NULL;
 	int err;
 
-	err = read_file(run->config_path, &buf, &len);
+	err = config__read_file(run->config_path, &buf, &len);
 	if (err) {
 		runlog__log(&run->log, TG_LOG_ERROR,
 			    "cannot read the configuration",
@@ -1079,50 +1018,6 @@ static void run_usage(FILE *out)
 		"         SIGHUP           reload FILE; a bad file keeps the running config\n"
 		"exit codes: 0 stopped by a signal, 1 failure at run time (privileges,\n"
 		"            kernel), 2 bad usage, configuration or plugin\n");
-}
-
-static int parse_args(int argc, char **argv, const char **config,
-		      const char **plugin)
-{
-	enum { OPT_PLUGIN = 256 };
-	static const struct option longopts[] = {
-		{ "config", required_argument, NULL, 'c' },
-		{ "plugin", required_argument, NULL, OPT_PLUGIN },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
-	int c;
-
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":c:h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'c':
-			*config = optarg;
-			break;
-		case OPT_PLUGIN:
-			*plugin = optarg;
-			break;
-		case 'h':
-			run_usage(stdout);
-			return 1;
-		case ':':
-			fprintf(stderr, "tgprof: %s needs a value\n",
-				argv[optind - 1]);
-			run_usage(stderr);
-			return -EINVAL;
-		default:
-			fprintf(stderr, "tgprof: unknown option '%s'\n",
-				argv[optind - 1]);
-			run_usage(stderr);
-			return -EINVAL;
-		}
-	}
-	if (!*config || optind < argc) {
-		run_usage(stderr);
-		return -EINVAL;
-	}
-	return 0;
 }
 
 /* SIGTERM, SIGINT and SIGHUP come through a signalfd: blocked in every
@@ -1296,7 +1191,7 @@ int cmd_run(int argc, char **argv)
 	struct run *run;
 	int sfd, err, ret;
 
-	err = parse_args(argc, argv, &config, &plugin);
+	err = config_args__parse(argc, argv, run_usage, &config, &plugin);
 	if (err)
 		return err > 0 ? 0 : EXIT_USAGE;
 	sfd = signals_open();

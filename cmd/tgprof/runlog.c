@@ -45,21 +45,15 @@ static void putc_(struct line *ln, char c)
 	ln->buf[ln->len++] = c;
 }
 
-/* logfmt: bare when the value has no space, '=', '"' or control byte,
- * quoted and escaped otherwise (and when empty). */
-static void logfmt_value(struct line *ln, const char *s, size_t max, bool quote)
+/* @s between double quotes, '"' and '\\' escaped, the common control bytes
+ * as \n, \t, \r and the others as JSON's \u00XX or logfmt's \xXX; at most
+ * @max bytes of @s. */
+static void quoted(struct line *ln, const char *s, size_t max, bool json)
 {
 	const unsigned char *p;
 	char esc[8];
 	size_t i;
 
-	quote |= !*s;
-	for (p = (const unsigned char *)s; *p && !quote; p++)
-		quote = *p <= ' ' || *p == '=' || *p == '"' || *p == 0x7f;
-	if (!quote) {
-		puts_(ln, s);
-		return;
-	}
 	putc_(ln, '"');
 	for (p = (const unsigned char *)s, i = 0; *p && i < max; p++, i++) {
 		switch (*p) {
@@ -80,7 +74,8 @@ static void logfmt_value(struct line *ln, const char *s, size_t max, bool quote)
 			break;
 		default:
 			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\x%02x", *p);
+				snprintf(esc, sizeof(esc),
+					 json ? "\\u%04x" : "\\x%02x", *p);
 				puts_(ln, esc);
 			} else {
 				putc_(ln, (char)*p);
@@ -90,40 +85,19 @@ static void logfmt_value(struct line *ln, const char *s, size_t max, bool quote)
 	putc_(ln, '"');
 }
 
-static void json_string(struct line *ln, const char *s, size_t max)
+/* logfmt: bare when the value has no space, '=', '"' or control byte,
+ * quoted and escaped otherwise (and when empty). */
+static void logfmt_value(struct line *ln, const char *s, size_t max, bool quote)
 {
 	const unsigned char *p;
-	char esc[8];
-	size_t i;
 
-	putc_(ln, '"');
-	for (p = (const unsigned char *)s, i = 0; *p && i < max; p++, i++) {
-		switch (*p) {
-		case '"':
-			puts_(ln, "\\\"");
-			break;
-		case '\\':
-			puts_(ln, "\\\\");
-			break;
-		case '\n':
-			puts_(ln, "\\n");
-			break;
-		case '\t':
-			puts_(ln, "\\t");
-			break;
-		case '\r':
-			puts_(ln, "\\r");
-			break;
-		default:
-			if (*p < 0x20 || *p == 0x7f) {
-				snprintf(esc, sizeof(esc), "\\u%04x", *p);
-				puts_(ln, esc);
-			} else {
-				putc_(ln, (char)*p);
-			}
-		}
-	}
-	putc_(ln, '"');
+	quote |= !*s;
+	for (p = (const unsigned char *)s; *p && !quote; p++)
+		quote = *p <= ' ' || *p == '=' || *p == '"' || *p == 0x7f;
+	if (quote)
+		quoted(ln, s, max, false);
+	else
+		puts_(ln, s);
 }
 
 /* A key is written as given when it is a word; anything else becomes '_'
@@ -151,7 +125,7 @@ static void value(struct line *ln, const struct runlog_kv *kv, bool json)
 	switch (kv->type) {
 	case RUNLOG_STR:
 		if (json)
-			json_string(ln, kv->s ? kv->s : "", SIZE_MAX);
+			quoted(ln, kv->s ? kv->s : "", SIZE_MAX, true);
 		else
 			logfmt_value(ln, kv->s ? kv->s : "", SIZE_MAX, false);
 		return;
@@ -240,7 +214,7 @@ static void build(struct line *ln, bool json, enum tg_log_level level,
 		puts_(ln, "\",\"level\":\"");
 		puts_(ln, tg_log_level_name(level));
 		puts_(ln, "\",\"msg\":");
-		json_string(ln, msg, max_msg);
+		quoted(ln, msg, max_msg, true);
 	} else {
 		puts_(ln, "ts=");
 		puts_(ln, ts);

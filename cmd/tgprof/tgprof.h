@@ -5,6 +5,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "lib/log.h"
 
@@ -37,6 +38,16 @@ int cmd_record(int argc, char **argv);
 /* config_cmd.c: `tgprof validate --config FILE`, `tgprof config`. */
 int cmd_validate(int argc, char **argv);
 int cmd_config(int argc, char **argv);
+
+/*
+ * The command line of `tgprof validate` and `tgprof run`: -c/--config FILE
+ * (required) and --plugin PATH, borrowed from @argv into *@config and
+ * *@plugin (left as they were when not given). Returns 0; 1 after -h
+ * printed @usage to stdout; -EINVAL after saying what is wrong and
+ * printing @usage to stderr.
+ */
+int config_args__parse(int argc, char **argv, void (*usage)(FILE *out),
+		       const char **config, const char **plugin);
 
 /* run.c: `tgprof run --config FILE`, the daemon. */
 int cmd_run(int argc, char **argv);

@@ -391,6 +391,19 @@ bool ynode__is_null(const struct ynode *n)
 		!strcmp(n->text, "NULL"));
 }
 
+const struct ynode *ynode__get(const struct ynode *m, const char *name)
+{
+	size_t i;
+
+	if (!m || m->kind != YNODE_MAP)
+		return NULL;
+	for (i = 0; i + 1 < m->n; i += 2)
+		if (m->items[i]->kind == YNODE_SCALAR &&
+		    !strcmp(m->items[i]->text, name))
+			return m->items[i + 1];
+	return NULL;
+}
+
 const char *ynode__kind_name(const struct ynode *n)
 {
 	switch (n->kind) {

@@ -66,6 +66,10 @@ void ytree__free(struct ytree *t);
 /* Whether @n is YAML's null: a plain "", "~", "null", "Null" or "NULL". */
 bool ynode__is_null(const struct ynode *n);
 
+/* The value of key @name in mapping @m (borrowed from its tree), or NULL:
+ * also when @m is NULL or not a mapping, so lookups chain. */
+const struct ynode *ynode__get(const struct ynode *m, const char *name);
+
 /* "a scalar", "a list", "a mapping". */
 const char *ynode__kind_name(const struct ynode *n);
 
