@@ -72,6 +72,19 @@ void harness_config(struct receiver_config *cfg, uint32_t freq_hz,
 struct receiver *harness_receiver(const struct receiver_config *cfg,
 				  const struct receiver_sink *sink);
 
+/* What a command printed and how it ended (run_cmd). */
+struct cmd_result {
+	int status;
+	char out[65536];
+	char err[16384];
+};
+
+/* Runs @argv (argv[0] looked up in PATH) to completion, capturing stdout
+ * and stderr. Asserts on failure to start or reap it. */
+void run_cmd(char *const argv[], struct cmd_result *res);
+/* The exit code, or -1 when killed by a signal. */
+int exit_code(const struct cmd_result *res);
+
 /* TGPROF_FIXTURE_DIR "/" @name, in a static buffer per call site. */
 const char *fixture_path(const char *name, char *buf, size_t len);
 

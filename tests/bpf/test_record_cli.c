@@ -3,7 +3,6 @@
  * privileges. Runs build/tgprof; needs root. */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,65 +14,6 @@
 #include <criterion/criterion.h>
 
 #include "tests/bpf/harness.h"
-
-struct cmd_result {
-	int status;
-	char out[65536];
-	char err[16384];
-};
-
-static void read_into(int fd, char *buf, size_t cap, size_t *len)
-{
-	ssize_t n = read(fd, buf + *len, cap - 1 - *len);
-
-	if (n > 0)
-		*len += n;
-	buf[*len] = '\0';
-}
-
-/* Runs @argv to completion, capturing stdout and stderr. */
-static void run_cmd(char *const argv[], struct cmd_result *res)
-{
-	int out[2], err[2];
-	size_t olen = 0, elen = 0;
-	pid_t pid;
-
-	memset(res, 0, sizeof(*res));
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (!pid) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	for (;;) {
-		struct pollfd p[2] = { { out[0], POLLIN, 0 },
-				       { err[0], POLLIN, 0 } };
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents)
-			read_into(out[0], res->out, sizeof(res->out), &olen);
-		if (p[1].revents)
-			read_into(err[0], res->err, sizeof(res->err), &elen);
-		if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN) &&
-		    (p[1].revents & POLLHUP) && !(p[1].revents & POLLIN))
-			break;
-	}
-	close(out[0]);
-	close(err[0]);
-	cr_assert_eq(waitpid(pid, &res->status, 0), pid);
-}
-
-static int exit_code(const struct cmd_result *res)
-{
-	return WIFEXITED(res->status) ? WEXITSTATUS(res->status) : -1;
-}
 
 static size_t count_lines(const char *s)
 {

@@ -33,65 +33,6 @@ typedef Opentelemetry__Proto__Common__V1__AnyValue anyvalue;
 	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 
-struct cmd_result {
-	int status;
-	char out[65536];
-	char err[16384];
-};
-
-static void read_into(int fd, char *buf, size_t cap, size_t *len)
-{
-	ssize_t n = read(fd, buf + *len, cap - 1 - *len);
-
-	if (n > 0)
-		*len += n;
-	buf[*len] = '\0';
-}
-
-/* Runs @argv to completion, capturing stdout and stderr. */
-static void run_cmd(char *const argv[], struct cmd_result *res)
-{
-	int out[2], err[2];
-	size_t olen = 0, elen = 0;
-	pid_t pid;
-
-	memset(res, 0, sizeof(*res));
-	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
-	cr_assert_eq(pipe2(err, O_CLOEXEC), 0);
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (!pid) {
-		dup2(out[1], STDOUT_FILENO);
-		dup2(err[1], STDERR_FILENO);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	close(out[1]);
-	close(err[1]);
-	for (;;) {
-		struct pollfd p[2] = { { out[0], POLLIN, 0 },
-				       { err[0], POLLIN, 0 } };
-
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[0].revents)
-			read_into(out[0], res->out, sizeof(res->out), &olen);
-		if (p[1].revents)
-			read_into(err[0], res->err, sizeof(res->err), &elen);
-		if ((p[0].revents & POLLHUP) && !(p[0].revents & POLLIN) &&
-		    (p[1].revents & POLLHUP) && !(p[1].revents & POLLIN))
-			break;
-	}
-	close(out[0]);
-	close(err[0]);
-	cr_assert_eq(waitpid(pid, &res->status, 0), pid);
-}
-
-static int exit_code(const struct cmd_result *res)
-{
-	return WIFEXITED(res->status) ? WEXITSTATUS(res->status) : -1;
-}
-
 static void *slurp(const char *path, size_t *ret_len)
 {
 	struct stat st;
