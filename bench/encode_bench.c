@@ -20,7 +20,7 @@
 #include <time.h>
 #include <zlib.h>
 
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 #define NPROGRAMS 40
 #define NPROCS 200

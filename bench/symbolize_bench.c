@@ -1,6 +1,6 @@
 /* Symbolizer benchmark: maps the text of libc and of the largest shared
  * library on the machine (or the one named on the command line) into this
- * process, then measures with receiver/symbolizer.c
+ * process, then measures with receiver/symbols/symbolizer.c
  *   - the cold load of the large library (open, symbol tables, debug-file
  *     search, DWARF when present) and the bytes its cache entry holds;
  *   - 1,000,000 lookups of random addresses from both text sections with
@@ -25,9 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "receiver/maps.h"
-#include "receiver/procfs.h"
-#include "receiver/symbolizer.h"
+#include "receiver/processes/maps.h"
+#include "receiver/processes/procfs.h"
+#include "receiver/symbols/symbolizer.h"
 
 #define BENCH_LOOKUPS 1000000
 #define BENCH_FRAMES_PER_SAMPLE 64

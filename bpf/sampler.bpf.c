@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* Kernel side of tgprof: a CPU-clock perf event per CPU takes stack samples;
  * sched_process_exec/exit tracepoints report exec and thread-group exits.
- * Every record goes through one ring buffer, in order, to receiver/sampler.c. */
+ * Every record goes through one ring buffer, in order, to receiver/sampler/sampler.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>

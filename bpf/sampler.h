@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
-/* Records bpf/sampler.bpf.c hands to receiver/sampler.c through one ring
+/* Records bpf/sampler.bpf.c hands to receiver/sampler/sampler.c through one ring
  * buffer, in the order they happened. Shared by kernel and user space:
  * __u32/__u64 and fixed-size arrays only, no pointers. */
 #ifndef TGPROF_BPF_SAMPLER_H

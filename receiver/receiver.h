@@ -9,10 +9,10 @@
 #include <stdint.h>
 
 #include "lib/log.h"
-#include "receiver/filter.h"
-#include "receiver/proctab.h"
-#include "receiver/sampler.h"
-#include "receiver/symbolizer.h"
+#include "receiver/processes/filter.h"
+#include "receiver/processes/proctab.h"
+#include "receiver/sampler/sampler.h"
+#include "receiver/symbols/symbolizer.h"
 
 struct receiver_config {
 	uint32_t freq_hz; /* per CPU; 1..10000, default 19 */
@@ -34,7 +34,7 @@ struct receiver_config {
 	/* Symbol cache budget in bytes (tables, DWARF, demangled names);
 	 * default 256 MiB. */
 	size_t max_symbol_bytes;
-	/* Which processes are profiled (receiver/filter.h); NULL: all.
+	/* Which processes are profiled (receiver/processes/filter.h); NULL: all.
 	 * Borrowed for receiver__new() only, which compiles it. PIDs and the
 	 * cgroups that exist at start are filtered in the kernel; names,
 	 * container ids and cgroup paths are decided here when a process is

@@ -11,7 +11,7 @@
 #include "cmd/tgprof/config.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/tgprof.h"
-#include "receiver/plugin_config.h"
+#include "receiver/plugin/config.h"
 
 /*
  * The receiver's config callbacks, linked in: the keys of the plugin

@@ -23,8 +23,8 @@
 #include "exporter/topfuncs.h"
 #include "lib/clock.h"
 #include "lib/outdir.h"
-#include "receiver/procfs.h"
-#include "receiver/profile.h"
+#include "receiver/processes/procfs.h"
+#include "receiver/profile/profile.h"
 #include "receiver/receiver.h"
 
 #define RECORD_MAX_FREQ 10000

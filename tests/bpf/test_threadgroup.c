@@ -13,7 +13,7 @@
 #include <criterion/criterion.h>
 
 #include "lib/clock.h"
-#include "receiver/procfs.h"
+#include "receiver/processes/procfs.h"
 #include "tests/bpf/harness.h"
 
 #define TEST_FREQ 499

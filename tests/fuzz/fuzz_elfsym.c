@@ -10,10 +10,10 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "receiver/debuginfo.h"
-#include "receiver/demangle.h"
-#include "receiver/dwarf.h"
-#include "receiver/elfsym.h"
+#include "receiver/symbols/debuginfo.h"
+#include "receiver/symbols/demangle.h"
+#include "receiver/symbols/dwarf.h"
+#include "receiver/symbols/elfsym.h"
 
 /* Where the fixtures keep their code: looked up densely. */
 #define FUZZ_TEXT_START 0x1000

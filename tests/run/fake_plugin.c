@@ -21,7 +21,7 @@
 #include "include/tgprof/receiver.h"
 #include "lib/clock.h"
 #include "lib/configmap.h"
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 #ifndef FAKE_ABI_MAJOR
 #define FAKE_ABI_MAJOR TGPROF_ABI_MAJOR

@@ -12,9 +12,9 @@
 
 #include "cmd/tgprof/config.h"
 #include "cmd/tgprof/yamltree.h"
-#include "receiver/plugin_config.h"
+#include "receiver/plugin/config.h"
 
-/* The receiver's config part, as receiver/plugin.c will describe it. */
+/* The receiver's config part, as receiver/plugin/plugin.c will describe it. */
 static const struct tgprof_plugin *receiver_plugin(void)
 {
 	static const struct tgprof_plugin d = {

@@ -1,4 +1,4 @@
-/* Tests of the demangler (receiver/demangle.c): C++ through libstdc++,
+/* Tests of the demangler (receiver/symbols/demangle.c): C++ through libstdc++,
  * Rust legacy and v0 by tgprof's own code, and names built to break it
  * (deep nesting, self-referring backrefs, lengths past every bound). */
 #include <criterion/criterion.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/demangle.h"
+#include "receiver/symbols/demangle.h"
 
 struct vec {
 	const char *in;

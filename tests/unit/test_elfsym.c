@@ -1,4 +1,4 @@
-/* Tests of the ELF reader under the symbolizer (receiver/elfsym.c): known
+/* Tests of the ELF reader under the symbolizer (receiver/symbols/elfsym.c): known
  * functions of the symbols_* fixtures are named from their file offsets,
  * and corrupt or truncated files never make it read outside the file. */
 #include <criterion/criterion.h>
@@ -13,7 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "receiver/elfsym.h"
+#include "receiver/symbols/elfsym.h"
 
 #define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
 

@@ -15,7 +15,7 @@
 
 #include "exporter/file.h"
 #include "lib/clock.h"
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 #define SECOND NSEC_PER_SEC
 

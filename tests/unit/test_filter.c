@@ -1,9 +1,9 @@
-/* Guards receiver/filter.c: which processes a receiver profiles, by name,
+/* Guards receiver/processes/filter.c: which processes a receiver profiles, by name,
  * container and cgroup, with excludes winning over includes. */
 #include <criterion/criterion.h>
 #include <errno.h>
 
-#include "receiver/filter.h"
+#include "receiver/processes/filter.h"
 
 static const char *const CID =
 	"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";

@@ -1,5 +1,5 @@
 /* Tests of the kernel symbol table behind kernel frames
- * (receiver/kallsyms.c): fake kallsyms files written by the test, and the
+ * (receiver/symbols/kallsyms.c): fake kallsyms files written by the test, and the
  * real /proc/kallsyms when this process may read its addresses. */
 #include <criterion/criterion.h>
 #include <errno.h>
@@ -9,7 +9,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "receiver/kallsyms.h"
+#include "receiver/symbols/kallsyms.h"
 
 /* A kallsyms file with @text, as a path the loader can open. */
 struct fake {

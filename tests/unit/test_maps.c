@@ -1,4 +1,4 @@
-/* Guards receiver/maps.c, the parser every maps read by the process table
+/* Guards receiver/processes/maps.c, the parser every maps read by the process table
  * goes through: crafted /proc/PID/maps text, including the cut-off and
  * corrupt reads a vanishing process produces. */
 #include <errno.h>
@@ -8,7 +8,7 @@
 
 #include <criterion/criterion.h>
 
-#include "receiver/maps.h"
+#include "receiver/processes/maps.h"
 
 #define LINE_APP \
 	"55d0c0a00000-55d0c0a21000 r-xp 00002000 fd:01 1835023                    /usr/bin/app\n"

@@ -15,7 +15,7 @@
 #include "exporter/folded.h"
 #include "exporter/otlp_folded.h"
 #include "lib/clock.h"
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
 	request;

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/plugin_config.h"
+#include "receiver/plugin/config.h"
 
 struct reports {
 	char text[32][CONFIGMAP_ERR_MAX + 64];

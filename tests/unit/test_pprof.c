@@ -16,7 +16,7 @@
 
 #include "exporter/pprof.h"
 #include "lib/clock.h"
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 typedef Perftools__Profiles__Profile pprof;
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest

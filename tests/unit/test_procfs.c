@@ -1,4 +1,4 @@
-/* Guards receiver/procfs.c, the /proc facts the process table decides
+/* Guards receiver/processes/procfs.c, the /proc facts the process table decides
  * with: stat parsing, thread-group liveness (DESIGN.md section 3), maps
  * reads and opening files inside a task's root, on a fake /proc tree built
  * in a temporary directory, plus a few checks against the real /proc. */
@@ -13,8 +13,8 @@
 #include <criterion/criterion.h>
 
 #include "fakeproc.h"
-#include "receiver/maps.h"
-#include "receiver/procfs.h"
+#include "receiver/processes/maps.h"
+#include "receiver/processes/procfs.h"
 
 static const char *root;
 

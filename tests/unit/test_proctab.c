@@ -1,4 +1,4 @@
-/* Guards receiver/proctab.c, the process table between the sampler drain
+/* Guards receiver/processes/proctab.c, the process table between the sampler drain
  * and the symbolizer: the thread-group rules of DESIGN.md section 3 played
  * against a fake /proc tree built in a temporary directory. */
 #include <errno.h>
@@ -12,8 +12,8 @@
 #include "bpf/sampler.h"
 #include "fakeproc.h"
 #include "lib/clock.h"
-#include "receiver/procfs.h"
-#include "receiver/proctab.h"
+#include "receiver/processes/procfs.h"
+#include "receiver/processes/proctab.h"
 
 static const char *root;
 static unsigned int log_lines[TG_LOG_DEBUG + 1];

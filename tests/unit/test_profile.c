@@ -1,4 +1,4 @@
-/* Guards receiver/profile.c, the profile builder: what it packs is decoded
+/* Guards receiver/profile/profile.c, the profile builder: what it packs is decoded
  * again with the generated protobuf-c code (and protoc-c's text decoder)
  * and checked field by field against the OTLP profiles rules: zero entries
  * first, everything deduplicated, identical samples merged, inline chains
@@ -14,7 +14,7 @@
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 
 #include "lib/clock.h"
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 #define PROTO_DIR TGPROF_SOURCE_DIR "/proto"
 #define GOLDEN_BIN \

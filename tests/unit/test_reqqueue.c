@@ -1,4 +1,4 @@
-/* Guards receiver/reqqueue.c, the requests waiting for the plugin host's
+/* Guards receiver/plugin/reqqueue.c, the requests waiting for the plugin host's
  * consumer: answers decide each request's fate, retries back off within
  * their caps and jitter, a full queue drops its oldest, and every drop is
  * counted by its cause. Time is passed in: no test sleeps. */
@@ -10,7 +10,7 @@
 #include <criterion/criterion.h>
 
 #include "lib/clock.h"
-#include "receiver/reqqueue.h"
+#include "receiver/plugin/reqqueue.h"
 
 #define MS NSEC_PER_MSEC
 #define SEC NSEC_PER_SEC

@@ -1,4 +1,4 @@
-/* Tests of the symbolizer (receiver/symbolizer.c) on the test process
+/* Tests of the symbolizer (receiver/symbols/symbolizer.c) on the test process
  * itself: its own functions, libc, the [vdso], through mappings read here
  * from /proc/self/maps; plus the cache, its epochs and kernel frames. */
 #include <criterion/criterion.h>
@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "fakeproc.h"
-#include "receiver/symbolizer.h"
+#include "receiver/symbols/symbolizer.h"
 
 /* ---- this process's mappings, parsed here (not with maps.c) ---- */
 

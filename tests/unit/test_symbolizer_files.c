@@ -1,4 +1,4 @@
-/* Tests of the symbolizer (receiver/symbolizer.c) on the ELF fixtures built
+/* Tests of the symbolizer (receiver/symbols/symbolizer.c) on the ELF fixtures built
  * for it: each file is mapped into this process the way a loader maps it,
  * and addresses inside it are named through /proc/self/maps. Separate
  * debug files (build-id, debuglink, inside a container's root), MiniDebugInfo,
@@ -20,9 +20,9 @@
 #include <unistd.h>
 
 #include "fakeproc.h"
-#include "receiver/maps.h"
-#include "receiver/procfs.h"
-#include "receiver/symbolizer.h"
+#include "receiver/processes/maps.h"
+#include "receiver/processes/procfs.h"
+#include "receiver/symbols/symbolizer.h"
 
 #define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
 #define TARGET_SRC TGPROF_SOURCE_DIR "/tests/fixtures/symbols_target.c"

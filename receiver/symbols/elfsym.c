@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "receiver/elfsym.h"
+#include "receiver/symbols/elfsym.h"
 
 #define ELFSYM_MAX_SEGMENTS 64 /* real files have 2 to 6 PT_LOADs */
 /* A symbol without a size (hand-written assembly) covers up to the next

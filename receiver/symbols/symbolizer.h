@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 #include "lib/log.h"
-#include "receiver/maps.h"
+#include "receiver/processes/maps.h"
 
 enum frame_kind {
 	FRAME_NATIVE = 0,

@@ -14,7 +14,7 @@
 #include <bpf/libbpf.h>
 
 #include "bpf/sampler.h"
-#include "receiver/sampler.h"
+#include "receiver/sampler/sampler.h"
 #include "sampler_bpf.skel.h"
 
 #define SAMPLER_MAX_CPUS 4096

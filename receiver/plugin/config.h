@@ -1,7 +1,7 @@
 /* The receiver plugin's configuration: the keys of `receivers: tgprof:`,
  * one config map table, and the four config callbacks of the plugin
  * descriptor (include/tgprof/receiver.h) that the host drives while it
- * reads its YAML. receiver/plugin.c points the descriptor at them; create()
+ * reads its YAML. receiver/plugin/plugin.c points the descriptor at them; create()
  * takes a copy with plugin_config__dup(). */
 #ifndef TGPROF_RECEIVER_PLUGIN_CONFIG_H
 #define TGPROF_RECEIVER_PLUGIN_CONFIG_H

@@ -18,13 +18,13 @@
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
-#include "receiver/debuginfo.h"
-#include "receiver/demangle.h"
-#include "receiver/dwarf.h"
-#include "receiver/elfsym.h"
-#include "receiver/kallsyms.h"
-#include "receiver/procfs.h"
-#include "receiver/symbolizer.h"
+#include "receiver/symbols/debuginfo.h"
+#include "receiver/symbols/demangle.h"
+#include "receiver/symbols/dwarf.h"
+#include "receiver/symbols/elfsym.h"
+#include "receiver/symbols/kallsyms.h"
+#include "receiver/processes/procfs.h"
+#include "receiver/symbols/symbolizer.h"
 
 #define SYMBOLIZER_DEFAULT_MAX_FILES 512
 #define SYMBOLIZER_DEFAULT_MAX_BYTES (256u << 20)

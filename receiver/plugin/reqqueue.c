@@ -6,7 +6,7 @@
 
 #include "lib/clock.h"
 #include "lib/opts.h"
-#include "receiver/reqqueue.h"
+#include "receiver/plugin/reqqueue.h"
 
 #define REQQUEUE_DEFAULT_CAPACITY 10
 #define REQQUEUE_DEFAULT_INITIAL (1 * NSEC_PER_SEC)

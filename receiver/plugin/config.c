@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/plugin_config.h"
+#include "receiver/plugin/config.h"
 
 /* The receivers.tgprof keys: (name, member, TYPE, default, min, max,
  * flags, description[, field extras]). Keys below one parent stay

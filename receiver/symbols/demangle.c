@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/demangle.h"
+#include "receiver/symbols/demangle.h"
 
 /* libstdc++'s Itanium demangler (<cxxabi.h> is C++ only). */
 char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/filter.h"
+#include "receiver/processes/filter.h"
 
 struct pattern_list {
 	regex_t *v;

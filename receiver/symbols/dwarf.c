@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "receiver/dwarf.h"
+#include "receiver/symbols/dwarf.h"
 
 /* Addresses of units too large to index are walked one at a time, which
  * costs far more than a map lookup: the last few are remembered with

@@ -3,7 +3,7 @@
  * receiver core. A started receiver runs one thread that drives
  * receiver__poll(), feeds a profile builder, turns every report interval
  * into one request and offers the oldest queued request to the host's
- * consumer (receiver/reqqueue.c decides retries and drops). Everything
+ * consumer (receiver/plugin/reqqueue.c decides retries and drops). Everything
  * hangs off struct tgprof_receiver: the library has no mutable globals. */
 #include <errno.h>
 #include <pthread.h>
@@ -19,10 +19,10 @@
 #include "lib/caps.h"
 #include "lib/clock.h"
 #include "lib/log.h"
-#include "receiver/plugin_config.h"
-#include "receiver/profile.h"
+#include "receiver/plugin/config.h"
+#include "receiver/profile/profile.h"
 #include "receiver/receiver.h"
-#include "receiver/reqqueue.h"
+#include "receiver/plugin/reqqueue.h"
 
 #define TGPROF_EXPORT __attribute__((visibility("default")))
 

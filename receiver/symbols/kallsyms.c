@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/kallsyms.h"
+#include "receiver/symbols/kallsyms.h"
 
 /* KSYM_NAME_LEN is 512 since 6.1; a module name is at most 56 bytes. */
 #define KALLSYMS_MAX_LINE 1024

@@ -15,8 +15,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "receiver/debuginfo.h"
-#include "receiver/elfsym.h"
+#include "receiver/symbols/debuginfo.h"
+#include "receiver/symbols/elfsym.h"
 
 #define DEBUGINFO_CRC_CHUNK (1u << 20)
 /* liblzma's own memory for one stream (dictionary and state): xz -9

@@ -2,7 +2,7 @@
  * kernel cannot match cheaply: process names (regular expressions),
  * container ids and cgroup paths, seen when a process is first sampled
  * and again after it execs. PID and cgroup-id lists are applied in the
- * kernel (receiver/sampler.c); the verdict here agrees with them. */
+ * kernel (receiver/sampler/sampler.c); the verdict here agrees with them. */
 #ifndef TGPROF_RECEIVER_FILTER_H
 #define TGPROF_RECEIVER_FILTER_H
 

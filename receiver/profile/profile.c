@@ -22,7 +22,7 @@
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
-#include "receiver/profile.h"
+#include "receiver/profile/profile.h"
 
 /* The generated names are long; these are the messages the builder packs. */
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest

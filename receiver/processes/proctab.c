@@ -11,8 +11,8 @@
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
-#include "receiver/procfs.h"
-#include "receiver/proctab.h"
+#include "receiver/processes/procfs.h"
+#include "receiver/processes/proctab.h"
 
 #define PROCTAB_DEFAULT_MAX_PROCESSES 16384
 #define PROCTAB_DEFAULT_REREAD_NS (250 * NSEC_PER_MSEC)

@@ -22,8 +22,8 @@
 #include <stdint.h>
 
 #include "lib/log.h"
-#include "receiver/maps.h"
-#include "receiver/procfs.h"
+#include "receiver/processes/maps.h"
+#include "receiver/processes/procfs.h"
 
 enum proc_state {
 	PROC_ALIVE = 0,

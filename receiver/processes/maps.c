@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "receiver/maps.h"
+#include "receiver/processes/maps.h"
 
 #define DELETED_SUFFIX " (deleted)"
 

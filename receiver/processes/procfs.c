@@ -12,7 +12,7 @@
 #include <unistd.h>
 #include <linux/openat2.h>
 
-#include "receiver/procfs.h"
+#include "receiver/processes/procfs.h"
 
 #define PROCFS_STAT_MAX 4096 /* a stat line is ~300 bytes plus comm */
 #define PROCFS_MAPS_CHUNK (64u << 10)
