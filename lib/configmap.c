@@ -1,10 +1,12 @@
 /* Config maps: text values in, bounded C structs out, every problem said
- * with what was expected. See configmap.h for the semantics. */
+ * with what was expected (configmap_text.c words it). See configmap.h for
+ * the semantics; configmap_print.c writes the tables as YAML and docs. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,42 +24,6 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
-}
-
-void configmap__quote(const char *s, char *buf, size_t len)
-{
-	size_t o = 0, i;
-
-	if (len < 8) {
-		if (len)
-			buf[0] = '\0';
-		return;
-	}
-	buf[o++] = '"';
-	for (i = 0; s[i] && o + 8 < len && i < CONFIGMAP_QUOTE_MAX; i++) {
-		unsigned char c = s[i];
-
-		if (c == '"' || c == '\\') {
-			buf[o++] = '\\';
-			buf[o++] = c;
-		} else if (c == '\n') {
-			buf[o++] = '\\';
-			buf[o++] = 'n';
-		} else if (c == '\t') {
-			buf[o++] = '\\';
-			buf[o++] = 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += snprintf(buf + o, len - o, "\\x%02x", c);
-		} else {
-			buf[o++] = c;
-		}
-	}
-	if (s[i]) {
-		memcpy(buf + o, "...", 3);
-		o += 3;
-	}
-	buf[o++] = '"';
-	buf[o] = '\0';
 }
 
 /* ---- text parsers ---------------------------------------------------- */
@@ -231,51 +197,6 @@ int configmap__parse_size(const char *s, uint64_t *ret_bytes)
 		return 0;
 	}
 	return -EINVAL;
-}
-
-void configmap__format_duration(uint64_t ns, char *buf, size_t len)
-{
-	static const struct {
-		const char *name;
-		uint64_t ns;
-	} units[] = {
-		{ "h", 3600000000000ULL },
-		{ "m", 60000000000ULL },
-		{ "s", 1000000000ULL },
-		{ "ms", 1000000 },
-		{ "us", 1000 },
-	};
-	size_t i;
-
-	if (!ns) {
-		snprintf(buf, len, "0s");
-		return;
-	}
-	for (i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
-		if (ns % units[i].ns == 0) {
-			snprintf(buf, len, "%" PRIu64 "%s", ns / units[i].ns,
-				 units[i].name);
-			return;
-		}
-	}
-	snprintf(buf, len, "%" PRIu64 "ns", ns);
-}
-
-void configmap__format_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "TiB", "GiB", "MiB", "KiB" };
-	size_t i;
-
-	for (i = 0; bytes && i < 4; i++) {
-		unsigned shift = 40 - 10 * i;
-
-		if (bytes % (1ULL << shift) == 0) {
-			snprintf(buf, len, "%" PRIu64 "%s", bytes >> shift,
-				 units[i]);
-			return;
-		}
-	}
-	snprintf(buf, len, "%" PRIu64, bytes);
 }
 
 /* ---- storage ----------------------------------------------------------- */
@@ -538,88 +459,7 @@ static void mark(const struct configmap *m, void *base, size_t idx)
 	marks(m, base)->bits[idx / 64] |= 1ULL << (idx % 64);
 }
 
-/* ---- what a key expects --------------------------------------------- */
-
-const char *configmap__type_name(enum tgprof_config_type type)
-{
-	switch ((int)type) {
-	case TGPROF_CONFIG_BOOL:
-		return "bool";
-	case TGPROF_CONFIG_INT:
-		return "int";
-	case TGPROF_CONFIG_DURATION:
-		return "duration";
-	case TGPROF_CONFIG_SIZE:
-		return "size";
-	case TGPROF_CONFIG_STRING:
-		return "string";
-	case TGPROF_CONFIG_STRING_LIST:
-		return "string list";
-	case TGPROF_CONFIG_INT_LIST:
-		return "int list";
-	case CONFIGMAP_STRING_MAP:
-		return "string map";
-	}
-	return "unknown";
-}
-
-static void format_bound(enum tgprof_config_type type, int64_t v, char *buf,
-			 size_t len)
-{
-	if (type == TGPROF_CONFIG_DURATION && v >= 0)
-		configmap__format_duration(v, buf, len);
-	else if (type == TGPROF_CONFIG_SIZE && v >= 0)
-		configmap__format_size(v, buf, len);
-	else
-		snprintf(buf, len, "%" PRId64, v);
-}
-
-static bool has_bounds(const struct tgprof_config_key *k)
-{
-	switch ((int)k->type) {
-	case TGPROF_CONFIG_INT:
-	case TGPROF_CONFIG_DURATION:
-	case TGPROF_CONFIG_SIZE:
-	case TGPROF_CONFIG_INT_LIST:
-		return true;
-	}
-	return false;
-}
-
-/* "1..10000", "at least 1", "at most 5", or "" for the numeric types. */
-static void range_text(const struct tgprof_config_key *k, char *buf, size_t len)
-{
-	char lo[32], hi[32];
-
-	buf[0] = '\0';
-	if (!has_bounds(k))
-		return;
-	format_bound(k->type, k->min, lo, sizeof(lo));
-	format_bound(k->type, k->max, hi, sizeof(hi));
-	if (k->min != INT64_MIN && k->max != INT64_MAX)
-		snprintf(buf, len, "%s..%s", lo, hi);
-	else if (k->min != INT64_MIN)
-		snprintf(buf, len, "at least %s", lo);
-	else if (k->max != INT64_MAX)
-		snprintf(buf, len, "at most %s", hi);
-}
-
-/* "gzip, none" from "gzip|none". */
-static void choices_text(const char *choices, char *buf, size_t len)
-{
-	size_t o = 0;
-	const char *c;
-
-	for (c = choices; *c && o + 3 < len; c++) {
-		if (*c == '|') {
-			buf[o++] = ',';
-			buf[o++] = ' ';
-		} else {
-			buf[o++] = *c;
-		}
-	}
-	buf[o] = '\0';
-}
+/* ---- choices ------------------------------------------------------- */
 
 static bool is_choice(const char *choices, const char *s)
 {
@@ -637,79 +477,6 @@ static bool is_choice(const char *choices, const char *s)
 		c = bar + 1;
 	}
 	return false;
-}
-
-void configmap__bounds_text(const struct tgprof_config_key *key,
-			    const struct configmap_field *field, char *buf,
-			    size_t len)
-{
-	bool list = key->type == TGPROF_CONFIG_STRING_LIST ||
-		    key->type == TGPROF_CONFIG_INT_LIST ||
-		    key->type == CONFIGMAP_STRING_MAP;
-	char range[96] = "";
-	size_t o;
-
-	if (field && field->choices) {
-		choices_text(field->choices, range, sizeof(range));
-		snprintf(buf, len, "%s%s", list ? "each one of " : "one of ",
-			 range);
-		return;
-	}
-	range_text(key, range, sizeof(range));
-	if (list && *range) {
-		snprintf(buf, len, "each %s", range);
-	} else {
-		snprintf(buf, len, "%s", range);
-	}
-	o = strlen(buf);
-	if (field && list && field->max_items && o < len)
-		snprintf(buf + o, len - o, "%sat most %u %s", o ? ", " : "",
-			 field->max_items,
-			 key->type == CONFIGMAP_STRING_MAP ? "entries" :
-							     "items");
-	o = strlen(buf);
-	if (field && field->max_len && !field->choices && o < len &&
-	    key->type != TGPROF_CONFIG_INT_LIST)
-		snprintf(buf + o, len - o, "%sup to %u bytes%s", o ? ", " : "",
-			 field->max_len, list ? " each" : "");
-}
-
-/* What one value (a list element, a map value) of @k must be. */
-static void expected_text(const struct tgprof_config_key *k,
-			  const struct configmap_field *f, char *buf,
-			  size_t len)
-{
-	char range[96];
-
-	range_text(k, range, sizeof(range));
-	if (f && f->choices) {
-		char c[160];
-
-		choices_text(f->choices, c, sizeof(c));
-		snprintf(buf, len, "one of %s", c);
-		return;
-	}
-	switch ((int)k->type) {
-	case TGPROF_CONFIG_BOOL:
-		snprintf(buf, len, "true or false");
-		break;
-	case TGPROF_CONFIG_INT:
-	case TGPROF_CONFIG_INT_LIST:
-		snprintf(buf, len, "an integer%s%s", *range ? " in " : "",
-			 range);
-		break;
-	case TGPROF_CONFIG_DURATION:
-		snprintf(buf, len, "a duration%s%s (like 250ms, 5s, 2m)",
-			 *range ? " in " : "", range);
-		break;
-	case TGPROF_CONFIG_SIZE:
-		snprintf(buf, len, "a size%s%s (like 512KiB, 8MiB)",
-			 *range ? " in " : "", range);
-		break;
-	default:
-		snprintf(buf, len, "a string");
-		break;
-	}
 }
 
 static uint32_t max_len(const struct configmap_field *f)
@@ -856,7 +623,7 @@ static int parse_number(const struct tgprof_config_key *k,
 	if (!ret_err && (v < k->min || v > k->max))
 		ret_err = -ERANGE;
 	if (ret_err) {
-		expected_text(k, f, want, sizeof(want));
+		configmap__expected_text(k, f, want, sizeof(want));
 		configmap__quote(value, got, sizeof(got));
 		errf(err, errlen, "expected %s, got %s", want, got);
 		return ret_err;
@@ -879,7 +646,7 @@ static int check_string(const struct tgprof_config_key *k,
 		return -ERANGE;
 	}
 	if (f->choices && !is_choice(f->choices, value)) {
-		expected_text(k, f, want, sizeof(want));
+		configmap__expected_text(k, f, want, sizeof(want));
 		configmap__quote(value, got, sizeof(got));
 		errf(err, errlen, "expected %s, got %s", want, got);
 		return -EINVAL;
@@ -913,7 +680,7 @@ static int set_idx(const struct configmap *m, void *base, size_t idx,
 			str_map_clear(p);
 			return 0;
 		}
-		expected_text(k, f, want, sizeof(want));
+		configmap__expected_text(k, f, want, sizeof(want));
 		errf(err, errlen, "expected %s, got null", want);
 		return -EINVAL;
 	}
@@ -1204,8 +971,8 @@ static size_t validate_number(const struct tgprof_config_key *k,
 
 	if (v >= k->min && v <= k->max)
 		return 0;
-	expected_text(k, f, want, sizeof(want));
-	format_bound(k->type, v, got, sizeof(got));
+	configmap__expected_text(k, f, want, sizeof(want));
+	configmap__format_value(k->type, v, got, sizeof(got));
 	return problem(report, ctx, key, "expected %s, got %s", want, got);
 }
 
@@ -1480,7 +1247,8 @@ size_t configmap__check(const struct configmap *m, configmap_report_fn report,
 				     "member does not fit type %s",
 				     configmap__type_name(k->type));
 		storage_range(f->storage, &lo, &hi);
-		if (has_bounds(k) && k->type != TGPROF_CONFIG_INT_LIST &&
+		if (configmap__has_bounds(k) &&
+		    k->type != TGPROF_CONFIG_INT_LIST &&
 		    (k->min < lo || k->max > hi || k->min > k->max))
 			n += problem(report, ctx, k->name,
 				     "bounds do not fit the member");
@@ -1536,201 +1304,4 @@ size_t configmap__check(const struct configmap *m, configmap_report_fn report,
 		free(base);
 	}
 	return n;
-}
-
-/* ---- printing -------------------------------------------------------- */
-
-/* Whether @s reads back from a plain YAML scalar as the same string. */
-static bool plain_safe(const char *s)
-{
-	static const char *const special[] = {
-		"true", "false", "yes", "no",	"on",	 "off",	 "y",
-		"n",	"null",	 "~",	".inf", "-.inf", ".nan", "<<",
-	};
-	const char *p;
-	char *end;
-	size_t i;
-
-	if (!*s || !(isalnum((unsigned char)*s) || strchr("_/.", *s)) ||
-	    s[strlen(s) - 1] == ':')
-		return false;
-	for (p = s; *p; p++)
-		if (!isalnum((unsigned char)*p) && !strchr("_./:+@-", *p))
-			return false;
-	for (i = 0; i < sizeof(special) / sizeof(special[0]); i++)
-		if (!strcasecmp(s, special[i]))
-			return false;
-	strtod(s, &end);
-	return *end != '\0';
-}
-
-void configmap__yaml_scalar(FILE *f, const char *s)
-{
-	const unsigned char *p;
-
-	if (plain_safe(s)) {
-		fputs(s, f);
-		return;
-	}
-	fputc('"', f);
-	for (p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", f);
-		else if (*p == '\t')
-			fputs("\\t", f);
-		else if (*p < 0x20 || *p == 0x7f)
-			fprintf(f, "\\x%02x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
-/* The text a key is printed with in YAML. */
-static void print_value(FILE *f, const struct tgprof_config_key *k,
-			const struct configmap_field *fl)
-{
-	const char *v = k->default_value;
-
-	if (!v && fl && fl->example)
-		v = fl->example;
-	if (!v)
-		v = "";
-	if (k->type == TGPROF_CONFIG_STRING)
-		configmap__yaml_scalar(f, v);
-	else
-		fputs(v, f);
-}
-
-int configmap__print_yaml(FILE *f, const struct tgprof_config_key *keys,
-			  const struct configmap_field *fields, size_t nkeys,
-			  int indent)
-{
-	const char *prev = "";
-	size_t i;
-
-	for (i = 0; i < nkeys; i++) {
-		const char *name = keys[i].name, *seg = name, *dot;
-		size_t common = 0, depth = 0;
-
-		/* How many parent segments this key shares with the last. */
-		for (;;) {
-			size_t l;
-
-			dot = strchr(seg, '.');
-			if (!dot)
-				break;
-			l = dot - name;
-			if (strncmp(prev, name, l) || prev[l] != '.')
-				break;
-			common++;
-			seg = dot + 1;
-		}
-		depth = common;
-		while ((dot = strchr(seg, '.'))) {
-			fprintf(f, "%*s%.*s:\n", indent + 2 * (int)depth, "",
-				(int)(dot - seg), seg);
-			depth++;
-			seg = dot + 1;
-		}
-		fprintf(f, "%*s# %s%s\n", indent + 2 * (int)depth, "",
-			keys[i].flags & TGPROF_CONFIG_REQUIRED ? "Required. " :
-								 "",
-			keys[i].description);
-		fprintf(f, "%*s%s: ", indent + 2 * (int)depth, "", seg);
-		print_value(f, &keys[i], fields ? &fields[i] : NULL);
-		fputc('\n', f);
-		prev = name;
-	}
-	return ferror(f) ? -EIO : 0;
-}
-
-/* The default column: "required", "" for an empty string, else as YAML. */
-static void default_text(const struct tgprof_config_key *k, char *buf,
-			 size_t len)
-{
-	if (!k->default_value)
-		snprintf(buf, len, "required");
-	else if (k->type == TGPROF_CONFIG_STRING && !*k->default_value)
-		snprintf(buf, len, "\"\"");
-	else
-		snprintf(buf, len, "%s", k->default_value);
-}
-
-/* Writes @s with Markdown table cell separators escaped. */
-static void md_cell(FILE *f, const char *s)
-{
-	for (; *s; s++) {
-		if (*s == '|')
-			fputs("\\|", f);
-		else
-			fputc(*s, f);
-	}
-}
-
-int configmap__print_keys(FILE *f, const struct tgprof_config_key *keys,
-			  const struct configmap_field *fields, size_t nkeys,
-			  bool markdown)
-{
-	int wname = 3, wtype = 4, wdef = 7, wbounds = 6;
-	char def[256], bounds[256];
-	size_t i;
-
-	if (markdown) {
-		fputs("| key | type | default | bounds | description |\n"
-		      "| --- | --- | --- | --- | --- |\n",
-		      f);
-		for (i = 0; i < nkeys; i++) {
-			default_text(&keys[i], def, sizeof(def));
-			configmap__bounds_text(&keys[i],
-					       fields ? &fields[i] : NULL,
-					       bounds, sizeof(bounds));
-			fputs("| `", f);
-			md_cell(f, keys[i].name);
-			fprintf(f, "` | %s | ",
-				configmap__type_name(keys[i].type));
-			if (keys[i].default_value) {
-				fputc('`', f);
-				md_cell(f, def);
-				fputc('`', f);
-			} else {
-				fputs(def, f);
-			}
-			fputs(" | ", f);
-			md_cell(f, bounds);
-			fputs(" | ", f);
-			md_cell(f, keys[i].description);
-			fputs(" |\n", f);
-		}
-		return ferror(f) ? -EIO : 0;
-	}
-
-	for (i = 0; i < nkeys; i++) {
-		int l;
-
-		default_text(&keys[i], def, sizeof(def));
-		configmap__bounds_text(&keys[i], fields ? &fields[i] : NULL,
-				       bounds, sizeof(bounds));
-		l = strlen(keys[i].name);
-		wname = l > wname ? l : wname;
-		l = strlen(configmap__type_name(keys[i].type));
-		wtype = l > wtype ? l : wtype;
-		l = strlen(def);
-		wdef = l > wdef ? l : wdef;
-		l = strlen(bounds);
-		wbounds = l > wbounds ? l : wbounds;
-	}
-	fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", wname, "key", wtype, "type",
-		wdef, "default", wbounds, "bounds", "description");
-	for (i = 0; i < nkeys; i++) {
-		default_text(&keys[i], def, sizeof(def));
-		configmap__bounds_text(&keys[i], fields ? &fields[i] : NULL,
-				       bounds, sizeof(bounds));
-		fprintf(f, "%-*s  %-*s  %-*s  %-*s  %s\n", wname, keys[i].name,
-			wtype, configmap__type_name(keys[i].type), wdef, def,
-			wbounds, bounds, keys[i].description);
-	}
-	return ferror(f) ? -EIO : 0;
 }

@@ -34,6 +34,10 @@
  *    empty. Maps (host side only) are set as "KEY.ENTRY".
  *  - Strings are owned by the struct (heap) and bounded by max_len;
  *    lists and maps by max_items.
+ *
+ * configmap.c parses, sets, validates and copies; configmap_text.c words
+ * values and bounds for its messages; configmap_print.c (its own header)
+ * writes the tables as YAML and as key tables.
  */
 #ifndef TGPROF_LIB_CONFIGMAP_H
 #define TGPROF_LIB_CONFIGMAP_H
@@ -41,7 +45,6 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdio.h>
 
 #include "include/tgprof/receiver.h"
 
@@ -261,34 +264,20 @@ const char *configmap__type_name(enum tgprof_config_type type);
 void configmap__bounds_text(const struct tgprof_config_key *key,
 			    const struct configmap_field *field, char *buf,
 			    size_t len);
-
-/*
- * Writes @keys as a YAML block mapping at @indent spaces, each key with
- * its default (a required key with its example, else "") and its
- * description as a comment above it; dotted names nest. @fields may be
- * NULL (a plugin's table). The keys of one nested mapping must be
- * contiguous (configmap__check() says so). 0 or -EIO.
- */
-int configmap__print_yaml(FILE *f, const struct tgprof_config_key *keys,
-			  const struct configmap_field *fields, size_t nkeys,
-			  int indent);
-
-/*
- * Writes one row per key: name, type, default, bounds, description; as
- * aligned text, or as a Markdown table when @markdown. @fields may be
- * NULL. 0 or -EIO.
- */
-int configmap__print_keys(FILE *f, const struct tgprof_config_key *keys,
-			  const struct configmap_field *fields, size_t nkeys,
-			  bool markdown);
+/* What one value (a list element, a map value) of @key must be: "an
+ * integer in 1..10000", "one of gzip, none". @field may be NULL. */
+void configmap__expected_text(const struct tgprof_config_key *key,
+			      const struct configmap_field *field, char *buf,
+			      size_t len);
+/* @v, a value or bound of a key of @type, as text in the type's units. */
+void configmap__format_value(enum tgprof_config_type type, int64_t v, char *buf,
+			     size_t len);
+/* Whether keys of @key's type have numeric bounds (min, max). */
+bool configmap__has_bounds(const struct tgprof_config_key *key);
 
 /* @s for a message: double-quoted, escaped, cut after
  * CONFIGMAP_QUOTE_MAX bytes with "..."; CONFIGMAP_QUOTE_BUF bytes of @buf
  * always hold it. */
 void configmap__quote(const char *s, char *buf, size_t len);
-
-/* Writes @s as a YAML scalar: plain when that reads back as the same
- * string, double-quoted otherwise. */
-void configmap__yaml_scalar(FILE *f, const char *s);
 
 #endif

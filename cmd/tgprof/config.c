@@ -14,6 +14,7 @@
 
 #include "cmd/tgprof/config.h"
 #include "cmd/tgprof/yamltree.h"
+#include "lib/configmap_print.h"
 
 #define KEYPATH_MAX (CONFIGMAP_NAME_MAX + 32) /* a key path with [i] */
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "lib/configmap.h"
+#include "lib/configmap_print.h"
 
 struct demo {
 	uint32_t rate;
