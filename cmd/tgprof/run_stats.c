@@ -1,0 +1,268 @@
+/* The counters of `tgprof run`: each receiver's and exporter's statistics
+ * come in and are summed (struct run_totals); the Prometheus text that
+ * /metrics serves (metrics.c) and the periodic stats log line go out. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cmd/tgprof/run_stats.h"
+
+static void add_receiver(struct tgprof_receiver_stats *t,
+			 const struct tgprof_receiver_stats *s, bool gauges)
+{
+	t->samples += s->samples;
+	t->samples_lost += s->samples_lost;
+	t->events_lost += s->events_lost;
+	t->samples_filtered += s->samples_filtered;
+	if (gauges)
+		t->processes += s->processes;
+	t->new_processes += s->new_processes;
+	t->execs += s->execs;
+	t->group_exits += s->group_exits;
+	t->symbol_cache_hits += s->symbol_cache_hits;
+	t->symbol_cache_misses += s->symbol_cache_misses;
+	t->frames_resolved += s->frames_resolved;
+	t->frames_unresolved += s->frames_unresolved;
+	t->requests += s->requests;
+	t->requests_consumed += s->requests_consumed;
+	t->consume_retries += s->consume_retries;
+	t->requests_dropped += s->requests_dropped;
+	t->request_bytes += s->request_bytes;
+}
+
+static void add_http(struct otlp_http_stats *t, const struct otlp_http_stats *s,
+		     bool gauges)
+{
+	t->enqueued += s->enqueued;
+	t->sent += s->sent;
+	t->bytes_sent += s->bytes_sent;
+	t->retries += s->retries;
+	t->dropped_queue_full += s->dropped_queue_full;
+	t->dropped_permanent += s->dropped_permanent;
+	t->dropped_retries_exhausted += s->dropped_retries_exhausted;
+	t->dropped_shutdown += s->dropped_shutdown;
+	if (gauges)
+		t->queued += s->queued;
+}
+
+static void add_file(struct file_exporter_stats *t,
+		     const struct file_exporter_stats *s, bool gauges)
+{
+	t->enqueued += s->enqueued;
+	t->written += s->written;
+	t->files_written += s->files_written;
+	t->bytes_written += s->bytes_written;
+	t->files_removed += s->files_removed;
+	t->dropped_queue_full += s->dropped_queue_full;
+	t->dropped_error += s->dropped_error;
+	t->dropped_shutdown += s->dropped_shutdown;
+	if (gauges)
+		t->queued += s->queued;
+}
+
+void run_totals__add_receiver(struct run_totals *t,
+			      const struct tgprof_receiver_stats *s,
+			      bool gauges)
+{
+	add_receiver(&t->rcv, s, gauges);
+}
+
+void run_totals__add_exporter(struct run_totals *t,
+			      const struct otlp_http_stats *http,
+			      const struct file_exporter_stats *file,
+			      uint64_t refused, bool gauges)
+{
+	if (http)
+		add_http(&t->http, http, gauges);
+	if (file)
+		add_file(&t->file, file, gauges);
+	t->refused += refused;
+}
+
+uint64_t run_totals__dropped(const struct run_totals *t)
+{
+	return t->rcv.requests_dropped + t->http.dropped_queue_full +
+	       t->http.dropped_permanent + t->http.dropped_retries_exhausted +
+	       t->http.dropped_shutdown + t->file.dropped_queue_full +
+	       t->file.dropped_error + t->file.dropped_shutdown + t->refused;
+}
+
+void run_totals__log(const struct run_totals *t, struct runlog *log,
+		     const char *msg)
+{
+	runlog__log(log, TG_LOG_INFO, msg, RL_U64("samples", t->rcv.samples),
+		    RL_U64("samples_lost", t->rcv.samples_lost),
+		    RL_U64("events_lost", t->rcv.events_lost),
+		    RL_U64("samples_filtered", t->rcv.samples_filtered),
+		    RL_U64("processes", t->rcv.processes),
+		    RL_U64("new_processes", t->rcv.new_processes),
+		    RL_U64("exits", t->rcv.group_exits),
+		    RL_U64("symbol_hits", t->rcv.symbol_cache_hits),
+		    RL_U64("symbol_misses", t->rcv.symbol_cache_misses),
+		    RL_U64("requests", t->rcv.requests),
+		    RL_U64("requests_consumed", t->rcv.requests_consumed),
+		    RL_U64("sent", t->http.sent),
+		    RL_U64("bytes_sent", t->http.bytes_sent),
+		    RL_U64("files_written", t->file.files_written),
+		    RL_U64("retries", t->rcv.consume_retries + t->http.retries),
+		    RL_U64("dropped", run_totals__dropped(t)),
+		    RL_U64("queued", t->http.queued + t->file.queued));
+}
+
+struct metric {
+	const char *name;
+	const char *type; /* "counter", "gauge" */
+	const char *help;
+	size_t offset; /* in struct run_totals */
+};
+
+#define RCV(field) offsetof(struct run_totals, rcv.field)
+
+static const struct metric receiver_metrics[] = {
+	{ "tgprof_samples_total", "counter",
+	  "Samples symbolized and added to a profile.", RCV(samples) },
+	{ "tgprof_samples_lost_total", "counter",
+	  "Samples dropped in the kernel: ring buffer full.",
+	  RCV(samples_lost) },
+	{ "tgprof_events_lost_total", "counter",
+	  "Exec and exit events dropped in the kernel.", RCV(events_lost) },
+	{ "tgprof_samples_filtered_total", "counter",
+	  "Samples excluded by the receiver's filters.",
+	  RCV(samples_filtered) },
+	{ "tgprof_processes", "gauge", "Processes tracked now.",
+	  RCV(processes) },
+	{ "tgprof_processes_new_total", "counter", "Processes discovered.",
+	  RCV(new_processes) },
+	{ "tgprof_execs_total", "counter", "exec() calls seen.", RCV(execs) },
+	{ "tgprof_process_exits_total", "counter",
+	  "Processes (thread groups) that exited.", RCV(group_exits) },
+	{ "tgprof_symbol_cache_hits_total", "counter",
+	  "Symbol lookups answered from the cache.", RCV(symbol_cache_hits) },
+	{ "tgprof_symbol_cache_misses_total", "counter",
+	  "Symbol lookups that had to read a file.", RCV(symbol_cache_misses) },
+	{ "tgprof_frames_resolved_total", "counter",
+	  "Frames given a function name.", RCV(frames_resolved) },
+	{ "tgprof_frames_unresolved_total", "counter",
+	  "Frames left without a function name.", RCV(frames_unresolved) },
+	{ "tgprof_profiles_total", "counter",
+	  "Profiles (one request per report interval) built and offered.",
+	  RCV(requests) },
+	{ "tgprof_profiles_consumed_total", "counter",
+	  "Profiles taken by the exporters.", RCV(requests_consumed) },
+	{ "tgprof_profile_retries_total", "counter",
+	  "Profiles offered again after a RETRY answer.",
+	  RCV(consume_retries) },
+	{ "tgprof_profiles_dropped_total", "counter",
+	  "Profiles the receiver dropped: refused, or its queue full.",
+	  RCV(requests_dropped) },
+	{ "tgprof_profile_bytes_total", "counter",
+	  "Serialized bytes of the profiles offered.", RCV(request_bytes) },
+};
+
+static void prom_header(FILE *f, const char *name, const char *type,
+			const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+char *run_totals__render(const struct run_totals *t,
+			 const struct run_facts *run, size_t *ret_len)
+{
+	char *buf = NULL;
+	size_t i;
+	FILE *f;
+
+	f = open_memstream(&buf, ret_len);
+	if (!f)
+		return NULL;
+	prom_header(f, "tgprof_up", "gauge",
+		    "1 while every receiver of the pipeline runs, else 0.");
+	fprintf(f, "tgprof_up %d\n", run->up);
+	prom_header(f, "tgprof_build_info", "gauge",
+		    "The versions of tgprof and of its receiver plugin.");
+	fprintf(f,
+		"tgprof_build_info{version=\"%s\",plugin=\"%s\",plugin_version=\"%s\"} 1\n",
+		TGPROF_VERSION, run->plugin_name,
+		run->plugin_version ? run->plugin_version : "");
+	prom_header(f, "tgprof_start_time_seconds", "gauge",
+		    "When tgprof started, in Unix seconds.");
+	fprintf(f, "tgprof_start_time_seconds %.3f\n",
+		run->start_unix_ns / 1e9);
+	for (i = 0; i < sizeof(receiver_metrics) / sizeof(receiver_metrics[0]);
+	     i++) {
+		const struct metric *m = &receiver_metrics[i];
+
+		prom_header(f, m->name, m->type, m->help);
+		fprintf(f, "%s %" PRIu64 "\n", m->name,
+			*(const uint64_t *)((const char *)t + m->offset));
+	}
+	prom_header(f, "tgprof_export_requests_total", "counter",
+		    "Profiles an exporter delivered: sent (2xx) or written.");
+	fprintf(f,
+		"tgprof_export_requests_total{exporter=\"otlphttp\"} %" PRIu64
+		"\n",
+		t->http.sent);
+	fprintf(f,
+		"tgprof_export_requests_total{exporter=\"file\"} %" PRIu64 "\n",
+		t->file.written);
+	prom_header(f, "tgprof_export_bytes_total", "counter",
+		    "Bytes an exporter delivered: on the wire, or in files.");
+	fprintf(f,
+		"tgprof_export_bytes_total{exporter=\"otlphttp\"} %" PRIu64
+		"\n",
+		t->http.bytes_sent);
+	fprintf(f, "tgprof_export_bytes_total{exporter=\"file\"} %" PRIu64 "\n",
+		t->file.bytes_written);
+	prom_header(f, "tgprof_export_retries_total", "counter",
+		    "Attempts to send a profile again.");
+	fprintf(f,
+		"tgprof_export_retries_total{exporter=\"otlphttp\"} %" PRIu64
+		"\n",
+		t->http.retries);
+	prom_header(f, "tgprof_export_dropped_total", "counter",
+		    "Profiles an exporter dropped, by reason.");
+	fprintf(f,
+		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"queue_full\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"permanent\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"retries_exhausted\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"shutdown\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"file\",reason=\"queue_full\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"file\",reason=\"write_error\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"file\",reason=\"shutdown\"} %" PRIu64
+		"\n"
+		"tgprof_export_dropped_total{exporter=\"any\",reason=\"refused\"} %" PRIu64
+		"\n",
+		t->http.dropped_queue_full, t->http.dropped_permanent,
+		t->http.dropped_retries_exhausted, t->http.dropped_shutdown,
+		t->file.dropped_queue_full, t->file.dropped_error,
+		t->file.dropped_shutdown, t->refused);
+	prom_header(f, "tgprof_export_queue_length", "gauge",
+		    "Profiles waiting in an exporter's queue.");
+	fprintf(f,
+		"tgprof_export_queue_length{exporter=\"otlphttp\"} %u\n"
+		"tgprof_export_queue_length{exporter=\"file\"} %u\n",
+		t->http.queued, t->file.queued);
+	prom_header(f, "tgprof_export_files_removed_total", "counter",
+		    "Files the file exporter removed to keep max_files.");
+	fprintf(f, "tgprof_export_files_removed_total %" PRIu64 "\n",
+		t->file.files_removed);
+	prom_header(f, "tgprof_config_reloads_total", "counter",
+		    "Configurations applied on SIGHUP.");
+	fprintf(f, "tgprof_config_reloads_total %" PRIu64 "\n", run->reloads);
+	prom_header(
+		f, "tgprof_config_reload_failures_total", "counter",
+		"Configurations rejected on SIGHUP (the running one stayed).");
+	fprintf(f, "tgprof_config_reload_failures_total %" PRIu64 "\n",
+		run->reload_failures);
+	if (fclose(f)) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
