@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cmd/tgprof/config.h"
+#include "cmd/tgprof/config/config.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/tgprof.h"
 #include "receiver/plugin/config.h"

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd/tgprof/config.h"
+#include "cmd/tgprof/config/config.h"
 #include "cmd/tgprof/plugin_load.h"
 
 /* The install libdir, absolute and relative to the prefix (CMake's). */

@@ -29,13 +29,13 @@
 
 #include <bpf/libbpf.h>
 
-#include "cmd/tgprof/config.h"
+#include "cmd/tgprof/config/config.h"
 #include "cmd/tgprof/metrics.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/run_stats.h"
 #include "cmd/tgprof/runlog.h"
 #include "cmd/tgprof/tgprof.h"
-#include "cmd/tgprof/yamltree.h"
+#include "cmd/tgprof/config/yamltree.h"
 #include "exporter/file.h"
 #include "exporter/otlp_http.h"
 #include "lib/clock.h"

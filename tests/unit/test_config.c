@@ -10,8 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cmd/tgprof/config.h"
-#include "cmd/tgprof/yamltree.h"
+#include "cmd/tgprof/config/config.h"
+#include "cmd/tgprof/config/yamltree.h"
 #include "receiver/plugin/config.h"
 
 /* The receiver's config part, as receiver/plugin/plugin.c will describe it. */

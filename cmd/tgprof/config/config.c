@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cmd/tgprof/config.h"
-#include "cmd/tgprof/yamltree.h"
+#include "cmd/tgprof/config/config.h"
+#include "cmd/tgprof/config/yamltree.h"
 #include "lib/configmap_print.h"
 
 #define KEYPATH_MAX (CONFIGMAP_NAME_MAX + 32) /* a key path with [i] */

@@ -3,15 +3,16 @@
  * the plugin's config callbacks) and the host's own component structs.
  * Every problem is reported at once, each as
  * "FILE:LINE:COL: KEY.PATH: what was expected". */
-#ifndef TGPROF_CMD_CONFIG_H
-#define TGPROF_CMD_CONFIG_H
+#ifndef TGPROF_CMD_CONFIG_CONFIG_H
+#define TGPROF_CMD_CONFIG_CONFIG_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
-#include "cmd/tgprof/exporter_config.h"
+#include "cmd/tgprof/config/exporters.h"
+#include "cmd/tgprof/config/service.h"
 #include "include/tgprof/receiver.h"
 
 #define CONFIG_MAX_COMPONENTS 16 /* receivers, and exporters, each */

@@ -7,7 +7,7 @@
 
 #include <yaml.h>
 
-#include "cmd/tgprof/yamltree.h"
+#include "cmd/tgprof/config/yamltree.h"
 
 struct anchor {
 	char *name;

@@ -1,0 +1,88 @@
+/* The `service` section of the YAML: pipelines, telemetry (logs,
+ * metrics), the plugin path and the shutdown timeout; its config map
+ * table and checks. */
+#include <string.h>
+
+#include "cmd/tgprof/config/service.h"
+
+/* ---- service ------------------------------------------------------------- */
+
+#define SERVICE_KEYS(X)                                                       \
+	X("pipelines.profiles.receivers", receivers, STRING_LIST, NULL, 0, 0, \
+	  TGPROF_CONFIG_REQUIRED,                                             \
+	  "Receivers whose profiles the pipeline carries, by id "             \
+	  "type[/name].",                                                     \
+	  .min_items = 1, .max_items = 16, .max_len = 127,                    \
+	  .example = "[tgprof]")                                              \
+	X("pipelines.profiles.exporters", exporters, STRING_LIST, NULL, 0, 0, \
+	  TGPROF_CONFIG_REQUIRED,                                             \
+	  "Exporters every profile goes to, by id type[/name].",              \
+	  .min_items = 1, .max_items = 16, .max_len = 127,                    \
+	  .example = "[otlphttp, file]")                                      \
+	X("telemetry.logs.level", log_level, STRING, "info", 0, 0, 0,         \
+	  "Least severe log events written to stderr.",                       \
+	  .choices = "error|warn|info|debug")                                 \
+	X("telemetry.logs.encoding", log_encoding, STRING, "logfmt", 0, 0, 0, \
+	  "One event per line, as logfmt or JSON.", .choices = "logfmt|json") \
+	X("telemetry.metrics.address", metrics_address, STRING, "", 0, 0, 0,  \
+	  "host:port serving self-statistics in the Prometheus text format "  \
+	  "(use a loopback address); empty: off.",                            \
+	  .max_len = 255)                                                     \
+	X("plugin", plugin, STRING, "", 0, 0, 0,                              \
+	  "Path of libtgprof_receiver.so; empty: next to the binary, then "   \
+	  "the install libdir.",                                              \
+	  .max_len = 1023)                                                    \
+	X("shutdown_timeout", shutdown_timeout_ns, DURATION, "10s",           \
+	  CONFIGMAP_MS(100), CONFIGMAP_MIN(10), 0,                            \
+	  "Time to flush the last interval and send what is queued on "       \
+	  "SIGTERM or SIGINT.")
+
+#define SERVICE_FIELD(...) CONFIGMAP_FIELD(struct service_config, __VA_ARGS__)
+
+static const struct tgprof_config_key service_keys[] = { SERVICE_KEYS(
+	CONFIGMAP_KEY) };
+static const struct configmap_field service_fields[] = { SERVICE_KEYS(
+	SERVICE_FIELD) };
+static const struct configmap service_map = {
+	.keys = service_keys,
+	.fields = service_fields,
+	.nkeys = sizeof(service_keys) / sizeof(service_keys[0]),
+	.marks_offset = offsetof(struct service_config, marks),
+};
+
+static size_t service_check(const void *cfg, configmap_report_fn report,
+			    void *ctx)
+{
+	const struct service_config *c = cfg;
+	char got[CONFIGMAP_QUOTE_BUF];
+
+	if (!*c->metrics_address || host_port__valid(c->metrics_address))
+		return 0;
+	configmap__quote(c->metrics_address, got, sizeof(got));
+	return host_component__problem(
+		report, ctx, "telemetry.metrics.address",
+		"expected host:port (like 127.0.0.1:8888), got %s", got);
+}
+
+const struct host_component host_service = {
+	.type = "service",
+	.map = &service_map,
+	.size = sizeof(struct service_config),
+	.check = service_check,
+};
+
+enum tg_log_level service_config__log_level(const struct service_config *c)
+{
+	if (!strcmp(c->log_level, "error"))
+		return TG_LOG_ERROR;
+	if (!strcmp(c->log_level, "warn"))
+		return TG_LOG_WARN;
+	if (!strcmp(c->log_level, "debug"))
+		return TG_LOG_DEBUG;
+	return TG_LOG_INFO;
+}
+
+bool service_config__log_json(const struct service_config *c)
+{
+	return !strcmp(c->log_encoding, "json");
+}
