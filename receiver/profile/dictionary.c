@@ -150,8 +150,15 @@ int dict__attr(struct dictionary *d, const struct dict_key *key,
 	a->key = k;
 	a->type = val->type;
 	len = (uint32_t)(sizeof(*a) + vlen);
-	hash = hash_key(a, len);
-	e = table__find(&d->attrs, a, len, hash);
+	/* An int's key has one size: hashed and compared without a loop. */
+	if (val->type == ATTR_INT) {
+		hash = hash_key(a, sizeof(*a) + sizeof(val->i));
+		e = table__find(&d->attrs, a, sizeof(*a) + sizeof(val->i),
+				hash);
+	} else {
+		hash = hash_key(a, len);
+		e = table__find(&d->attrs, a, len, hash);
+	}
 	if (e) {
 		*ret_idx = e->idx;
 		return 0;

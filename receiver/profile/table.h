@@ -101,9 +101,16 @@ static inline const struct table_entry *
 table__find(const struct table *t, const void *key, uint32_t len, uint64_t hash)
 {
 	const struct table_entry *e;
-	struct htab_node *pos;
+	const struct htab_node *pos;
 
-	htab_for_each(&t->h, pos, hash) {
+	if (!t->h.nbuckets)
+		return NULL;
+	/* The bucket walked here rather than by htab__first()/next(): this
+	 * is the hot lookup of every sample. */
+	for (pos = t->h.buckets[hash & (t->h.nbuckets - 1)]; pos;
+	     pos = pos->next) {
+		if (pos->hash != hash)
+			continue;
 		e = container_of(pos, struct table_entry, node);
 		if (e->len == len && key_equal(e->key, key, len))
 			return e;

@@ -543,6 +543,78 @@ Test(profile, sample_attributes_are_thread_and_cpu)
 	profile_builder__free(b);
 }
 
+Test(profile, a_renamed_thread_and_an_unnamed_one_are_other_samples)
+{
+	struct profile_builder *b = builder();
+	struct proc p = make_proc(42, "app", "/usr/bin/app", NULL);
+	struct profile_builder_stats st;
+	const profile *pr;
+	const sample *sm;
+	struct sym_frame f[8];
+	struct sym_sample s;
+	size_t i, named = 0, unnamed = 0;
+	uint32_t n = typical_frames(f);
+	request *r;
+	void *raw;
+	size_t len;
+
+	/* Same stack, thread and CPU: only the thread's name differs. */
+	s = make_sample(&p, 43, "worker", 3, f, n, 2);
+	add(b, &s);
+	add(b, &s);
+	s = make_sample(&p, 43, "worker-2", 3, f, n, 2);
+	add(b, &s);
+	s = make_sample(&p, 43, "", 3, f, n, 2);
+	add(b, &s);
+	profile_builder__stats(b, &st);
+	cr_assert_eq(st.sample_records, 3);
+	cr_assert_eq(st.events, 4);
+	r = flush_decode(b, &raw, &len);
+	pr = the_profile(r->resource_profiles[0]);
+	cr_assert_eq(pr->n_samples, 3);
+	for (i = 0; i < pr->n_samples; i++) {
+		sm = pr->samples[i];
+		if (sample_attr(r, sm, "thread.name")) {
+			named++;
+			cr_assert_eq(sm->n_attribute_indices, 3);
+		} else {
+			/* An empty name is left out, not sent as "". */
+			unnamed++;
+			cr_assert_eq(sm->n_attribute_indices, 2);
+			cr_assert_not_null(sample_attr(r, sm, "thread.id"));
+		}
+	}
+	cr_assert_eq(named, 2);
+	cr_assert_eq(unnamed, 1);
+	release(r, raw);
+	profile_builder__free(b);
+}
+
+Test(profile, a_frame_kind_without_a_type_row_is_native)
+{
+	struct profile_builder *b = builder();
+	struct proc p = make_proc(42, "app", "/usr/bin/app", NULL);
+	struct sym_frame f[8];
+	const location *l;
+	const kvu *a;
+	struct sym_sample s;
+	request *r;
+	void *raw;
+	size_t len;
+
+	f[0] = user(&app_text, 0x220, "process");
+	f[0].kind = (enum frame_kind)7;
+	s = make_sample(&p, 43, "worker", 0, f, 1, 0);
+	add(b, &s);
+	r = flush_decode(b, &raw, &len);
+	l = loc(r, r->dictionary->stack_table[1]->location_indices[0]);
+	a = location_attr(r, l, "profile.frame.type");
+	cr_assert_not_null(a);
+	cr_assert_str_eq(a->value->string_value, "native");
+	release(r, raw);
+	profile_builder__free(b);
+}
+
 Test(profile, inline_chain_is_one_location_innermost_line_first)
 {
 	struct profile_builder *b = builder();
