@@ -15,10 +15,10 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <zlib.h>
 
 #include "exporter/otlp_http.h"
 #include "lib/clock.h"
+#include "lib/gzip.h"
 
 #define OTLP_DEFAULT_CONNECT_TIMEOUT_NS (5 * NSEC_PER_SEC)
 #define OTLP_DEFAULT_REQUEST_TIMEOUT_NS (30 * NSEC_PER_SEC)
@@ -760,42 +760,6 @@ static bool otlp__backoff_sleep(struct otlp_http *e, uint64_t until_ns,
 	return ok;
 }
 
-/* gzip of @in; caller frees *ret. 0 or -ENOMEM. */
-static int gzip_buf(const unsigned char *in, size_t len, unsigned char **ret,
-		    size_t *ret_len)
-{
-	z_stream zs = { 0 };
-	unsigned char *out;
-	uLong bound;
-	int zerr;
-
-	if (len > UINT32_MAX)
-		return -EFBIG;
-	/* 31: a gzip wrapper around deflate's 32 KiB window */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	bound = deflateBound(&zs, (uLong)len);
-	out = malloc(bound);
-	if (!out) {
-		deflateEnd(&zs);
-		return -ENOMEM;
-	}
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)bound;
-	zerr = deflate(&zs, Z_FINISH);
-	*ret_len = zs.total_out;
-	deflateEnd(&zs);
-	if (zerr != Z_STREAM_END) {
-		free(out);
-		return -ENOMEM;
-	}
-	*ret = out;
-	return 0;
-}
-
 static void stats_add(struct otlp_http *e, uint64_t *field, uint64_t n)
 {
 	pthread_mutex_lock(&e->lock);
@@ -809,14 +773,14 @@ static void otlp__deliver(struct otlp_http *e, const struct otlp_req *r)
 	uint64_t start = mono_ns(), backoff = e->retry_initial_ns, wait, now;
 	struct curl_slist *hdrs = e->hdrs_plain;
 	const unsigned char *body = r->data;
-	unsigned char *packed = NULL;
+	void *packed = NULL;
 	struct otlp_attempt a;
 	size_t len = r->len;
 	bool tried_stopping;
 	int err;
 
 	if (e->gzip) {
-		err = gzip_buf(r->data, r->len, &packed, &len);
+		err = gzip__compress(r->data, r->len, &packed, &len);
 		if (!err) {
 			body = packed;
 			hdrs = e->hdrs_gzip;
