@@ -19,6 +19,7 @@
 #include "exporter/otlp_folded.h"
 #include "exporter/pprof.h"
 #include "lib/clock.h"
+#include "lib/opts.h"
 #include "lib/outdir.h"
 #include "lib/queue.h"
 
@@ -444,17 +445,18 @@ static void fe_free(struct file_exporter *e)
 	free(e);
 }
 
-struct file_exporter *file_exporter__new(const struct file_exporter_opts *o,
+struct file_exporter *file_exporter__new(const struct file_exporter_opts *opts,
 					 const struct tg_logger *log)
 {
+	struct file_exporter_opts o;
 	struct file_exporter *e;
 	size_t i;
 	int err;
 
-	if (!o || o->sz < sizeof(*o) || !o->directory || !*o->directory ||
-	    (o->formats & ~FILE_FORMAT_ALL) ||
-	    o->max_files > FILE_EXPORTER_MAX_FILES ||
-	    o->queue_size > FILE_EXPORTER_MAX_QUEUE) {
+	if (!opts || opts__copy(&o, sizeof(o), opts) || !o.directory ||
+	    !*o.directory || (o.formats & ~FILE_FORMAT_ALL) ||
+	    o.max_files > FILE_EXPORTER_MAX_FILES ||
+	    o.queue_size > FILE_EXPORTER_MAX_QUEUE) {
 		tg_err(log, "file: options missing or out of bounds");
 		errno = EINVAL;
 		return NULL;
@@ -469,11 +471,11 @@ struct file_exporter *file_exporter__new(const struct file_exporter_opts *o,
 	pthread_cond_init(&e->cond, NULL);
 	if (log)
 		e->log = *log;
-	e->formats = o->formats ? o->formats : FILE_FORMAT_ALL;
-	e->max_files = o->max_files ? o->max_files : DEFAULT_MAX_FILES;
-	e->queue_size = o->queue_size ? o->queue_size : DEFAULT_QUEUE_SIZE;
-	e->dir = strdup(o->directory);
-	e->title = strdup(o->title ? o->title : "tgprof");
+	e->formats = o.formats ? o.formats : FILE_FORMAT_ALL;
+	e->max_files = o.max_files ? o.max_files : DEFAULT_MAX_FILES;
+	e->queue_size = o.queue_size ? o.queue_size : DEFAULT_QUEUE_SIZE;
+	e->dir = strdup(o.directory);
+	e->title = strdup(o.title ? o.title : "tgprof");
 	if (!e->dir || !e->title) {
 		err = -ENOMEM;
 		goto err_free;

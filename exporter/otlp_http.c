@@ -22,6 +22,7 @@
 #include "lib/backoff.h"
 #include "lib/clock.h"
 #include "lib/gzip.h"
+#include "lib/opts.h"
 #include "lib/queue.h"
 #include "lib/rand.h"
 
@@ -948,17 +949,16 @@ struct otlp_http *otlp_http__new(const struct otlp_http_opts *opts,
 				 const struct tg_logger *log)
 {
 	struct otlp_http *e = NULL;
-	struct otlp_http_opts o = { 0 };
+	struct otlp_http_opts o;
 	int err;
 
-	if (!opts || opts->sz < offsetof(struct otlp_http_opts, endpoint) +
-					sizeof(opts->endpoint)) {
+	/* An older caller's smaller struct: the fields it lacks are 0 (an
+	 * endpoint it lacks is refused below). */
+	if (!opts || opts__copy(&o, sizeof(o), opts)) {
 		tg_err(log, "export: options missing or of an unknown size");
 		errno = EINVAL;
 		return NULL;
 	}
-	/* An older caller's smaller struct: the fields it lacks are 0. */
-	memcpy(&o, opts, min_u64(opts->sz, sizeof(o)));
 	if (o.nheaders > OTLP_HTTP_MAX_HEADERS || (o.nheaders && !o.headers)) {
 		tg_err(log, "export: at most %d extra headers",
 		       OTLP_HTTP_MAX_HEADERS);
