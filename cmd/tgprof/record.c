@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cmd/tgprof/hostlog.h"
 #include "cmd/tgprof/tgprof.h"
 #include "exporter/flamegraph.h"
 #include "exporter/folded.h"
