@@ -395,3 +395,70 @@ Test(record_cli, pid_of_an_exited_process_or_of_a_thread_is_a_usage_error,
 	free(res);
 	rmdir(dir);
 }
+
+/* Ctrl-C once sampling runs: record stops at once and still writes every
+ * file, exit code 0. The signal is sent when record says it samples (-v),
+ * not after a guessed delay. */
+Test(record_cli, sigint_stops_early_and_writes_the_files, .timeout = 120)
+{
+	static const char *const files[] = { "stacks.folded", "flamegraph.svg",
+					     "profile.pb.gz",
+					     "profile.otlp.pb" };
+	char dir[64], path[600], err[16384] = "";
+	char *argv[] = { TGPROF_BINARY, "record", "-d", "60", "--top",
+			 "0",		"-o",	  dir,	"-v", NULL };
+	size_t len = 0, i;
+	bool signalled = false;
+	uint64_t end;
+	int pipefd[2], status;
+	struct stat st;
+	pid_t pid;
+
+	harness_require_root();
+	make_tmpdir(dir, sizeof(dir));
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		dup2(pipefd[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	end = boot_ns() + 60 * NSEC_PER_SEC;
+	for (;;) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_lt(boot_ns(), end, "no end; stderr:\n%s", err);
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = read(pipefd[0], err + len, sizeof(err) - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+		err[len] = '\0';
+		if (!signalled && strstr(err, "sampling every CPU")) {
+			cr_assert_eq(kill(pid, SIGINT), 0);
+			signalled = true;
+		}
+	}
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(signalled, "record never said it samples:\n%s", err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x, stderr:\n%s", status, err);
+	cr_assert(strstr(err, " samples in "), "no summary:\n%s", err);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		cr_assert_eq(stat(path, &st), 0, "%s was not written", path);
+	}
+	/* Stopped long before -d 60. */
+	{
+		const char *sum = strstr(err, " samples in ");
+		double secs = 99;
+
+		cr_assert_eq(sscanf(sum, " samples in %lf s", &secs), 1);
+		cr_assert_lt(secs, 30.0, "%s", err);
+	}
+}
