@@ -15,8 +15,9 @@
 #define EXIT_USAGE 2
 
 /* Checks the privileges sampling needs. Prints one line naming exactly the
- * missing capabilities and returns false when sampling cannot work; warns
- * (and returns true) about those that only degrade the output. */
+ * missing capabilities (and how to grant them) and returns false when
+ * sampling cannot work. Those that only degrade the output are left to the
+ * plugin's start(), which warns about them. */
 bool privileges_check(const struct tg_logger *log);
 
 /* record.c: `tgprof record`, one-shot profiling to files. */
