@@ -55,7 +55,8 @@ struct receiver {
 void receiver_config__defaults(struct receiver_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->freq_hz = 19;
+	/* freq_hz stays 0: its one default is the plugin's key table
+	 * (sampling_frequency_hz), and receiver__new() refuses 0. */
 	cfg->kernel_stacks = true;
 	cfg->sweep_interval_ns = 10 * NSEC_PER_SEC;
 	cfg->maps_reread_interval_ns = 250 * NSEC_PER_MSEC;

@@ -15,7 +15,9 @@
 #include "receiver/symbols/symbolizer.h"
 
 struct receiver_config {
-	uint32_t freq_hz; /* per CPU; 1..10000, default 19 */
+	/* Per CPU; required (no default here: the bounds and the default
+	 * are the plugin's sampling_frequency_hz key). */
+	uint32_t freq_hz;
 	uint32_t filter_tgid; /* 0: the whole host */
 	bool kernel_stacks; /* default true */
 	bool include_idle; /* default false */
@@ -49,7 +51,7 @@ struct receiver_config {
 	const char *cgroup_root;
 };
 
-/* Fills @cfg with the defaults above. */
+/* Fills @cfg with the defaults above; freq_hz is left 0. */
 void receiver_config__defaults(struct receiver_config *cfg);
 
 /* One symbolized sample, lent to the sink for the duration of the call. */

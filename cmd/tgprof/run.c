@@ -31,6 +31,7 @@
 #include <bpf/libbpf.h>
 
 #include "cmd/tgprof/config.h"
+#include "cmd/tgprof/hostlog.h"
 #include "cmd/tgprof/metrics.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/runlog.h"

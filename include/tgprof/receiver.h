@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define TGPROF_ABI_MAJOR 1
-#define TGPROF_ABI_MINOR 0
+#define TGPROF_ABI_MINOR 1
 
 /* The name of the one exported symbol, for dlsym(). */
 #define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
@@ -145,6 +145,14 @@ struct tgprof_receiver_stats {
 	 * or left when shutdown's timeout ran out. */
 	uint64_t requests_dropped;
 	uint64_t request_bytes; /* serialized bytes of the requests built */
+	/* ABI 1.1. Symbolized but in no request: over a bound of the
+	 * interval's profile (processes, samples, events) or out of memory.
+	 * samples + samples_dropped is every sample symbolized. */
+	uint64_t samples_dropped;
+	/* In a request, but on the one stack that stands for the stacks over
+	 * the interval's dictionary bounds ("[other stacks: limit reached]");
+	 * counted in samples too. */
+	uint64_t samples_overflow;
 };
 
 /*

@@ -206,6 +206,8 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->requests_dropped = qs.dropped_full + qs.dropped_permanent +
 			       qs.dropped_expired + qs.dropped_shutdown;
 	st->request_bytes = qs.pushed_bytes;
+	st->samples_dropped = lost;
+	st->samples_overflow = ps.samples_overflow;
 }
 
 /* Makes the counters of now what stats() returns. */
