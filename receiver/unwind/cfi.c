@@ -452,6 +452,13 @@ unsupported:
 	ret->cfa_type = UNWIND_CFA_UNSUPPORTED;
 }
 
+/* Factored offsets wrap rather than overflow: hostile CFI may ask for
+ * any product, and the row conversion refuses what does not fit. */
+static int64_t factor(uint64_t v, int64_t align)
+{
+	return (int64_t)(v * (uint64_t)align);
+}
+
 /* A register rule: only RBP and RIP are kept. */
 static void set_reg(struct cfi_state *st, uint64_t reg, uint8_t rule,
 		    int64_t off)
@@ -530,7 +537,7 @@ static int vm__run(struct cfi_vm *vm, uint64_t pos, uint64_t end)
 			continue;
 		case CFA_OFFSET:
 			set_reg(&vm->st, op & 0x3f, CFI_OFFSET,
-				(int64_t)cur__uleb(&c) * daf);
+				factor(cur__uleb(&c), daf));
 			goto next;
 		case CFA_RESTORE:
 			if (!vm->init)
@@ -567,16 +574,17 @@ static int vm__run(struct cfi_vm *vm, uint64_t pos, uint64_t end)
 		case CFA_OFFSET_EXTENDED:
 			reg = cur__uleb(&c);
 			set_reg(&vm->st, reg, CFI_OFFSET,
-				(int64_t)cur__uleb(&c) * daf);
+				factor(cur__uleb(&c), daf));
 			break;
 		case CFA_OFFSET_EXTENDED_SF:
 			reg = cur__uleb(&c);
-			set_reg(&vm->st, reg, CFI_OFFSET, cur__sleb(&c) * daf);
+			set_reg(&vm->st, reg, CFI_OFFSET,
+				factor((uint64_t)cur__sleb(&c), daf));
 			break;
 		case CFA_GNU_NEGATIVE_OFFSET_EXTENDED:
 			reg = cur__uleb(&c);
 			set_reg(&vm->st, reg, CFI_OFFSET,
-				-(int64_t)cur__uleb(&c) * daf);
+				factor(-cur__uleb(&c), daf));
 			break;
 		case CFA_RESTORE_EXTENDED:
 			reg = cur__uleb(&c);
@@ -624,7 +632,8 @@ static int vm__run(struct cfi_vm *vm, uint64_t pos, uint64_t end)
 			break;
 		case CFA_DEF_CFA_SF:
 			vm->st.cfa_reg = (uint32_t)cur__uleb(&c);
-			vm->st.cfa_offset = cur__sleb(&c) * daf;
+			vm->st.cfa_offset =
+				factor((uint64_t)cur__sleb(&c), daf);
 			vm->st.cfa_rule = CFI_CFA_REG;
 			break;
 		case CFA_DEF_CFA_REGISTER:
@@ -638,7 +647,8 @@ static int vm__run(struct cfi_vm *vm, uint64_t pos, uint64_t end)
 				vm->st.cfa_rule = CFI_CFA_OTHER;
 			break;
 		case CFA_DEF_CFA_OFFSET_SF:
-			vm->st.cfa_offset = cur__sleb(&c) * daf;
+			vm->st.cfa_offset =
+				factor((uint64_t)cur__sleb(&c), daf);
 			if (vm->st.cfa_rule != CFI_CFA_REG)
 				vm->st.cfa_rule = CFI_CFA_OTHER;
 			break;

@@ -212,3 +212,267 @@ Test(unwind_table, every_libstdcxx_text_address_matches_libdw)
 {
 	cr_assert_gt(check_against_libdw(LIBSTDCXX), 1u << 20);
 }
+
+/* ---- where a file keeps its CFI ----------------------------------- */
+
+/* The address nm reports for @sym in @path. */
+static uint64_t nm_addr(const char *path, const char *sym)
+{
+	char cmd[512], line[512], name[256], type;
+	unsigned long long addr, found = 0;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "nm --defined-only '%s'", path);
+	p = popen(cmd, "r");
+	cr_assert(p, "popen nm");
+	while (fgets(line, sizeof(line), p))
+		if (sscanf(line, "%llx %c %255s", &addr, &type, name) == 3 &&
+		    strcmp(name, sym) == 0)
+			found = addr;
+	pclose(p);
+	cr_assert(found, "nm finds %s in %s", sym, path);
+	return found;
+}
+
+/* At a function's first instruction the CFA is RSP + 8, RBP untouched;
+ * one byte in, unwind_cfi_calls has pushed a register. */
+static void assert_entry_rows(const struct unwind_table *t, uint64_t leaf,
+			      uint64_t calls)
+{
+	const struct unwind_row *r;
+
+	r = unwind_table__lookup(t, leaf);
+	cr_assert(r);
+	cr_assert_eq(r->cfa_type, UNWIND_CFA_RSP);
+	cr_assert_eq(r->cfa_offset, 8);
+	r = unwind_table__lookup(t, calls);
+	cr_assert(r);
+	cr_assert_eq(r->cfa_type, UNWIND_CFA_RSP);
+	cr_assert_eq(r->cfa_offset, 8);
+	r = unwind_table__lookup(t, calls + 1);
+	cr_assert(r);
+	cr_assert_eq(r->cfa_type, UNWIND_CFA_RSP);
+	cr_assert_eq(r->cfa_offset, 16);
+}
+
+Test(unwind_table, eh_frame_library_compiles_through_its_hdr)
+{
+	const char *lib = FIXTURE("libunwind_cfi_eh.so");
+	struct unwind_table_stats st;
+	struct unwind_table *t = compile_path(lib, NULL, NULL);
+
+	unwind_table__stats(t, &st);
+	cr_assert_eq(st.source, UNWIND_SOURCE_EH_FRAME);
+	cr_assert_eq(st.rows_plt, 1, "the PLT stubs' expression");
+	cr_assert_eq(st.fdes_corrupt, 0);
+	assert_entry_rows(t, nm_addr(lib, "unwind_cfi_leaf"),
+			  nm_addr(lib, "unwind_cfi_calls"));
+	unwind_table__free(t);
+}
+
+Test(unwind_table, debug_frame_only_library_compiles_from_debug_frame)
+{
+	const char *lib = FIXTURE("libunwind_cfi_dbg.so");
+	struct unwind_table_stats st;
+	struct unwind_table *t = compile_path(lib, NULL, NULL);
+
+	unwind_table__stats(t, &st);
+	cr_assert_eq(st.source, UNWIND_SOURCE_DEBUG_FRAME);
+	assert_entry_rows(t, nm_addr(lib, "unwind_cfi_leaf"),
+			  nm_addr(lib, "unwind_cfi_calls"));
+	unwind_table__free(t);
+}
+
+Test(unwind_table, stripped_library_finds_its_cfi_in_the_compressed_debug_file)
+{
+	const char *lib = FIXTURE("libunwind_cfi_split.so");
+	const char *dbg = FIXTURE("libunwind_cfi_split.debug");
+	const char *unsplit = FIXTURE("libunwind_cfi_dbg.so");
+	struct unwind_table_stats st;
+	struct unwind_table *t;
+	int err;
+
+	t = compile_path(lib, NULL, &err);
+	cr_assert_eq(err, -ENODATA, "no CFI in the stripped file: %d", err);
+	cr_assert_null(t);
+	t = compile_path(lib, dbg, NULL);
+	unwind_table__stats(t, &st);
+	cr_assert_eq(st.source, UNWIND_SOURCE_DEBUG_FILE);
+	assert_entry_rows(t, nm_addr(unsplit, "unwind_cfi_leaf"),
+			  nm_addr(unsplit, "unwind_cfi_calls"));
+	unwind_table__free(t);
+}
+
+/* ---- the table's shape -------------------------------------------- */
+
+Test(unwind_table, rows_are_sorted_merged_and_cover_the_text)
+{
+	const struct unwind_row *rows;
+	struct unwind_table *t = compile_path(LIBC, NULL, NULL);
+	struct unwind_table_stats st;
+	size_t n, i;
+
+	rows = unwind_table__rows(t, &n);
+	unwind_table__stats(t, &st);
+	cr_assert_eq(rows[0].pc, 0);
+	for (i = 1; i < n; i++) {
+		cr_assert_lt(rows[i - 1].pc, rows[i].pc, "row %zu sorted", i);
+		cr_assert(!rules_eq(&rows[i - 1], &rows[i]),
+			  "rows %zu and %zu merged", i - 1, i);
+	}
+	cr_assert_lt(rows[n - 1].pc, unwind_table__extent(t));
+	cr_assert_eq(st.rows, n);
+	cr_assert_eq(st.rows_signal, 1, "__restore_rt");
+	cr_assert_geq(st.rows_end, 1, "_start-like outermost frames");
+	cr_assert_eq(st.rows_cut, 0);
+	cr_assert_null(unwind_table__lookup(t, unwind_table__base(t) - 1));
+	cr_assert_null(unwind_table__lookup(
+		t, unwind_table__base(t) + unwind_table__extent(t)));
+	unwind_table__free(t);
+}
+
+Test(unwind_table, row_cap_cuts_the_table_and_counts_the_rest)
+{
+	struct unwind_table_opts opts = { .sz = sizeof(opts),
+					  .max_rows = 1000 };
+	struct unwind_table_stats st, full;
+	const struct unwind_row *rows;
+	struct unwind_table *t = NULL, *all;
+	size_t n;
+	int fd;
+
+	all = compile_path(LIBC, NULL, NULL);
+	unwind_table__stats(all, &full);
+	fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+	cr_assert_eq(unwind_table__compile_fd(fd, -1, &opts, &t), 0);
+	close(fd);
+	rows = unwind_table__rows(t, &n);
+	unwind_table__stats(t, &st);
+	cr_assert_eq(n, 1000);
+	cr_assert_eq(rows[n - 1].cfa_type, UNWIND_CFA_NONE,
+		     "past the cap: frame pointers");
+	cr_assert_eq(st.rows_cut + n - 1, full.rows, "cut %lu of %u",
+		     (unsigned long)st.rows_cut, full.rows);
+	unwind_table__free(t);
+	unwind_table__free(all);
+}
+
+Test(unwind_table, load_bias_comes_from_the_mapping_and_its_segment)
+{
+	struct unwind_table *t = compile_path(LIBC, NULL, NULL);
+	uint64_t bias;
+
+	/* Debian's libc: r-xp at file offset 0x26000, vaddr 0x26000. */
+	cr_assert_eq(unwind_table__bias(t, 0x7f0000026000ull, 0x26000, &bias),
+		     0);
+	cr_assert_eq(bias, 0x7f0000000000ull);
+	cr_assert_eq(unwind_table__base(t), 0x26000);
+	cr_assert_eq(unwind_table__bias(t, 0x7f0000026000ull, 1ull << 40,
+					&bias),
+		     -ENOENT);
+	unwind_table__free(t);
+}
+
+/* ---- bad input ---------------------------------------------------- */
+
+static uint8_t *read_file(const char *path, size_t *ret_len)
+{
+	struct stat st;
+	uint8_t *buf;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	buf = malloc((size_t)st.st_size);
+	cr_assert(buf);
+	cr_assert_eq(read(fd, buf, (size_t)st.st_size), st.st_size);
+	close(fd);
+	*ret_len = (size_t)st.st_size;
+	return buf;
+}
+
+static bool refusal_ok(int err)
+{
+	return err == 0 || err == -EBADMSG || err == -EINVAL ||
+	       err == -ENODATA || err == -ENOEXEC || err == -EFBIG ||
+	       err == -EOPNOTSUPP;
+}
+
+static void compile_mem_ok(const uint8_t *buf, size_t len, const char *what,
+			   size_t at)
+{
+	struct unwind_table *t = NULL;
+	int err;
+
+	err = unwind_table__compile_mem(buf, len, NULL, &t);
+	cr_assert(refusal_ok(err), "%s at %zu: %d", what, at, err);
+	cr_assert(err == 0 || !t);
+	unwind_table__free(t);
+}
+
+Test(unwind_table, truncated_files_are_refused_cleanly)
+{
+	size_t len, cut;
+	uint8_t *buf = read_file(FIXTURE("libunwind_cfi_eh.so"), &len);
+
+	for (cut = 0; cut < len; cut += cut < 0x4000 ? 7 : 997)
+		compile_mem_ok(buf, cut, "truncated", cut);
+	free(buf);
+}
+
+Test(unwind_table, every_corrupt_cfi_byte_is_survived)
+{
+	const uint8_t vals[] = { 0x00, 0xff, 0x7f, 0x80, 0x0c, 0x2f };
+	size_t len, off, v, lo, hi;
+	uint8_t *buf = read_file(FIXTURE("libunwind_cfi_eh.so"), &len);
+	uint8_t *copy = malloc(len);
+	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)buf;
+	const Elf64_Shdr *sh;
+	const char *names;
+	unsigned int i;
+
+	cr_assert(copy);
+	/* Every byte of .eh_frame_hdr and .eh_frame, and of the headers. */
+	sh = (const Elf64_Shdr *)(buf + eh->e_shoff);
+	names = (const char *)buf + sh[eh->e_shstrndx].sh_offset;
+	lo = len;
+	hi = 0;
+	for (i = 1; i < eh->e_shnum; i++) {
+		if (strncmp(names + sh[i].sh_name, ".eh_frame", 9) != 0)
+			continue;
+		if (sh[i].sh_offset < lo)
+			lo = sh[i].sh_offset;
+		if (sh[i].sh_offset + sh[i].sh_size > hi)
+			hi = sh[i].sh_offset + sh[i].sh_size;
+	}
+	cr_assert_lt(lo, hi);
+	for (off = 0; off < len; off++) {
+		if (off >= 0x400 && (off < lo || off >= hi) &&
+		    off < eh->e_shoff)
+			continue;
+		for (v = 0; v < sizeof(vals); v++) {
+			memcpy(copy, buf, len);
+			copy[off] = vals[v];
+			compile_mem_ok(copy, len, "flipped", off);
+		}
+	}
+	free(copy);
+	free(buf);
+}
+
+Test(unwind_table, not_elf_and_other_machines_are_not_executable)
+{
+	static const uint8_t text[] = "#!/bin/sh\necho not elf\n";
+	struct unwind_table *t = NULL;
+	uint8_t *buf;
+	size_t len;
+
+	cr_assert_eq(unwind_table__compile_mem(text, sizeof(text), NULL, &t),
+		     -ENOEXEC);
+	buf = read_file(FIXTURE("libunwind_cfi_eh.so"), &len);
+	((Elf64_Ehdr *)buf)->e_machine = EM_AARCH64;
+	cr_assert_eq(unwind_table__compile_mem(buf, len, NULL, &t), -ENOEXEC);
+	cr_assert_null(t);
+	free(buf);
+}
