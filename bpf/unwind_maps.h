@@ -17,7 +17,7 @@
 #include "unwind.h"
 
 /*
- * One file's rows, packed page by page into chunks: the rows a 4 KiB page
+ * One file's rows, packed page by page into chunks: the rows a 2 KiB page
  * of the table (pc >> UNWIND_PAGE_SHIFT) needs, from the one in force at
  * the page's first byte to the last that starts in it, always sit in one
  * chunk, sorted by pc. A page whose rows do not fit in what is left of a
@@ -38,9 +38,11 @@ struct unwind_chunk {
 /*
  * The page index: for every page of a file's table, where its rows start,
  * as chunk << UNWIND_SLOT_BITS | slot. UNWIND_GROUP_PAGES entries make one
- * element (192 KiB of code).
+ * element (96 KiB of code). Pages are 2 KiB: the densest 4 KiB of code in
+ * Debian's libraries holds up to 444 rows (libLLVM), more than a chunk;
+ * the densest 2 KiB fits.
  */
-#define UNWIND_PAGE_SHIFT 12
+#define UNWIND_PAGE_SHIFT 11
 #define UNWIND_GROUP_PAGES 48
 #define UNWIND_SLOT_BITS 9
 
@@ -72,9 +74,11 @@ struct unwind_file {
 };
 
 /*
- * One executable mapping of a process that has a file id: addresses
- * [start, start + len) are table pc (addr - base) of file_id. base is the
- * mapping's load bias plus the table's base (receiver/unwind/table.h).
+ * One executable mapping of a process: addresses [start, start + len) are
+ * table pc (addr - base) of file_id. base is the mapping's load bias plus
+ * the table's base (receiver/unwind/table.h). file_id 0: no table
+ * (anonymous code, a file without CFI): frame pointers. An address in no
+ * range stops the walk (UNWIND_STOP_NO_MAPPING).
  */
 struct unwind_range {
 	__u64 start;
@@ -94,11 +98,16 @@ struct unwind_range {
 #define UNWIND_PROC_SMALL 17
 #define UNWIND_PROC_LARGE 167
 
+enum unwind_proc_flags {
+	/* Its mappings could not be read: walk it with frame pointers. */
+	UNWIND_PROC_FP_ONLY = 1 << 0,
+};
+
 struct unwind_proc_hdr {
 	__u64 start_ns; /* the leader's start_boottime */
-	__u64 aspace_id; /* tgprof_aspace_id() of the image */
+	__u64 aspace_id; /* tgprof_aspace_id() of the image; 0: any */
 	__u32 n;
-	__u32 pad;
+	__u32 flags; /* enum unwind_proc_flags */
 };
 
 struct unwind_proc_small {
