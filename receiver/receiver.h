@@ -59,7 +59,7 @@ struct receiver_config {
 	 * receiver. */
 	const char *cgroup_root;
 	enum receiver_unwinder unwinder; /* default RECEIVER_UNWIND_TABLES */
-	/* Kernel memory for unwind tables; default 64 MiB. Past it the least
+	/* Kernel memory for unwind tables; default 32 MiB. Past it the least
 	 * recently used files are evicted (their frames: frame pointers). */
 	size_t unwind_table_bytes;
 	/* User stack a sample carries when the kernel's walk reaches code

@@ -149,6 +149,8 @@ struct unwind_loader {
 	struct htab owners; /* struct uproc whose ranges the kernel has */
 	uint32_t next_id;
 	uint32_t entries; /* unwind_files elements */
+	uint32_t procs_small; /* unwind_procs_small elements */
+	uint32_t procs_large;
 	uint64_t pin;
 	struct uproc **touched; /* sampled since the last tick */
 	size_t ntouched, touched_cap;
@@ -167,11 +169,13 @@ void unwind_loader__sizes(const struct unwind_loader_opts *opts,
 	uint32_t procs = opts && opts->max_processes ?
 				 opts->max_processes :
 				 LOADER_DEFAULT_MAX_PROCESSES;
-	uint64_t chunks = bytes / UNWIND_CHUNK_ELEM_BYTES + 1, fixed = 0;
+	uint64_t chunks = bytes / UNWIND_CHUNK_ELEM_BYTES, fixed = 0;
 	uint32_t *n[] = { &ret->chunks, &ret->groups, &ret->files,
 			  &ret->procs_small, &ret->procs_large };
 	size_t i;
 
+	if (!chunks)
+		chunks = 1;
 	if (chunks > UINT32_MAX / 2)
 		chunks = UINT32_MAX / 2;
 	ret->chunks = (uint32_t)chunks;
@@ -975,21 +979,25 @@ static struct uproc *loader__owner(struct unwind_loader *ul, uint32_t tgid)
 	return NULL;
 }
 
-/* Takes @u's ranges out of the kernel, but for the map @keep (1 small, 2
- * large) about to hold them. */
-static void loader__del_kernel_proc(struct unwind_loader *ul, struct uproc *u,
-				    uint8_t keep)
+static uint32_t *loader__proc_count(struct unwind_loader *ul, uint8_t where)
 {
-	if (u->where == 1 && keep != 1)
-		bpf_map_delete_elem(ul->maps.procs_small, &u->tgid);
-	if (u->where == 2 && keep != 2)
-		bpf_map_delete_elem(ul->maps.procs_large, &u->tgid);
-	if (keep)
+	return where == 1 ? &ul->procs_small : &ul->procs_large;
+}
+
+static int loader__proc_fd(struct unwind_loader *ul, uint8_t where)
+{
+	return where == 1 ? ul->maps.procs_small : ul->maps.procs_large;
+}
+
+/* Takes @u's ranges out of the kernel: the walk no longer finds them. */
+static void loader__del_kernel_proc(struct unwind_loader *ul, struct uproc *u)
+{
+	if (!u->where)
 		return;
-	if (u->where) {
-		htab__remove(&ul->owners, &u->owner);
-		ul->st.processes--;
-	}
+	bpf_map_delete_elem(loader__proc_fd(ul, u->where), &u->tgid);
+	(*loader__proc_count(ul, u->where))--;
+	htab__remove(&ul->owners, &u->owner);
+	ul->st.processes--;
 	u->where = 0;
 }
 
@@ -1023,12 +1031,10 @@ static int loader__write_proc(struct unwind_loader *ul, struct uproc *u,
 		fill_range(&v.r[i], &u->r[i]);
 	where = n <= UNWIND_PROC_SMALL ? 1 : 2;
 	prev = loader__owner(ul, u->tgid);
-	if (prev && prev != u) {
-		loader__del_kernel_proc(ul, prev, where);
-		htab__remove(&ul->owners, &prev->owner);
-		prev->where = 0;
-		ul->st.processes--;
-	}
+	if (prev && prev != u)
+		loader__del_kernel_proc(ul, prev);
+	if (u->where && u->where != where)
+		loader__del_kernel_proc(ul, u);
 	if (where == 1) {
 		struct unwind_proc_small sm;
 
@@ -1044,21 +1050,19 @@ static int loader__write_proc(struct unwind_loader *ul, struct uproc *u,
 				  where == 1 ? "unwind_procs_small" :
 					       "unwind_procs_large",
 				  err);
-		loader__del_kernel_proc(ul, u, 0);
+		loader__del_kernel_proc(ul, u);
 		return err;
 	}
-	loader__del_kernel_proc(ul, u, where);
-	if (!u->where) {
-		err = htab__insert(&ul->owners, &u->owner, hash_u64(u->tgid));
-		if (err) {
-			bpf_map_delete_elem(where == 1 ? ul->maps.procs_small :
-							 ul->maps.procs_large,
-					    &u->tgid);
-			return err;
-		}
-		ul->st.processes++;
+	if (u->where)
+		return 0;
+	err = htab__insert(&ul->owners, &u->owner, hash_u64(u->tgid));
+	if (err) {
+		bpf_map_delete_elem(loader__proc_fd(ul, where), &u->tgid);
+		return err;
 	}
 	u->where = where;
+	(*loader__proc_count(ul, where))++;
+	ul->st.processes++;
 	return 0;
 }
 
@@ -1168,7 +1172,7 @@ void unwind_loader__drop_process(struct unwind_loader *ul, struct proc *p)
 	if (!u)
 		return;
 	/* The kernel stops finding the ranges before their files go. */
-	loader__del_kernel_proc(ul, u, 0);
+	loader__del_kernel_proc(ul, u);
 	loader__untouch(ul, u);
 	uproc__put_ranges(ul, u->r, u->n);
 	link__del(&u->all);
@@ -1397,5 +1401,8 @@ void unwind_loader__stats(const struct unwind_loader *ul,
 			  struct unwind_loader_stats *ret)
 {
 	*ret = ul->st;
-	ret->kernel_bytes += (uint64_t)ul->entries * UNWIND_FILE_ELEM_BYTES;
+	ret->kernel_entry_bytes =
+		(uint64_t)ul->entries * UNWIND_FILE_ELEM_BYTES +
+		(uint64_t)ul->procs_small * UNWIND_PROC_SMALL_ELEM_BYTES +
+		(uint64_t)ul->procs_large * UNWIND_PROC_LARGE_ELEM_BYTES;
 }

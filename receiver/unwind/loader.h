@@ -26,7 +26,7 @@
 #include "receiver/sampler/sampler.h"
 #include "receiver/unwind/walk.h"
 
-#define UNWIND_LOADER_DEFAULT_MAX_BYTES (64u << 20)
+#define UNWIND_LOADER_DEFAULT_MAX_BYTES (32u << 20)
 /* Files the kernel's unwind_files map holds (loaded, or mapped by a live
  * process): its bucket array is allocated up front, 16 bytes each. */
 #define UNWIND_LOADER_MAX_FILES 4096
@@ -64,9 +64,13 @@ struct unwind_loader_stats {
 	uint64_t ranges_dropped; /* mappings past UNWIND_PROC_LARGE */
 	uint64_t files; /* files in the kernel now */
 	uint64_t rows; /* their rows */
-	uint64_t kernel_bytes; /* their chunks, page index, file entries */
+	/* Kernel memory: the tables (chunks and page index), held under
+	 * kernel_max_bytes; the file entries and process ranges besides;
+	 * the maps' bucket arrays, allocated at start. */
+	uint64_t kernel_bytes;
 	uint64_t kernel_max_bytes;
-	uint64_t kernel_fixed_bytes; /* the maps' bucket arrays */
+	uint64_t kernel_entry_bytes;
+	uint64_t kernel_fixed_bytes;
 	uint64_t user_bytes; /* tables kept here for walks finished here */
 	uint64_t walks; /* samples finished here from their stack copy */
 };
