@@ -113,10 +113,52 @@ struct {
 	__type(value, struct unwind_proc_large);
 } unwind_procs_large SEC(".maps");
 
+/* ---- the table walk ----------------------------------------------------- */
+
+#define WALK_GOING 0xff /* walk.stop while the walk goes on */
+#define PROC_NONE 0
+#define PROC_SMALL 1
+#define PROC_LARGE 2
+#define PROC_FP_ONLY 3
+
+/*
+ * The state of one walk, in the per-CPU sample buffer rather than on the
+ * stack: the verifier knows nothing of a map value's contents, so it checks
+ * a bpf_loop step once for any state instead of once for every shape the
+ * state takes from one step to the next (which cost it 500,000 steps and
+ * a second and a half at every start).
+ */
+struct walk {
+	__u64 ip; /* the frame being unwound (recorded) */
+	__u64 sp;
+	__u64 bp;
+	__u32 tgid;
+	__u32 klen; /* kernel frames before the user ones */
+	__u32 n; /* user frames recorded */
+	__u32 stop; /* enum unwind_stop, or WALK_GOING */
+	__u32 frames_table;
+	__u32 frames_fp;
+	__u8 exact; /* ip is not a return address */
+	__u8 proc; /* PROC_*: which map holds the process's ranges */
+	__u8 copy; /* the stop is one user space can walk on from */
+	/* The range and the row the last frames used: a frame in the same
+	 * code (recursion, a loop of calls) needs no lookup at all. An
+	 * empty span (len 0) matches nothing. */
+	__u64 rc_start, rc_len, rc_base;
+	__u32 rc_file;
+	__u32 row_file;
+	__u64 row_lo, row_len; /* table pcs the cached row holds */
+	struct unwind_row row;
+	__u32 fc_file; /* the last file entry read, and its extent */
+	__u64 fc_extent;
+};
+
 /* Where a sample is built before it is copied into the ring buffer at its
  * own length: the header, the frames, and room for the stack copy (a page
- * more than the copy, which the verifier needs to bound a page-wise read). */
+ * more than the copy, which the verifier needs to bound a page-wise read);
+ * and the walk's state. */
 struct sample_buf {
+	struct walk w;
 	struct tgprof_sample s;
 	__u64 frames[TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK +
 		     (TGPROF_MAX_STACK_COPY + 4096) / 8];
@@ -230,30 +272,6 @@ static __always_inline void fill_hdr(struct tgprof_rec_hdr *h, __u32 type,
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
-/* ---- the table walk ----------------------------------------------------- */
-
-#define WALK_GOING 0xff /* walk.stop while the walk goes on */
-#define PROC_NONE 0
-#define PROC_SMALL 1
-#define PROC_LARGE 2
-#define PROC_FP_ONLY 3
-
-/* The state of one walk, passed to every bpf_loop step. */
-struct walk {
-	__u64 ip; /* the frame being unwound (recorded) */
-	__u64 sp;
-	__u64 bp;
-	__u32 tgid;
-	__u32 klen; /* kernel frames before the user ones */
-	__u32 n; /* user frames recorded */
-	__u32 stop; /* enum unwind_stop, or WALK_GOING */
-	__u32 frames_table;
-	__u32 frames_fp;
-	__u8 exact; /* ip is not a return address */
-	__u8 proc; /* PROC_*: which map holds the process's ranges */
-	__u8 copy; /* the stop is one user space can walk on from */
-};
-
 /*
  * Binary searches without branches on the data: each halving adds the
  * half to the base through a mask when the probed key is at or below the
@@ -318,7 +336,7 @@ static __always_inline const struct unwind_range *proc_range(struct walk *w,
  * an element is missing (evicted meanwhile).
  */
 static __always_inline int find_row(__u32 file_id, __u64 pc,
-				    struct unwind_row *ret)
+				    struct unwind_row *ret, __u64 *ret_end)
 {
 	struct unwind_chunk_key k = { .file_id = file_id };
 	__u64 page = pc >> UNWIND_PAGE_SHIFT, base, len, half;
@@ -357,6 +375,13 @@ static __always_inline int find_row(__u32 file_id, __u64 pc,
 	if (base >= UNWIND_CHUNK_ROWS)
 		return -1;
 	*ret = c->rows[base];
+	/* The row holds up to the next one; after a chunk's last row, to
+	 * the end of the page at least. */
+	*ret_end = (page + 1) << UNWIND_PAGE_SHIFT;
+	base++;
+	barrier_var(base);
+	if (base < UNWIND_CHUNK_ROWS && c->rows[base].pc != UNWIND_ROW_UNUSED)
+		*ret_end = c->rows[base].pc;
 	return 0;
 }
 
@@ -410,7 +435,7 @@ static __always_inline long signal_step(struct walk *w)
 static __always_inline long row_step(struct walk *w,
 				     const struct unwind_row *row)
 {
-	__u64 cfa, ra, bp = w->bp;
+	__u64 cfa, ra, bp = w->bp, pair[2];
 
 	switch (row->cfa_type) {
 	case UNWIND_CFA_RSP:
@@ -436,14 +461,23 @@ static __always_inline long row_step(struct walk *w,
 	/* The caller's frame is above this one. */
 	if (cfa <= w->sp)
 		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
-	if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
-		return walk_stop(w, UNWIND_STOP_READ_FAULT);
-	/* A PLT row's rbp_offset is its threshold, not a save slot. */
+	/* A PLT row's rbp_offset is its threshold, not a save slot. Most
+	 * frames saved RBP right below the return address: one read. */
 	if (row->rbp_type == UNWIND_RBP_AT_CFA &&
-	    row->cfa_type != UNWIND_CFA_PLT &&
-	    bpf_probe_read_user(&bp, sizeof(bp),
-				(void *)(cfa + row->rbp_offset)))
-		return walk_stop(w, UNWIND_STOP_READ_FAULT);
+	    row->cfa_type != UNWIND_CFA_PLT && row->rbp_offset == -16) {
+		if (bpf_probe_read_user(pair, sizeof(pair), (void *)(cfa - 16)))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+		bp = pair[0];
+		ra = pair[1];
+	} else {
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+		if (row->rbp_type == UNWIND_RBP_AT_CFA &&
+		    row->cfa_type != UNWIND_CFA_PLT &&
+		    bpf_probe_read_user(&bp, sizeof(bp),
+					(void *)(cfa + row->rbp_offset)))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+	}
 	if (!ra)
 		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
 	w->ip = ra;
@@ -462,17 +496,18 @@ static __always_inline long row_step(struct walk *w,
  */
 static long walk_step(__u32 i, void *ctx)
 {
-	struct walk *w = ctx;
 	const struct unwind_range *r;
 	struct unwind_file *f;
 	struct sample_buf *b;
 	struct unwind_row row;
 	__u32 zero = 0, idx, file_id;
-	__u64 pc, base;
+	struct walk *w;
+	__u64 pc, end;
 
 	b = bpf_map_lookup_elem(&sample_bufs, &zero);
 	if (!b)
-		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+		return 1;
+	w = &b->w;
 	if (i >= TGPROF_MAX_USTACK)
 		return walk_stop(w, UNWIND_STOP_DEPTH);
 	idx = w->klen + i;
@@ -491,28 +526,43 @@ static long walk_step(__u32 i, void *ctx)
 		return fp_step(w);
 	/* A return address may be one past a call that ends its function. */
 	pc = w->exact ? w->ip : w->ip - 1;
-	/* Outside every executable mapping: a mapping created since user
-	 * space read them (dlopen, JIT), or a bad return address. */
-	r = proc_range(w, pc);
-	if (!r) {
-		w->copy = 1;
-		return walk_stop(w, UNWIND_STOP_NO_MAPPING);
+	if (pc - w->rc_start >= w->rc_len) {
+		/* Outside every executable mapping: a mapping created since
+		 * user space read them (dlopen, JIT), or a bad return
+		 * address. */
+		r = proc_range(w, pc);
+		if (!r) {
+			w->copy = 1;
+			return walk_stop(w, UNWIND_STOP_NO_MAPPING);
+		}
+		w->rc_start = r->start;
+		w->rc_len = r->len;
+		w->rc_base = r->base;
+		w->rc_file = r->file_id;
 	}
 	/* Executable, but no table: anonymous (JIT) code, or a file
 	 * without CFI. */
-	file_id = r->file_id;
+	file_id = w->rc_file;
 	if (!file_id)
 		return fp_step(w);
-	base = r->base;
-	f = bpf_map_lookup_elem(&unwind_files, &file_id);
-	if (!f) {
-		w->copy = 1;
-		return walk_stop(w, UNWIND_STOP_NO_TABLE);
+	pc -= w->rc_base;
+	if (file_id == w->row_file && pc - w->row_lo < w->row_len)
+		return row_step(w, &w->row);
+	if (file_id != w->fc_file) {
+		f = bpf_map_lookup_elem(&unwind_files, &file_id);
+		if (!f) {
+			w->copy = 1;
+			return walk_stop(w, UNWIND_STOP_NO_TABLE);
+		}
+		w->fc_file = file_id;
+		w->fc_extent = f->extent; /* 0 unless the table is loaded */
 	}
-	pc -= base;
-	if (f->state != UNWIND_FILE_LOADED || pc >= f->extent ||
-	    find_row(file_id, pc, &row))
+	if (pc >= w->fc_extent || find_row(file_id, pc, &row, &end))
 		return fp_step(w);
+	w->row = row;
+	w->row_file = file_id;
+	w->row_lo = row.pc;
+	w->row_len = end - row.pc;
 	return row_step(w, &row);
 }
 
@@ -589,45 +639,51 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 				      struct sample_buf *b, __u32 klen)
 {
 	struct tgprof_sample *s = &b->s;
-	struct walk w = { .stop = WALK_GOING, .exact = 1, .klen = klen };
+	struct walk *w = &b->w;
+	__u32 n;
 
+	*w = (struct walk){ .stop = WALK_GOING, .exact = 1, .klen = klen };
 	/* The sample hit user space (an address in the lower half), or the
 	 * kernel on the task's behalf: then the user registers are those
 	 * saved at kernel entry. */
 	if ((long)ctx->regs.ip >= 0) {
-		w.ip = ctx->regs.ip;
-		w.sp = ctx->regs.sp;
-		w.bp = ctx->regs.bp;
+		w->ip = ctx->regs.ip;
+		w->sp = ctx->regs.sp;
+		w->bp = ctx->regs.bp;
 	} else {
 		struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(
 			bpf_get_current_task_btf());
 
-		w.ip = BPF_CORE_READ(u, ip);
-		w.sp = BPF_CORE_READ(u, sp);
-		w.bp = BPF_CORE_READ(u, bp);
+		w->ip = BPF_CORE_READ(u, ip);
+		w->sp = BPF_CORE_READ(u, sp);
+		w->bp = BPF_CORE_READ(u, bp);
 	}
-	w.tgid = s->hdr.tgid;
-	w.proc = find_proc(w.tgid, s->hdr.start_ns, s->aspace_id);
+	w->tgid = s->hdr.tgid;
+	w->proc = find_proc(w->tgid, s->hdr.start_ns, s->aspace_id);
 
-	bpf_loop(TGPROF_MAX_USTACK + 1, walk_step, &w, 0);
-	if (w.stop == WALK_GOING)
-		w.stop = UNWIND_STOP_DEPTH;
+	bpf_loop(TGPROF_MAX_USTACK + 1, walk_step, NULL, 0);
+	if (w->stop == WALK_GOING)
+		w->stop = UNWIND_STOP_DEPTH;
 
+	n = w->n;
+	if (n > TGPROF_MAX_USTACK)
+		n = TGPROF_MAX_USTACK;
 	s->flags |= TGPROF_SAMPLE_TABLES;
-	s->ustack_len = w.n;
-	s->unwind_stop = w.stop;
-	count(TGPROF_CNT_STOP_BASE + (w.stop & 7));
-	count_n(TGPROF_CNT_FRAMES_TABLE, w.frames_table);
-	count_n(TGPROF_CNT_FRAMES_FP, w.frames_fp);
-	if (!w.copy || !stack_copy_bytes || !w.n)
+	s->ustack_len = n;
+	s->unwind_stop = w->stop;
+	count(TGPROF_CNT_STOP_BASE +
+	      (w->stop < UNWIND_STOP_MAX ? w->stop : UNWIND_STOP_BAD_FRAME));
+	count_n(TGPROF_CNT_FRAMES_TABLE, w->frames_table);
+	count_n(TGPROF_CNT_FRAMES_FP, w->frames_fp);
+	if (!w->copy || !stack_copy_bytes || !n)
 		return;
-	s->regs_ip = w.ip;
-	s->regs_sp = w.sp;
-	s->regs_bp = w.bp;
+	s->regs_ip = w->ip;
+	s->regs_sp = w->sp;
+	s->regs_bp = w->bp;
 	s->flags |= TGPROF_SAMPLE_STACK_COPY;
-	if (w.exact)
+	if (w->exact)
 		s->flags |= TGPROF_SAMPLE_IP_EXACT;
-	s->stack_len = copy_stack(b, klen + w.n, w.sp);
+	s->stack_len = copy_stack(b, klen + n, w->sp);
 	count(s->stack_len ? TGPROF_CNT_STACK_COPIES :
 			     TGPROF_CNT_STACK_COPY_ERR);
 }
@@ -705,9 +761,9 @@ int sample(struct bpf_perf_event_data *ctx)
 	size = sizeof(*s) +
 	       ((__u64)s->kstack_len + s->ustack_len) * sizeof(__u64) +
 	       s->stack_len;
-	if (size > sizeof(*b))
-		size = sizeof(*b);
-	if (bpf_ringbuf_output(&records, b, size, wakeup_flags(size)))
+	if (size > sizeof(*b) - sizeof(b->w))
+		size = sizeof(*b) - sizeof(b->w);
+	if (bpf_ringbuf_output(&records, s, size, wakeup_flags(size)))
 		count(TGPROF_CNT_SAMPLES_LOST);
 	return 0;
 }

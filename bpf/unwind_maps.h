@@ -70,7 +70,7 @@ enum unwind_file_state {
 struct unwind_file {
 	__u32 state; /* enum unwind_file_state */
 	__u32 nrows;
-	__u64 extent; /* row pcs are below it */
+	__u64 extent; /* row pcs are below it; 0 unless LOADED */
 };
 
 /*

@@ -105,9 +105,19 @@ static int on_ring_record(void *ctx, void *data, size_t len)
  * ring keeps the room it always had. */
 #define SAMPLER_SAMPLE_BYTES (sizeof(struct tgprof_sample) + 2 * 127 * 8)
 
-static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus)
+/* Samples carrying their stack come in bursts (the first samples of new
+ * processes, while the receiver loads their tables): room for this many
+ * on top. */
+#define SAMPLER_COPY_BURST 16
+
+static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus,
+			      uint32_t copy_bytes)
 {
 	uint64_t want = (uint64_t)freq_hz * ncpus * SAMPLER_SAMPLE_BYTES / 2;
+
+	if (copy_bytes)
+		want += SAMPLER_COPY_BURST *
+			(SAMPLER_SAMPLE_BYTES + (uint64_t)copy_bytes);
 	size_t bytes = SAMPLER_RING_MIN;
 
 	while (bytes < want && bytes < SAMPLER_RING_MAX)
@@ -323,8 +333,12 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	err = size_unwind_maps(s, opts);
 	if (err)
 		goto err_free;
-	ring = opts->ringbuf_bytes ? opts->ringbuf_bytes :
-				     auto_ring_bytes(opts->freq_hz, s->nonline);
+	ring = opts->ringbuf_bytes ?
+		       opts->ringbuf_bytes :
+		       auto_ring_bytes(opts->freq_hz, s->nonline,
+				       opts->unwind_tables ?
+					       opts->stack_copy_bytes :
+					       0);
 	err = bpf_map__set_max_entries(s->skel->maps.records, ring);
 	if (err) {
 		tg_err(log, "ring buffer size %zu: %s", ring, strerror(-err));
@@ -392,6 +406,20 @@ int sampler__drain(struct sampler *s)
 	return ring_buffer__consume(s->rb);
 }
 
+static void sampler__prog_stats(const struct sampler *s,
+				struct sampler_counters *ret)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.sample),
+				   &info, &len))
+		return;
+	ret->bpf_run_ns = info.run_time_ns;
+	ret->bpf_runs = info.run_cnt;
+}
+
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 {
 	uint64_t *vals, sums[TGPROF_CNT_MAX] = { 0 };
@@ -425,6 +453,7 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->stack_copy_errors = sums[TGPROF_CNT_STACK_COPY_ERR];
 	for (key = 0; key < UNWIND_STOP_MAX; key++)
 		ret->unwind_stops[key] = sums[TGPROF_CNT_STOP_BASE + key];
+	sampler__prog_stats(s, ret);
 }
 
 void sampler__unwind_maps(const struct sampler *s,

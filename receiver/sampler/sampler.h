@@ -39,7 +39,8 @@ struct sampler_opts {
 	bool kernel_stacks;
 	bool include_idle;
 	/* Power of two, >= page size. 0: sized from the frequency and the
-	 * online CPUs (half a second at full rate, 256 KiB to 64 MiB). */
+	 * online CPUs (half a second at full rate, plus 16 samples with
+	 * stack copies, 256 KiB to 64 MiB). */
 	size_t ringbuf_bytes;
 	/* Filters applied in the kernel (borrowed, copied into BPF maps).
 	 * A process is sampled when it is in include_tgids (if any) and in
@@ -84,6 +85,10 @@ struct sampler_counters {
 	uint64_t stack_copies;
 	uint64_t stack_copy_errors;
 	uint64_t unwind_stops[UNWIND_STOP_MAX];
+	/* The sampling program's run time and runs, from the kernel's BPF
+	 * statistics: 0 unless kernel.bpf_stats_enabled is 1. */
+	uint64_t bpf_run_ns;
+	uint64_t bpf_runs;
 };
 
 /* Called for every record, in ring order. @rec is valid during the call. */

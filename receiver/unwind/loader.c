@@ -548,9 +548,11 @@ static void loader__map_error(struct unwind_loader *ul, const char *what,
 static int loader__put_entry(struct unwind_loader *ul, struct ufile *f,
 			     enum unwind_file_state state)
 {
-	struct unwind_file v = { .state = state,
-				 .nrows = f->nrows,
-				 .extent = f->extent };
+	struct unwind_file v = {
+		.state = state,
+		.nrows = state == UNWIND_FILE_LOADED ? f->nrows : 0,
+		.extent = state == UNWIND_FILE_LOADED ? f->extent : 0,
+	};
 	int err;
 
 	if (!f->has_entry && ul->entries >= UNWIND_LOADER_MAX_FILES)
