@@ -73,6 +73,23 @@ def wait_until(pred, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
+def group_cpu_seconds(tgid):
+    """CPU time the thread group @tgid has used so far (every thread's,
+    also while its leader is a zombie): what a sampler at N Hz turns into
+    about N samples per second."""
+    with open("/proc/%d/stat" % tgid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_for_cpu(tgid, seconds, timeout, what):
+    """Waits until @tgid has run @seconds more on a CPU: the samples a
+    step needs are taken, however loaded the machine is."""
+    start = group_cpu_seconds(tgid)
+    wait_until(lambda: group_cpu_seconds(tgid) >= start + seconds, timeout,
+               what)
+
+
 # ---- The collector ----
 
 class Collector:
@@ -560,8 +577,9 @@ class CollectorE2E(unittest.TestCase):
                    "2 requests at the collector")
         c.stop()
         # The outage under test: tgprof keeps sampling and queues every
-        # 1 s interval meanwhile.
-        time.sleep(10)
+        # 1 s interval meanwhile; it lasts while the fixture runs 5 s.
+        wait_for_cpu(tgid, 5, 120, "5 s of the fixture's work during the "
+                     "outage")
         c.start()
         sent, _, retries, dropped, err = self.finish_record(p, 120)
         fixture.kill()

@@ -15,12 +15,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from test_e2e import (CollectorE2E, Request, require_root,  # noqa: E402
-                      wait_until, SKIP, TGPROF)
+                      wait_for_cpu, wait_until, SKIP, TGPROF)
 
 PLUGIN = os.environ.get("TGPROF_PLUGIN", "")
 
@@ -125,9 +124,10 @@ class RunE2E(CollectorE2E):
         p = self.start_run(run_config(c.url, tgid, "2s"))
         wait_until(lambda: self.alive(p) and len(c.requests()) >= 3, 60,
                    "3 requests at the collector")
-        # Half way into an interval: its samples are the last interval,
-        # which only the shutdown flush can send.
-        time.sleep(1)
+        # Into the next interval: its samples are the last interval, which
+        # only the shutdown flush can send.
+        wait_for_cpu(tgid, 0.5, 30, "the fixture's work in the next "
+                     "interval")
         before = len(c.requests())
         stopped = self.stop_run(p)
         fixture.kill()

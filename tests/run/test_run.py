@@ -373,8 +373,11 @@ class RunTest(unittest.TestCase):
 
         # warn: a healthy run says nothing.
         svc = "  telemetry:\n    logs:\n      level: warn\n"
-        d = self.daemon(config(self.out, service=svc))
-        time.sleep(0.6)  # three intervals, all quiet
+        quiet_out = os.path.join(self.workdir, "out-warn")
+        d = self.daemon(config(quiet_out, service=svc))
+        wait_until(lambda: os.path.isdir(quiet_out) and
+                   len(folded_intervals(quiet_out)) >= 3, 10,
+                   "three intervals written")
         self.assertEqual(d.stop(), 0)
         self.assertEqual(d.lines(), [])
 
@@ -384,7 +387,8 @@ class RunTest(unittest.TestCase):
         d = self.daemon(config(self.out, interval="2s"))
         d.wait_event(lambda e: e["msg"].startswith("fake: offered interval 1"),
                      10, "the first interval")
-        time.sleep(0.5)  # well inside the second interval
+        # The stop arrives inside the second interval (2 s long): only the
+        # shutdown flush can deliver it.
         t0 = time.monotonic()
         self.assertEqual(d.stop(), 0)
         self.assertLess(time.monotonic() - t0, 3.0)
