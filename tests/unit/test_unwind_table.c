@@ -476,3 +476,29 @@ Test(unwind_table, not_elf_and_other_machines_are_not_executable)
 	cr_assert_null(t);
 	free(buf);
 }
+
+Test(unwind_table, vdso_image_compiles_from_memory)
+{
+	unsigned long lo = 0, hi = 0, a, b;
+	struct unwind_table *t = NULL;
+	char line[512];
+	size_t n;
+	FILE *f;
+
+	f = fopen("/proc/self/maps", "re");
+	cr_assert(f);
+	while (fgets(line, sizeof(line), f))
+		if (strstr(line, "[vdso]") &&
+		    sscanf(line, "%lx-%lx", &a, &b) == 2) {
+			lo = a;
+			hi = b;
+		}
+	fclose(f);
+	cr_assert(lo && hi > lo, "this process has a [vdso]");
+	cr_assert_eq(unwind_table__compile_mem((const void *)lo, hi - lo, NULL,
+					       &t),
+		     0);
+	unwind_table__rows(t, &n);
+	cr_assert_gt(n, 1);
+	unwind_table__free(t);
+}
