@@ -36,6 +36,10 @@
  * come within a drain or two. */
 #define LOADER_USER_KEEP_NS (10 * NSEC_PER_SEC)
 #define LOADER_VDSO_MAX (1u << 20)
+/* A file evicted or refused for want of room is tried again no sooner:
+ * a bound too small for what runs must not cost a compile per new
+ * process. */
+#define LOADER_RETRY_NS (10 * NSEC_PER_SEC)
 #define USER_ADDR_LIMIT (1ULL << 56)
 
 struct link {
@@ -110,6 +114,7 @@ struct ufile {
 	struct unwind_table *table; /* the user-space copy, or NULL */
 	size_t table_bytes;
 	uint64_t keep_until_ns; /* then the user-space copy goes */
+	uint64_t retry_ns; /* UFILE_NO_TABLE: not loaded again before */
 };
 
 struct urange {
@@ -611,6 +616,7 @@ static void loader__evict(struct unwind_loader *ul, struct ufile *f)
 	f->nchunks = 0;
 	f->ngroups = 0;
 	f->state = UFILE_NO_TABLE;
+	f->retry_ns = boot_ns() + LOADER_RETRY_NS;
 	link__del(&f->lru);
 	ul->st.files_evicted++;
 	if (!f->refs)
@@ -708,7 +714,13 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 		goto no_table;
 	}
 	need = unwind_layout__kernel_bytes(&l);
-	if (need > ul->max_bytes || loader__make_room(ul, need)) {
+	if (need > ul->max_bytes) {
+		/* It never fits: never try again. */
+		loader__warn_budget(ul, need);
+		f->retry_ns = UINT64_MAX;
+		goto no_table;
+	}
+	if (loader__make_room(ul, need)) {
 		loader__warn_budget(ul, need);
 		goto no_table;
 	}
@@ -738,6 +750,8 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 
 no_table:
 	unwind_layout__release(&l);
+	if (f->retry_ns != UINT64_MAX)
+		f->retry_ns = boot_ns() + LOADER_RETRY_NS;
 	f->state = UFILE_NO_TABLE;
 	loader__put_entry(ul, f, UNWIND_FILE_NO_TABLE);
 	ul->st.load_cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
@@ -891,7 +905,7 @@ static void loader__ensure(struct unwind_loader *ul, struct ufile *f,
 			   uint32_t tgid, uint32_t tid, const struct mapping *m)
 {
 	struct stat st;
-	int fd;
+	int fd, err;
 
 	f->pin = ul->pin;
 	if (f->state == UFILE_LOADED) {
@@ -899,26 +913,24 @@ static void loader__ensure(struct unwind_loader *ul, struct ufile *f,
 		link__add_head(&ul->loaded, &f->lru);
 		return;
 	}
-	if (f->state == UFILE_NO_CFI)
+	if (f->state == UFILE_NO_CFI ||
+	    (f->state == UFILE_NO_TABLE && boot_ns() < f->retry_ns))
 		return;
 	if (!f->table) {
 		/* Evicted earlier, its user-space copy gone: compile it
 		 * again through this process. */
 		fd = f->vdso ? -1 : loader__open(ul, tgid, tid, m, &st);
-		if (!f->vdso && fd < 0) {
-			loader__put_entry(ul, f, UNWIND_FILE_NO_TABLE);
-			f->state = UFILE_NO_TABLE;
-			return;
-		}
-		if (loader__compile(ul, f, fd, tgid, tid, m)) {
-			if (fd >= 0)
-				close(fd);
-			loader__put_entry(ul, f, UNWIND_FILE_NO_TABLE);
-			f->state = UFILE_NO_TABLE;
-			return;
-		}
+		err = f->vdso || fd >= 0 ?
+			      loader__compile(ul, f, fd, tgid, tid, m) :
+			      fd;
 		if (fd >= 0)
 			close(fd);
+		if (err) {
+			loader__put_entry(ul, f, UNWIND_FILE_NO_TABLE);
+			f->state = UFILE_NO_TABLE;
+			f->retry_ns = boot_ns() + LOADER_RETRY_NS;
+			return;
+		}
 	}
 	loader__load(ul, f);
 	/* Keep the user-space copy for the walks of samples taken before
