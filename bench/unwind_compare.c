@@ -534,6 +534,32 @@ static void startup(struct workload *w, size_t nw, int secs, uint32_t hz,
 	}
 }
 
+/* What loading the sampler costs with each unwinder: the verifier's
+ * instructions and the CPU time of receiver__start(). */
+static void load_cost(const struct tg_logger *log)
+{
+	static const char *const name[] = { "tables", "frame pointers" };
+	struct side a;
+	uint64_t cpu0;
+	double ms;
+	int u;
+
+	printf("\nLoading the sampler (receiver__start, kallsyms included):\n");
+	for (u = 0; u < 2; u++) {
+		memset(&a, 0, sizeof(a));
+		cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+		side_start(&a,
+			   u ? RECEIVER_UNWIND_FRAME_POINTER :
+			       RECEIVER_UNWIND_TABLES,
+			   19, getpid(), log);
+		ms = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0) / 1e6;
+		receiver__stats(a.r, &a.st);
+		printf("  %-15s %6.1f ms CPU, %u instructions verified\n",
+		       name[u], ms, a.st.sampler.bpf_verified_insns);
+		receiver__free(a.r);
+	}
+}
+
 static void quiet_log(void *ctx, enum tg_log_level level, const char *msg)
 {
 	(void)ctx;
@@ -591,6 +617,7 @@ int main(int argc, char **argv)
 		       bpf[0][0] / bpf[0][1], bpf[1][0] / bpf[1][1],
 		       (double)bpf[0][0] / bpf[0][1] /
 			       ((double)bpf[1][0] / bpf[1][1]));
+	load_cost(&log);
 	startup(w, sizeof(w) / sizeof(w[0]), 3, hz, &log);
 	every_mapping(&log);
 	unlink(XZ_DATA);

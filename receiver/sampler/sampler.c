@@ -418,6 +418,7 @@ static void sampler__prog_stats(const struct sampler *s,
 		return;
 	ret->bpf_run_ns = info.run_time_ns;
 	ret->bpf_runs = info.run_cnt;
+	ret->bpf_verified_insns = info.verified_insns;
 }
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret)

@@ -89,6 +89,7 @@ struct sampler_counters {
 	 * statistics: 0 unless kernel.bpf_stats_enabled is 1. */
 	uint64_t bpf_run_ns;
 	uint64_t bpf_runs;
+	uint32_t bpf_verified_insns; /* what the verifier went through */
 };
 
 /* Called for every record, in ring order. @rec is valid during the call. */
