@@ -1058,6 +1058,18 @@ static int loader__write_proc(struct unwind_loader *ul, struct uproc *u,
 	} else {
 		err = bpf_map_update_elem(ul->maps.procs_large, &u->tgid, &v,
 					  BPF_ANY);
+		if (err == -E2BIG) {
+			/* The large map is full: frame pointers rather than
+			 * a stack copy with every sample. */
+			struct unwind_proc_small sm = { .hdr = v.hdr };
+
+			ul->st.procs_fp_only++;
+			sm.hdr.n = 0;
+			sm.hdr.flags |= UNWIND_PROC_FP_ONLY;
+			where = 1;
+			err = bpf_map_update_elem(ul->maps.procs_small,
+						  &u->tgid, &sm, BPF_ANY);
+		}
 	}
 	if (err) {
 		loader__map_error(ul,

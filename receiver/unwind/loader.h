@@ -62,6 +62,9 @@ struct unwind_loader_stats {
 	uint64_t rows_cut; /* rows of too dense pages: frame pointers */
 	uint64_t processes; /* processes with ranges in the kernel now */
 	uint64_t ranges_dropped; /* mappings past UNWIND_PROC_LARGE */
+	/* Processes walked with frame pointers only: the map for those with
+	 * more than UNWIND_PROC_SMALL mappings was full. */
+	uint64_t procs_fp_only;
 	uint64_t files; /* files in the kernel now */
 	uint64_t rows; /* their rows */
 	/* Kernel memory: the tables (chunks and page index), held under
