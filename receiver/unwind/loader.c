@@ -1232,6 +1232,7 @@ void unwind_loader__touch(struct unwind_loader *ul, struct proc *p)
 void unwind_loader__tick(struct unwind_loader *ul, uint64_t now_ns)
 {
 	struct htab_node *pos, *tmp;
+	bool over;
 	struct ufile *f;
 	struct uproc *u;
 	size_t i, bkt;
@@ -1251,10 +1252,12 @@ void unwind_loader__tick(struct unwind_loader *ul, uint64_t now_ns)
 	ul->ntouched = 0;
 	if (!ul->st.user_bytes)
 		return;
-	/* User-space copies that no walk finished here needs any more. */
+	/* User-space copies that no walk finished here needs any more;
+	 * all of them when walks compiled more than half the bound. */
+	over = ul->st.user_bytes > ul->max_bytes / 2;
 	htab_for_each_safe(&ul->by_key, pos, tmp, bkt) {
 		f = container_of(pos, struct ufile, node);
-		if (f->table && now_ns >= f->keep_until_ns)
+		if (f->table && (over || now_ns >= f->keep_until_ns))
 			ufile__drop_table(ul, f);
 	}
 }
