@@ -153,6 +153,24 @@ struct tgprof_receiver_stats {
 	 * the interval's dictionary bounds ("[other stacks: limit reached]");
 	 * counted in samples too. */
 	uint64_t samples_overflow;
+	/* ABI 1.1 too: user stacks walked with unwind tables (unwinder
+	 * eh_frame), counted per sample once its walk is over (in the
+	 * kernel, or finished in user space from its stack copy). */
+	uint64_t unwind_complete; /* reached the outermost frame */
+	uint64_t unwind_stop_no_mapping; /* an address in no mapping */
+	uint64_t unwind_stop_no_table; /* its table was not loaded */
+	uint64_t unwind_stop_unsupported; /* CFI the walk cannot follow */
+	uint64_t unwind_stop_read_fault; /* stack unreadable or not copied */
+	uint64_t unwind_stop_depth; /* the frame limit */
+	uint64_t unwind_stop_bad_frame; /* a frame that cannot be right */
+	uint64_t unwind_stop_fp_end; /* frame-pointer fallback ran out */
+	uint64_t unwind_frames_table; /* frames unwound with a table row */
+	uint64_t unwind_frames_fp; /* frames unwound with frame pointers */
+	uint64_t unwind_walks_finished; /* finished from a stack copy */
+	uint64_t unwind_table_files; /* binaries with tables loaded now */
+	uint64_t unwind_table_bytes; /* kernel memory of those tables */
+	uint64_t unwind_table_evictions; /* taken out to stay in bounds */
+	uint64_t unwind_compile_ns; /* CPU time compiling tables */
 };
 
 /*
