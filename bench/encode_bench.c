@@ -18,8 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <zlib.h>
 
+#include "lib/gzip.h"
+#include "lib/rand.h"
 #include "receiver/profile/profile.h"
 
 #define NPROGRAMS 40
@@ -30,27 +31,15 @@
 #define FUNCS_PER_PROGRAM 400
 #define NLIBS 3
 
-struct rng {
-	uint64_t s;
-};
-
-static uint64_t rng_next(struct rng *r)
+static uint32_t rng_below(struct rand64 *r, uint32_t n)
 {
-	r->s ^= r->s >> 12;
-	r->s ^= r->s << 25;
-	r->s ^= r->s >> 27;
-	return r->s * 0x2545f4914f6cdd1dULL;
-}
-
-static uint32_t rng_below(struct rng *r, uint32_t n)
-{
-	return (uint32_t)(rng_next(r) % n);
+	return (uint32_t)rand64__below(r, n);
 }
 
 /* Zipf-like choice among @n by cumulative weights @cdf. */
-static uint32_t pick(struct rng *r, const double *cdf, uint32_t n)
+static uint32_t pick(struct rand64 *r, const double *cdf, uint32_t n)
 {
-	double u = (rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+	double u = (rand64__next(r) >> 11) * (1.0 / 9007199254740992.0);
 	uint32_t lo = 0, hi = n - 1;
 
 	while (lo < hi) {
@@ -112,7 +101,7 @@ static const char *const lib_paths[NLIBS] = {
 	"/usr/lib/x86_64-linux-gnu/libssl.so.3",
 };
 
-static char *name(struct rng *r, const char *prefix, uint32_t i)
+static char *name(struct rand64 *r, const char *prefix, uint32_t i)
 {
 	static const char *const words[] = {
 		"request", "handle", "process", "buffer", "parse",  "encode",
@@ -126,9 +115,10 @@ static char *name(struct rng *r, const char *prefix, uint32_t i)
 	return strdup(buf);
 }
 
-static void program_paths(struct world *w, struct program *prog, struct rng *r);
+static void program_paths(struct world *w, struct program *prog,
+			  struct rand64 *r);
 
-static void world_build(struct world *w, struct rng *r)
+static void world_build(struct world *w, struct rand64 *r)
 {
 	static const char *const kfuncs[] = {
 		"entry_SYSCALL_64_after_hwframe",
@@ -164,7 +154,7 @@ static void world_build(struct world *w, struct rng *r)
 		for (j = 0; j < 200; j++)
 			w->lib_funcs[i][j] = name(r, "lib", j);
 		for (j = 0; j < 20; j++)
-			w->lib_build_ids[i][j] = (uint8_t)rng_next(r);
+			w->lib_build_ids[i][j] = (uint8_t)rand64__next(r);
 	}
 	for (i = 0; i < NKPATHS; i++) {
 		w->kpath_len[i] = 4 + rng_below(r, 12);
@@ -189,7 +179,7 @@ static void world_build(struct world *w, struct rng *r)
 		for (j = 0; j < FUNCS_PER_PROGRAM; j++)
 			p->funcs[j] = name(r, "app", j);
 		for (j = 0; j < 20; j++)
-			p->build_id[j] = (uint8_t)rng_next(r);
+			p->build_id[j] = (uint8_t)rand64__next(r);
 		program_paths(w, p, r);
 	}
 	for (i = 0; i < NPROCS; i++) {
@@ -206,7 +196,7 @@ static void world_build(struct world *w, struct rng *r)
 		bp->proc.exe_path = prog->path;
 		bp->proc.facts_gen = 1;
 		bp->proc.maps_reads = 1;
-		bp->proc.aspace_id = rng_next(r);
+		bp->proc.aspace_id = rand64__next(r);
 		if (i % 4 == 0)
 			for (j = 0; j < 64; j++)
 				bp->proc.container_id[j] =
@@ -240,7 +230,8 @@ static void world_build(struct world *w, struct rng *r)
  * depth and goes on through its own functions, into a library at the leaf
  * end. Frames hold offsets in their mapping (index in mapping) until a
  * process places them. */
-static void program_paths(struct world *w, struct program *prog, struct rng *r)
+static void program_paths(struct world *w, struct program *prog,
+			  struct rand64 *r)
 {
 	uint32_t spine[48], depth, j, k;
 
@@ -344,24 +335,15 @@ static double cpu_now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The bytes the OTLP exporter sends: its own gzip (0 when out of memory). */
 static size_t gzip_size(const void *buf, size_t len)
 {
-	z_stream z = { 0 };
-	unsigned char *out;
-	size_t n;
+	size_t n = 0;
+	void *gz;
 
-	if (deflateInit2(&z, 6, Z_DEFLATED, 31, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+	if (gzip__compress(buf, len, &gz, &n))
 		return 0;
-	n = deflateBound(&z, len);
-	out = malloc(n);
-	z.next_in = (unsigned char *)buf;
-	z.avail_in = len;
-	z.next_out = out;
-	z.avail_out = n;
-	deflate(&z, Z_FINISH);
-	n = z.total_out;
-	deflateEnd(&z);
-	free(out);
+	free(gz);
 	return n;
 }
 
@@ -394,7 +376,7 @@ static void run(struct world *w, const struct scenario *sc, double budget_s,
 	double t_add = 0, t_flush = 0, t0, t1;
 	struct profile_builder_stats st;
 	struct profile_builder *b;
-	struct rng r = { 0x1234567 };
+	struct rand64 r = { .state = 0x1234567 };
 	uint64_t ts = 1000000000000ULL, intervals = 0;
 	static struct sym_frame hot[256];
 	double proc_cdf[NPROCS], path_cdf[NPATHS];
@@ -500,7 +482,7 @@ int main(int argc, char **argv)
 	const char *dump_path = argc > 2 && *argv[2] ? argv[2] : NULL;
 	const char *only = getenv("ENCODE_BENCH_ONLY"); /* 1-based */
 	struct world *w = calloc(1, sizeof(*w));
-	struct rng r = { 42 };
+	struct rand64 r = { .state = 42 };
 	size_t i;
 
 	world_build(w, &r);

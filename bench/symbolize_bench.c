@@ -3,9 +3,11 @@
  * process, then measures with receiver/symbols/symbolizer.c
  *   - the cold load of the large library (open, symbol tables, debug-file
  *     search, DWARF when present) and the bytes its cache entry holds;
- *   - 1,000,000 lookups of random addresses from both text sections with
- *     warm caches, in "samples" of 64 frames (one epoch each), and as many
- *     drawn from 1024 hot addresses, as a profile repeats its addresses;
+ *   - 1,000,000 lookups of random addresses from both text sections: the
+ *     first pass, which indexes each DWARF unit on its first lookup, then
+ *     again with warm caches, in "samples" of 64 frames (one epoch each),
+ *     and as many drawn from 1024 hot addresses, as a profile repeats its
+ *     addresses;
  * once with symbol tables only, once with debug files and DWARF (those the
  * machine has installed, e.g. libc6-dbg).
  * Usage: symbolize_bench [LIBRARY] [LOOKUPS] [MAX_BYTES]. Prints figures;
@@ -25,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/rand.h"
 #include "receiver/processes/maps.h"
 #include "receiver/processes/procfs.h"
 #include "receiver/symbols/symbolizer.h"
@@ -195,14 +198,6 @@ static int find_mappings(struct lib *libs, size_t n, struct maps **ret)
 	return 0;
 }
 
-static uint64_t xorshift(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
 static uint32_t self_pid;
 
 static size_t frames(struct symbolizer *sy, const struct lib *l, uint64_t a,
@@ -274,8 +269,12 @@ static int run(const char *label, const char *debug_dirs, size_t max_bytes,
 	printf("  %s: cold load %.1f ms, RSS +%.1f MiB%s\n", libs[0].path,
 	       (double)(t1 - t0) / 1e6, (double)(rss_kib() - rss0) / 1024,
 	       st.dwarf_files ? ", DWARF" : "");
-	/* First pass warms the per-unit DWARF indexes and the names. */
-	timed_lookups(sy, libs, addrs, n, &named);
+	/* First pass warms the per-unit DWARF indexes and the names: what
+	 * indexing the units costs, once per file. */
+	ns = timed_lookups(sy, libs, addrs, n, &named);
+	printf("  first pass over them (units indexed on first use): "
+	       "%.1f ms\n",
+	       ns * (double)n / 1e6);
 	ns = timed_lookups(sy, libs, addrs, n, &named);
 	printf("  %zu random text addresses: %.1f ns per lookup, %.1f%% "
 	       "named\n",
@@ -296,7 +295,8 @@ int main(int argc, char **argv)
 {
 	struct lib libs[2] = { 0 };
 	struct maps *maps = NULL;
-	uint64_t seed = 0x9e3779b97f4a7c15ull, *addrs, *hot;
+	uint64_t *addrs, *hot;
+	struct rand64 rng;
 	size_t lookups = BENCH_LOOKUPS, max_bytes = 0, i;
 	char *text, *line, *save = NULL;
 	size_t len;
@@ -343,15 +343,16 @@ int main(int argc, char **argv)
 	hot = malloc(lookups * sizeof(*hot));
 	if (!addrs || !hot)
 		return 1;
+	rand64__init(&rng, 0x9e3779b97f4a7c15ull);
 	for (i = 0; i < lookups; i++) {
-		const struct lib *l = &libs[xorshift(&seed) & 1];
+		const struct lib *l = &libs[rand64__next(&rng) & 1];
 
 		addrs[i] = l->text_start +
-			   xorshift(&seed) % (l->text_end - l->text_start);
+			   rand64__below(&rng, l->text_end - l->text_start);
 	}
 	/* A profile's addresses repeat: draw from a small set. */
 	for (i = 0; i < lookups; i++)
-		hot[i] = addrs[xorshift(&seed) % BENCH_HOT_SET];
+		hot[i] = addrs[rand64__below(&rng, BENCH_HOT_SET)];
 
 	printf("large library: %s (.text %.1f MiB); libc: %s\n", libs[1].path,
 	       (double)(libs[1].text_end - libs[1].text_start) / (1 << 20),

@@ -1,13 +1,16 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
-/* Kernel side of tgprof: a CPU-clock perf event per CPU takes stack samples;
- * sched_process_exec/exit tracepoints report exec and thread-group exits.
- * Every record goes through one ring buffer, in order, to receiver/sampler/sampler.c. */
+/* Kernel side of tgprof: a CPU-clock perf event per CPU takes stack samples
+ * (user stacks walked with the unwind tables of bpf/unwind_maps.h, or with
+ * frame pointers); sched_process_exec/exit tracepoints report exec and
+ * thread-group exits. Every record goes through one ring buffer, in order,
+ * to receiver/sampler/sampler.c. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_tracing.h>
 
 #include "sampler.h"
+#include "unwind_maps.h"
 
 #define PF_KTHREAD 0x00200000
 
@@ -23,6 +26,11 @@ const volatile bool include_idle = false;
 /* Wake the reader only once this much is waiting; below it the reader
  * finds the records on its periodic poll. 0: wake on every record. */
 const volatile __u64 wakeup_bytes = 0;
+/* Walk user stacks with the unwind tables (else frame pointers only). */
+const volatile bool unwind_tables = false;
+/* Stack bytes a sample carries when its walk stops at code whose table is
+ * not loaded yet (0: none). At most TGPROF_MAX_STACK_COPY. */
+const volatile __u32 stack_copy_bytes = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -63,24 +71,133 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
-static __always_inline void count(__u32 idx)
+/* The unwind tables (bpf/unwind_maps.h). Sized by user space before load;
+ * no element exists until user space inserts it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct unwind_chunk_key);
+	__type(value, struct unwind_chunk);
+} unwind_chunks SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, struct unwind_chunk_key);
+	__type(value, struct unwind_group);
+} unwind_groups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_file);
+} unwind_files SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_proc_small);
+} unwind_procs_small SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct unwind_proc_large);
+} unwind_procs_large SEC(".maps");
+
+/* ---- the table walk ----------------------------------------------------- */
+
+#define WALK_GOING 0xff /* walk.stop while the walk goes on */
+#define PROC_NONE 0
+#define PROC_SMALL 1
+#define PROC_LARGE 2
+#define PROC_FP_ONLY 3
+
+/*
+ * The state of one walk, in the per-CPU sample buffer rather than on the
+ * stack: the verifier knows nothing of a map value's contents, so it checks
+ * a bpf_loop step once for any state instead of once for every shape the
+ * state takes from one step to the next (which cost it 500,000 steps and
+ * a second and a half at every start).
+ */
+struct walk {
+	__u64 ip; /* the frame being unwound (recorded) */
+	__u64 sp;
+	__u64 bp;
+	__u32 tgid;
+	__u32 klen; /* kernel frames before the user ones */
+	__u32 n; /* user frames recorded */
+	__u32 stop; /* enum unwind_stop, or WALK_GOING */
+	__u32 frames_table;
+	__u32 frames_fp;
+	__u8 exact; /* ip is not a return address */
+	__u8 proc; /* PROC_*: which map holds the process's ranges */
+	__u8 copy; /* the stop is one user space can walk on from */
+	/* The range and the row the last frames used: a frame in the same
+	 * code (recursion, a loop of calls) needs no lookup at all. An
+	 * empty span (len 0) matches nothing. */
+	__u64 rc_start, rc_len, rc_base;
+	__u32 rc_file;
+	__u32 row_file;
+	__u64 row_lo, row_len; /* table pcs the cached row holds */
+	struct unwind_row row;
+	__u32 fc_file; /* the last file entry read, and its extent */
+	__u64 fc_extent;
+};
+
+/* Where a sample is built before it is copied into the ring buffer at its
+ * own length: the header, the frames, and room for the stack copy (a page
+ * more than the copy, which the verifier needs to bound a page-wise read);
+ * and the walk's state. */
+struct sample_buf {
+	struct walk w;
+	struct tgprof_sample s;
+	__u64 frames[TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK +
+		     (TGPROF_MAX_STACK_COPY + 4096) / 8];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sample_buf);
+} sample_bufs SEC(".maps");
+
+static __always_inline void count_n(__u32 idx, __u64 n)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &idx);
 
 	if (v)
-		*v += 1;
+		*v += n;
+}
+
+static __always_inline void count(__u32 idx)
+{
+	count_n(idx, 1);
 }
 
 /* A wakeup is an irq_work, a self-IPI: in a virtual machine a VM exit that
  * cost 8x the rest of the sample (19 us against 2.4 us measured). Batching
  * them is what keeps the per-sample cost low. */
+static __always_inline __u64 wakeup_flags(__u64 adding)
+{
+	if (bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) + adding >=
+	    wakeup_bytes)
+		return BPF_RB_FORCE_WAKEUP;
+	return BPF_RB_NO_WAKEUP;
+}
+
 static __always_inline void submit(void *rec)
 {
-	__u64 flags = BPF_RB_NO_WAKEUP;
-
-	if (bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) >= wakeup_bytes)
-		flags = BPF_RB_FORCE_WAKEUP;
-	bpf_ringbuf_submit(rec, flags);
+	bpf_ringbuf_submit(rec, wakeup_flags(0));
 }
 
 static __always_inline __u64 task_aspace_id(struct task_struct *task)
@@ -155,13 +272,431 @@ static __always_inline void fill_hdr(struct tgprof_rec_hdr *h, __u32 type,
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
+/*
+ * Binary searches without branches on the data: each halving adds the
+ * half to the base through a mask when the probed key is at or below the
+ * target, so every search takes the same path and the verifier checks it
+ * once instead of once per outcome (which multiplies past its limit).
+ * Keys and targets are below 2^63 (user addresses, table pcs), so the sign
+ * of target - key says which side the target is on.
+ */
+static __always_inline __u64 le_mask(__u64 key, __u64 target)
+{
+	return ((target - key) >> 63) - 1; /* all ones when key <= target */
+}
+
+/* The range of @r[0..n) holding @addr (sorted by start), or NULL. */
+static __always_inline const struct unwind_range *
+find_range(const struct unwind_range *r, __u32 n, __u32 cap, __u64 addr)
+{
+	const struct unwind_range *e;
+	__u64 base = 0, len = n < cap ? n : cap, half;
+	int i;
+
+	if (!len)
+		return NULL;
+	/* 8 halvings reduce UNWIND_PROC_LARGE ranges to one. */
+	for (i = 0; i < 8; i++) {
+		half = len >> 1;
+		if (base + half >= cap)
+			return NULL;
+		base += half & le_mask(r[base + half].start, addr);
+		len -= half;
+	}
+	if (base >= cap)
+		return NULL;
+	e = &r[base];
+	return addr >= e->start && addr - e->start < e->len ? e : NULL;
+}
+
+static __always_inline const struct unwind_range *proc_range(struct walk *w,
+							     __u64 addr)
+{
+	if (w->proc == PROC_SMALL) {
+		struct unwind_proc_small *p =
+			bpf_map_lookup_elem(&unwind_procs_small, &w->tgid);
+
+		return p ? find_range(p->r, p->hdr.n, UNWIND_PROC_SMALL, addr) :
+			   NULL;
+	}
+	if (w->proc == PROC_LARGE) {
+		struct unwind_proc_large *p =
+			bpf_map_lookup_elem(&unwind_procs_large, &w->tgid);
+
+		return p ? find_range(p->r, p->hdr.n, UNWIND_PROC_LARGE, addr) :
+			   NULL;
+	}
+	return NULL;
+}
+
+/*
+ * The row of @file_id in force at table pc @pc (below the file's extent):
+ * the page index says which chunk holds the page's rows and from which
+ * slot; a binary search of that chunk from there finds it. 0, or -1 when
+ * an element is missing (evicted meanwhile).
+ */
+static __always_inline int find_row(__u32 file_id, __u64 pc,
+				    struct unwind_row *ret, __u64 *ret_end)
+{
+	struct unwind_chunk_key k = { .file_id = file_id };
+	__u64 page = pc >> UNWIND_PAGE_SHIFT, base, len, half;
+	struct unwind_chunk *c;
+	__u32 entry;
+	struct unwind_group *g;
+	__u64 slot; /* 64-bit: the bounded register is the one used */
+	int i;
+
+	k.index = page / UNWIND_GROUP_PAGES;
+	slot = page % UNWIND_GROUP_PAGES;
+	/* The verifier does not bound a remainder: check it where the
+	 * compiler cannot drop the check. */
+	barrier_var(slot);
+	g = bpf_map_lookup_elem(&unwind_groups, &k);
+	if (!g || slot >= UNWIND_GROUP_PAGES)
+		return -1;
+	entry = g->page[slot];
+	k.index = entry >> UNWIND_SLOT_BITS;
+	c = bpf_map_lookup_elem(&unwind_chunks, &k);
+	if (!c)
+		return -1;
+	/* The last row at or below pc, from the page's first row (which is
+	 * at or below it) to the chunk's end: 9 halvings cover a chunk. */
+	base = entry & ((1u << UNWIND_SLOT_BITS) - 1);
+	if (base >= UNWIND_CHUNK_ROWS)
+		return -1;
+	len = UNWIND_CHUNK_ROWS - base;
+	for (i = 0; i < 9; i++) {
+		half = len >> 1;
+		if (base + half >= UNWIND_CHUNK_ROWS)
+			return -1;
+		base += half & le_mask(c->rows[base + half].pc, pc);
+		len -= half;
+	}
+	if (base >= UNWIND_CHUNK_ROWS)
+		return -1;
+	*ret = c->rows[base];
+	/* The row holds up to the next one; after a chunk's last row, to
+	 * the end of the page at least. */
+	*ret_end = (page + 1) << UNWIND_PAGE_SHIFT;
+	base++;
+	barrier_var(base);
+	if (base < UNWIND_CHUNK_ROWS && c->rows[base].pc != UNWIND_ROW_UNUSED)
+		*ret_end = c->rows[base].pc;
+	return 0;
+}
+
+static __always_inline long walk_stop(struct walk *w, __u32 why)
+{
+	w->stop = why;
+	return 1;
+}
+
+/* Unwinds one frame with the frame pointer: the caller's RBP and the
+ * return address are at RBP and RBP + 8. */
+static __always_inline long fp_step(struct walk *w)
+{
+	__u64 frame[2];
+
+	if (!w->bp)
+		return walk_stop(w, UNWIND_STOP_FP_END);
+	if (w->bp + 16 <= w->sp)
+		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+	if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->bp))
+		return walk_stop(w, UNWIND_STOP_READ_FAULT);
+	if (!frame[1])
+		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+	w->sp = w->bp + 16;
+	w->bp = frame[0];
+	w->ip = frame[1];
+	w->exact = 0;
+	w->frames_fp++;
+	return 0;
+}
+
+/* __restore_rt: the interrupted registers are in the ucontext at RSP. */
+static __always_inline long signal_step(struct walk *w)
+{
+	/* RBP at +0, RSP at +40, RIP at +48 (struct sigcontext). */
+	__u64 regs[7];
+
+	if (bpf_probe_read_user(regs, sizeof(regs),
+				(void *)(w->sp + UNWIND_SIGCONTEXT_RBP)))
+		return walk_stop(w, UNWIND_STOP_READ_FAULT);
+	if (!regs[6])
+		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+	w->bp = regs[0];
+	w->sp = regs[5];
+	w->ip = regs[6];
+	w->exact = 1;
+	w->frames_table++;
+	return 0;
+}
+
+static __always_inline long row_step(struct walk *w,
+				     const struct unwind_row *row)
+{
+	__u64 cfa, ra, bp = w->bp, pair[2];
+
+	switch (row->cfa_type) {
+	case UNWIND_CFA_RSP:
+		cfa = w->sp + row->cfa_offset;
+		break;
+	case UNWIND_CFA_RBP:
+		cfa = w->bp + row->cfa_offset;
+		break;
+	case UNWIND_CFA_PLT:
+		cfa = w->sp + row->cfa_offset;
+		if ((w->ip & 15) >= (__u64)row->rbp_offset)
+			cfa += 8;
+		break;
+	case UNWIND_CFA_SIGNAL:
+		return signal_step(w);
+	case UNWIND_CFA_END:
+		return walk_stop(w, UNWIND_STOP_END);
+	case UNWIND_CFA_NONE:
+		return fp_step(w);
+	default:
+		return walk_stop(w, UNWIND_STOP_UNSUPPORTED);
+	}
+	/* The caller's frame is above this one. */
+	if (cfa <= w->sp)
+		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+	/* A PLT row's rbp_offset is its threshold, not a save slot. Most
+	 * frames saved RBP right below the return address: one read. */
+	if (row->rbp_type == UNWIND_RBP_AT_CFA &&
+	    row->cfa_type != UNWIND_CFA_PLT && row->rbp_offset == -16) {
+		if (bpf_probe_read_user(pair, sizeof(pair), (void *)(cfa - 16)))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+		bp = pair[0];
+		ra = pair[1];
+	} else {
+		if (bpf_probe_read_user(&ra, sizeof(ra), (void *)(cfa - 8)))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+		if (row->rbp_type == UNWIND_RBP_AT_CFA &&
+		    row->cfa_type != UNWIND_CFA_PLT &&
+		    bpf_probe_read_user(&bp, sizeof(bp),
+					(void *)(cfa + row->rbp_offset)))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+	}
+	if (!ra)
+		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+	w->ip = ra;
+	w->sp = cfa;
+	w->bp = bp;
+	w->exact = 0;
+	w->frames_table++;
+	return 0;
+}
+
+/*
+ * One frame: record it, find how its caller is found, go there. Frame @i
+ * goes to slot klen + i: the index comes from bpf_loop, which the verifier
+ * sees as any value, so it checks this step once rather than once per
+ * frame count (which a counter in the walk state would make it do).
+ */
+static long walk_step(__u32 i, void *ctx)
+{
+	const struct unwind_range *r;
+	struct unwind_file *f;
+	struct sample_buf *b;
+	struct unwind_row row;
+	__u32 zero = 0, idx, file_id;
+	struct walk *w;
+	__u64 pc, end;
+
+	b = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (!b)
+		return 1;
+	w = &b->w;
+	if (i >= TGPROF_MAX_USTACK)
+		return walk_stop(w, UNWIND_STOP_DEPTH);
+	idx = w->klen + i;
+	if (idx >= TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK)
+		return walk_stop(w, UNWIND_STOP_DEPTH);
+	b->frames[idx] = w->ip;
+	w->n = i + 1;
+
+	/* No ranges for this process yet (first samples, an exec not yet
+	 * seen): user space walks on from here once it has the tables. */
+	if (w->proc == PROC_NONE) {
+		w->copy = 1;
+		return walk_stop(w, UNWIND_STOP_NO_MAPPING);
+	}
+	if (w->proc == PROC_FP_ONLY)
+		return fp_step(w);
+	/* A return address may be one past a call that ends its function. */
+	pc = w->exact ? w->ip : w->ip - 1;
+	if (pc - w->rc_start >= w->rc_len) {
+		/* Outside every executable mapping: a mapping created since
+		 * user space read them (dlopen, JIT), or a bad return
+		 * address. */
+		r = proc_range(w, pc);
+		if (!r) {
+			w->copy = 1;
+			return walk_stop(w, UNWIND_STOP_NO_MAPPING);
+		}
+		w->rc_start = r->start;
+		w->rc_len = r->len;
+		w->rc_base = r->base;
+		w->rc_file = r->file_id;
+	}
+	/* Executable, but no table: anonymous (JIT) code, or a file
+	 * without CFI. */
+	file_id = w->rc_file;
+	if (!file_id)
+		return fp_step(w);
+	pc -= w->rc_base;
+	if (file_id == w->row_file && pc - w->row_lo < w->row_len)
+		return row_step(w, &w->row);
+	if (file_id != w->fc_file) {
+		f = bpf_map_lookup_elem(&unwind_files, &file_id);
+		if (!f) {
+			w->copy = 1;
+			return walk_stop(w, UNWIND_STOP_NO_TABLE);
+		}
+		w->fc_file = file_id;
+		w->fc_extent = f->extent; /* 0 unless the table is loaded */
+	}
+	if (pc >= w->fc_extent || find_row(file_id, pc, &row, &end))
+		return fp_step(w);
+	w->row = row;
+	w->row_file = file_id;
+	w->row_lo = row.pc;
+	w->row_len = end - row.pc;
+	return row_step(w, &row);
+}
+
+/*
+ * Copies up to stack_copy_bytes of user stack from @sp behind the frames,
+ * a page at a time so a stack that ends sooner gives what it has. Returns
+ * the bytes copied.
+ */
+static __always_inline __u32 copy_stack(struct sample_buf *b, __u32 nframes,
+					__u64 sp)
+{
+	/* 64-bit, so the compiler bounds-checks the register it passes. */
+	__u64 want = stack_copy_bytes, done = 0, chunk;
+	__u8 *dst;
+	int i;
+
+	if (want > TGPROF_MAX_STACK_COPY)
+		want = TGPROF_MAX_STACK_COPY;
+	if (nframes > TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK)
+		return 0;
+	dst = (__u8 *)&b->frames[nframes];
+	for (i = 0; i < TGPROF_MAX_STACK_COPY / 4096 + 1; i++) {
+		if (done >= want || done >= TGPROF_MAX_STACK_COPY)
+			break;
+		chunk = 4096 - ((sp + done) & 4095);
+		if (chunk > want - done)
+			chunk = want - done;
+		/* The verifier cannot relate chunk to done: bound it again
+		 * where the compiler cannot drop the check. */
+		barrier_var(chunk);
+		if (chunk > 4096)
+			break;
+		if (bpf_probe_read_user(dst + done, chunk, (void *)(sp + done)))
+			break;
+		done += chunk;
+	}
+	return done;
+}
+
+/* Whether ranges written for (start_ns, aspace_id) are this process's:
+ * a reused PID has another start, an exec not yet handled another
+ * address space. */
+static __always_inline bool proc_matches(const struct unwind_proc_hdr *h,
+					 __u64 start_ns, __u64 aspace_id)
+{
+	return h->start_ns == start_ns &&
+	       (!h->aspace_id || h->aspace_id == aspace_id);
+}
+
+/* Which map holds @tgid's ranges (PROC_*), if they are this image's. */
+static __always_inline __u8 find_proc(__u32 tgid, __u64 start_ns,
+				      __u64 aspace_id)
+{
+	struct unwind_proc_small *s;
+	struct unwind_proc_large *l;
+
+	s = bpf_map_lookup_elem(&unwind_procs_small, &tgid);
+	if (s) {
+		if (!proc_matches(&s->hdr, start_ns, aspace_id))
+			return PROC_NONE;
+		return s->hdr.flags & UNWIND_PROC_FP_ONLY ? PROC_FP_ONLY :
+							    PROC_SMALL;
+	}
+	l = bpf_map_lookup_elem(&unwind_procs_large, &tgid);
+	if (l && proc_matches(&l->hdr, start_ns, aspace_id))
+		return PROC_LARGE;
+	return PROC_NONE;
+}
+
+/* Walks the user stack of @task from its user registers with the tables
+ * into b->frames after @klen kernel frames. */
+static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
+				      struct task_struct *task,
+				      struct sample_buf *b, __u32 klen)
+{
+	struct tgprof_sample *s = &b->s;
+	struct walk *w = &b->w;
+	__u32 n;
+
+	*w = (struct walk){ .stop = WALK_GOING, .exact = 1, .klen = klen };
+	/* The sample hit user space (an address in the lower half), or the
+	 * kernel on the task's behalf: then the user registers are those
+	 * saved at kernel entry. */
+	if ((long)ctx->regs.ip >= 0) {
+		w->ip = ctx->regs.ip;
+		w->sp = ctx->regs.sp;
+		w->bp = ctx->regs.bp;
+	} else {
+		struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(
+			bpf_get_current_task_btf());
+
+		w->ip = BPF_CORE_READ(u, ip);
+		w->sp = BPF_CORE_READ(u, sp);
+		w->bp = BPF_CORE_READ(u, bp);
+	}
+	w->tgid = s->hdr.tgid;
+	w->proc = find_proc(w->tgid, s->hdr.start_ns, s->aspace_id);
+
+	bpf_loop(TGPROF_MAX_USTACK + 1, walk_step, NULL, 0);
+	if (w->stop == WALK_GOING)
+		w->stop = UNWIND_STOP_DEPTH;
+
+	n = w->n;
+	if (n > TGPROF_MAX_USTACK)
+		n = TGPROF_MAX_USTACK;
+	s->flags |= TGPROF_SAMPLE_TABLES;
+	s->ustack_len = n;
+	s->unwind_stop = w->stop;
+	count(TGPROF_CNT_STOP_BASE +
+	      (w->stop < UNWIND_STOP_MAX ? w->stop : UNWIND_STOP_BAD_FRAME));
+	count_n(TGPROF_CNT_FRAMES_TABLE, w->frames_table);
+	count_n(TGPROF_CNT_FRAMES_FP, w->frames_fp);
+	if (!w->copy || !stack_copy_bytes || !n)
+		return;
+	s->regs_ip = w->ip;
+	s->regs_sp = w->sp;
+	s->regs_bp = w->bp;
+	s->flags |= TGPROF_SAMPLE_STACK_COPY;
+	if (w->exact)
+		s->flags |= TGPROF_SAMPLE_IP_EXACT;
+	s->stack_len = copy_stack(b, klen + n, w->sp);
+	count(s->stack_len ? TGPROF_CNT_STACK_COPIES :
+			     TGPROF_CNT_STACK_COPY_ERR);
+}
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id;
+	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0, klen = 0;
 	struct task_struct *task;
+	struct sample_buf *b;
 	struct tgprof_sample *s;
+	__u64 size;
 	long n;
 
 	count(TGPROF_CNT_SAMPLES);
@@ -175,22 +710,28 @@ int sample(struct bpf_perf_event_data *ctx)
 		return 0;
 	}
 
-	s = bpf_ringbuf_reserve(&records, sizeof(*s), 0);
-	if (!s) {
-		count(TGPROF_CNT_SAMPLES_LOST);
+	b = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (!b)
 		return 0;
-	}
+	s = &b->s;
 	fill_hdr(&s->hdr, TGPROF_REC_SAMPLE, task);
 	BPF_CORE_READ_STR_INTO(&s->pcomm, task, group_leader, comm);
 	s->flags = 0;
 	s->kstack_len = 0;
 	s->ustack_len = 0;
-	s->pad = 0;
+	s->unwind_stop = 0;
+	s->stack_len = 0;
+	s->regs_ip = 0;
+	s->regs_sp = 0;
+	s->regs_bp = 0;
 
 	if (kernel_stacks) {
-		n = bpf_get_stack(ctx, s->kstack, sizeof(s->kstack), 0);
+		n = bpf_get_stack(ctx, b->frames, TGPROF_MAX_KSTACK * 8, 0);
 		if (n >= 0) {
-			s->kstack_len = n / sizeof(__u64);
+			klen = n / 8;
+			if (klen > TGPROF_MAX_KSTACK)
+				klen = TGPROF_MAX_KSTACK;
+			s->kstack_len = klen;
 		} else {
 			s->flags |= TGPROF_SAMPLE_KSTACK_ERR;
 			count(TGPROF_CNT_KSTACK_ERR);
@@ -200,19 +741,30 @@ int sample(struct bpf_perf_event_data *ctx)
 	if (BPF_CORE_READ(task, flags) & PF_KTHREAD) {
 		s->flags |= TGPROF_SAMPLE_KTHREAD;
 		s->aspace_id = 0;
+	} else if (unwind_tables) {
+		s->aspace_id = task_aspace_id(task);
+		walk_user(ctx, task, b, klen);
 	} else {
 		s->aspace_id = task_aspace_id(task);
-		n = bpf_get_stack(ctx, s->ustack, sizeof(s->ustack),
+		if (klen > TGPROF_MAX_KSTACK)
+			klen = TGPROF_MAX_KSTACK;
+		n = bpf_get_stack(ctx, &b->frames[klen], TGPROF_MAX_KSTACK * 8,
 				  BPF_F_USER_STACK);
 		if (n >= 0) {
-			s->ustack_len = n / sizeof(__u64);
+			s->ustack_len = n / 8;
 		} else {
 			s->flags |= TGPROF_SAMPLE_USTACK_ERR;
 			count(TGPROF_CNT_USTACK_ERR);
 		}
 	}
 
-	submit(s);
+	size = sizeof(*s) +
+	       ((__u64)s->kstack_len + s->ustack_len) * sizeof(__u64) +
+	       s->stack_len;
+	if (size > sizeof(*b) - sizeof(b->w))
+		size = sizeof(*b) - sizeof(b->w);
+	if (bpf_ringbuf_output(&records, s, size, wakeup_flags(size)))
+		count(TGPROF_CNT_SAMPLES_LOST);
 	return 0;
 }
 

@@ -9,8 +9,17 @@
 #include <linux/types.h>
 #endif
 
-#define TGPROF_MAX_STACK_DEPTH \
-	127 /* the kernel's default perf_event_max_stack */
+#include "unwind.h"
+
+/* Kernel frames per sample: the kernel's default perf_event_max_stack. */
+#define TGPROF_MAX_KSTACK 127
+/* User frames the kernel's walk records (frame pointers: 127, as
+ * bpf_get_stack() gives them). A walk finished in user space may add more,
+ * up to the same bound. */
+#define TGPROF_MAX_USTACK 256
+/* The most user stack one sample carries for user space to finish its
+ * walk (the receiver's stack_copy_size is at most this). */
+#define TGPROF_MAX_STACK_COPY (16u << 10)
 #define TGPROF_COMM_LEN 16
 
 enum tgprof_record_type {
@@ -36,8 +45,24 @@ enum tgprof_sample_flags {
 	TGPROF_SAMPLE_KTHREAD = 1 << 0, /* kernel thread: no user stack */
 	TGPROF_SAMPLE_USTACK_ERR = 1 << 1,
 	TGPROF_SAMPLE_KSTACK_ERR = 1 << 2,
+	/* The user stack was walked with the unwind tables: unwind_stop says
+	 * why it ended. Without it, frame pointers (bpf_get_stack). */
+	TGPROF_SAMPLE_TABLES = 1 << 3,
+	/* The walk stopped where user space can go on: regs_* are the
+	 * registers of the last frame in the record and stack_len bytes of
+	 * stack from regs_sp follow the frames. */
+	TGPROF_SAMPLE_STACK_COPY = 1 << 4,
+	/* regs_ip is where the thread was (the innermost frame, or one a
+	 * signal interrupted), not a return address. */
+	TGPROF_SAMPLE_IP_EXACT = 1 << 5,
 };
 
+/*
+ * A stack sample. Variable length: after the struct come kstack_len kernel
+ * frames, then ustack_len user frames (__u64 each, innermost first), then
+ * stack_len bytes of user stack, so a record is only as long as its
+ * stacks.
+ */
 struct tgprof_sample {
 	struct tgprof_rec_hdr hdr;
 	/* Identifies the address space the user stack belongs to: see
@@ -45,11 +70,13 @@ struct tgprof_sample {
 	__u64 aspace_id;
 	char pcomm[TGPROF_COMM_LEN]; /* the group leader's name */
 	__u32 flags;
-	__u32 kstack_len; /* frames in kstack, innermost first */
-	__u32 ustack_len; /* frames in ustack, innermost first */
-	__u32 pad;
-	__u64 kstack[TGPROF_MAX_STACK_DEPTH];
-	__u64 ustack[TGPROF_MAX_STACK_DEPTH];
+	__u16 kstack_len; /* <= TGPROF_MAX_KSTACK */
+	__u16 ustack_len; /* <= TGPROF_MAX_USTACK */
+	__u32 unwind_stop; /* enum unwind_stop (bpf/unwind.h), with TABLES */
+	__u32 stack_len; /* <= TGPROF_MAX_STACK_COPY, with STACK_COPY */
+	__u64 regs_ip;
+	__u64 regs_sp;
+	__u64 regs_bp;
 };
 
 /* A successful exec: hdr.tid is the thread that now leads the group (after
@@ -94,7 +121,15 @@ enum tgprof_counter {
 	TGPROF_CNT_EVENTS_LOST, /* ring buffer full: exec/exit dropped */
 	TGPROF_CNT_KSTACK_ERR,
 	TGPROF_CNT_USTACK_ERR,
-	TGPROF_CNT_MAX,
+	/* The table walk (unwinder eh_frame). */
+	TGPROF_CNT_FRAMES_TABLE, /* frames unwound with a table row */
+	TGPROF_CNT_FRAMES_FP, /* frames unwound with the frame pointer: no
+				 table covers the address */
+	TGPROF_CNT_STACK_COPIES, /* samples that carry stack for user space */
+	TGPROF_CNT_STACK_COPY_ERR, /* the stack could not be read */
+	/* Why walks ended, one counter per enum unwind_stop value. */
+	TGPROF_CNT_STOP_BASE,
+	TGPROF_CNT_MAX = TGPROF_CNT_STOP_BASE + UNWIND_STOP_MAX,
 };
 
 /* Address-space identity: the mm's code range and stack start, which exec

@@ -1,6 +1,7 @@
 /* File exporter: requests queue in submit(), a writer thread turns each
  * into the configured formats (raw OTLP, pprof, folded stacks, flame
- * graph), writes them through temporary files and rotates what is kept. */
+ * graph), writes them through temporary files and rotates what is kept.
+ * Both the requests and each format's kept files are a lib/queue. */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,7 +19,9 @@
 #include "exporter/otlp_folded.h"
 #include "exporter/pprof.h"
 #include "lib/clock.h"
+#include "lib/opts.h"
 #include "lib/outdir.h"
+#include "lib/queue.h"
 
 #define DEFAULT_MAX_FILES 100
 #define DEFAULT_QUEUE_SIZE 8
@@ -40,18 +43,9 @@ static const struct {
 };
 
 struct fe_req {
-	struct fe_req *next;
 	uint64_t stamp_ms; /* Unix ms: the file names */
 	size_t len;
 	unsigned char data[];
-};
-
-/* The files of one format, oldest first: a ring of names. */
-struct kept {
-	char **names;
-	size_t head;
-	size_t n;
-	size_t cap;
 };
 
 struct file_exporter {
@@ -67,21 +61,21 @@ struct file_exporter {
 
 	/* The writer thread's own. */
 	bool scanned; /* the directory was listed */
-	struct kept kept[NFORMATS];
+	/* The files of each format, oldest first, max_files of them: the
+	 * one a new file pushes out is removed. */
+	struct queue *kept[NFORMATS];
 	int last_err; /* of the previous request: said once per outage */
 
 	pthread_mutex_t lock; /* everything below */
 	pthread_cond_t cond; /* work queued, or stopping */
-	struct fe_req *head;
-	struct fe_req *tail;
-	uint32_t nwaiting;
+	struct queue *queue; /* of struct fe_req, waiting to be written */
 	bool busy; /* one request being written */
 	uint64_t last_stamp_ms;
 	bool stopping;
 	uint64_t deadline_ns; /* CLOCK_MONOTONIC, once stopping */
 	bool joined;
 	int shutdown_result;
-	struct file_exporter_stats st;
+	struct file_exporter_stats st; /* those the queue does not count */
 };
 
 uint32_t file_format__parse(const char *name)
@@ -106,63 +100,26 @@ const char *file_format__suffix(uint32_t format)
 
 /* ---- kept files ------------------------------------------------------- */
 
-static int kept__push(struct kept *k, char *name)
+/* Adds @name (owned from now on) to the files of format @i, removing the
+ * oldest beyond max_files. */
+static void keep(struct file_exporter *e, size_t i, char *name)
 {
-	if (k->n == k->cap) {
-		size_t cap = k->cap ? 2 * k->cap : 16, i;
-		char **v = malloc(cap * sizeof(*v));
+	void *dropped;
+	char *oldest;
 
-		if (!v)
-			return -ENOMEM;
-		for (i = 0; i < k->n; i++)
-			v[i] = k->names[(k->head + i) % k->cap];
-		free(k->names);
-		k->names = v;
-		k->head = 0;
-		k->cap = cap;
+	queue__push(e->kept[i], name, strlen(name), &dropped);
+	oldest = dropped;
+	if (!oldest)
+		return;
+	if (!unlinkat(e->dirfd, oldest, 0) || errno == ENOENT) {
+		pthread_mutex_lock(&e->lock);
+		e->st.files_removed++;
+		pthread_mutex_unlock(&e->lock);
+	} else {
+		tg_warn(&e->log, "file: cannot remove %s/%s: %s", e->dir,
+			oldest, strerror(errno));
 	}
-	k->names[(k->head + k->n) % k->cap] = name;
-	k->n++;
-	return 0;
-}
-
-/* The oldest name, which the caller frees. */
-static char *kept__pop(struct kept *k)
-{
-	char *name = k->names[k->head];
-
-	k->head = (k->head + 1) % k->cap;
-	k->n--;
-	return name;
-}
-
-static void kept__release(struct kept *k)
-{
-	while (k->n)
-		free(kept__pop(k));
-	free(k->names);
-	memset(k, 0, sizeof(*k));
-}
-
-/* Removes the oldest files of format @i beyond max_files. */
-static void rotate(struct file_exporter *e, size_t i)
-{
-	struct kept *k = &e->kept[i];
-	uint64_t removed = 0;
-	char *name;
-
-	while (k->n > e->max_files) {
-		name = kept__pop(k);
-		if (!unlinkat(e->dirfd, name, 0) || errno == ENOENT)
-			removed++;
-		else
-			tg_warn(&e->log, "file: cannot remove %s/%s: %s",
-				e->dir, name, strerror(errno));
-		free(name);
-	}
-	pthread_mutex_lock(&e->lock);
-	e->st.files_removed += removed;
-	pthread_mutex_unlock(&e->lock);
+	free(oldest);
 }
 
 static bool has_suffix(const char *s, size_t len, const char *suffix)
@@ -253,12 +210,9 @@ static int scan_dir(struct file_exporter *e)
 		if (n[i])
 			qsort(found[i], n[i], sizeof(*found[i]), cmp_names);
 		for (j = 0; j < n[i]; j++) {
-			err = kept__push(&e->kept[i], found[i][j]);
-			if (err)
-				goto out;
+			keep(e, i, found[i][j]);
 			found[i][j] = NULL;
 		}
-		rotate(e, i);
 	}
 out:
 	for (i = 0; i < NFORMATS; i++) {
@@ -399,12 +353,9 @@ static void write_request(struct file_exporter *e, const struct fe_req *r)
 		files++;
 		bytes += size;
 		kept_name = strdup(name);
-		if (!kept_name || kept__push(&e->kept[i], kept_name)) {
-			/* Not rotated then, but written. */
-			free(kept_name);
-			continue;
-		}
-		rotate(e, i);
+		/* Without memory, not rotated then, but written. */
+		if (kept_name)
+			keep(e, i, kept_name);
 	}
 	free(c.pprof);
 	folded__free(c.folded);
@@ -436,17 +387,13 @@ static void *writer_main(void *arg)
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		while (!e->head && !e->stopping)
+		while (!queue__len(e->queue) && !e->stopping)
 			pthread_cond_wait(&e->cond, &e->lock);
-		if (!e->head)
+		if (!queue__len(e->queue))
 			break;
 		if (e->stopping && clock_ns(CLOCK_MONOTONIC) >= e->deadline_ns)
 			break;
-		r = e->head;
-		e->head = r->next;
-		if (!e->head)
-			e->tail = NULL;
-		e->nwaiting--;
+		r = queue__pop(e->queue, NULL);
 		e->busy = true;
 		pthread_mutex_unlock(&e->lock);
 
@@ -456,13 +403,7 @@ static void *writer_main(void *arg)
 		pthread_mutex_lock(&e->lock);
 		e->busy = false;
 	}
-	while ((r = e->head)) {
-		e->head = r->next;
-		e->st.dropped_shutdown++;
-		free(r);
-	}
-	e->tail = NULL;
-	e->nwaiting = 0;
+	queue__drop_all(e->queue, QUEUE_DROP_SHUTDOWN);
 	pthread_mutex_unlock(&e->lock);
 	return NULL;
 }
@@ -493,7 +434,8 @@ static void fe_free(struct file_exporter *e)
 	size_t i;
 
 	for (i = 0; i < NFORMATS; i++)
-		kept__release(&e->kept[i]);
+		queue__free(e->kept[i]);
+	queue__free(e->queue);
 	if (e->dirfd >= 0)
 		close(e->dirfd);
 	pthread_cond_destroy(&e->cond);
@@ -503,16 +445,18 @@ static void fe_free(struct file_exporter *e)
 	free(e);
 }
 
-struct file_exporter *file_exporter__new(const struct file_exporter_opts *o,
+struct file_exporter *file_exporter__new(const struct file_exporter_opts *opts,
 					 const struct tg_logger *log)
 {
+	struct file_exporter_opts o;
 	struct file_exporter *e;
+	size_t i;
 	int err;
 
-	if (!o || o->sz < sizeof(*o) || !o->directory || !*o->directory ||
-	    (o->formats & ~FILE_FORMAT_ALL) ||
-	    o->max_files > FILE_EXPORTER_MAX_FILES ||
-	    o->queue_size > FILE_EXPORTER_MAX_QUEUE) {
+	if (!opts || opts__copy(&o, sizeof(o), opts) || !o.directory ||
+	    !*o.directory || (o.formats & ~FILE_FORMAT_ALL) ||
+	    o.max_files > FILE_EXPORTER_MAX_FILES ||
+	    o.queue_size > FILE_EXPORTER_MAX_QUEUE) {
 		tg_err(log, "file: options missing or out of bounds");
 		errno = EINVAL;
 		return NULL;
@@ -527,15 +471,24 @@ struct file_exporter *file_exporter__new(const struct file_exporter_opts *o,
 	pthread_cond_init(&e->cond, NULL);
 	if (log)
 		e->log = *log;
-	e->formats = o->formats ? o->formats : FILE_FORMAT_ALL;
-	e->max_files = o->max_files ? o->max_files : DEFAULT_MAX_FILES;
-	e->queue_size = o->queue_size ? o->queue_size : DEFAULT_QUEUE_SIZE;
-	e->dir = strdup(o->directory);
-	e->title = strdup(o->title ? o->title : "tgprof");
+	e->formats = o.formats ? o.formats : FILE_FORMAT_ALL;
+	e->max_files = o.max_files ? o.max_files : DEFAULT_MAX_FILES;
+	e->queue_size = o.queue_size ? o.queue_size : DEFAULT_QUEUE_SIZE;
+	e->dir = strdup(o.directory);
+	e->title = strdup(o.title ? o.title : "tgprof");
 	if (!e->dir || !e->title) {
 		err = -ENOMEM;
 		goto err_free;
 	}
+	e->queue = queue__new(e->queue_size);
+	err = e->queue ? 0 : -ENOMEM;
+	for (i = 0; !err && i < NFORMATS; i++) {
+		e->kept[i] = queue__new(e->max_files);
+		if (!e->kept[i])
+			err = -ENOMEM;
+	}
+	if (err)
+		goto err_free;
 
 	err = outdir__make(e->dir);
 	if (!err) {
@@ -566,15 +519,15 @@ err_free:
 
 int file_exporter__submit(struct file_exporter *e, const void *req, size_t len)
 {
-	struct fe_req *r, *old = NULL;
+	struct fe_req *r;
 	uint64_t now_ms;
+	void *old;
 
 	if (!e || (!req && len))
 		return -EINVAL;
 	r = malloc(sizeof(*r) + len);
 	if (!r)
 		return -ENOMEM;
-	r->next = NULL;
 	r->len = len;
 	if (len)
 		memcpy(r->data, req, len);
@@ -589,38 +542,38 @@ int file_exporter__submit(struct file_exporter *e, const void *req, size_t len)
 	/* Strictly increasing: two intervals never share a name. */
 	r->stamp_ms = now_ms > e->last_stamp_ms ? now_ms : e->last_stamp_ms + 1;
 	e->last_stamp_ms = r->stamp_ms;
-	if (e->nwaiting == e->queue_size) {
-		old = e->head;
-		e->head = old->next;
-		if (!e->head)
-			e->tail = NULL;
-		e->nwaiting--;
-		e->st.dropped_queue_full++;
-	}
-	if (e->tail)
-		e->tail->next = r;
-	else
-		e->head = r;
-	e->tail = r;
-	e->nwaiting++;
-	e->st.enqueued++;
+	queue__push(e->queue, r, len, &old);
 	pthread_cond_signal(&e->cond);
 	pthread_mutex_unlock(&e->lock);
 	free(old);
 	return 0;
 }
 
+/* The exporter's counts and its queue's; @e->lock held. */
+static void fe_stats_locked(const struct file_exporter *e,
+			    struct file_exporter_stats *ret)
+{
+	struct queue_stats qs;
+
+	queue__stats(e->queue, &qs);
+	*ret = e->st;
+	ret->enqueued = qs.pushed;
+	ret->dropped_queue_full = qs.dropped[QUEUE_DROP_FULL];
+	ret->dropped_shutdown = qs.dropped[QUEUE_DROP_SHUTDOWN];
+	ret->queued = qs.len + e->busy;
+}
+
 void file_exporter__stats(struct file_exporter *e,
 			  struct file_exporter_stats *ret)
 {
 	pthread_mutex_lock(&e->lock);
-	*ret = e->st;
-	ret->queued = e->nwaiting + e->busy;
+	fe_stats_locked(e, ret);
 	pthread_mutex_unlock(&e->lock);
 }
 
 int file_exporter__shutdown(struct file_exporter *e, uint64_t timeout_ns)
 {
+	struct file_exporter_stats st;
 	uint64_t dropped, now;
 
 	if (!e)
@@ -641,7 +594,8 @@ int file_exporter__shutdown(struct file_exporter *e, uint64_t timeout_ns)
 
 	pthread_mutex_lock(&e->lock);
 	e->joined = true;
-	dropped = e->st.dropped_shutdown;
+	fe_stats_locked(e, &st);
+	dropped = st.dropped_shutdown;
 	e->shutdown_result = dropped ? -ETIMEDOUT : 0;
 	pthread_mutex_unlock(&e->lock);
 	if (dropped)

@@ -1,6 +1,7 @@
-/* Folded-stack aggregation: the receiver's sink (or a folded file) feeds
- * symbolized samples in, `tgprof record` writes them as stacks.folded and
- * computes the flame graph and the top-functions report from them. */
+/* Folded-stack aggregation: OTLP requests (through otlp_folded.c) or a
+ * folded file feed stacks in; `tgprof record` and the file exporter write
+ * them as stacks.folded and compute the flame graph and the top-functions
+ * report from them. */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdbool.h>
@@ -246,55 +247,6 @@ int folded_line__push_module(struct folded_line *l, const char *module,
 	memcpy(mod + 1, module, len);
 	mod[len + 1] = ']';
 	return folded_line__push_len(l, mod, len + 2, suffix);
-}
-
-static int folded__push_frame(struct folded_line *l, const struct sym_frame *fr,
-			      const char *suffix)
-{
-	if (fr->name && fr->name[0])
-		return folded_line__push(l, fr->name, suffix);
-	return folded_line__push_module(l, fr->module, suffix);
-}
-
-int folded__add_sample(struct folded *f, const struct sym_sample *s)
-{
-	const char *pname;
-	uint32_t nkernel, i;
-	int err;
-
-	if (!f || !s || (s->nframes && !s->frames))
-		return -EINVAL;
-	pname = FOLDED_UNKNOWN;
-	if (s->pcomm && s->pcomm[0])
-		pname = s->pcomm;
-	else if (s->comm && s->comm[0])
-		pname = s->comm;
-	nkernel = s->nkernel < s->nframes ? s->nkernel : s->nframes;
-
-	folded_line__reset(&f->line);
-	err = folded_line__push(&f->line, pname, "");
-	if (err)
-		return err;
-	if (!s->nframes) {
-		err = folded_line__push(&f->line, FOLDED_NO_STACK, "");
-		if (err)
-			return err;
-	}
-	/* frames[] is innermost first; a folded stack is root first. */
-	for (i = s->nframes; i > nkernel; i--) {
-		err = folded__push_frame(
-			&f->line, &s->frames[i - 1],
-			s->frames[i - 1].inlined ? FOLDED_INLINE_SUFFIX : "");
-		if (err)
-			return err;
-	}
-	for (i = nkernel; i > 0; i--) {
-		err = folded__push_frame(&f->line, &s->frames[i - 1],
-					 FOLDED_KERNEL_SUFFIX);
-		if (err)
-			return err;
-	}
-	return folded__add_len(f, f->line.buf, f->line.len, 1);
 }
 
 int folded__add(struct folded *f, const char *stack, uint64_t count)

@@ -1,6 +1,7 @@
 /* Folded stacks ("comm;root;...;leaf COUNT"), the format flamegraph.pl,
- * speedscope and Pyroscope read: an aggregation of symbolized samples that
- * the flame graph and the top-functions report are computed from. */
+ * speedscope and Pyroscope read: an aggregation of the samples of OTLP
+ * requests (exporter/otlp_folded.c) or of folded files, that the flame
+ * graph and the top-functions report are computed from. */
 #ifndef TGPROF_EXPORTER_FOLDED_H
 #define TGPROF_EXPORTER_FOLDED_H
 
@@ -8,8 +9,6 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
-
-#include "receiver/receiver.h"
 
 #define FOLDED_KERNEL_SUFFIX "_[k]"
 /* A function inlined into the frame below it (stackcollapse-perf's mark). */
@@ -37,16 +36,8 @@ void folded__free(struct folded *f);
 int folded__add(struct folded *f, const char *stack, uint64_t count);
 
 /*
- * Adds one sample: process name, then user frames root first (inlined
- * ones suffixed "_[i]"), then kernel frames suffixed "_[k]". An unnamed frame shows its module as "[module]",
- * or "[unknown]" without one. ';' in names becomes ':'.
- */
-int folded__add_sample(struct folded *f, const struct sym_sample *s);
-
-/*
- * One stack line built frame by frame, root first: how folded__add_sample()
- * names the frames of a live sample and otlp_folded__add() those of an OTLP
- * one. A frame name is cut to FOLDED_MAX_NAME bytes (not inside a UTF-8
+ * One stack line built frame by frame, root first: how otlp_folded__add()
+ * names the frames of an OTLP sample. A frame name is cut to FOLDED_MAX_NAME bytes (not inside a UTF-8
  * sequence); ';' in it becomes ':' and a control byte '?', so the stack
  * stays one line. A frame that would take the line past @max bytes is
  * replaced by FOLDED_TRUNCATED, once, and the frames after it are ignored:

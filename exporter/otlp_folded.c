@@ -16,6 +16,7 @@ typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
 typedef Opentelemetry__Proto__Profiles__V1development__Location otlp_location;
 
 #define FRAME_TYPE_KEY "profile.frame.type"
+#define THREAD_NAME_KEY "thread.name"
 /* One stack line at most; frames past it are replaced by FOLDED_TRUNCATED
  * (the leaf end is what is lost, as folded.c does). */
 #define MAX_STACK (64 * 1024)
@@ -93,6 +94,16 @@ static int check_dictionary(const otlp_dictionary *d)
 	return 0;
 }
 
+static bool attrs_in_range(const otlp_dictionary *d, const int32_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!otlp_in_range(v[i], d->n_attribute_table))
+			return false;
+	return true;
+}
+
 static int check_samples(const otlp_request *r, const otlp_dictionary *d)
 {
 	size_t i, j, k, m;
@@ -109,7 +120,13 @@ static int check_samples(const otlp_request *r, const otlp_dictionary *d)
 				for (m = 0; m < p->n_samples; m++)
 					if (!otlp_in_range(
 						    p->samples[m]->stack_index,
-						    d->n_stack_table))
+						    d->n_stack_table) ||
+					    !attrs_in_range(
+						    d,
+						    p->samples[m]
+							    ->attribute_indices,
+						    p->samples[m]
+							    ->n_attribute_indices))
 						return -EINVAL;
 			}
 	}
@@ -217,9 +234,28 @@ static uint64_t sample_count(const otlp_sample *s)
 	return n > 0 ? (uint64_t)n : 0;
 }
 
+/* A process without a name goes by its thread's (the sample's
+ * thread.name), else FOLDED_UNKNOWN. */
+static const char *thread_name(const struct walk *w, const otlp_sample *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->n_attribute_indices; i++) {
+		const Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit
+			*kv = w->d->attribute_table[s->attribute_indices[i]];
+		const char *key = otlp_dict_string(w->d, kv->key_strindex);
+		const char *val = any_string(w->d, kv->value);
+
+		if (key && val && *val && !strcmp(key, THREAD_NAME_KEY))
+			return val;
+	}
+	return FOLDED_UNKNOWN;
+}
+
 /* The user frames root first, then the kernel frames root first: in
  * the OTLP stack (leaf first) the kernel frames come before the user
- * ones, so each part is walked from its end. */
+ * ones, so each part is walked from its end. @comm NULL: the process
+ * has no name. */
 static int add_sample(struct walk *w, struct folded *f, const char *comm,
 		      const otlp_sample *s)
 {
@@ -232,7 +268,7 @@ static int add_sample(struct walk *w, struct folded *f, const char *comm,
 		return 0;
 	st = w->d->stack_table[s->stack_index];
 	folded_line__reset(&w->line);
-	err = folded_line__push(&w->line, comm, "");
+	err = folded_line__push(&w->line, comm ? comm : thread_name(w, s), "");
 	if (!err && !st->n_location_indices)
 		err = folded_line__push(&w->line, FOLDED_NO_STACK, "");
 	while (nkernel < st->n_location_indices &&
@@ -245,7 +281,7 @@ static int add_sample(struct walk *w, struct folded *f, const char *comm,
 	return err ? err : folded__add(f, w->line.buf, count);
 }
 
-/* The process name a resource gives. */
+/* The process name a resource gives, or NULL. */
 static const char *resource_comm(const otlp_resource_profiles *rp)
 {
 	const char *exe = NULL, *service = NULL;
@@ -264,7 +300,7 @@ static const char *resource_comm(const otlp_resource_profiles *rp)
 		else if (!strcmp(kv->key, "service.name"))
 			service = kv->value->string_value;
 	}
-	return exe ? exe : service ? service : FOLDED_UNKNOWN;
+	return exe ? exe : service;
 }
 
 static int add_samples(struct walk *w, struct folded *f, const otlp_request *r)

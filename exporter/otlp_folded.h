@@ -1,8 +1,8 @@
 /* OTLP profiles -> folded stacks: decodes one serialized
  * ExportProfilesServiceRequest (what the receiver hands the host each
- * report interval) into the stacks `tgprof record` folds from live
- * samples, so that the file exporter can write stacks.folded and the
- * flame graph of every interval without the receiver's internals. */
+ * report interval) into folded stacks, so that `tgprof record` and the
+ * file exporter write stacks.folded and the flame graph without the
+ * receiver's internals. */
 #ifndef TGPROF_EXPORTER_OTLP_FOLDED_H
 #define TGPROF_EXPORTER_OTLP_FOLDED_H
 
@@ -13,12 +13,12 @@
 /*
  * Adds every sample of @len bytes of request at @req to @f, weighted by
  * its count (the sum of its values, else its timestamps). A stack reads
- * as folded__add_sample() writes one: the process name first (the
- * resource's process.executable.name, else service.name, else
- * "[unknown]"), then the user frames root first, an inlined function
- * (each Line of a Location but the last) suffixed "_[i]", then the kernel
- * frames (profile.frame.type "kernel") suffixed "_[k]". A Location
- * without a function shows its mapping's file as "[name]", or "[unknown]".
+ * the process name first (the resource's process.executable.name, else
+ * service.name, else the sample's thread.name, else "[unknown]"), then
+ * the user frames root first, an inlined function (each Line of a
+ * Location but the last) suffixed "_[i]", then the kernel frames
+ * (profile.frame.type "kernel") suffixed "_[k]". A Location without a
+ * function shows its mapping's file as "[name]", or "[unknown]".
  *
  * Nothing in the request is trusted: an index out of its table gives
  * -EINVAL and nothing of the request is added (the request is checked

@@ -1,7 +1,9 @@
 /* OTLP/HTTP exporter: the profile builder hands serialized
  * ExportProfilesServiceRequests to otlp_http__submit(); a sender thread
  * gzips each one, POSTs it with libcurl and retries what the collector asks
- * to retry, so nothing upstream ever waits on the network. */
+ * to retry, so nothing upstream ever waits on the network. The requests
+ * wait in a lib/queue under the exporter's lock; lib/backoff spaces the
+ * retries. */
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -15,10 +17,14 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
-#include <zlib.h>
 
 #include "exporter/otlp_http.h"
+#include "lib/backoff.h"
 #include "lib/clock.h"
+#include "lib/gzip.h"
+#include "lib/opts.h"
+#include "lib/queue.h"
+#include "lib/rand.h"
 
 #define OTLP_DEFAULT_CONNECT_TIMEOUT_NS (5 * NSEC_PER_SEC)
 #define OTLP_DEFAULT_REQUEST_TIMEOUT_NS (30 * NSEC_PER_SEC)
@@ -43,11 +49,6 @@
 /* Failure kinds: an HTTP status, a curl error, or a request given up. */
 #define OTLP_KIND_CURL 1000
 #define OTLP_KIND_EXHAUSTED 2000
-
-struct otlp_req {
-	size_t len;
-	unsigned char data[];
-};
 
 enum otlp_outcome {
 	OTLP_SENT,
@@ -81,7 +82,7 @@ struct otlp_http {
 	char snippet[OTLP_MAX_RESPONSE_SNIPPET + 1]; /* of the response body */
 	size_t snippet_len;
 	char retry_after[64]; /* the response's Retry-After value */
-	uint64_t rng;
+	struct rand64 rng; /* the backoff's jitter */
 	/* The current outage: failure kinds already logged, and attempts
 	 * failed since the last success. Cleared when a request is sent. */
 	int kinds[OTLP_MAX_FAILURE_KINDS];
@@ -95,14 +96,11 @@ struct otlp_http {
 	pthread_cond_t idle; /* flush: the sender finished a request */
 
 	/* Under @lock. */
-	struct otlp_req **ring;
-	uint32_t ring_cap;
-	uint32_t head;
-	uint32_t count; /* waiting, not counting the one in flight */
+	struct queue *queue; /* waiting, not counting the one in flight */
 	bool busy; /* a request is in flight */
 	bool stopping;
 	uint64_t stop_deadline_ns; /* CLOCK_MONOTONIC */
-	struct otlp_http_stats stats;
+	struct otlp_http_stats stats; /* those the queue does not count */
 };
 
 static pthread_once_t otlp_curl_once = PTHREAD_ONCE_INIT;
@@ -698,25 +696,6 @@ static void otlp__note_success(struct otlp_http *e)
 	e->outage_failures = 0;
 }
 
-static uint64_t otlp__rand(struct otlp_http *e)
-{
-	/* xorshift64*: jitter only, per exporter */
-	e->rng ^= e->rng >> 12;
-	e->rng ^= e->rng << 25;
-	e->rng ^= e->rng >> 27;
-	return e->rng * 0x2545f4914f6cdd1dULL;
-}
-
-/* @backoff_ns scaled by a random factor in [0.5, 1.5), capped. */
-static uint64_t otlp__jitter(struct otlp_http *e, uint64_t backoff_ns)
-{
-	uint64_t half = backoff_ns / 2;
-
-	if (!backoff_ns)
-		return 0;
-	return min_u64(half + otlp__rand(e) % backoff_ns, e->retry_max_ns);
-}
-
 static bool otlp__stopping(struct otlp_http *e)
 {
 	bool stopping;
@@ -760,42 +739,6 @@ static bool otlp__backoff_sleep(struct otlp_http *e, uint64_t until_ns,
 	return ok;
 }
 
-/* gzip of @in; caller frees *ret. 0 or -ENOMEM. */
-static int gzip_buf(const unsigned char *in, size_t len, unsigned char **ret,
-		    size_t *ret_len)
-{
-	z_stream zs = { 0 };
-	unsigned char *out;
-	uLong bound;
-	int zerr;
-
-	if (len > UINT32_MAX)
-		return -EFBIG;
-	/* 31: a gzip wrapper around deflate's 32 KiB window */
-	if (deflateInit2(&zs, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 31, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	bound = deflateBound(&zs, (uLong)len);
-	out = malloc(bound);
-	if (!out) {
-		deflateEnd(&zs);
-		return -ENOMEM;
-	}
-	zs.next_in = (Bytef *)in;
-	zs.avail_in = (uInt)len;
-	zs.next_out = out;
-	zs.avail_out = (uInt)bound;
-	zerr = deflate(&zs, Z_FINISH);
-	*ret_len = zs.total_out;
-	deflateEnd(&zs);
-	if (zerr != Z_STREAM_END) {
-		free(out);
-		return -ENOMEM;
-	}
-	*ret = out;
-	return 0;
-}
-
 static void stats_add(struct otlp_http *e, uint64_t *field, uint64_t n)
 {
 	pthread_mutex_lock(&e->lock);
@@ -804,19 +747,20 @@ static void stats_add(struct otlp_http *e, uint64_t *field, uint64_t n)
 }
 
 /* One request, with its retries, to its end: sent or dropped (counted). */
-static void otlp__deliver(struct otlp_http *e, const struct otlp_req *r)
+static void otlp__deliver(struct otlp_http *e, const void *req, size_t req_len)
 {
-	uint64_t start = mono_ns(), backoff = e->retry_initial_ns, wait, now;
 	struct curl_slist *hdrs = e->hdrs_plain;
-	const unsigned char *body = r->data;
-	unsigned char *packed = NULL;
+	uint64_t start = mono_ns(), wait, now;
+	void *packed = NULL;
+	const void *body = req;
 	struct otlp_attempt a;
-	size_t len = r->len;
+	size_t len = req_len;
+	uint32_t failures = 0;
 	bool tried_stopping;
 	int err;
 
 	if (e->gzip) {
-		err = gzip_buf(r->data, r->len, &packed, &len);
+		err = gzip__compress(req, req_len, &packed, &len);
 		if (!err) {
 			body = packed;
 			hdrs = e->hdrs_gzip;
@@ -825,7 +769,7 @@ static void otlp__deliver(struct otlp_http *e, const struct otlp_req *r)
 				&e->log,
 				"export: gzip failed (%s), sending uncompressed",
 				strerror(-err));
-			len = r->len;
+			len = req_len;
 		}
 	}
 	for (;;) {
@@ -850,8 +794,10 @@ static void otlp__deliver(struct otlp_http *e, const struct otlp_req *r)
 		}
 		wait = a.retry_after_ns ?
 			       min_u64(a.retry_after_ns, e->retry_max_ns) :
-			       otlp__jitter(e, backoff);
-		backoff = min_u64(sat_add(backoff, backoff), e->retry_max_ns);
+			       backoff__wait(e->retry_initial_ns,
+					     e->retry_max_ns, failures,
+					     rand64__next(&e->rng));
+		failures++;
 		now = mono_ns();
 		if (sat_add(now, wait) - start > e->retry_max_elapsed_ns) {
 			if (otlp__kind_is_new(e, OTLP_KIND_EXHAUSTED))
@@ -874,25 +820,23 @@ static void otlp__deliver(struct otlp_http *e, const struct otlp_req *r)
 static void *otlp__sender(void *arg)
 {
 	struct otlp_http *e = arg;
-	struct otlp_req *r;
+	size_t len;
+	void *req;
 
 	pthread_mutex_lock(&e->lock);
 	for (;;) {
-		while (!e->count && !e->stopping)
+		while (!queue__len(e->queue) && !e->stopping)
 			pthread_cond_wait(&e->wake, &e->lock);
-		if (!e->count)
+		if (!queue__len(e->queue))
 			break;
 		if (e->stopping && mono_ns() >= e->stop_deadline_ns)
 			break;
-		r = e->ring[e->head];
-		e->ring[e->head] = NULL;
-		e->head = (e->head + 1) % e->ring_cap;
-		e->count--;
+		req = queue__pop(e->queue, &len);
 		e->busy = true;
 		pthread_mutex_unlock(&e->lock);
 
-		otlp__deliver(e, r);
-		free(r);
+		otlp__deliver(e, req, len);
+		free(req);
 
 		pthread_mutex_lock(&e->lock);
 		e->busy = false;
@@ -955,11 +899,7 @@ static int otlp__setup_curl(struct otlp_http *e, const struct otlp_http_opts *o)
 
 static void otlp__destroy(struct otlp_http *e)
 {
-	uint32_t i;
-
-	for (i = 0; e->ring && i < e->count; i++)
-		free(e->ring[(e->head + i) % e->ring_cap]);
-	free(e->ring);
+	queue__free(e->queue);
 	if (e->multi)
 		curl_multi_cleanup(e->multi);
 	if (e->curl)
@@ -1009,17 +949,16 @@ struct otlp_http *otlp_http__new(const struct otlp_http_opts *opts,
 				 const struct tg_logger *log)
 {
 	struct otlp_http *e = NULL;
-	struct otlp_http_opts o = { 0 };
+	struct otlp_http_opts o;
 	int err;
 
-	if (!opts || opts->sz < offsetof(struct otlp_http_opts, endpoint) +
-					sizeof(opts->endpoint)) {
+	/* An older caller's smaller struct: the fields it lacks are 0 (an
+	 * endpoint it lacks is refused below). */
+	if (!opts || opts__copy(&o, sizeof(o), opts)) {
 		tg_err(log, "export: options missing or of an unknown size");
 		errno = EINVAL;
 		return NULL;
 	}
-	/* An older caller's smaller struct: the fields it lacks are 0. */
-	memcpy(&o, opts, min_u64(opts->sz, sizeof(o)));
 	if (o.nheaders > OTLP_HTTP_MAX_HEADERS || (o.nheaders && !o.headers)) {
 		tg_err(log, "export: at most %d extra headers",
 		       OTLP_HTTP_MAX_HEADERS);
@@ -1061,8 +1000,7 @@ struct otlp_http *otlp_http__new(const struct otlp_http_opts *opts,
 		e->retry_max_ns = e->retry_initial_ns;
 	e->retry_max_elapsed_ns = o.retry_max_elapsed_ns ?:
 					  OTLP_DEFAULT_RETRY_MAX_ELAPSED_NS;
-	e->rng = (mono_ns() ^ (uint64_t)(uintptr_t)e) | 1;
-	e->ring_cap = o.queue_size ?: OTLP_DEFAULT_QUEUE_SIZE;
+	rand64__init(&e->rng, 0);
 
 	err = -EINVAL;
 	e->url = otlp__build_url(o.endpoint, log);
@@ -1077,9 +1015,9 @@ struct otlp_http *otlp_http__new(const struct otlp_http_opts *opts,
 	err = otlp__build_headers(&e->hdrs_gzip, &o, true, log);
 	if (err)
 		goto err_free;
-	e->ring = calloc(e->ring_cap, sizeof(*e->ring));
-	if (!e->ring) {
-		err = -ENOMEM;
+	e->queue = queue__new(o.queue_size ?: OTLP_DEFAULT_QUEUE_SIZE);
+	if (!e->queue) {
+		err = -errno;
 		goto err_free;
 	}
 	err = otlp__setup_curl(e, &o);
@@ -1102,30 +1040,22 @@ err_free:
 
 int otlp_http__submit(struct otlp_http *e, const void *req, size_t len)
 {
-	struct otlp_req *r, *old = NULL;
+	void *copy, *old;
 
 	if (!e || (!req && len))
 		return -EINVAL;
-	r = malloc(sizeof(*r) + len);
-	if (!r)
+	/* An empty request is still one (a byte, so that it is a buffer). */
+	copy = malloc(len ?: 1);
+	if (!copy)
 		return -ENOMEM;
-	r->len = len;
 	if (len)
-		memcpy(r->data, req, len);
+		memcpy(copy, req, len);
 
 	pthread_mutex_lock(&e->lock);
-	if (e->count == e->ring_cap) {
-		old = e->ring[e->head];
-		e->ring[e->head] = NULL;
-		e->head = (e->head + 1) % e->ring_cap;
-		e->count--;
-		e->stats.dropped_queue_full++;
-	}
-	e->ring[(e->head + e->count) % e->ring_cap] = r;
-	e->count++;
-	e->stats.enqueued++;
+	queue__push(e->queue, copy, len, &old);
 	pthread_cond_signal(&e->wake);
 	pthread_mutex_unlock(&e->lock);
+	/* A large request is freed outside the lock. */
 	free(old);
 	return 0;
 }
@@ -1138,7 +1068,7 @@ int otlp_http__flush(struct otlp_http *e, uint64_t timeout_ns)
 	if (!e)
 		return -EINVAL;
 	pthread_mutex_lock(&e->lock);
-	while (e->count || e->busy) {
+	while (queue__len(e->queue) || e->busy) {
 		if (mono_ns() >= deadline) {
 			err = -ETIMEDOUT;
 			break;
@@ -1147,6 +1077,21 @@ int otlp_http__flush(struct otlp_http *e, uint64_t timeout_ns)
 	}
 	pthread_mutex_unlock(&e->lock);
 	return err;
+}
+
+/* The exporter's counts and its queue's; @e->lock held, or the sender
+ * stopped. */
+static void otlp__stats_locked(const struct otlp_http *e,
+			       struct otlp_http_stats *ret)
+{
+	struct queue_stats qs;
+
+	queue__stats(e->queue, &qs);
+	*ret = e->stats;
+	ret->enqueued = qs.pushed;
+	ret->dropped_queue_full = qs.dropped[QUEUE_DROP_FULL];
+	ret->dropped_shutdown += qs.dropped[QUEUE_DROP_SHUTDOWN];
+	ret->queued = qs.len + (e->busy ? 1 : 0);
 }
 
 void otlp_http__stats(const struct otlp_http *e, struct otlp_http_stats *ret)
@@ -1158,13 +1103,15 @@ void otlp_http__stats(const struct otlp_http *e, struct otlp_http_stats *ret)
 		return;
 	}
 	pthread_mutex_lock(&m->lock);
-	*ret = e->stats;
-	ret->queued = e->count + (e->busy ? 1 : 0);
+	otlp__stats_locked(e, ret);
 	pthread_mutex_unlock(&m->lock);
 }
 
 int otlp_http__shutdown(struct otlp_http *e, uint64_t timeout_ns)
 {
+	struct otlp_http_stats s;
+	bool joined = false;
+
 	if (!e)
 		return 0;
 	if (e->thread_started) {
@@ -1177,15 +1124,19 @@ int otlp_http__shutdown(struct otlp_http *e, uint64_t timeout_ns)
 		curl_multi_wakeup(e->multi);
 		pthread_join(e->thread, NULL);
 		e->thread_started = false;
-		/* The thread counted what it aborted; the rest never left. */
-		e->stats.dropped_shutdown += e->count;
-		if (e->stats.dropped_shutdown)
-			tg_warn(&e->log,
-				"export: %s: dropped %" PRIu64
-				" unsent requests at shutdown",
-				e->url, e->stats.dropped_shutdown);
+		joined = true;
 	}
-	return e->stats.dropped_shutdown ? -ETIMEDOUT : 0;
+	pthread_mutex_lock(&e->lock);
+	/* The thread counted what it aborted; the rest never left. */
+	queue__drop_all(e->queue, QUEUE_DROP_SHUTDOWN);
+	otlp__stats_locked(e, &s);
+	pthread_mutex_unlock(&e->lock);
+	if (joined && s.dropped_shutdown)
+		tg_warn(&e->log,
+			"export: %s: dropped %" PRIu64
+			" unsent requests at shutdown",
+			e->url, s.dropped_shutdown);
+	return s.dropped_shutdown ? -ETIMEDOUT : 0;
 }
 
 void otlp_http__free(struct otlp_http *e, uint64_t timeout_ns)

@@ -7,13 +7,13 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <zlib.h>
 
 #include "pprof/profile.pb-c.h"
 
 #include "exporter/otlp_request.h"
 #include "exporter/pprof.h"
 #include "lib/arena.h"
+#include "lib/gzip.h"
 #include "lib/htab.h"
 
 typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit otlp_kvu;
@@ -569,38 +569,6 @@ static int conv__value_types(struct conv *c)
 	return 0;
 }
 
-/* gzip (RFC 1952) of @len bytes at @in, into a buffer the caller frees. */
-static int gzip(const void *in, size_t len, void **ret_buf, size_t *ret_len)
-{
-	z_stream z = { 0 };
-	size_t cap;
-	void *out;
-	int err = -ENOMEM;
-
-	if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8,
-			 Z_DEFAULT_STRATEGY) != Z_OK)
-		return -ENOMEM;
-	cap = deflateBound(&z, len);
-	out = malloc(cap);
-	if (!out)
-		goto out;
-	z.next_in = (Bytef *)in;
-	z.avail_in = len;
-	z.next_out = out;
-	z.avail_out = cap;
-	if (deflate(&z, Z_FINISH) != Z_STREAM_END) {
-		free(out);
-		err = -EINVAL;
-		goto out;
-	}
-	*ret_buf = out;
-	*ret_len = z.total_out;
-	err = 0;
-out:
-	deflateEnd(&z);
-	return err;
-}
-
 int pprof__from_otlp(const void *req, size_t len, void **ret_buf,
 		     size_t *ret_len)
 {
@@ -641,7 +609,7 @@ int pprof__from_otlp(const void *req, size_t len, void **ret_buf,
 		goto out;
 	}
 	perftools__profiles__profile__pack(&c.prof, buf);
-	err = gzip(buf, plen, ret_buf, ret_len);
+	err = gzip__compress(buf, plen, ret_buf, ret_len);
 out:
 	free(buf);
 	free(c.prof.sample);

@@ -1,5 +1,6 @@
 /* Intrusive chained hash table: see htab.h. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,9 +8,15 @@
 
 #define HTAB_MIN_BUCKETS 64
 
+/* The bucket count htab__grow() goes to. */
+static size_t htab__grown(const struct htab *h)
+{
+	return h->nbuckets ? h->nbuckets * 2 : HTAB_MIN_BUCKETS;
+}
+
 static int htab__grow(struct htab *h)
 {
-	size_t n = h->nbuckets ? h->nbuckets * 2 : HTAB_MIN_BUCKETS;
+	size_t n = htab__grown(h);
 	struct htab_node **b, *pos, *next;
 	size_t i;
 
@@ -29,13 +36,19 @@ static int htab__grow(struct htab *h)
 	return 0;
 }
 
+/* Whether the next insert grows the table: it keeps the load factor at
+ * or below 1. */
+static bool htab__full(const struct htab *h)
+{
+	return h->count >= h->nbuckets;
+}
+
 int htab__insert(struct htab *h, struct htab_node *node, uint64_t hash)
 {
 	size_t idx;
 	int err;
 
-	/* Keep the load factor at or below 1. */
-	if (h->count >= h->nbuckets) {
+	if (htab__full(h)) {
 		err = htab__grow(h);
 		if (err)
 			return err;
@@ -102,6 +115,17 @@ void htab__clear(struct htab *h)
 	if (h->nbuckets)
 		memset(h->buckets, 0, h->nbuckets * sizeof(*h->buckets));
 	h->count = 0;
+}
+
+size_t htab__bytes(const struct htab *h)
+{
+	return h->nbuckets * sizeof(*h->buckets);
+}
+
+size_t htab__bytes_after_insert(const struct htab *h)
+{
+	return (htab__full(h) ? htab__grown(h) : h->nbuckets) *
+	       sizeof(*h->buckets);
 }
 
 /* A 64-bit mix (the finalizer of MurmurHash3); good enough for tables. */

@@ -46,6 +46,11 @@ void htab__free(struct htab *h);
 /* Empties the table but keeps its bucket array for the next inserts (a
  * table refilled at every interval); the nodes belong to the caller. */
 void htab__clear(struct htab *h);
+/* Bytes of the bucket array now, and once one more node is inserted
+ * (more when that insert grows it): a caller that charges its memory to a
+ * budget charges the difference before htab__insert(). */
+size_t htab__bytes(const struct htab *h);
+size_t htab__bytes_after_insert(const struct htab *h);
 
 /* Iterates every node; @tmp allows removing @pos while iterating. */
 #define htab_for_each_safe(h, pos, tmp, bkt)            \

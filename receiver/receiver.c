@@ -1,7 +1,9 @@
 /* The receiver: sampler records in, symbolized samples out. Samples, execs
  * and exits arrive in the order they happened, so a sample is always
  * symbolized against the mappings of its own address space, and an exit is
- * handled only after every sample taken before it. */
+ * handled only after every sample taken before it. Mappings read by the
+ * process table bring the unwind tables of their files into the kernel;
+ * a walk the kernel stopped before them is finished here. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/magic.h>
@@ -27,6 +29,8 @@ struct receiver {
 	struct sampler *sampler;
 	struct proctab *procs;
 	struct symbolizer *sym;
+	struct unwind_loader *unwind; /* NULL: frame pointers only */
+	struct proctab_observer obs;
 
 	/* The filters; NULL: every process. */
 	struct filter *filter;
@@ -46,16 +50,20 @@ struct receiver {
 	uint64_t exclusions;
 	uint64_t exclusions_failed;
 	uint64_t unexclusions;
+	uint64_t unwind_stops[UNWIND_STOP_MAX];
+	uint64_t walks_finished;
 
 	/* Scratch for one sample, so the hot path does not allocate. */
 	struct sym_frame frames[RECEIVER_MAX_FRAMES];
-	const struct mapping *mappings[TGPROF_MAX_STACK_DEPTH];
+	const struct mapping *mappings[TGPROF_MAX_USTACK];
+	__u64 ustack[TGPROF_MAX_USTACK]; /* a walk finished here */
 };
 
 void receiver_config__defaults(struct receiver_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->freq_hz = 19;
+	/* freq_hz stays 0: its one default is the plugin's key table
+	 * (sampling_frequency_hz), and receiver__new() refuses 0. */
 	cfg->kernel_stacks = true;
 	cfg->sweep_interval_ns = 10 * NSEC_PER_SEC;
 	cfg->maps_reread_interval_ns = 250 * NSEC_PER_MSEC;
@@ -65,6 +73,9 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	cfg->proc_root = "/proc";
 	cfg->kallsyms_path = "/proc/kallsyms";
 	cfg->max_symbol_bytes = 256u << 20;
+	cfg->unwinder = RECEIVER_UNWIND_TABLES;
+	cfg->unwind_table_bytes = UNWIND_LOADER_DEFAULT_MAX_BYTES;
+	cfg->stack_copy_bytes = 16u << 10;
 }
 
 /* Junk that frame-pointer unwinding through code without frame pointers
@@ -191,12 +202,52 @@ static bool receiver__allows(struct receiver *r, struct proc *p, uint32_t tid)
 	return allowed;
 }
 
-static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
+/*
+ * Finishes a walk the kernel stopped where it had no table (a process's
+ * first samples, a file being loaded) from the stack the sample carried,
+ * now that the process's tables are known. The kernel's last frame is
+ * where this walk starts. On success the user frames are in r->ustack,
+ * *ulen frames, and *stop says why the walk ended.
+ */
+static bool finish_walk(struct receiver *r, struct proc *p,
+			const struct tgprof_sample *s, const __u64 *ustack,
+			uint32_t *ulen, uint32_t *stop)
+{
+	struct unwind_regs regs = {
+		.rip = s->regs_ip,
+		.rsp = s->regs_sp,
+		.rbp = s->regs_bp,
+		.return_address = !(s->flags & TGPROF_SAMPLE_IP_EXACT),
+	};
+	struct unwind_stack stack = {
+		.len = s->stack_len,
+		.addr = s->regs_sp,
+	};
+	struct unwind_walk_result res;
+	uint32_t keep = *ulen - 1;
+
+	if (!*ulen || ustack[keep] != s->regs_ip)
+		return false;
+	stack.data = ustack + *ulen;
+	memcpy(r->ustack, ustack, keep * sizeof(ustack[0]));
+	if (unwind_loader__walk(r->unwind, p, s->hdr.tid, &regs, &stack,
+				(uint64_t *)r->ustack + keep,
+				TGPROF_MAX_USTACK - keep, &res) ||
+	    !res.n)
+		return false;
+	r->walks_finished++;
+	*stop = res.stop;
+	*ulen = keep + (uint32_t)res.n;
+	return true;
+}
+
+static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
+			  const __u64 *kstack, const __u64 *ustack)
 {
 	bool kthread = s->flags & TGPROF_SAMPLE_KTHREAD;
 	struct sym_sample out = { 0 };
 	char comm[TGPROF_COMM_LEN + 1], pcomm[TGPROF_COMM_LEN + 1];
-	uint32_t i, n = 0, nkernel, klen, ulen;
+	uint32_t i, n = 0, nkernel, klen, ulen, stop = s->unwind_stop;
 	struct proc *p;
 	int err = -ENOENT;
 
@@ -205,10 +256,8 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 	comm[TGPROF_COMM_LEN] = '\0';
 	memcpy(pcomm, s->pcomm, TGPROF_COMM_LEN);
 	pcomm[TGPROF_COMM_LEN] = '\0';
-	klen = s->kstack_len < TGPROF_MAX_STACK_DEPTH ? s->kstack_len :
-							TGPROF_MAX_STACK_DEPTH;
-	ulen = s->ustack_len < TGPROF_MAX_STACK_DEPTH ? s->ustack_len :
-							TGPROF_MAX_STACK_DEPTH;
+	klen = s->kstack_len;
+	ulen = s->ustack_len;
 
 	p = proctab__get(r->procs, s->hdr.tgid, s->hdr.start_ns, pcomm, kthread,
 			 s->hdr.ts_ns);
@@ -220,7 +269,7 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 	}
 
 	for (i = 0; i < klen; i++)
-		n += symbolizer__kernel(r->sym, s->kstack[i], &r->frames[n],
+		n += symbolizer__kernel(r->sym, kstack[i], &r->frames[n],
 					RECEIVER_MAX_FRAMES - n);
 	nkernel = n;
 
@@ -230,9 +279,26 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 		if (err == -ESTALE)
 			r->samples_stale++;
 	}
+	if (r->unwind && p && !kthread) {
+		if (!err) {
+			unwind_loader__touch(r->unwind, p);
+			if ((s->flags & TGPROF_SAMPLE_STACK_COPY) &&
+			    finish_walk(r, p, s, ustack, &ulen, &stop))
+				ustack = r->ustack;
+		} else if (err != -ESTALE &&
+			   (s->flags & TGPROF_SAMPLE_STACK_COPY)) {
+			/* Its maps cannot be read: frame pointers, so the
+			 * kernel stops sending its stacks. */
+			unwind_loader__set_unreadable(r->unwind, p,
+						      s->aspace_id);
+		}
+	}
+	if (s->flags & TGPROF_SAMPLE_TABLES)
+		r->unwind_stops[stop < UNWIND_STOP_MAX ?
+					stop :
+					UNWIND_STOP_BAD_FRAME]++;
 	if (!err)
-		resolve_mappings(r, p, s->hdr.tid, s->ustack, ulen,
-				 s->hdr.ts_ns);
+		resolve_mappings(r, p, s->hdr.tid, ustack, ulen, s->hdr.ts_ns);
 	else
 		memset(r->mappings, 0, sizeof(r->mappings[0]) * ulen);
 	for (i = 0; i < ulen; i++) {
@@ -240,7 +306,7 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s)
 		size_t room = RECEIVER_MAX_FRAMES - n - (ulen - 1 - i);
 
 		n += symbolizer__user(r->sym, s->hdr.tgid, s->hdr.tid,
-				      r->mappings[i], s->ustack[i], i > 0,
+				      r->mappings[i], ustack[i], i > 0,
 				      &r->frames[n], room);
 	}
 
@@ -271,11 +337,22 @@ static void on_record(void *ctx, const void *data, size_t len)
 		goto malformed;
 
 	switch (hdr->type) {
-	case TGPROF_REC_SAMPLE:
-		if (len < sizeof(struct tgprof_sample))
+	case TGPROF_REC_SAMPLE: {
+		const struct tgprof_sample *s = data;
+		const __u64 *frames = (const __u64 *)(s + 1);
+
+		/* The kernel bounds every length, but never trust a ring. */
+		if (len < sizeof(*s) || s->kstack_len > TGPROF_MAX_KSTACK ||
+		    s->ustack_len > TGPROF_MAX_USTACK ||
+		    s->stack_len > TGPROF_MAX_STACK_COPY ||
+		    len < sizeof(*s) +
+				    ((size_t)s->kstack_len + s->ustack_len) *
+					    sizeof(__u64) +
+				    s->stack_len)
 			goto malformed;
-		handle_sample(r, data);
+		handle_sample(r, s, frames, frames + s->kstack_len);
 		return;
+	}
 	case TGPROF_REC_EXEC: {
 		const struct tgprof_exec *e = data;
 		char comm[TGPROF_COMM_LEN + 1];
@@ -312,6 +389,23 @@ static void on_record(void *ctx, const void *data, size_t len)
 	}
 malformed:
 	r->records_malformed++;
+}
+
+/* The process table's news of mappings, for the unwind tables. */
+static void on_maps_read(void *ctx, struct proc *p, uint32_t tid)
+{
+	struct receiver *r = ctx;
+
+	if (r->unwind)
+		unwind_loader__set_process(r->unwind, p, tid);
+}
+
+static void on_maps_gone(void *ctx, struct proc *p)
+{
+	struct receiver *r = ctx;
+
+	if (r->unwind)
+		unwind_loader__drop_process(r->unwind, p);
 }
 
 struct receiver *receiver__new(const struct receiver_config *cfg,
@@ -354,6 +448,10 @@ struct receiver *receiver__new(const struct receiver_config *cfg,
 	popts.max_processes = cfg->max_processes;
 	popts.reread_interval_ns = cfg->maps_reread_interval_ns;
 	popts.exit_grace_ns = cfg->exit_grace_ns;
+	r->obs.maps_read = on_maps_read;
+	r->obs.maps_gone = on_maps_gone;
+	r->obs.ctx = r;
+	popts.observer = &r->obs;
 	r->procs = proctab__new(&popts, log);
 	if (!r->procs) {
 		err = errno;
@@ -521,8 +619,21 @@ static int kernel_filter__fill(struct receiver *r, struct kernel_filter *kf,
 	return 0;
 }
 
+/* The unwind loader over the sampler's maps, sized as the sampler sized
+ * them. */
+static int receiver__start_unwind(struct receiver *r,
+				  const struct unwind_loader_opts *uopts)
+{
+	struct sampler_unwind_maps maps;
+
+	sampler__unwind_maps(r->sampler, &maps);
+	r->unwind = unwind_loader__new(uopts, &maps, r->log);
+	return r->unwind ? 0 : -errno;
+}
+
 int receiver__start(struct receiver *r)
 {
+	struct unwind_loader_opts uopts = { .sz = sizeof(uopts) };
 	struct symbolizer_opts sopts = { .sz = sizeof(sopts) };
 	struct sampler_opts opts = { .sz = sizeof(opts) };
 	struct kernel_filter kf = { 0 };
@@ -546,6 +657,14 @@ int receiver__start(struct receiver *r)
 	opts.kernel_stacks = r->cfg.kernel_stacks;
 	opts.include_idle = r->cfg.include_idle;
 	opts.ringbuf_bytes = r->cfg.ringbuf_bytes;
+	opts.unwind_tables = r->cfg.unwinder == RECEIVER_UNWIND_TABLES;
+	uopts.max_bytes = r->cfg.unwind_table_bytes;
+	uopts.max_processes = r->cfg.max_processes;
+	uopts.proc_root = r->cfg.proc_root;
+	if (opts.unwind_tables) {
+		unwind_loader__sizes(&uopts, &opts.unwind_sizes, NULL);
+		opts.stack_copy_bytes = r->cfg.stack_copy_bytes;
+	}
 	err = kernel_filter__fill(r, &kf, &opts);
 	if (!err) {
 		r->sampler = sampler__new(&opts, on_record, r, r->log);
@@ -553,6 +672,8 @@ int receiver__start(struct receiver *r)
 			err = -errno;
 	}
 	kernel_filter__release(&kf);
+	if (!err && opts.unwind_tables)
+		err = receiver__start_unwind(r, &uopts);
 	if (err)
 		return err;
 
@@ -570,6 +691,8 @@ int receiver__poll(struct receiver *r, int timeout_ms)
 		return -EINVAL;
 	n = sampler__poll(r->sampler, timeout_ms);
 	now = boot_ns();
+	if (r->unwind)
+		unwind_loader__tick(r->unwind, now);
 	proctab__reap(r->procs, now);
 	if (r->next_sweep_ns && now >= r->next_sweep_ns) {
 		proctab__sweep(r->procs, now);
@@ -610,6 +733,10 @@ void receiver__stats(const struct receiver *r, struct receiver_stats *ret)
 	ret->exclusions = r->exclusions;
 	ret->exclusions_failed = r->exclusions_failed;
 	ret->unexclusions = r->unexclusions;
+	if (r->unwind)
+		unwind_loader__stats(r->unwind, &ret->unwind);
+	memcpy(ret->unwind_stops, r->unwind_stops, sizeof(ret->unwind_stops));
+	ret->walks_finished = r->walks_finished;
 }
 
 const struct proctab *receiver__proctab(const struct receiver *r)
@@ -621,8 +748,11 @@ void receiver__free(struct receiver *r)
 {
 	if (!r)
 		return;
-	/* The sampler first: no record may arrive into freed tables. */
+	/* The sampler first: no record may arrive into freed tables. The
+	 * loader's maps went with it; the process table no longer tells it
+	 * anything (proctab__free() calls no observer). */
 	sampler__free(r->sampler);
+	unwind_loader__free(r->unwind);
 	symbolizer__free(r->sym);
 	proctab__free(r->procs);
 	filter__free(r->filter);

@@ -13,9 +13,22 @@
 #include "receiver/processes/proctab.h"
 #include "receiver/sampler/sampler.h"
 #include "receiver/symbols/symbolizer.h"
+#include "receiver/unwind/loader.h"
+
+/* How user stacks are walked. */
+enum receiver_unwinder {
+	/* The CFI tables (.eh_frame, .debug_frame) of every file, in the
+	 * kernel; frame pointers where a file has none. */
+	RECEIVER_UNWIND_TABLES = 0,
+	/* Frame pointers only (bpf_get_stack): no tables, no memory for
+	 * them; stacks through code built without frame pointers stop. */
+	RECEIVER_UNWIND_FRAME_POINTER = 1,
+};
 
 struct receiver_config {
-	uint32_t freq_hz; /* per CPU; 1..10000, default 19 */
+	/* Per CPU; required (no default here: the bounds and the default
+	 * are the plugin's sampling_frequency_hz key). */
+	uint32_t freq_hz;
 	uint32_t filter_tgid; /* 0: the whole host */
 	bool kernel_stacks; /* default true */
 	bool include_idle; /* default false */
@@ -47,9 +60,18 @@ struct receiver_config {
 	 * /sys/fs/cgroup/unified on a hybrid host. Borrowed; must outlive the
 	 * receiver. */
 	const char *cgroup_root;
+	enum receiver_unwinder unwinder; /* default RECEIVER_UNWIND_TABLES */
+	/* Kernel memory for unwind tables; default 32 MiB. Past it the least
+	 * recently used files are evicted (their frames: frame pointers). */
+	size_t unwind_table_bytes;
+	/* User stack a sample carries when the kernel's walk reaches code
+	 * whose table is not loaded yet (a process's first samples), for
+	 * the walk to be finished here. At most TGPROF_MAX_STACK_COPY;
+	 * default 16 KiB; 0: such stacks stop there. */
+	uint32_t stack_copy_bytes;
 };
 
-/* Fills @cfg with the defaults above. */
+/* Fills @cfg with the defaults above; freq_hz is left 0. */
 void receiver_config__defaults(struct receiver_config *cfg);
 
 /* One symbolized sample, lent to the sink for the duration of the call. */
@@ -92,6 +114,13 @@ struct receiver_stats {
 	 * are dropped here instead. */
 	uint64_t exclusions_failed;
 	uint64_t unexclusions; /* exclusions lifted by an exec or an exit */
+	/* Unwind tables: files, kernel memory, compile time. */
+	struct unwind_loader_stats unwind;
+	/* Why each table-walked user stack ended, after the walks finished
+	 * here (sampler.unwind_stops counts the kernel's walks alone). */
+	uint64_t unwind_stops[UNWIND_STOP_MAX];
+	/* Samples whose walk was finished here from their stack copy. */
+	uint64_t walks_finished;
 };
 
 /* Returns a receiver (caller frees with receiver__free()) or NULL + errno.

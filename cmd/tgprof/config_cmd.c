@@ -1,7 +1,7 @@
 /* `tgprof validate` and `tgprof config`: the configuration from the
- * command line. Both read the receiver's keys through a plugin
- * descriptor, as `tgprof run` does: the plugin it would load, else (none
- * installed) the receiver's config callbacks built into this binary. */
+ * command line. Both read the receiver's keys through the plugin `tgprof
+ * run` would load (--plugin, service.plugin, else the default places):
+ * the keys are the plugin's, there is no other copy of them. */
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -11,67 +11,6 @@
 #include "cmd/tgprof/config/config.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/tgprof.h"
-#include "receiver/plugin/config.h"
-
-/*
- * The receiver's config callbacks, linked in: the keys of the plugin
- * built with this binary, for when no plugin is installed (the loaded
- * descriptor's config part is the same functions).
- */
-static void builtin_receiver(struct tgprof_plugin *d)
-{
-	memset(d, 0, sizeof(*d));
-	d->sz = sizeof(*d);
-	d->abi_major = TGPROF_ABI_MAJOR;
-	d->abi_minor = TGPROF_ABI_MINOR;
-	d->name = "tgprof";
-	d->version = TGPROF_VERSION;
-	d->stability = TGPROF_STABILITY_DEVELOPMENT;
-	d->config_keys = plugin_config_keys;
-	d->config_nkeys = plugin_config_nkeys;
-	d->config_new = plugin_config__new;
-	d->config_set = plugin_config__set;
-	d->config_validate = plugin_config__validate;
-	d->config_free = plugin_config__free;
-}
-
-/*
- * The descriptor whose keys the receivers are read with: the plugin
- * `tgprof run` would load (--plugin, service.plugin of @config, or the
- * default places), else the built-in one when no plugin is found in the
- * default places. A plugin named explicitly that cannot be loaded is an
- * error (printed; -errno); so is one found by default when @strict, else
- * it is warned about and the built-in keys are used.
- */
-static int receiver_descriptor(const char *flag, const char *config,
-			       bool strict, struct plugin_handle *h,
-			       struct tgprof_plugin *builtin,
-			       const struct tgprof_plugin **ret)
-{
-	char path[PATH_MAX] = "", err[PLUGIN_ERR_MAX];
-	bool named = flag && *flag;
-	int e;
-
-	/* A file that does not read or parse is the loader's to report. */
-	if (!named && config &&
-	    !config__plugin_path(config, path, sizeof(path), err, sizeof(err)))
-		named = *path;
-	e = plugin__load(flag && *flag ? flag : path, h, err, sizeof(err));
-	if (!e) {
-		*ret = h->desc;
-		return 0;
-	}
-	if (named || (strict && e != -ENOENT)) {
-		fprintf(stderr, "tgprof: %s\n", err);
-		return e;
-	}
-	if (e != -ENOENT)
-		fprintf(stderr,
-			"tgprof: warning: %s; using the built-in keys\n", err);
-	builtin_receiver(builtin);
-	*ret = builtin;
-	return 0;
-}
 
 static void validate_usage(FILE *out)
 {
@@ -132,7 +71,6 @@ int cmd_validate(int argc, char **argv)
 	struct config_problems *problems;
 	const struct tgprof_plugin *plugins[1];
 	struct plugin_handle handle = { 0 };
-	struct tgprof_plugin receiver;
 	const char *path = NULL, *plugin = NULL;
 	struct config *cfg = NULL;
 	int err;
@@ -147,11 +85,12 @@ int cmd_validate(int argc, char **argv)
 		fprintf(stderr, "tgprof: out of memory\n");
 		return EXIT_RUNTIME;
 	}
-	if (receiver_descriptor(plugin, path, true, &handle, &receiver,
-				&plugins[0])) {
+	err = plugin__open(plugin, path, &handle);
+	if (err) {
 		free(problems);
-		return EXIT_USAGE;
+		return err;
 	}
+	plugins[0] = handle.desc;
 	err = config__load_file(path, plugins, 1, &cfg, problems);
 	if (!err) {
 		printf("config OK\n");
@@ -175,35 +114,38 @@ int cmd_validate(int argc, char **argv)
 static void config_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: tgprof config --defaults\n"
-		"       tgprof config --keys [--markdown]\n"
+		"usage: tgprof config --defaults [--plugin PATH]\n"
+		"       tgprof config --keys [--markdown] [--plugin PATH]\n"
 		"\n"
-		"  --defaults   print the whole default configuration as YAML\n"
-		"               (tgprof validate accepts it as it is)\n"
-		"  --keys       list every key of every component: name, type,\n"
-		"               default, bounds, description\n"
-		"  --markdown   the list as Markdown tables (docs/CONFIG.md)\n");
+		"  --defaults     print the whole default configuration as YAML\n"
+		"                 (tgprof validate accepts it as it is)\n"
+		"  --keys         list every key of every component: name, type,\n"
+		"                 default, bounds, description\n"
+		"  --markdown     the list as Markdown tables (docs/CONFIG.md)\n"
+		"  --plugin PATH  the receiver plugin whose keys to list\n"
+		"                 (default: next to tgprof, then the libdir)\n");
 }
 
 int cmd_config(int argc, char **argv)
 {
-	enum { OPT_DEFAULTS = 256, OPT_KEYS, OPT_MARKDOWN };
+	enum { OPT_DEFAULTS = 256, OPT_KEYS, OPT_MARKDOWN, OPT_PLUGIN };
 	static const struct option longopts[] = {
 		{ "defaults", no_argument, NULL, OPT_DEFAULTS },
 		{ "keys", no_argument, NULL, OPT_KEYS },
 		{ "markdown", no_argument, NULL, OPT_MARKDOWN },
+		{ "plugin", required_argument, NULL, OPT_PLUGIN },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	const struct tgprof_plugin *plugins[1];
 	bool defaults = false, keys = false, markdown = false;
 	struct plugin_handle handle = { 0 };
-	struct tgprof_plugin receiver;
+	const char *plugin = NULL;
 	int c, err;
 
 	optind = 1;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_DEFAULTS:
 			defaults = true;
@@ -214,9 +156,17 @@ int cmd_config(int argc, char **argv)
 		case OPT_MARKDOWN:
 			markdown = true;
 			break;
+		case OPT_PLUGIN:
+			plugin = optarg;
+			break;
 		case 'h':
 			config_usage(stdout);
 			return 0;
+		case ':':
+			fprintf(stderr, "tgprof: %s needs a value\n",
+				argv[optind - 1]);
+			config_usage(stderr);
+			return EXIT_USAGE;
 		default:
 			fprintf(stderr, "tgprof: unknown option '%s'\n",
 				argv[optind - 1]);
@@ -228,9 +178,10 @@ int cmd_config(int argc, char **argv)
 		config_usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (receiver_descriptor(NULL, NULL, false, &handle, &receiver,
-				&plugins[0]))
-		return EXIT_USAGE;
+	err = plugin__open(plugin, NULL, &handle);
+	if (err)
+		return err;
+	plugins[0] = handle.desc;
 	if (defaults)
 		err = config__print_defaults(stdout, plugins, 1);
 	else

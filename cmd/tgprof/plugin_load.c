@@ -9,6 +9,7 @@
 
 #include "cmd/tgprof/config/config.h"
 #include "cmd/tgprof/plugin_load.h"
+#include "cmd/tgprof/tgprof.h"
 
 /* The install libdir, absolute and relative to the prefix (CMake's). */
 #ifndef TGPROF_PLUGIN_LIBDIR
@@ -210,6 +211,23 @@ int plugin__load_for(const char *flag_path, const char *config_path,
 			return e;
 	}
 	return plugin__load(path, ret, err, errlen);
+}
+
+int plugin__open(const char *flag_path, const char *config_path,
+		 struct plugin_handle *ret)
+{
+	char path[PATH_MAX] = "", err[PLUGIN_ERR_MAX];
+	bool named = flag_path && *flag_path;
+
+	if (!named && config_path &&
+	    !config__plugin_path(config_path, path, sizeof(path), err,
+				 sizeof(err)))
+		named = *path;
+	if (!plugin__load(flag_path && *flag_path ? flag_path : path, ret, err,
+			  sizeof(err)))
+		return 0;
+	fprintf(stderr, "tgprof: %s\n", err);
+	return named ? EXIT_USAGE : EXIT_RUNTIME;
 }
 
 void plugin__unload(struct plugin_handle *h)

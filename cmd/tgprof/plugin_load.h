@@ -43,6 +43,18 @@ int plugin__load(const char *path, struct plugin_handle *ret, char *err,
 int plugin__load_for(const char *flag_path, const char *config_path,
 		     struct plugin_handle *ret, char *err, size_t errlen);
 
+/*
+ * The plugin as plugin__load_for() chooses it, for the commands that
+ * print plain lines (record, validate, config): service.plugin is read
+ * from @config_path when it parses (a file that does not is left for its
+ * loader to report). Returns 0, or an exit code after one line on stderr
+ * saying why not: EXIT_USAGE when the plugin the user named (--plugin,
+ * service.plugin) does not load, EXIT_RUNTIME when none in the default
+ * places does, which is the installation's problem.
+ */
+int plugin__open(const char *flag_path, const char *config_path,
+		 struct plugin_handle *ret);
+
 /* The @i-th default place (0-based) into @buf: the binary's directory
  * (PLUGIN_FILE.<major>, then PLUGIN_FILE), then the libdir of the prefix
  * the binary sits in (BIN/../lib...), then the install libdir (likewise

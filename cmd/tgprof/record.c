@@ -1,47 +1,64 @@
-/* `tgprof record`: one-shot profiling with no collector. Samples the host
- * (or one process and all its threads) for a while through the receiver,
- * folds the symbolized samples and builds one OTLP profile of the whole
- * recording, then writes stacks.folded, flamegraph.svg, profile.pb.gz
- * (pprof), profile.otlp.pb and the top functions. */
+/* `tgprof record`: one-shot profiling with no collector. Hosts the
+ * receiver plugin through its ABI, as `tgprof run` does, with a consumer of
+ * its own: each report interval's OTLP request is folded (stacks.folded,
+ * flamegraph.svg, the top functions), merged into one request of the whole
+ * recording (profile.otlp.pb, and profile.pb.gz made from it) and, with
+ * --endpoint, also sent to a collector. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
+#include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "cmd/tgprof/hostlog.h"
+#include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/tgprof.h"
 #include "exporter/flamegraph.h"
 #include "exporter/folded.h"
+#include "exporter/otlp_folded.h"
 #include "exporter/otlp_http.h"
+#include "exporter/otlp_merge.h"
 #include "exporter/pprof.h"
 #include "exporter/topfuncs.h"
+#include "include/tgprof/receiver.h"
 #include "lib/clock.h"
+#include "lib/configmap.h"
 #include "lib/outdir.h"
-#include "receiver/processes/procfs.h"
-#include "receiver/profile/profile.h"
-#include "receiver/receiver.h"
 
-#define RECORD_MAX_FREQ 10000
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
 #define RECORD_MAX_SECONDS (7 * 24 * 3600)
 #define PROGRESS_INTERVAL_NS (250 * NSEC_PER_MSEC)
 #define EXPORT_SHUTDOWN_NS (30 * NSEC_PER_SEC)
+/* The plugin's consumer is this process: its last interval is quick. */
+#define PLUGIN_SHUTDOWN_NS (30 * NSEC_PER_SEC)
+
+/* The plugin keys record reads its defaults and bounds from. */
+#define KEY_FREQ "sampling_frequency_hz"
+#define KEY_INTERVAL "report_interval"
 
 struct record_opts {
 	uint32_t pid;
 	uint64_t duration_ns;
-	uint32_t freq_hz;
+	const char *freq; /* -F as given; NULL: the plugin's default */
+	const char *interval; /* --interval as given; NULL: likewise */
 	const char *outdir;
 	const char *service_name; /* NULL: each process's executable name */
+	const char *plugin; /* --plugin; NULL: the default places */
 	/* OTLP/HTTP export while recording (--endpoint): one request per
 	 * report interval. */
 	const char *endpoint;
-	uint64_t interval_ns;
 	bool no_gzip;
 	const char *ca_file;
 	bool insecure;
@@ -54,6 +71,31 @@ struct record_opts {
 	enum tg_log_level log_level;
 };
 
+/* What the plugin's key table says about -F and --interval. */
+struct record_keys {
+	const struct tgprof_config_key *freq;
+	const struct tgprof_config_key *interval;
+	uint32_t freq_hz; /* -F, else the key's default */
+	char interval_text[32]; /* --interval for the plugin; "": default */
+};
+
+/* Where each interval's request goes: touched from the plugin's thread
+ * (the consumer) until shutdown() returned, then from the main thread. */
+struct record_sinks {
+	struct folded *folded; /* stacks.folded, flamegraph.svg, top */
+	struct otlp_merge *merge; /* profile.otlp.pb, profile.pb.gz */
+	struct otlp_http *http; /* --endpoint */
+	/* Intervals a sink could not take; the first of each is logged. */
+	uint64_t fold_failed, merge_failed, export_failed;
+};
+
+struct record {
+	struct host_log hl;
+	struct record_sinks sinks;
+	struct tgprof_host host; /* lent to the receiver */
+	atomic_int status; /* the receiver's last enum tgprof_status */
+};
+
 /* Set by SIGINT/SIGTERM: stop sampling and write what was recorded. */
 static volatile sig_atomic_t stop_requested;
 
@@ -63,8 +105,26 @@ static void on_stop_signal(int sig)
 	stop_requested = 1;
 }
 
-static void record_usage(FILE *out)
+static const struct tgprof_config_key *plugin_key(const struct tgprof_plugin *p,
+						  const char *name)
 {
+	int i = configmap__find(p->config_keys, p->config_nkeys, name);
+
+	return i < 0 ? NULL : &p->config_keys[i];
+}
+
+/* @keys NULL: no plugin could be loaded to say the bounds. */
+static void record_usage(FILE *out, const struct record_keys *keys)
+{
+	char freq[64] = "", interval[64] = "";
+
+	if (keys) {
+		snprintf(freq, sizeof(freq), ", %lld..%lld (default %s)",
+			 (long long)keys->freq->min, (long long)keys->freq->max,
+			 keys->freq->default_value);
+		snprintf(interval, sizeof(interval), " (default %s)",
+			 keys->interval->default_value);
+	}
 	fprintf(out,
 		"usage: tgprof record [-p PID] [-d SECONDS] [-F HZ] [-o DIR]\n"
 		"\n"
@@ -74,13 +134,13 @@ static void record_usage(FILE *out)
 		"\n"
 		"  -p, --pid PID          only this process (all its threads)\n"
 		"  -d, --duration TIME    how long: 10, 10s, 500ms, 2m (default 10s)\n"
-		"  -F, --freq HZ          samples per second per CPU, 1..%d (default 19)\n"
+		"  -F, --freq HZ          samples per second per CPU%s\n"
 		"  -o, --output DIR       where to write (default ./tgprof-out)\n"
 		"      --service-name NAME  service.name of every process in the\n"
 		"                         profiles (default: its executable name)\n"
 		"      --endpoint URL     also send OTLP profiles to a collector\n"
 		"                         (http://host:4318; POST URL/v1development/profiles)\n"
-		"      --interval TIME    report interval for --endpoint (default 5s)\n"
+		"      --interval TIME    report interval for --endpoint%s\n"
 		"      --header NAME=VALUE  extra HTTP header for --endpoint (repeatable)\n"
 		"      --no-gzip          send uncompressed\n"
 		"      --ca-file FILE     CA certificates for an https endpoint\n"
@@ -89,9 +149,11 @@ static void record_usage(FILE *out)
 		"      --idle             include the idle task's samples\n"
 		"      --top N            functions in each top list (default 10)\n"
 		"      --no-progress      no live progress line\n"
+		"      --plugin PATH      the receiver plugin, libtgprof_receiver.so\n"
+		"                         (default: next to tgprof, then the libdir)\n"
 		"  -v, --verbose          more log lines (twice: debug)\n"
 		"  -q, --quiet            errors only\n",
-		RECORD_MAX_FREQ);
+		freq, interval);
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -102,7 +164,7 @@ static int usage_error(const char *fmt, const char *arg)
 	return -EINVAL;
 }
 
-/* "10", "10s", "1.5s", "500ms", "2m", "1h" -> ns. */
+/* "10", "10s", "1.5s", "500ms", "2m", "1h" -> ns, 1 ms to 7 days. */
 static int parse_duration(const char *s, uint64_t *ret_ns)
 {
 	double v, mult = NSEC_PER_SEC;
@@ -144,6 +206,8 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *ret)
 	return 0;
 }
 
+/* Everything but -F and --interval, whose bounds are the plugin's (see
+ * record_keys__read()). 0, 1 for -h, or -EINVAL after one line. */
 static int parse_args(int argc, char **argv, struct record_opts *o)
 {
 	enum {
@@ -158,6 +222,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		OPT_NO_GZIP,
 		OPT_CA_FILE,
 		OPT_INSECURE,
+		OPT_PLUGIN,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -175,6 +240,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "no-gzip", no_argument, NULL, OPT_NO_GZIP },
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "insecure-skip-verify", no_argument, NULL, OPT_INSECURE },
+		{ "plugin", required_argument, NULL, OPT_PLUGIN },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -184,8 +250,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 	int c;
 
 	o->duration_ns = 10 * NSEC_PER_SEC;
-	o->interval_ns = 5 * NSEC_PER_SEC;
-	o->freq_hz = 19;
 	o->outdir = "tgprof-out";
 	o->kernel_stacks = true;
 	o->top = 10;
@@ -209,14 +273,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 					optarg);
 			break;
 		case 'F':
-			if (parse_uint(optarg, ULONG_MAX, &v) || !v ||
-			    v > RECORD_MAX_FREQ) {
-				fprintf(stderr,
-					"tgprof: invalid frequency '%s': expected 1 to %d Hz\n",
-					optarg, RECORD_MAX_FREQ);
-				return -EINVAL;
-			}
-			o->freq_hz = v;
+			o->freq = optarg;
 			break;
 		case 'o':
 			if (!*optarg)
@@ -249,11 +306,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			o->endpoint = optarg;
 			break;
 		case OPT_INTERVAL:
-			if (parse_duration(optarg, &o->interval_ns) ||
-			    o->interval_ns < 100 * NSEC_PER_MSEC)
-				return usage_error(
-					"invalid interval '%s': expected a duration of at least 100ms",
-					optarg);
+			o->interval = optarg;
 			break;
 		case OPT_HEADER: {
 			char *eq = strchr(optarg, '=');
@@ -279,6 +332,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		case OPT_INSECURE:
 			o->insecure = true;
 			break;
+		case OPT_PLUGIN:
+			o->plugin = optarg;
+			break;
 		case 'v':
 			if (o->log_level < TG_LOG_DEBUG)
 				o->log_level++;
@@ -287,7 +343,6 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			o->log_level = TG_LOG_ERROR;
 			break;
 		case 'h':
-			record_usage(stdout);
 			return 1;
 		case ':':
 			fprintf(stderr, "tgprof: option '%s' needs a value\n",
@@ -306,6 +361,73 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		return usage_error(
 			"%s",
 			"--header, --no-gzip, --ca-file and --insecure-skip-verify need --endpoint");
+	return 0;
+}
+
+/* The keys of -F and --interval in @p's table: 0, or -ENOENT after one
+ * line (a plugin that is not tgprof's). */
+static int record_keys__find(const struct tgprof_plugin *p,
+			     struct record_keys *k)
+{
+	int64_t def;
+
+	k->freq = plugin_key(p, KEY_FREQ);
+	k->interval = plugin_key(p, KEY_INTERVAL);
+	if (!k->freq || k->freq->type != TGPROF_CONFIG_INT || !k->interval ||
+	    k->interval->type != TGPROF_CONFIG_DURATION ||
+	    !k->freq->default_value || !k->interval->default_value ||
+	    configmap__parse_int(k->freq->default_value, &def) || def < 1 ||
+	    def > UINT32_MAX) {
+		fprintf(stderr,
+			"tgprof: the receiver plugin has no %s and %s keys tgprof record can use: it is not tgprof's\n",
+			KEY_FREQ, KEY_INTERVAL);
+		return -ENOENT;
+	}
+	k->freq_hz = (uint32_t)def;
+	return 0;
+}
+
+/* -F and --interval against the plugin's bounds: 0 (*@ret_interval
+ * written, as the plugin reads a duration, when --interval was given), or
+ * -EINVAL after one line. */
+static int record_keys__check(struct record_keys *k,
+			      const struct record_opts *o, char *ret_interval,
+			      size_t len)
+{
+	const struct tgprof_config_key *f = k->freq, *iv = k->interval;
+	char bound[32];
+	unsigned long v;
+	uint64_t ns;
+
+	if (o->freq) {
+		if (parse_uint(o->freq, ULONG_MAX, &v) || (int64_t)v < f->min ||
+		    (int64_t)v > f->max) {
+			fprintf(stderr,
+				"tgprof: invalid frequency '%s': expected %lld to %lld Hz\n",
+				o->freq, (long long)f->min, (long long)f->max);
+			return -EINVAL;
+		}
+		k->freq_hz = (uint32_t)v;
+	}
+	if (!o->interval)
+		return 0;
+	if (parse_duration(o->interval, &ns) || ns < (uint64_t)iv->min) {
+		configmap__format_duration((uint64_t)iv->min, bound,
+					   sizeof(bound));
+		fprintf(stderr,
+			"tgprof: invalid interval '%s': expected a duration of at least %s\n",
+			o->interval, bound);
+		return -EINVAL;
+	}
+	if (ns > (uint64_t)iv->max) {
+		configmap__format_duration((uint64_t)iv->max, bound,
+					   sizeof(bound));
+		fprintf(stderr,
+			"tgprof: invalid interval '%s': expected a duration of at most %s\n",
+			o->interval, bound);
+		return -EINVAL;
+	}
+	configmap__format_duration(ns, ret_interval, len);
 	return 0;
 }
 
@@ -335,13 +457,337 @@ static int check_outdir(const char *dir)
 	return 0;
 }
 
+/*
+ * A pidfd of the -p target, in *@ret_fd. It becomes readable when the
+ * whole thread group is gone, not when its leader alone left with
+ * pthread_exit() (the kernel's thread_group_exited()): the same rule the
+ * process table keeps. Returns 0, EXIT_USAGE after one line for a PID
+ * that is not there, has exited or is a thread's, EXIT_RUNTIME when it
+ * cannot be watched.
+ */
+static int target_open(uint32_t pid, int *ret_fd)
+{
+	struct pollfd p;
+	int fd;
+
+	fd = (int)syscall(SYS_pidfd_open, (pid_t)pid, 0);
+	if (fd < 0 && errno == ESRCH) {
+		fprintf(stderr, "tgprof: no process with PID %u\n", pid);
+		return EXIT_USAGE;
+	}
+	/* Not a thread-group leader: ENOENT on recent kernels (6.18),
+	 * EINVAL on older ones. */
+	if (fd < 0 && (errno == ENOENT || errno == EINVAL)) {
+		fprintf(stderr,
+			"tgprof: %u is a thread, not a process: give the PID of its process (Tgid in /proc/%u/status)\n",
+			pid, pid);
+		return EXIT_USAGE;
+	}
+	if (fd < 0) {
+		fprintf(stderr, "tgprof: cannot watch process %u: %s\n", pid,
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	p = (struct pollfd){ .fd = fd, .events = POLLIN };
+	if (poll(&p, 1, 0) > 0) {
+		fprintf(stderr, "tgprof: process %u has exited\n", pid);
+		close(fd);
+		return EXIT_USAGE;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* ---- the host services lent to the receiver ---------------------------- */
+
+static void record_log(void *ctx, enum tgprof_log_level level, const char *msg)
+{
+	struct record *rec = ctx;
+	enum tg_log_level lvl = level > TGPROF_LOG_DEBUG ?
+					TG_LOG_DEBUG :
+					(enum tg_log_level)level;
+
+	tg_log(&rec->hl.logger, lvl, "%s", msg ? msg : "");
+}
+
+static void record_status(void *ctx, enum tgprof_status status, const char *msg)
+{
+	struct record *rec = ctx;
+
+	(void)msg; /* a failure's reason was logged */
+	atomic_store(&rec->status, (int)status);
+}
+
+/* Logs the first failure of a sink, counts all. */
+static void sink_failed(struct record *rec, uint64_t *count, const char *what,
+			int err)
+{
+	if (!(*count)++)
+		tg_warn(&rec->hl.logger, "%s: %s", what, strerror(-err));
+}
+
+/* Called from the receiver's thread, once per report interval: the request
+ * is borrowed, every sink copies what it keeps. What a sink cannot take
+ * is lost to it alone and counted; offering the request again would add
+ * it twice to the others. */
+static enum tgprof_consume_result record_consume(void *ctx, const void *req,
+						 size_t len)
+{
+	struct record *rec = ctx;
+	struct record_sinks *s = &rec->sinks;
+	int err;
+
+	err = otlp_folded__add(s->folded, req, len);
+	if (err)
+		sink_failed(rec, &s->fold_failed,
+			    "an interval could not be folded", err);
+	err = otlp_merge__add(s->merge, req, len);
+	if (err)
+		sink_failed(
+			rec, &s->merge_failed,
+			"an interval could not join the recording's profile",
+			err);
+	if (s->http) {
+		err = otlp_http__submit(s->http, req, len);
+		if (err)
+			sink_failed(rec, &s->export_failed,
+				    "export: interval dropped", err);
+	}
+	return TGPROF_CONSUME_OK;
+}
+
+/* ---- the recording's sinks ------------------------------------------- */
+
+/* One profile for the whole recording: bounds sized for it, rather than
+ * for one report interval. */
+static struct otlp_merge *record_merge_new(const struct record_opts *o,
+					   uint32_t freq_hz)
+{
+	struct otlp_merge_opts mo = { .sz = sizeof(mo) };
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+	double events;
+
+	mo.max_resources = 65536;
+	mo.max_stacks = 1000000; /* as many as the folded stacks */
+	mo.max_entries = 4000000;
+	mo.max_samples = 4000000;
+	mo.max_string_bytes = 256u << 20;
+	/* Every sample is a timestamp (12 bytes held): room for all of
+	 * them, within reason. */
+	events = (double)o->duration_ns / NSEC_PER_SEC * freq_hz *
+		 (cpus > 0 ? cpus : 1) * 1.1;
+	mo.max_events = events < 1 << 20 ? 1 << 20 :
+			events > 8 << 20 ? 8 << 20 :
+					   (uint32_t)events;
+	return otlp_merge__new(&mo);
+}
+
+static int export_start(struct record *rec, const struct record_opts *o)
+{
+	struct otlp_http_opts ho = { .sz = sizeof(ho) };
+
+	ho.endpoint = o->endpoint;
+	ho.gzip = !o->no_gzip;
+	ho.headers = o->headers;
+	ho.nheaders = o->nheaders;
+	ho.ca_file = o->ca_file;
+	ho.insecure_skip_verify = o->insecure;
+	rec->sinks.http = otlp_http__new(&ho, &rec->hl.logger);
+	return rec->sinks.http ? 0 : -errno;
+}
+
+/* Waits for the exporter's queue within the shutdown timeout (the
+ * receiver has handed over its last interval) and says what happened to
+ * every request. */
+static void export_finish(struct record *rec, const struct record_opts *o)
+{
+	struct otlp_http_stats hs;
+
+	if (!rec->sinks.http)
+		return;
+	otlp_http__shutdown(rec->sinks.http, EXPORT_SHUTDOWN_NS);
+	otlp_http__stats(rec->sinks.http, &hs);
+	if (o->log_level > TG_LOG_ERROR)
+		fprintf(stderr,
+			"tgprof: export: sent %llu requests (%llu bytes), retries %llu, dropped %llu\n",
+			(unsigned long long)hs.sent,
+			(unsigned long long)hs.bytes_sent,
+			(unsigned long long)hs.retries,
+			(unsigned long long)(hs.dropped_queue_full +
+					     hs.dropped_permanent +
+					     hs.dropped_retries_exhausted +
+					     hs.dropped_shutdown +
+					     rec->sinks.export_failed));
+}
+
+/* ---- the receiver ------------------------------------------------------ */
+
+/* Sets @key from the command line's @value (@opt names it for the user):
+ * 0, or an exit code after one line. */
+static int config_set(const struct tgprof_plugin *p, struct tgprof_config *cfg,
+		      const char *key, const char *value, const char *opt)
+{
+	char err[512];
+	int e;
+
+	e = p->config_set(cfg, key, value, err, sizeof(err));
+	if (!e)
+		return 0;
+	if (e == -ENOENT) {
+		fprintf(stderr,
+			"tgprof: the receiver plugin has no key %s (for %s)\n",
+			key, opt);
+		return EXIT_RUNTIME;
+	}
+	fprintf(stderr, "tgprof: invalid %s '%s': %s\n", opt, value, err);
+	return EXIT_USAGE;
+}
+
+static void report_problem(void *ctx, const char *key, const char *problem)
+{
+	(void)ctx;
+	fprintf(stderr, "tgprof: receivers.tgprof.%s: %s\n", key, problem);
+}
+
+/* The plugin's configuration of this recording: every option a key.
+ * Returns 0 and *@ret (free with config_free), or an exit code after
+ * saying why. */
+static int record_config(const struct tgprof_plugin *p,
+			 const struct record_opts *o,
+			 const struct record_keys *k,
+			 struct tgprof_config **ret)
+{
+	struct tgprof_config *cfg;
+	char buf[32];
+	int ret_code = 0;
+
+	cfg = p->config_new();
+	if (!cfg) {
+		fprintf(stderr, "tgprof: the receiver's configuration: %s\n",
+			strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	snprintf(buf, sizeof(buf), "%u", k->freq_hz);
+	ret_code = config_set(p, cfg, KEY_FREQ, buf, "-F");
+	if (!ret_code && *k->interval_text)
+		ret_code = config_set(p, cfg, KEY_INTERVAL, k->interval_text,
+				      "--interval");
+	if (!ret_code && !o->kernel_stacks)
+		ret_code = config_set(p, cfg, "kernel_stacks", "false",
+				      "--no-kernel");
+	if (!ret_code && o->include_idle)
+		ret_code = config_set(p, cfg, "include_idle", "true", "--idle");
+	if (!ret_code && o->pid) {
+		snprintf(buf, sizeof(buf), "%u", o->pid);
+		ret_code = config_set(p, cfg, "filter.include_pid", buf, "-p");
+	}
+	if (!ret_code && o->service_name)
+		ret_code = config_set(p, cfg, "service_name", o->service_name,
+				      "--service-name");
+	if (!ret_code && p->config_validate(cfg, report_problem, NULL))
+		ret_code = EXIT_USAGE;
+	if (ret_code) {
+		p->config_free(cfg);
+		return ret_code;
+	}
+	*ret = cfg;
+	return 0;
+}
+
+static void receiver_stats(const struct tgprof_plugin *p,
+			   struct tgprof_receiver *r,
+			   struct tgprof_receiver_stats *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->sz = sizeof(*st);
+	p->stats(r, st);
+}
+
+static void show_progress(struct record *rec, const struct tgprof_plugin *p,
+			  struct tgprof_receiver *r, uint64_t elapsed_ns,
+			  uint64_t duration_ns)
+{
+	struct tgprof_receiver_stats st;
+
+	receiver_stats(p, r, &st);
+	pthread_mutex_lock(&rec->hl.lock);
+	fprintf(stderr,
+		"\r\033[Ktgprof: recording %5.1fs / %.1fs  samples %llu  processes %llu  lost %llu",
+		elapsed_ns / 1e9, duration_ns / 1e9,
+		(unsigned long long)(st.samples + st.samples_dropped),
+		(unsigned long long)st.new_processes,
+		(unsigned long long)(st.samples_lost + st.events_lost));
+	rec->hl.progress_shown = true;
+	pthread_mutex_unlock(&rec->hl.lock);
+}
+
+static void clear_progress(struct host_log *hl)
+{
+	pthread_mutex_lock(&hl->lock);
+	if (hl->progress_shown) {
+		fputs("\r\033[K", stderr);
+		hl->progress_shown = false;
+	}
+	pthread_mutex_unlock(&hl->lock);
+}
+
+/*
+ * Until the duration is over, a stop signal came, the -p target's thread
+ * group is gone (@pidfd readable; -1: none) or the receiver failed for
+ * good. SIGINT and SIGTERM are blocked but while waiting (@waitmask), so
+ * a signal never falls between the check and the wait. Returns 0 or -EIO
+ * (the receiver logged why).
+ */
+static int record_loop(struct record *rec, const struct tgprof_plugin *p,
+		       struct tgprof_receiver *r, const struct record_opts *o,
+		       int pidfd, const sigset_t *waitmask,
+		       uint64_t *ret_elapsed)
+{
+	uint64_t start = clock_ns(CLOCK_MONOTONIC), now, wake, next = 0;
+	bool progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
+	struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+	struct timespec ts;
+	int err = 0, n;
+
+	for (;;) {
+		now = clock_ns(CLOCK_MONOTONIC);
+		if (stop_requested || now - start >= o->duration_ns)
+			break;
+		if (atomic_load(&rec->status) ==
+		    TGPROF_STATUS_PERMANENT_ERROR) {
+			err = -EIO;
+			break;
+		}
+		if (progress && now >= next) {
+			show_progress(rec, p, r, now - start, o->duration_ns);
+			next = now + PROGRESS_INTERVAL_NS;
+		}
+		/* The status is looked at every PROGRESS_INTERVAL_NS too. */
+		wake = start + o->duration_ns;
+		if (wake > now + PROGRESS_INTERVAL_NS)
+			wake = now + PROGRESS_INTERVAL_NS;
+		ts.tv_sec = (wake - now) / NSEC_PER_SEC;
+		ts.tv_nsec = (wake - now) % NSEC_PER_SEC;
+		n = ppoll(&pfd, pidfd >= 0 ? 1 : 0, &ts, waitmask);
+		if (n > 0) {
+			tg_info(&rec->hl.logger, "process %u exited", o->pid);
+			now = clock_ns(CLOCK_MONOTONIC);
+			break;
+		}
+	}
+	clear_progress(&rec->hl);
+	*ret_elapsed = now - start;
+	return err;
+}
+
+/* ---- the files ------------------------------------------------------- */
+
 struct writer {
 	const struct folded *folded;
-	const struct record_opts *opts;
 	const char *title;
-	const void *otlp; /* the recording's ExportProfilesServiceRequest */
+	void *otlp; /* the recording's ExportProfilesServiceRequest */
 	size_t otlp_len;
-	const void *pprof; /* gzip'd pprof Profile */
+	void *pprof; /* gzip'd pprof Profile */
 	size_t pprof_len;
 };
 
@@ -396,391 +842,269 @@ static int write_file(const char *dir, const char *name,
 	return err;
 }
 
-/* Where every symbolized sample goes. */
-struct record_sinks {
-	struct folded *folded; /* stacks.folded, flamegraph.svg, top */
-	/* The OTLP profile of the whole recording (profile.otlp.pb, and
-	 * profile.pb.gz from it). */
-	struct profile_builder *profile;
-	/* With --endpoint: the current report interval, and the exporter
-	 * each interval's request goes to. */
-	struct profile_builder *interval;
-	struct otlp_http *http;
-	uint64_t next_flush_ns; /* CLOCK_MONOTONIC */
-};
-
-static void on_sample(void *ctx, const struct sym_sample *s)
+/* The merged OTLP request of the whole recording and the pprof made from
+ * it. With no sample at all, both still get written: an empty request and
+ * a Profile without samples. */
+static int encode_profiles(struct otlp_merge *m, struct writer *w)
 {
-	struct record_sinks *sinks = ctx;
-
-	folded__add_sample(sinks->folded, s);
-	/* Drops are counted by the builders and reported at the end. */
-	profile_builder__add(sinks->profile, s);
-	if (sinks->interval)
-		profile_builder__add(sinks->interval, s);
-}
-
-/* Ends a report interval: its request goes to the exporter's queue (never
- * waiting on the network). An interval without samples sends nothing. */
-static void export_interval(struct record_sinks *sinks, struct host_log *hl)
-{
-	void *req = NULL;
-	size_t len = 0;
 	int err;
 
-	if (!sinks->interval)
-		return;
-	err = profile_builder__flush(sinks->interval, &req, &len);
-	if (!err && len)
-		err = otlp_http__submit(sinks->http, req, len);
+	err = otlp_merge__encode(m, &w->otlp, &w->otlp_len);
 	if (err)
-		tg_warn(&hl->logger, "export: interval dropped: %s",
-			strerror(-err));
-	free(req);
+		return err;
+	return pprof__from_otlp(w->otlp, w->otlp_len, &w->pprof, &w->pprof_len);
 }
 
-static int export_start(struct record_sinks *sinks, const struct record_opts *o,
-			struct host_log *hl)
+static void print_summary(const struct record *rec,
+			  const struct tgprof_receiver_stats *st,
+			  uint64_t elapsed_ns, uint32_t freq_hz)
 {
-	struct otlp_http_opts ho = { .sz = sizeof(ho) };
-	struct profile_builder_opts po = { .sz = sizeof(po) };
-
-	po.service_name = o->service_name;
-	po.freq_hz = o->freq_hz;
-	sinks->interval = profile_builder__new(&po);
-	if (!sinks->interval)
-		return -errno;
-	ho.endpoint = o->endpoint;
-	ho.gzip = !o->no_gzip;
-	ho.headers = o->headers;
-	ho.nheaders = o->nheaders;
-	ho.ca_file = o->ca_file;
-	ho.insecure_skip_verify = o->insecure;
-	sinks->http = otlp_http__new(&ho, &hl->logger);
-	if (!sinks->http)
-		return -errno;
-	sinks->next_flush_ns = clock_ns(CLOCK_MONOTONIC) + o->interval_ns;
-	return 0;
-}
-
-/* Sends the last interval, waits for the queue within the shutdown
- * timeout and says what happened to every request. */
-static void export_finish(struct record_sinks *sinks, struct host_log *hl,
-			  const struct record_opts *o)
-{
-	struct otlp_http_stats hs;
-
-	if (!sinks->http)
-		return;
-	export_interval(sinks, hl);
-	otlp_http__shutdown(sinks->http, EXPORT_SHUTDOWN_NS);
-	otlp_http__stats(sinks->http, &hs);
-	if (o->log_level > TG_LOG_ERROR)
-		fprintf(stderr,
-			"tgprof: export: sent %llu requests (%llu bytes), retries %llu, dropped %llu\n",
-			(unsigned long long)hs.sent,
-			(unsigned long long)hs.bytes_sent,
-			(unsigned long long)hs.retries,
-			(unsigned long long)(hs.dropped_queue_full +
-					     hs.dropped_permanent +
-					     hs.dropped_retries_exhausted +
-					     hs.dropped_shutdown));
-}
-
-static void show_progress(struct host_log *hl, const struct receiver *r,
-			  uint64_t elapsed_ns, uint64_t duration_ns)
-{
-	struct receiver_stats st;
-
-	receiver__stats(r, &st);
-	pthread_mutex_lock(&hl->lock);
-	fprintf(stderr,
-		"\r\033[Ktgprof: recording %5.1fs / %.1fs  samples %llu  processes %llu  lost %llu",
-		elapsed_ns / 1e9, duration_ns / 1e9,
-		(unsigned long long)st.samples,
-		(unsigned long long)st.procs.new_processes,
-		(unsigned long long)(st.sampler.samples_lost +
-				     st.sampler.events_lost));
-	hl->progress_shown = true;
-	pthread_mutex_unlock(&hl->lock);
-}
-
-static void clear_progress(struct host_log *hl)
-{
-	pthread_mutex_lock(&hl->lock);
-	if (hl->progress_shown) {
-		fputs("\r\033[K", stderr);
-		hl->progress_shown = false;
-	}
-	pthread_mutex_unlock(&hl->lock);
-}
-
-/* Whether the -p target is still there: its thread group, by the same rule
- * the process table uses (a zombie leader with live threads is alive). */
-static bool target_alive(uint32_t pid, uint64_t start_ticks)
-{
-	return procfs__group_liveness("/proc", pid, start_ticks, NULL) ==
-	       GROUP_ALIVE;
-}
-
-static int check_target(uint32_t pid, uint64_t *ret_start_ticks)
-{
-	struct proc_stat st;
-
-	if (procfs__read_stat("/proc", pid, 0, &st)) {
-		fprintf(stderr, "tgprof: no process with PID %u\n", pid);
-		return -ESRCH;
-	}
-	if (!target_alive(pid, st.start_ticks)) {
-		fprintf(stderr, "tgprof: process %u has exited\n", pid);
-		return -ESRCH;
-	}
-	*ret_start_ticks = st.start_ticks;
-	return 0;
-}
-
-static void print_summary(const struct receiver_stats *st,
-			  const struct folded *f,
-			  const struct profile_builder *pb, uint64_t elapsed_ns,
-			  const struct record_opts *o)
-{
-	struct profile_builder_stats ps;
-	uint64_t dropped;
+	const struct record_sinks *s = &rec->sinks;
+	struct otlp_merge_stats ms;
+	uint64_t dropped, overflow;
 
 	fprintf(stderr,
 		"tgprof: %llu samples in %.1f s at %u Hz from %llu processes; lost %llu samples, %llu events\n",
-		(unsigned long long)st->samples, elapsed_ns / 1e9, o->freq_hz,
-		(unsigned long long)st->procs.new_processes,
-		(unsigned long long)st->sampler.samples_lost,
-		(unsigned long long)st->sampler.events_lost);
-	if (folded__overflow(f))
+		(unsigned long long)(st->samples + st->samples_dropped),
+		elapsed_ns / 1e9, freq_hz,
+		(unsigned long long)st->new_processes,
+		(unsigned long long)st->samples_lost,
+		(unsigned long long)st->events_lost);
+	if (st->samples_dropped)
+		fprintf(stderr,
+			"tgprof: %llu samples were over the receiver's bounds of one report interval: no file has them\n",
+			(unsigned long long)st->samples_dropped);
+	if (folded__overflow(s->folded))
 		fprintf(stderr,
 			"tgprof: %llu samples beyond the distinct-stack limit are in '%s'\n",
-			(unsigned long long)folded__overflow(f),
+			(unsigned long long)folded__overflow(s->folded),
 			FOLDED_OVERFLOW_STACK);
-	profile_builder__stats(pb, &ps);
-	dropped = ps.dropped_processes + ps.dropped_samples +
-		  ps.dropped_events + ps.dropped_nomem;
-	if (dropped || ps.samples_overflow)
+	otlp_merge__stats(s->merge, &ms);
+	dropped = ms.dropped_resources + ms.dropped_samples +
+		  ms.dropped_events + ms.dropped_nomem;
+	overflow = st->samples_overflow + ms.samples_overflow;
+	if (dropped || overflow)
 		fprintf(stderr,
 			"tgprof: the pprof and OTLP profiles are over their bounds: %llu samples left out, %llu in '%s'\n",
 			(unsigned long long)dropped,
-			(unsigned long long)ps.samples_overflow,
-			PROFILE_OVERFLOW_FUNCTION);
+			(unsigned long long)overflow,
+			OTLP_MERGE_OVERFLOW_FUNCTION);
+	if (s->fold_failed || s->merge_failed)
+		fprintf(stderr,
+			"tgprof: %llu report intervals are missing from stacks.folded, %llu from the pprof and OTLP profiles\n",
+			(unsigned long long)s->fold_failed,
+			(unsigned long long)s->merge_failed);
 }
 
-/* One profile for the whole recording: bounds sized for it, rather than
- * for one report interval. */
-static struct profile_builder *record_profile_new(const struct record_opts *o)
+static int write_outputs(struct record *rec, const struct record_opts *o,
+			 uint64_t elapsed, uint32_t freq_hz)
 {
-	struct profile_builder_opts po = { .sz = sizeof(po) };
-	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-	double events;
-
-	po.service_name = o->service_name;
-	po.freq_hz = o->freq_hz;
-	po.max_processes = 65536;
-	po.max_stacks = 1000000; /* as many as the folded stacks */
-	po.max_entries = 4000000;
-	po.max_samples = 4000000;
-	po.max_string_bytes = 256u << 20;
-	/* Every sample is a timestamp (12 bytes held): room for all of
-	 * them, within reason. */
-	events = (double)o->duration_ns / NSEC_PER_SEC * o->freq_hz *
-		 (cpus > 0 ? cpus : 1) * 1.1;
-	po.max_events = events < 1 << 20 ? 1 << 20 :
-			events > 8 << 20 ? 8 << 20 :
-					   (uint32_t)events;
-	return profile_builder__new(&po);
-}
-
-/* The OTLP request of the whole recording and the pprof made from it.
- * With no sample at all, both still get written: an empty request and a
- * Profile without samples. */
-static int encode_profiles(struct profile_builder *pb, struct writer *w)
-{
-	void *otlp = NULL, *pprof = NULL;
-	size_t otlp_len = 0, pprof_len = 0;
+	struct topfuncs *top = NULL;
+	struct writer w = { .folded = rec->sinks.folded };
+	char title[128];
 	int err;
 
-	err = profile_builder__flush(pb, &otlp, &otlp_len);
-	if (err)
-		return err;
-	err = pprof__from_otlp(otlp ? otlp : "", otlp_len, &pprof, &pprof_len);
+	snprintf(title, sizeof(title), "tgprof: %s, %u Hz, %.1f s",
+		 o->pid ? "one process" : "whole host", freq_hz, elapsed / 1e9);
+	w.title = title;
+	err = encode_profiles(rec->sinks.merge, &w);
 	if (err) {
-		free(otlp);
-		return err;
+		tg_err(&rec->hl.logger, "encoding the profiles: %s",
+		       strerror(-err));
+		goto out;
 	}
-	w->otlp = otlp;
-	w->otlp_len = otlp_len;
-	w->pprof = pprof;
-	w->pprof_len = pprof_len;
-	return 0;
-}
-
-static int record_loop(struct receiver *r, const struct record_opts *o,
-		       struct host_log *hl, struct record_sinks *sinks,
-		       uint64_t target_start, uint64_t *ret_elapsed)
-{
-	uint64_t start = clock_ns(CLOCK_MONOTONIC), now, next_progress = 0;
-	bool progress = o->progress < 0 ? isatty(STDERR_FILENO) : o->progress;
-	int n;
-
-	for (;;) {
-		n = receiver__poll(r, 100);
-		if (n < 0) {
-			tg_err(&hl->logger, "reading samples: %s",
-			       strerror(-n));
-			return n;
-		}
-		now = clock_ns(CLOCK_MONOTONIC);
-		if (stop_requested || now - start >= o->duration_ns)
-			break;
-		if (o->pid && !target_alive(o->pid, target_start)) {
-			tg_info(&hl->logger, "process %u exited", o->pid);
-			break;
-		}
-		if (sinks->http && now >= sinks->next_flush_ns) {
-			export_interval(sinks, hl);
-			sinks->next_flush_ns += o->interval_ns;
-		}
-		if (progress && now >= next_progress) {
-			show_progress(hl, r, now - start, o->duration_ns);
-			next_progress = now + PROGRESS_INTERVAL_NS;
-		}
-	}
-	/* What the kernel produced up to now still counts. */
-	receiver__poll(r, 0);
-	clear_progress(hl);
-	*ret_elapsed = now - start;
-	return 0;
-}
-
-int cmd_record(int argc, char **argv)
-{
-	struct receiver_sink sink = { .on_sample = on_sample };
-	struct sigaction sa = { .sa_handler = on_stop_signal };
-	struct record_sinks sinks = { 0 };
-	struct record_opts o = { 0 };
-	struct receiver_config cfg;
-	struct topfuncs *top = NULL;
-	struct receiver_stats st;
-	struct receiver *r = NULL;
-	struct folded *f = NULL;
-	struct host_log hl;
-	uint64_t target_start = 0, elapsed = 0;
-	char title[128];
-	struct writer w = { 0 };
-	int err, ret = EXIT_RUNTIME;
-
-	err = parse_args(argc, argv, &o);
-	if (err)
-		return err > 0 ? 0 : EXIT_USAGE;
-	host_log__init(&hl, o.log_level);
-
-	if (o.pid && check_target(o.pid, &target_start))
-		return EXIT_USAGE;
-	err = check_outdir(o.outdir);
+	err = write_file(o->outdir, "stacks.folded", write_folded, &w);
+	if (!err)
+		err = write_file(o->outdir, "flamegraph.svg", write_svg, &w);
+	if (!err)
+		err = write_file(o->outdir, "profile.pb.gz", write_pprof, &w);
+	if (!err)
+		err = write_file(o->outdir, "profile.otlp.pb", write_otlp, &w);
 	if (err) {
+		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
+		       strerror(-err));
+		goto out;
+	}
+	if (o->top) {
+		top = topfuncs__compute(rec->sinks.folded);
+		if (top)
+			topfuncs__print(top, o->top, stdout);
+		fflush(stdout);
+	}
+	if (o->log_level > TG_LOG_ERROR)
 		fprintf(stderr,
-			"tgprof: cannot write to output directory '%s': %s\n",
-			o.outdir, strerror(-err));
-		return EXIT_USAGE;
-	}
-	if (!privileges_check(&hl.logger))
-		return EXIT_RUNTIME;
+			"tgprof: wrote %s/stacks.folded, %s/flamegraph.svg, %s/profile.pb.gz and %s/profile.otlp.pb\n",
+			o->outdir, o->outdir, o->outdir, o->outdir);
+out:
+	topfuncs__free(top);
+	free(w.otlp);
+	free(w.pprof);
+	return err;
+}
 
-	host_log__route_libbpf(&hl);
+/* The plugin with its keys and -F and --interval checked against them:
+ * 0, or an exit code after one line. With @help, the usage is printed
+ * instead (with the plugin's bounds when it loads) and 0 returned. */
+static int record_plugin(const struct record_opts *o, bool help,
+			 struct plugin_handle *h, struct record_keys *k)
+{
+	char err[PLUGIN_ERR_MAX];
+	int ret;
+
+	if (help) {
+		/* Quietly: the help is there even when the plugin is not. */
+		ret = plugin__load(o->plugin, h, err, sizeof(err));
+		record_usage(stdout,
+			     !ret && !record_keys__find(h->desc, k) ? k : NULL);
+		plugin__unload(h);
+		return 0;
+	}
+	ret = plugin__open(o->plugin, NULL, h);
+	if (ret)
+		return ret;
+	if (record_keys__find(h->desc, k))
+		return EXIT_RUNTIME;
+	if (record_keys__check(k, o, k->interval_text,
+			       sizeof(k->interval_text)))
+		return EXIT_USAGE;
+	return 0;
+}
+
+/* Everything after the checks: the sinks, the receiver, the loop, the
+ * files. Returns the exit code. */
+static int record_run(struct record *rec, const struct tgprof_plugin *p,
+		      const struct record_opts *o, const struct record_keys *k,
+		      int pidfd)
+{
+	struct sigaction sa = { .sa_handler = on_stop_signal };
+	struct tgprof_config *cfg = NULL;
+	struct tgprof_receiver *r = NULL;
+	struct tgprof_receiver_stats st;
+	sigset_t stop, waitmask;
+	uint64_t elapsed = 0;
+	int err, ret;
+
+	/* Blocked from here on, the threads to come included, and let
+	 * through only while the loop waits. */
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &stop, &waitmask);
+	sigdelset(&waitmask, SIGINT);
+	sigdelset(&waitmask, SIGTERM);
 
-	f = folded__new(0);
-	sinks.profile = record_profile_new(&o);
-	if (!f || !sinks.profile) {
-		tg_err(&hl.logger, "out of memory");
+	ret = record_config(p, o, k, &cfg);
+	if (ret)
+		return ret;
+	ret = EXIT_RUNTIME;
+	rec->sinks.folded = folded__new(0);
+	rec->sinks.merge = record_merge_new(o, k->freq_hz);
+	if (!rec->sinks.folded || !rec->sinks.merge) {
+		tg_err(&rec->hl.logger, "out of memory");
 		goto out;
 	}
-	sinks.folded = f;
-	sink.ctx = &sinks;
-	if (o.endpoint) {
-		err = export_start(&sinks, &o, &hl);
+	if (o->endpoint) {
+		err = export_start(rec, o);
 		if (err == -EINVAL) {
 			ret = EXIT_USAGE;
 			goto out;
 		}
 		if (err) {
-			tg_err(&hl.logger, "export: %s", strerror(-err));
+			tg_err(&rec->hl.logger, "export: %s", strerror(-err));
 			goto out;
 		}
 	}
-	receiver_config__defaults(&cfg);
-	cfg.freq_hz = o.freq_hz;
-	cfg.filter_tgid = o.pid;
-	cfg.kernel_stacks = o.kernel_stacks;
-	cfg.include_idle = o.include_idle;
-	r = receiver__new(&cfg, &sink, &hl.logger);
+	rec->host = (struct tgprof_host){
+		.sz = sizeof(rec->host),
+		.abi_major = TGPROF_ABI_MAJOR,
+		.abi_minor = TGPROF_ABI_MINOR,
+		.ctx = rec,
+		.log = record_log,
+		.report_status = record_status,
+		.consume_profiles = record_consume,
+	};
+	r = p->create(cfg, &rec->host);
 	if (!r) {
-		tg_err(&hl.logger, "creating the receiver: %m");
+		tg_err(&rec->hl.logger, "creating the receiver: %s",
+		       strerror(errno));
 		goto out;
 	}
-	err = receiver__start(r);
-	if (err) {
-		tg_err(&hl.logger, "cannot start sampling: %s", strerror(-err));
+	/* The reason of a failure was logged. */
+	if (p->start(r))
 		goto out;
-	}
-	tg_info(&hl.logger, "sampling %s at %u Hz for %.1f s",
-		o.pid ? "one process" : "every CPU", o.freq_hz,
-		o.duration_ns / 1e9);
+	tg_info(&rec->hl.logger, "sampling %s at %u Hz for %.1f s",
+		o->pid ? "one process" : "every CPU", k->freq_hz,
+		o->duration_ns / 1e9);
 
-	if (record_loop(r, &o, &hl, &sinks, target_start, &elapsed))
+	err = record_loop(rec, p, r, o, pidfd, &waitmask, &elapsed);
+	/* The last interval reaches the sinks before this returns. */
+	p->shutdown(r, PLUGIN_SHUTDOWN_NS);
+	if (err)
 		goto out;
-	export_finish(&sinks, &hl, &o);
-	receiver__stats(r, &st);
-	if (o.log_level > TG_LOG_ERROR)
-		print_summary(&st, f, sinks.profile, elapsed, &o);
-
-	snprintf(title, sizeof(title), "tgprof: %s, %u Hz, %.1f s",
-		 o.pid ? "one process" : "whole host", o.freq_hz,
-		 elapsed / 1e9);
-	w = (struct writer){ .folded = f, .opts = &o, .title = title };
-	err = encode_profiles(sinks.profile, &w);
-	if (err) {
-		tg_err(&hl.logger, "encoding the profiles: %s", strerror(-err));
-		goto out;
-	}
-	err = write_file(o.outdir, "stacks.folded", write_folded, &w);
-	if (!err)
-		err = write_file(o.outdir, "flamegraph.svg", write_svg, &w);
-	if (!err)
-		err = write_file(o.outdir, "profile.pb.gz", write_pprof, &w);
-	if (!err)
-		err = write_file(o.outdir, "profile.otlp.pb", write_otlp, &w);
-	if (err) {
-		tg_err(&hl.logger, "writing to %s: %s", o.outdir,
-		       strerror(-err));
-		goto out;
-	}
-
-	if (o.top) {
-		top = topfuncs__compute(f);
-		if (top)
-			topfuncs__print(top, o.top, stdout);
-		fflush(stdout);
-	}
-	if (o.log_level > TG_LOG_ERROR)
-		fprintf(stderr,
-			"tgprof: wrote %s/stacks.folded, %s/flamegraph.svg, %s/profile.pb.gz and %s/profile.otlp.pb\n",
-			o.outdir, o.outdir, o.outdir, o.outdir);
-	ret = 0;
+	export_finish(rec, o);
+	receiver_stats(p, r, &st);
+	if (o->log_level > TG_LOG_ERROR)
+		print_summary(rec, &st, elapsed, k->freq_hz);
+	if (!write_outputs(rec, o, elapsed, k->freq_hz))
+		ret = 0;
 out:
-	free((void *)w.otlp);
-	free((void *)w.pprof);
-	topfuncs__free(top);
-	receiver__free(r);
-	otlp_http__free(sinks.http, 0);
-	profile_builder__free(sinks.interval);
-	profile_builder__free(sinks.profile);
-	folded__free(f);
+	p->destroy(r);
+	p->config_free(cfg);
+	return ret;
+}
+
+int cmd_record(int argc, char **argv)
+{
+	struct plugin_handle plugin = { 0 };
+	struct record_opts o = { 0 };
+	struct record_keys keys = { 0 };
+	struct record *rec;
+	int err, ret, pidfd = -1;
+
+	err = parse_args(argc, argv, &o);
+	if (err < 0)
+		return EXIT_USAGE;
+	ret = record_plugin(&o, err > 0, &plugin, &keys);
+	if (ret || err > 0)
+		goto out_plugin;
+
+	ret = EXIT_USAGE;
+	if (o.pid) {
+		ret = target_open(o.pid, &pidfd);
+		if (ret)
+			goto out_plugin;
+	}
+	err = check_outdir(o.outdir);
+	if (err) {
+		fprintf(stderr,
+			"tgprof: cannot write to output directory '%s': %s\n",
+			o.outdir, strerror(-err));
+		ret = EXIT_USAGE;
+		goto out_pidfd;
+	}
+	ret = EXIT_RUNTIME;
+	rec = calloc(1, sizeof(*rec));
+	if (!rec) {
+		fprintf(stderr, "tgprof: out of memory\n");
+		goto out_pidfd;
+	}
+	host_log__init(&rec->hl, o.log_level);
+	if (privileges_check(&rec->hl.logger)) {
+		host_log__route_libbpf(&rec->hl);
+		ret = record_run(rec, plugin.desc, &o, &keys, pidfd);
+		host_log__route_libbpf(NULL);
+	}
+	otlp_http__free(rec->sinks.http, 0);
+	otlp_merge__free(rec->sinks.merge);
+	folded__free(rec->sinks.folded);
+	free(rec);
+out_pidfd:
+	if (pidfd >= 0)
+		close(pidfd);
+out_plugin:
+	plugin__unload(&plugin);
 	return ret;
 }

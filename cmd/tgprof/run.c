@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "cmd/tgprof/config/config.h"
+#include "cmd/tgprof/hostlog.h"
 #include "cmd/tgprof/metrics.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/run_stats.h"

@@ -28,6 +28,25 @@ static void add_receiver(struct tgprof_receiver_stats *t,
 	t->consume_retries += s->consume_retries;
 	t->requests_dropped += s->requests_dropped;
 	t->request_bytes += s->request_bytes;
+	t->samples_dropped += s->samples_dropped;
+	t->samples_overflow += s->samples_overflow;
+	t->unwind_complete += s->unwind_complete;
+	t->unwind_stop_no_mapping += s->unwind_stop_no_mapping;
+	t->unwind_stop_no_table += s->unwind_stop_no_table;
+	t->unwind_stop_unsupported += s->unwind_stop_unsupported;
+	t->unwind_stop_read_fault += s->unwind_stop_read_fault;
+	t->unwind_stop_depth += s->unwind_stop_depth;
+	t->unwind_stop_bad_frame += s->unwind_stop_bad_frame;
+	t->unwind_stop_fp_end += s->unwind_stop_fp_end;
+	t->unwind_frames_table += s->unwind_frames_table;
+	t->unwind_frames_fp += s->unwind_frames_fp;
+	t->unwind_walks_finished += s->unwind_walks_finished;
+	if (gauges) {
+		t->unwind_table_files += s->unwind_table_files;
+		t->unwind_table_bytes += s->unwind_table_bytes;
+	}
+	t->unwind_table_evictions += s->unwind_table_evictions;
+	t->unwind_compile_ns += s->unwind_compile_ns;
 }
 
 static void add_http(struct otlp_http_stats *t, const struct otlp_http_stats *s,
@@ -157,6 +176,53 @@ static const struct metric receiver_metrics[] = {
 	  RCV(requests_dropped) },
 	{ "tgprof_profile_bytes_total", "counter",
 	  "Serialized bytes of the profiles offered.", RCV(request_bytes) },
+	{ "tgprof_samples_dropped_total", "counter",
+	  "Samples symbolized but in no profile: over a bound of the interval.",
+	  RCV(samples_dropped) },
+	{ "tgprof_samples_overflow_total", "counter",
+	  "Samples on the one stack that stands for stacks over the bounds.",
+	  RCV(samples_overflow) },
+	{ "tgprof_unwind_complete_total", "counter",
+	  "User stacks walked to their outermost frame.",
+	  RCV(unwind_complete) },
+	{ "tgprof_unwind_stop_no_mapping_total", "counter",
+	  "User stacks stopped at an address in no mapping.",
+	  RCV(unwind_stop_no_mapping) },
+	{ "tgprof_unwind_stop_no_table_total", "counter",
+	  "User stacks stopped at a binary whose table was not loaded.",
+	  RCV(unwind_stop_no_table) },
+	{ "tgprof_unwind_stop_unsupported_total", "counter",
+	  "User stacks stopped at call-frame rules the walk cannot follow.",
+	  RCV(unwind_stop_unsupported) },
+	{ "tgprof_unwind_stop_read_fault_total", "counter",
+	  "User stacks stopped at unreadable stack memory.",
+	  RCV(unwind_stop_read_fault) },
+	{ "tgprof_unwind_stop_depth_total", "counter",
+	  "User stacks cut at the frame limit.", RCV(unwind_stop_depth) },
+	{ "tgprof_unwind_stop_bad_frame_total", "counter",
+	  "User stacks stopped at a frame that cannot be right.",
+	  RCV(unwind_stop_bad_frame) },
+	{ "tgprof_unwind_stop_fp_end_total", "counter",
+	  "User stacks whose frame-pointer fallback ran out.",
+	  RCV(unwind_stop_fp_end) },
+	{ "tgprof_unwind_frames_table_total", "counter",
+	  "User frames unwound with a table row.", RCV(unwind_frames_table) },
+	{ "tgprof_unwind_frames_fp_total", "counter",
+	  "User frames unwound with the frame pointer.",
+	  RCV(unwind_frames_fp) },
+	{ "tgprof_unwind_walks_finished_total", "counter",
+	  "Early samples whose walk was finished in user space.",
+	  RCV(unwind_walks_finished) },
+	{ "tgprof_unwind_table_files", "gauge",
+	  "Binaries with unwind tables in the kernel.",
+	  RCV(unwind_table_files) },
+	{ "tgprof_unwind_table_bytes", "gauge",
+	  "Kernel memory of the unwind tables.", RCV(unwind_table_bytes) },
+	{ "tgprof_unwind_table_evictions_total", "counter",
+	  "Unwind tables evicted to stay under unwind_table_memory.",
+	  RCV(unwind_table_evictions) },
+	{ "tgprof_unwind_compile_nanoseconds_total", "counter",
+	  "CPU time spent compiling unwind tables.", RCV(unwind_compile_ns) },
 };
 
 static void prom_header(FILE *f, const char *name, const char *type,

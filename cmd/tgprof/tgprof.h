@@ -1,9 +1,9 @@
-/* The tgprof host: command-line front end that drives the receiver and
- * writes what it produces. Declarations shared by the cmd/tgprof files. */
+/* The tgprof host: command-line front end that drives the receiver plugin
+ * and writes what it produces. The subcommands main.c dispatches to, and
+ * what they share. */
 #ifndef TGPROF_CMD_TGPROF_H
 #define TGPROF_CMD_TGPROF_H
 
-#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 
@@ -14,25 +14,13 @@
 #define EXIT_RUNTIME 1
 #define EXIT_USAGE 2
 
-/* The host's logger: "tgprof: LEVEL: message" lines on stderr, from any
- * thread (the exporter logs from its own). */
-struct host_log {
-	struct tg_logger logger;
-	pthread_mutex_t lock; /* one line at a time; guards progress_shown */
-	bool progress_shown; /* a progress line must be cleared first */
-};
-
-void host_log__init(struct host_log *hl, enum tg_log_level max_level);
-
-/* Routes libbpf's own messages through @hl (libbpf's print hook is
- * process-wide, which only the host may set). */
-void host_log__route_libbpf(struct host_log *hl);
-
 /* Checks the privileges sampling needs. Prints one line naming exactly the
- * missing capabilities and returns false when sampling cannot work; warns
- * (and returns true) about those that only degrade the output. */
+ * missing capabilities (and how to grant them) and returns false when
+ * sampling cannot work. Those that only degrade the output are left to the
+ * plugin's start(), which warns about them. */
 bool privileges_check(const struct tg_logger *log);
 
+/* record.c: `tgprof record`, one-shot profiling to files. */
 int cmd_record(int argc, char **argv);
 
 /* config_cmd.c: `tgprof validate --config FILE`, `tgprof config`. */

@@ -31,7 +31,7 @@ extern "C" {
 #endif
 
 #define TGPROF_ABI_MAJOR 1
-#define TGPROF_ABI_MINOR 0
+#define TGPROF_ABI_MINOR 1
 
 /* The name of the one exported symbol, for dlsym(). */
 #define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
@@ -145,6 +145,32 @@ struct tgprof_receiver_stats {
 	 * or left when shutdown's timeout ran out. */
 	uint64_t requests_dropped;
 	uint64_t request_bytes; /* serialized bytes of the requests built */
+	/* ABI 1.1. Symbolized but in no request: over a bound of the
+	 * interval's profile (processes, samples, events) or out of memory.
+	 * samples + samples_dropped is every sample symbolized. */
+	uint64_t samples_dropped;
+	/* In a request, but on the one stack that stands for the stacks over
+	 * the interval's dictionary bounds ("[other stacks: limit reached]");
+	 * counted in samples too. */
+	uint64_t samples_overflow;
+	/* ABI 1.1 too: user stacks walked with unwind tables (unwinder
+	 * eh_frame), counted per sample once its walk is over (in the
+	 * kernel, or finished in user space from its stack copy). */
+	uint64_t unwind_complete; /* reached the outermost frame */
+	uint64_t unwind_stop_no_mapping; /* an address in no mapping */
+	uint64_t unwind_stop_no_table; /* its table was not loaded */
+	uint64_t unwind_stop_unsupported; /* CFI the walk cannot follow */
+	uint64_t unwind_stop_read_fault; /* stack unreadable or not copied */
+	uint64_t unwind_stop_depth; /* the frame limit */
+	uint64_t unwind_stop_bad_frame; /* a frame that cannot be right */
+	uint64_t unwind_stop_fp_end; /* frame-pointer fallback ran out */
+	uint64_t unwind_frames_table; /* frames unwound with a table row */
+	uint64_t unwind_frames_fp; /* frames unwound with frame pointers */
+	uint64_t unwind_walks_finished; /* finished from a stack copy */
+	uint64_t unwind_table_files; /* binaries with tables loaded now */
+	uint64_t unwind_table_bytes; /* kernel memory of those tables */
+	uint64_t unwind_table_evictions; /* taken out to stay in bounds */
+	uint64_t unwind_compile_ns; /* CPU time compiling tables */
 };
 
 /*

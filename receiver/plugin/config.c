@@ -56,6 +56,22 @@
 	  CONFIGMAP_MIN(1), 0,                                                 \
 	  "How long an exited process stays known for the samples that "       \
 	  "follow its exit.")                                                  \
+	X("unwinder", unwinder, STRING, "eh_frame", 0, 0, 0,                   \
+	  "How user stacks are walked: eh_frame (every binary's call-frame "   \
+	  "tables, in the kernel; frame pointers where a binary has none) "    \
+	  "or frame_pointer (no tables; stacks through code built without "    \
+	  "frame pointers stop).",                                             \
+	  .choices = "eh_frame|frame_pointer")                                 \
+	X("unwind_table_memory", rcv.unwind_table_bytes, SIZE, "32MiB",        \
+	  CONFIGMAP_KIB(64), CONFIGMAP_GIB(4), 0,                              \
+	  "Kernel memory for unwind tables (eh_frame); past it the least "     \
+	  "recently used binaries are evicted, counted, and walked with "      \
+	  "frame pointers.")                                                   \
+	X("stack_copy_size", rcv.stack_copy_bytes, SIZE, "16KiB", 0,           \
+	  CONFIGMAP_KIB(16), 0,                                                \
+	  "User stack a sample carries when it is taken before its "           \
+	  "process's tables are loaded, to finish its walk in user space; "    \
+	  "0: those stacks stop there.")                                       \
 	X("queue_size", queue_size, INT, "10", 1, 1000, 0,                     \
 	  "Profiles built and waiting for the consumer; when full the "        \
 	  "oldest is dropped and counted.")                                    \

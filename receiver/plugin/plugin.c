@@ -206,6 +206,23 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->requests_dropped = qs.dropped_full + qs.dropped_permanent +
 			       qs.dropped_expired + qs.dropped_shutdown;
 	st->request_bytes = qs.pushed_bytes;
+	st->samples_dropped = lost;
+	st->samples_overflow = ps.samples_overflow;
+	st->unwind_complete = rs.unwind_stops[UNWIND_STOP_END];
+	st->unwind_stop_no_mapping = rs.unwind_stops[UNWIND_STOP_NO_MAPPING];
+	st->unwind_stop_no_table = rs.unwind_stops[UNWIND_STOP_NO_TABLE];
+	st->unwind_stop_unsupported = rs.unwind_stops[UNWIND_STOP_UNSUPPORTED];
+	st->unwind_stop_read_fault = rs.unwind_stops[UNWIND_STOP_READ_FAULT];
+	st->unwind_stop_depth = rs.unwind_stops[UNWIND_STOP_DEPTH];
+	st->unwind_stop_bad_frame = rs.unwind_stops[UNWIND_STOP_BAD_FRAME];
+	st->unwind_stop_fp_end = rs.unwind_stops[UNWIND_STOP_FP_END];
+	st->unwind_frames_table = rs.sampler.frames_table;
+	st->unwind_frames_fp = rs.sampler.frames_fp;
+	st->unwind_walks_finished = rs.walks_finished;
+	st->unwind_table_files = rs.unwind.files;
+	st->unwind_table_bytes = rs.unwind.kernel_bytes;
+	st->unwind_table_evictions = rs.unwind.files_evicted;
+	st->unwind_compile_ns = rs.unwind.compile_cpu_ns;
 }
 
 /* Makes the counters of now what stats() returns. */
@@ -562,6 +579,9 @@ static int plugin__build(struct tgprof_receiver *r, char *reason)
 		goto out;
 	rc = pc->rcv;
 	rc.filter = &spec;
+	rc.unwinder = strcmp(pc->unwinder, "frame_pointer") ?
+			      RECEIVER_UNWIND_TABLES :
+			      RECEIVER_UNWIND_FRAME_POINTER;
 	r->sink.on_sample = plugin__sink;
 	r->sink.ctx = r;
 	r->rcv = receiver__new(&rc, &r->sink, &r->log);

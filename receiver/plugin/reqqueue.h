@@ -6,8 +6,10 @@
  * interval while newer ones queue behind it, and is dropped once retrying
  * has taken max_elapsed. Every drop is counted by its cause.
  *
- * Pure: time comes in as arguments, the jitter from the queue's own
- * generator. Not thread-safe: the receiver thread owns it. */
+ * Built on lib/queue.h (the ring and its drop counts), lib/backoff.h (the
+ * wait) and lib/rand.h (the jitter). Pure: time comes in as arguments, the
+ * jitter from the queue's own generator. Not thread-safe: the receiver
+ * thread owns it. */
 #ifndef TGPROF_RECEIVER_REQQUEUE_H
 #define TGPROF_RECEIVER_REQQUEUE_H
 
@@ -89,7 +91,7 @@ size_t reqqueue__len(const struct reqqueue *q);
 void reqqueue__stats(const struct reqqueue *q, struct reqqueue_stats *ret);
 
 /*
- * The wait after the @attempt-th RETRY (0 for the first):
+ * The wait after the @attempt-th RETRY (0 for the first), backoff__wait():
  * @initial_ns * 2^attempt, capped at @max_ns, times a factor in
  * [0.5, 1.5) taken from @rnd, capped at @max_ns again. Never 0.
  */

@@ -53,6 +53,7 @@ struct proctab {
 	uint32_t max_processes;
 	uint64_t reread_interval_ns;
 	uint64_t exit_grace_ns;
+	const struct proctab_observer *obs; /* borrowed, or NULL */
 	const struct tg_logger *log; /* borrowed */
 	struct proctab_stats stats;
 	bool warned_full;
@@ -128,6 +129,7 @@ struct proctab *proctab__new(const struct proctab_opts *opts,
 					 o.reread_interval_ns :
 					 PROCTAB_DEFAULT_REREAD_NS;
 	pt->exit_grace_ns = o.exit_grace_ns;
+	pt->obs = o.observer;
 	pt->log = log;
 	return pt;
 }
@@ -154,8 +156,15 @@ static void entry__free(struct proc_entry *e)
 	free(e);
 }
 
+static void proctab__maps_gone(struct proctab *pt, struct proc_entry *e)
+{
+	if (pt->obs && pt->obs->maps_gone)
+		pt->obs->maps_gone(pt->obs->ctx, &e->p);
+}
+
 static void proctab__remove(struct proctab *pt, struct proc_entry *e)
 {
+	proctab__maps_gone(pt, e);
 	htab__remove(&pt->h, &e->node);
 	link__del(&e->lru);
 	link__del(&e->exited);
@@ -577,6 +586,8 @@ static int proctab__refresh(struct proctab *pt, struct proc_entry *e,
 	e->read_err = 0;
 	if (!e->facts_read)
 		proctab__load_facts(pt, e, c.tid);
+	if (pt->obs && pt->obs->maps_read)
+		pt->obs->maps_read(pt->obs->ctx, p, c.tid);
 	tg_debug(
 		pt->log,
 		"proctab: maps of %u (%s) read through tid %u: %zu executable mappings",
@@ -679,6 +690,7 @@ void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
 		return;
 	tg_debug(pt->log, "proctab: %u exec: %s -> %.16s", tgid, e->p.comm,
 		 comm ? comm : "");
+	proctab__maps_gone(pt, e);
 	maps__free(e->p.maps);
 	e->p.maps = NULL;
 	e->p.aspace_id = 0;

@@ -12,6 +12,10 @@
  *  6. exec replaces the mappings, keeping the process;
  *  7. every transition is counted in struct proctab_stats.
  *
+ * An observer (proctab_opts.observer) hears when a process's mappings are
+ * read and when they go (exec, exit reaped, sweep, eviction): the unwind
+ * tables follow them (receiver/unwind/loader.h).
+ *
  * Not thread-safe: one receiver thread owns it.
  */
 #ifndef TGPROF_RECEIVER_PROCTAB_H
@@ -75,8 +79,22 @@ struct proc {
 	enum proc_verdict verdict;
 	uint32_t verdict_gen;
 	bool kernel_excluded; /* in the sampler's exclusion map */
+	/* The unwind loader's record of this process's ranges; owned by the
+	 * observer (receiver/unwind/loader.c), NULL without one. */
+	void *unwind;
 	/* private: table linkage, owned by proctab.c */
 	void *priv;
+};
+
+/* Told when a process's mappings change. Called from the table's own
+ * calls, so it must not call back into the table. */
+struct proctab_observer {
+	/* p->maps were just read (or read again) through thread @tid. */
+	void (*maps_read)(void *ctx, struct proc *p, uint32_t tid);
+	/* p->maps are about to go: an exec, or @p leaves the table (reaped,
+	 * swept, evicted). Not called by proctab__free(). */
+	void (*maps_gone)(void *ctx, struct proc *p);
+	void *ctx;
 };
 
 struct proctab_opts {
@@ -89,6 +107,8 @@ struct proctab_opts {
 	/* How long an exited process is kept before proctab__reap() frees
 	 * it. 0: free on the first reap after the exit. */
 	uint64_t exit_grace_ns;
+	/* NULL: none. Borrowed; must outlive the table. */
+	const struct proctab_observer *observer;
 };
 
 struct proctab_stats {

@@ -1,6 +1,7 @@
-/* User side of the sampler: loads bpf/sampler.bpf.c, attaches a CPU-clock
- * perf event on every online CPU and the exec/exit tracepoints, and drains
- * the ring buffer into the receiver in the order the kernel wrote it. */
+/* User side of the sampler: loads bpf/sampler.bpf.c with its unwind-table
+ * maps sized, attaches a CPU-clock perf event on every online CPU and the
+ * exec/exit tracepoints, and drains the ring buffer into the receiver in
+ * the order the kernel wrote it. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
@@ -99,10 +100,24 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus)
+/* What a sample took before records became variable-length: the header
+ * and two full stacks of 127 frames. Deep samples stay that size, and the
+ * ring keeps the room it always had. */
+#define SAMPLER_SAMPLE_BYTES (sizeof(struct tgprof_sample) + 2 * 127 * 8)
+
+/* Samples carrying their stack come in bursts (the first samples of new
+ * processes, while the receiver loads their tables): room for this many
+ * on top. */
+#define SAMPLER_COPY_BURST 16
+
+static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus,
+			      uint32_t copy_bytes)
 {
-	uint64_t want =
-		(uint64_t)freq_hz * ncpus * sizeof(struct tgprof_sample) / 2;
+	uint64_t want = (uint64_t)freq_hz * ncpus * SAMPLER_SAMPLE_BYTES / 2;
+
+	if (copy_bytes)
+		want += SAMPLER_COPY_BURST *
+			(SAMPLER_SAMPLE_BYTES + (uint64_t)copy_bytes);
 	size_t bytes = SAMPLER_RING_MIN;
 
 	while (bytes < want && bytes < SAMPLER_RING_MAX)
@@ -210,6 +225,44 @@ static int load_filters(struct sampler *s, const struct sampler_opts *o)
 	return err;
 }
 
+static int set_max(struct sampler *s, struct bpf_map *map, uint32_t n)
+{
+	int err = bpf_map__set_max_entries(map, n ? n : 1);
+
+	if (err)
+		tg_err(s->log, "sizing the %s map: %s", bpf_map__name(map),
+		       strerror(-err));
+	return err;
+}
+
+/* The table maps only exist as bucket arrays until the loader fills them;
+ * without tables they keep one element each. */
+static int size_unwind_maps(struct sampler *s, const struct sampler_opts *o)
+{
+	const struct sampler_unwind_sizes *z = &o->unwind_sizes;
+	struct sampler_bpf *k = s->skel;
+	bool on = o->unwind_tables;
+	int err;
+
+	k->rodata->unwind_tables = on;
+	k->rodata->stack_copy_bytes = o->stack_copy_bytes <
+						      TGPROF_MAX_STACK_COPY ?
+					      o->stack_copy_bytes :
+					      TGPROF_MAX_STACK_COPY;
+	err = set_max(s, k->maps.unwind_chunks, on ? z->chunks : 1);
+	if (!err)
+		err = set_max(s, k->maps.unwind_groups, on ? z->groups : 1);
+	if (!err)
+		err = set_max(s, k->maps.unwind_files, on ? z->files : 1);
+	if (!err)
+		err = set_max(s, k->maps.unwind_procs_small,
+			      on ? z->procs_small : 1);
+	if (!err)
+		err = set_max(s, k->maps.unwind_procs_large,
+			      on ? z->procs_large : 1);
+	return err;
+}
+
 static int attach_tracepoint(struct sampler *s, struct bpf_program *prog,
 			     struct bpf_link **ret_link, const char *what)
 {
@@ -277,8 +330,15 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	s->skel->rodata->filter_cgroups_include = opts->n_include_cgroups;
 	s->skel->rodata->filter_dynamic = opts->dynamic_exclusion;
 	s->skel->rodata->include_idle = opts->include_idle;
-	ring = opts->ringbuf_bytes ? opts->ringbuf_bytes :
-				     auto_ring_bytes(opts->freq_hz, s->nonline);
+	err = size_unwind_maps(s, opts);
+	if (err)
+		goto err_free;
+	ring = opts->ringbuf_bytes ?
+		       opts->ringbuf_bytes :
+		       auto_ring_bytes(opts->freq_hz, s->nonline,
+				       opts->unwind_tables ?
+					       opts->stack_copy_bytes :
+					       0);
 	err = bpf_map__set_max_entries(s->skel->maps.records, ring);
 	if (err) {
 		tg_err(log, "ring buffer size %zu: %s", ring, strerror(-err));
@@ -346,6 +406,21 @@ int sampler__drain(struct sampler *s)
 	return ring_buffer__consume(s->rb);
 }
 
+static void sampler__prog_stats(const struct sampler *s,
+				struct sampler_counters *ret)
+{
+	struct bpf_prog_info info;
+	__u32 len = sizeof(info);
+
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.sample),
+				   &info, &len))
+		return;
+	ret->bpf_run_ns = info.run_time_ns;
+	ret->bpf_runs = info.run_cnt;
+	ret->bpf_verified_insns = info.verified_insns;
+}
+
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 {
 	uint64_t *vals, sums[TGPROF_CNT_MAX] = { 0 };
@@ -373,6 +448,23 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->events_lost = sums[TGPROF_CNT_EVENTS_LOST];
 	ret->kstack_errors = sums[TGPROF_CNT_KSTACK_ERR];
 	ret->ustack_errors = sums[TGPROF_CNT_USTACK_ERR];
+	ret->frames_table = sums[TGPROF_CNT_FRAMES_TABLE];
+	ret->frames_fp = sums[TGPROF_CNT_FRAMES_FP];
+	ret->stack_copies = sums[TGPROF_CNT_STACK_COPIES];
+	ret->stack_copy_errors = sums[TGPROF_CNT_STACK_COPY_ERR];
+	for (key = 0; key < UNWIND_STOP_MAX; key++)
+		ret->unwind_stops[key] = sums[TGPROF_CNT_STOP_BASE + key];
+	sampler__prog_stats(s, ret);
+}
+
+void sampler__unwind_maps(const struct sampler *s,
+			  struct sampler_unwind_maps *ret)
+{
+	ret->chunks = bpf_map__fd(s->skel->maps.unwind_chunks);
+	ret->groups = bpf_map__fd(s->skel->maps.unwind_groups);
+	ret->files = bpf_map__fd(s->skel->maps.unwind_files);
+	ret->procs_small = bpf_map__fd(s->skel->maps.unwind_procs_small);
+	ret->procs_large = bpf_map__fd(s->skel->maps.unwind_procs_large);
 }
 
 int sampler__exclude(struct sampler *s, uint32_t tgid, uint64_t start_ns)

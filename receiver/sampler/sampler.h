@@ -1,6 +1,7 @@
-/* User side of bpf/sampler.bpf.c: opens and configures the BPF object,
- * attaches one CPU-clock perf event per online CPU and the exec/exit
- * tracepoints, and hands every ring-buffer record to a callback in order. */
+/* User side of bpf/sampler.bpf.c: opens and configures the BPF object (the
+ * unwind-table maps sized before load), attaches one CPU-clock perf event
+ * per online CPU and the exec/exit tracepoints, and hands every
+ * ring-buffer record to a callback in order. */
 #ifndef TGPROF_RECEIVER_SAMPLER_H
 #define TGPROF_RECEIVER_SAMPLER_H
 
@@ -8,7 +9,29 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bpf/unwind.h"
 #include "lib/log.h"
+
+/* Most elements each unwind-table map may hold (bpf/unwind_maps.h). With
+ * BPF_F_NO_PREALLOC only the bucket array (16 bytes per element, rounded
+ * up to a power of two) exists up front; elements are allocated as
+ * receiver/unwind/loader.c inserts them. */
+struct sampler_unwind_sizes {
+	uint32_t chunks;
+	uint32_t groups;
+	uint32_t files;
+	uint32_t procs_small;
+	uint32_t procs_large;
+};
+
+/* The unwind-table maps' fds, borrowed from the sampler. */
+struct sampler_unwind_maps {
+	int chunks;
+	int groups;
+	int files;
+	int procs_small;
+	int procs_large;
+};
 
 struct sampler_opts {
 	size_t sz; /* sizeof(struct sampler_opts) */
@@ -16,7 +39,8 @@ struct sampler_opts {
 	bool kernel_stacks;
 	bool include_idle;
 	/* Power of two, >= page size. 0: sized from the frequency and the
-	 * online CPUs (half a second at full rate, 256 KiB to 64 MiB). */
+	 * online CPUs (half a second at full rate, plus 16 samples with
+	 * stack copies, 256 KiB to 64 MiB). */
 	size_t ringbuf_bytes;
 	/* Filters applied in the kernel (borrowed, copied into BPF maps).
 	 * A process is sampled when it is in include_tgids (if any) and in
@@ -33,6 +57,14 @@ struct sampler_opts {
 	/* Enables sampler__exclude(): user space decides some processes only
 	 * once it sees them (by name, container). */
 	bool dynamic_exclusion;
+	/* Walk user stacks with the unwind tables (the maps sized by
+	 * unwind_sizes, filled through sampler__unwind_maps()); false: frame
+	 * pointers only, and the maps hold one element each. */
+	bool unwind_tables;
+	struct sampler_unwind_sizes unwind_sizes;
+	/* Stack bytes a sample carries when the walk reaches code whose table
+	 * is not loaded yet; at most TGPROF_MAX_STACK_COPY; 0: none. */
+	uint32_t stack_copy_bytes;
 };
 
 /* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
@@ -45,6 +77,19 @@ struct sampler_counters {
 	uint64_t kstack_errors;
 	uint64_t ustack_errors;
 	uint32_t cpus; /* perf events attached */
+	/* The table walk: frames by table row and by frame pointer (no table
+	 * covered the address), samples that carried stack for user space
+	 * and those whose stack could not be read, and why walks ended. */
+	uint64_t frames_table;
+	uint64_t frames_fp;
+	uint64_t stack_copies;
+	uint64_t stack_copy_errors;
+	uint64_t unwind_stops[UNWIND_STOP_MAX];
+	/* The sampling program's run time and runs, from the kernel's BPF
+	 * statistics: 0 unless kernel.bpf_stats_enabled is 1. */
+	uint64_t bpf_run_ns;
+	uint64_t bpf_runs;
+	uint32_t bpf_verified_insns; /* what the verifier went through */
 };
 
 /* Called for every record, in ring order. @rec is valid during the call. */
@@ -66,6 +111,10 @@ int sampler__poll(struct sampler *s, int timeout_ms);
 int sampler__drain(struct sampler *s);
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret);
+
+/* The unwind-table maps, for receiver/unwind/loader.c. */
+void sampler__unwind_maps(const struct sampler *s,
+			  struct sampler_unwind_maps *ret);
 
 /*
  * Stops sampling process @tgid whose leader started at @start_ns (a reused

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "lib/htab.h"
 #include "receiver/symbols/dwarf.h"
 
 /* Addresses of units too large to index are walked one at a time, which
@@ -51,6 +52,10 @@
  * for a lookup to touch), and freed with the file. */
 #define DWARF_CHUNK_MIN (4u << 10)
 #define DWARF_CHUNK_MAX (256u << 10)
+/* Distinct file names of one file's DWARF (the budget stops it first). */
+#define DWARF_MAX_FILES (1u << 24)
+/* Interning nodes are carved from the chunks this many at a time. */
+#define DWARF_FILE_NODES 256
 
 struct dw_chunk {
 	struct dw_chunk *next;
@@ -113,6 +118,13 @@ struct dw_range {
 	uint32_t next; /* the unit's next range, DWARF_NONE */
 };
 
+/* A file name in the interning table; only indexing reads it. Carved
+ * from the chunks, so it never moves while the table points at it. */
+struct dw_file_node {
+	struct htab_node node;
+	uint32_t id; /* in dwarf_file.files */
+};
+
 /* A remembered address: its row in an indexed unit's map (16 bytes, so
  * the table stays in cache and a miss costs little). */
 struct dwarf_slot {
@@ -148,8 +160,9 @@ struct dwarf_file {
 	const char **files; /* interned names of the indexed units' files */
 	uint32_t nfiles;
 	uint32_t files_cap;
-	uint32_t *file_slots; /* open addressing: index in files + 1 */
-	uint32_t nfile_slots; /* a power of two, 0 or > 2 * nfiles */
+	struct htab file_tab; /* of struct dw_file_node: name -> files[] */
+	struct dw_file_node *spare_nodes; /* carved, not used yet */
+	uint32_t nspare_nodes;
 	void *pads[DWARF_MAX_SECTIONS]; /* our copies of the sections */
 	size_t npads;
 	struct dwarf_slot *slots; /* DWARF_CACHE_SLOTS */
@@ -341,7 +354,7 @@ void dwarf__free(struct dwarf_file *d)
 	free(d->ranges);
 	free(d->gran);
 	free(d->files);
-	free(d->file_slots);
+	htab__free(&d->file_tab);
 	free(d->slots);
 	free(d->walked);
 	free(d);
@@ -737,39 +750,35 @@ static int dwarf__index_units(struct dwarf_file *d)
 	return dwarf__index_ranges(d);
 }
 
-static uint64_t str_hash(const char *s)
+/* A node for the file name table, from the chunks; NULL over budget. */
+static struct dw_file_node *dwarf__file_node(struct dwarf_file *d)
 {
-	uint64_t h = 0xcbf29ce484222325ull;
-
-	while (*s)
-		h = (h ^ (unsigned char)*s++) * 0x100000001b3ull;
-	return h;
+	if (!d->nspare_nodes) {
+		d->spare_nodes = dwarf__alloc(
+			d, DWARF_FILE_NODES * sizeof(*d->spare_nodes));
+		if (!d->spare_nodes)
+			return NULL;
+		d->nspare_nodes = DWARF_FILE_NODES;
+	}
+	d->nspare_nodes--;
+	return d->spare_nodes++;
 }
 
-/* Doubles the file name table's slots; charged to the budget. */
-static int dwarf__grow_file_slots(struct dwarf_file *d)
+/* Room for one more name in d->files; charged to the budget. */
+static int dwarf__grow_files(struct dwarf_file *d)
 {
-	uint32_t n = d->nfile_slots ? d->nfile_slots * 2 : 256, i, k, mask;
-	uint32_t *slots;
+	size_t cap = d->files_cap;
+	void *nv;
 
-	if (n > (1u << 30) || !dwarf__charge(d, n * sizeof(*slots)))
+	if (d->nfiles >= DWARF_MAX_FILES)
 		return -EFBIG;
-	slots = calloc(n, sizeof(*slots));
-	if (!slots) {
-		dwarf__uncharge(d, n * sizeof(*slots));
+	nv = grow(d->files, &cap, d->nfiles + 1, sizeof(*d->files));
+	if (!nv)
 		return -ENOMEM;
-	}
-	mask = n - 1;
-	for (i = 0; i < d->nfiles; i++) {
-		k = (uint32_t)str_hash(d->files[i]) & mask;
-		while (slots[k])
-			k = (k + 1) & mask;
-		slots[k] = i + 1;
-	}
-	free(d->file_slots);
-	dwarf__uncharge(d, d->nfile_slots * sizeof(*slots));
-	d->file_slots = slots;
-	d->nfile_slots = n;
+	d->files = nv;
+	if (!dwarf__charge(d, (cap - d->files_cap) * sizeof(*d->files)))
+		return -EFBIG;
+	d->files_cap = (uint32_t)cap;
 	return 0;
 }
 
@@ -778,36 +787,44 @@ static int dwarf__grow_file_slots(struct dwarf_file *d)
 static int dwarf__intern_file(struct dwarf_file *d, const char *name,
 			      uint32_t *ret)
 {
-	uint32_t k, mask, id;
-	size_t cap = d->files_cap;
-	void *nv;
+	struct dw_file_node *fn;
+	struct htab_node *pos;
+	size_t buckets;
+	uint64_t h;
+	int err;
 
 	*ret = DWARF_NONE;
 	if (!name)
 		return 0;
-	if ((uint64_t)(d->nfiles + 1) * 2 >= d->nfile_slots &&
-	    dwarf__grow_file_slots(d))
-		return -EFBIG;
-	mask = d->nfile_slots - 1;
-	for (k = (uint32_t)str_hash(name) & mask; (id = d->file_slots[k]);
-	     k = (k + 1) & mask) {
-		if (!strcmp(d->files[id - 1], name)) {
-			*ret = id - 1;
+	h = hash_str(name);
+	htab_for_each(&d->file_tab, pos, h) {
+		fn = container_of(pos, struct dw_file_node, node);
+		if (!strcmp(d->files[fn->id], name)) {
+			*ret = fn->id;
 			return 0;
 		}
 	}
 	if (d->nfiles == d->files_cap) {
-		nv = grow(d->files, &cap, d->nfiles + 1, sizeof(*d->files));
-		if (!nv)
-			return -ENOMEM;
-		d->files = nv;
-		if (!dwarf__charge(d, (cap - d->files_cap) * sizeof(*d->files)))
-			return -EFBIG;
-		d->files_cap = (uint32_t)cap;
+		err = dwarf__grow_files(d);
+		if (err)
+			return err;
+	}
+	fn = dwarf__file_node(d);
+	if (!fn)
+		return -EFBIG;
+	/* The bucket array the insert may grow into, net of the old one. */
+	buckets = htab__bytes_after_insert(&d->file_tab) -
+		  htab__bytes(&d->file_tab);
+	if (!dwarf__charge(d, buckets))
+		return -EFBIG;
+	fn->id = d->nfiles;
+	err = htab__insert(&d->file_tab, &fn->node, h);
+	if (err) {
+		dwarf__uncharge(d, buckets);
+		return err;
 	}
 	d->files[d->nfiles] = name;
-	d->file_slots[k] = ++d->nfiles;
-	*ret = d->nfiles - 1;
+	*ret = d->nfiles++;
 	return 0;
 }
 

@@ -237,7 +237,8 @@ struct receiver *harness_receiver(const struct receiver_config *cfg,
 	int err;
 
 	test_log.fn = log_to_stderr;
-	test_log.max_level = TG_LOG_WARN;
+	test_log.max_level = getenv("TGPROF_TEST_DEBUG") ? TG_LOG_DEBUG :
+							   TG_LOG_WARN;
 	r = receiver__new(cfg, sink, &test_log);
 	cr_assert_not_null(r, "receiver__new: %s", strerror(errno));
 	err = receiver__start(r);

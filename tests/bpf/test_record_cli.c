@@ -1,19 +1,27 @@
 /* `tgprof record` as a user runs it: the files it writes, what it prints,
- * and the one-line errors (exit code 2) for bad input and missing
- * privileges. Runs build/tgprof; needs root. */
+ * when -p stops (the whole thread group gone, not its leader), and the
+ * one-line errors (exit code 2) for bad input and missing privileges.
+ * Runs build/tgprof; needs root. */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
 
+#include "lib/clock.h"
 #include "tests/bpf/harness.h"
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
 
 static size_t count_lines(const char *s)
 {
@@ -79,14 +87,16 @@ Test(record_cli, pid_record_writes_folded_svg_and_top_functions, .timeout = 120)
 
 	snprintf(path, sizeof(path), "%s/stacks.folded", dir);
 	folded = slurp(path);
-	/* "comm;root;...;worker_spin_hot COUNT": process name first. The
-	 * hot loop is fx_burn_until(), inlined: with DWARF it shows as its
-	 * own frame, marked "_[i]". */
+	/* "process;root;...;worker_spin_hot COUNT": the process's name
+	 * first, its executable's (process.executable.name of the OTLP
+	 * resource, not cut at the kernel's 15 bytes of comm). The hot loop
+	 * is fx_burn_until(), inlined: with DWARF it shows as its own frame,
+	 * marked "_[i]". */
 	for (line = strtok(folded, "\n"); line; line = strtok(NULL, "\n")) {
 		if (!strstr(line, ";worker_spin_hot ") &&
 		    !strstr(line, ";worker_spin_hot;fx_burn_until_[i] "))
 			continue;
-		cr_assert(!strncmp(line, "pthread_exit_le;", 16),
+		cr_assert(!strncmp(line, "pthread_exit_leader;", 20),
 			  "unexpected folded line: %s", line);
 		found = true;
 	}
@@ -211,4 +221,244 @@ Test(record_cli, terminal_shows_a_live_progress_line, .timeout = 60)
 	cr_assert(strstr(res->out, "processes"));
 	cr_assert(strstr(res->out, "lost"));
 	free(res);
+}
+
+/* Pumps @f until it reported @key, at most @timeout_ms. */
+static bool wait_value(struct fixture *f, const char *key,
+		       unsigned long long *ret, int timeout_ms)
+{
+	struct pollfd p = { .fd = f->out_fd, .events = POLLIN };
+	uint64_t end = boot_ns() + (uint64_t)timeout_ms * NSEC_PER_MSEC;
+
+	for (;;) {
+		fixture_pump(f);
+		if (fixture_value(f, key, ret))
+			return true;
+		if (boot_ns() >= end)
+			return false;
+		poll(&p, f->out_fd >= 0 ? 1 : 0, 50);
+	}
+}
+
+/* The state letter of task @pid in /proc/@pid/stat, '?' when unreadable. */
+static char task_state(pid_t pid)
+{
+	char path[64], buf[512], *paren;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return '?';
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return '?';
+	buf[n] = '\0';
+	paren = strrchr(buf, ')');
+	return paren && paren[1] == ' ' ? paren[2] : '?';
+}
+
+/* What `tgprof record -p` stops on: a pidfd of the leader becomes readable
+ * when the whole thread group is gone, not when the leader alone left with
+ * pthread_exit() and shows as a zombie while its worker runs on. */
+Test(record_cli, pidfd_of_a_pthread_exit_leader_waits_for_its_last_thread,
+     .timeout = 60)
+{
+	char fx[512];
+	char *fargv[] = { (char *)fixture_path("pthread_exit_leader", fx,
+					       sizeof(fx)),
+			  "100", "1500", NULL };
+	unsigned long long leader_exit, worker, done;
+	struct pollfd p = { .events = POLLIN };
+	char task[64];
+	uint64_t end;
+	struct fixture f;
+
+	harness_require_root();
+	fixture_spawn(&f, fargv, 0);
+	p.fd = (int)syscall(SYS_pidfd_open, f.pid, 0);
+	cr_assert_geq(p.fd, 0, "pidfd_open: %s", strerror(errno));
+	fixture_go(&f);
+	cr_assert(wait_value(&f, "worker_tid", &worker, 10000));
+	cr_assert(wait_value(&f, "leader_exit_ns", &leader_exit, 10000));
+
+	/* The leader becomes a zombie; the pidfd stays quiet meanwhile. */
+	end = boot_ns() + 5 * NSEC_PER_SEC;
+	while (task_state(f.pid) != 'Z') {
+		cr_assert_lt(boot_ns(), end,
+			     "the leader never became a zombie");
+		cr_assert_eq(poll(&p, 1, 10), 0,
+			     "readable while the leader was still there");
+	}
+	snprintf(task, sizeof(task), "/proc/%d/task/%llu", f.pid, worker);
+	cr_assert_eq(access(task, F_OK), 0, "the worker is gone already");
+	fixture_pump(&f);
+	cr_assert(!fixture_value(&f, "worker_done_ns", &done),
+		  "the worker finished before the leader was seen gone");
+	cr_assert_eq(
+		poll(&p, 1, 0), 0,
+		"readable with the leader a zombie and its worker running");
+
+	/* Readable once the worker, the last thread, has finished. */
+	cr_assert_eq(poll(&p, 1, 10000), 1, "not readable after the group");
+	cr_assert(wait_value(&f, "worker_done_ns", &done, 10000));
+	cr_assert_gt(done, leader_exit);
+	close(p.fd);
+	fixture_cleanup(&f);
+}
+
+/* -p of a leader that leaves with pthread_exit() records its worker to the
+ * end and stops then, long before -d. */
+Test(record_cli, pid_record_stops_when_the_last_thread_exits, .timeout = 120)
+{
+	char fx[512], dir[64], pid[16];
+	char *fargv[] = { (char *)fixture_path("pthread_exit_leader", fx,
+					       sizeof(fx)),
+			  "100", "2500", NULL };
+	struct cmd_result *res = malloc(sizeof(*res));
+	unsigned long long done;
+	const char *sum;
+	uint64_t returned;
+	double secs = -1;
+	struct fixture f;
+
+	harness_require_root();
+	make_tmpdir(dir, sizeof(dir));
+	fixture_spawn(&f, fargv, 0);
+	snprintf(pid, sizeof(pid), "%d", f.pid);
+	fixture_go(&f);
+	{
+		char *argv[] = {
+			TGPROF_BINARY, "record", "-p", pid, "-d", "30",
+			"--top",       "0",	 "-o", dir, "-v", NULL
+		};
+
+		run_cmd(argv, res);
+	}
+	returned = boot_ns();
+	cr_assert_eq(exit_code(res), 0, "tgprof record failed:\n%s", res->err);
+	/* It went on after the leader left: the worker was done before
+	 * record returned. */
+	cr_assert(wait_value(&f, "worker_done_ns", &done, 10000));
+	cr_assert_leq(done, returned,
+		      "record returned before the worker ended");
+	cr_assert(strstr(res->err, "exited"), "stderr:\n%s", res->err);
+	sum = strstr(res->err, " samples in ");
+	cr_assert_not_null(sum, "no summary:\n%s", res->err);
+	cr_assert_eq(sscanf(sum, " samples in %lf s", &secs), 1);
+	cr_assert_lt(secs, 20.0, "it ran to -d 30:\n%s", res->err);
+	free(res);
+	fixture_cleanup(&f);
+}
+
+Test(record_cli, pid_of_an_exited_process_or_of_a_thread_is_a_usage_error,
+     .timeout = 60)
+{
+	char fx[512], dir[64], pid[16], tid[16];
+	char *fargv[] = { (char *)fixture_path("pthread_exit_leader", fx,
+					       sizeof(fx)),
+			  "5000", "5000", NULL };
+	char *exited[] = { TGPROF_BINARY, "record", "-p", pid, "-o", dir, NULL };
+	char *thread[] = { TGPROF_BINARY, "record", "-p", tid, "-o", dir, NULL };
+	struct cmd_result *res = malloc(sizeof(*res));
+	unsigned long long worker;
+	struct fixture f;
+	siginfo_t info;
+	pid_t child;
+
+	harness_require_root();
+	make_tmpdir(dir, sizeof(dir));
+
+	/* Exited, not yet reaped: a zombie with no thread left. */
+	child = fork();
+	cr_assert_geq(child, 0);
+	if (!child)
+		_exit(0);
+	cr_assert_eq(waitid(P_PID, child, &info, WEXITED | WNOWAIT), 0);
+	snprintf(pid, sizeof(pid), "%d", child);
+	expect_usage_error(exited, "-p of an exited process");
+	run_cmd(exited, res);
+	cr_assert(strstr(res->err, "has exited"), "%s", res->err);
+	cr_assert_eq(waitpid(child, NULL, 0), child);
+
+	/* A thread's ID is not a process's. */
+	fixture_spawn(&f, fargv, 0);
+	fixture_go(&f);
+	cr_assert(wait_value(&f, "worker_tid", &worker, 10000));
+	snprintf(tid, sizeof(tid), "%llu", worker);
+	expect_usage_error(thread, "-p of a thread");
+	run_cmd(thread, res);
+	cr_assert(strstr(res->err, "is a thread"), "%s", res->err);
+	fixture_cleanup(&f);
+	free(res);
+	rmdir(dir);
+}
+
+/* Ctrl-C once sampling runs: record stops at once and still writes every
+ * file, exit code 0. The signal is sent when record says it samples (-v),
+ * not after a guessed delay. */
+Test(record_cli, sigint_stops_early_and_writes_the_files, .timeout = 120)
+{
+	static const char *const files[] = { "stacks.folded", "flamegraph.svg",
+					     "profile.pb.gz",
+					     "profile.otlp.pb" };
+	char dir[64], path[600], err[16384] = "";
+	char *argv[] = { TGPROF_BINARY, "record", "-d", "60", "--top",
+			 "0",		"-o",	  dir,	"-v", NULL };
+	size_t len = 0, i;
+	bool signalled = false;
+	uint64_t end;
+	int pipefd[2], status;
+	struct stat st;
+	pid_t pid;
+
+	harness_require_root();
+	make_tmpdir(dir, sizeof(dir));
+	cr_assert_eq(pipe2(pipefd, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		dup2(pipefd[1], STDERR_FILENO);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	end = boot_ns() + 60 * NSEC_PER_SEC;
+	for (;;) {
+		struct pollfd p = { .fd = pipefd[0], .events = POLLIN };
+		ssize_t n;
+
+		cr_assert_lt(boot_ns(), end, "no end; stderr:\n%s", err);
+		if (poll(&p, 1, 1000) <= 0)
+			continue;
+		n = read(pipefd[0], err + len, sizeof(err) - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+		err[len] = '\0';
+		if (!signalled && strstr(err, "sampling every CPU")) {
+			cr_assert_eq(kill(pid, SIGINT), 0);
+			signalled = true;
+		}
+	}
+	close(pipefd[0]);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(signalled, "record never said it samples:\n%s", err);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "status %#x, stderr:\n%s", status, err);
+	cr_assert(strstr(err, " samples in "), "no summary:\n%s", err);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, files[i]);
+		cr_assert_eq(stat(path, &st), 0, "%s was not written", path);
+	}
+	/* Stopped long before -d 60. */
+	{
+		const char *sum = strstr(err, " samples in ");
+		double secs = 99;
+
+		cr_assert_eq(sscanf(sum, " samples in %lf s", &secs), 1);
+		cr_assert_lt(secs, 30.0, "%s", err);
+	}
 }

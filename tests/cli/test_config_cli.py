@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The configuration from the command line: `tgprof validate` and
-`tgprof config`, run as a user runs them (no root).
+`tgprof config`, and what `tgprof record` reads from the receiver plugin's
+keys before it samples, run as a user runs them (no root).
 
 usage: test_config_cli.py TGPROF SOURCE_DIR CASE
        test_config_cli.py TGPROF SOURCE_DIR update_config_doc
@@ -10,6 +11,7 @@ The last form rewrites the generated part of docs/CONFIG.md from
 """
 import difflib
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -206,6 +208,75 @@ def update_config_doc(tgprof, src, tmp):
     print(f"rewrote {path}")
 
 
+def one_line(r, code, needle, what):
+    expect(r.returncode == code, f"{what}: exit {r.returncode}, want {code}:"
+           f" {r.stderr!r}")
+    expect(r.stderr.count("\n") == 1 and r.stderr.startswith("tgprof: "),
+           f"{what}: not one line: {r.stderr!r}")
+    expect(needle in r.stderr, f"{what}: no {needle!r} in {r.stderr!r}")
+    expect(r.stdout == "", f"{what}: stdout {r.stdout!r}")
+
+
+def a_missing_plugin_is_one_line(tgprof, src, tmp):
+    # tgprof without its plugin: alone in a bin/ of its own, nothing in
+    # bin/../lib. The keys come from the plugin only, so validate, config
+    # and record each say so in one line, exit 1 (the installation's
+    # problem).
+    bindir = os.path.join(tmp, "bin")
+    os.mkdir(bindir)
+    lone = os.path.join(bindir, "tgprof")
+    shutil.copy(tgprof, lone)
+    good = write(tmp, "good.yaml", GOOD)
+    env = dict(os.environ, TGPROF_CLI_TOKEN="t0ken")
+    for args in (["config", "--defaults"], ["config", "--keys"],
+                 ["validate", "--config", good],
+                 ["record", "-d", "1", "-o", os.path.join(tmp, "out")]):
+        r = run(lone, *args, env=env)
+        if r.returncode == 0:
+            expect(False, f"{args}: a plugin is installed where tgprof "
+                   f"looks by default; this test needs none there")
+        one_line(r, 1, "no receiver plugin found", " ".join(args[:2]))
+        expect("--plugin" in r.stderr, f"{args}: says nothing of --plugin")
+    # A plugin named that is not there: the user's mistake, exit 2.
+    missing = os.path.join(tmp, "nope.so")
+    for args in (["config", "--defaults", "--plugin", missing],
+                 ["validate", "--config", good, "--plugin", missing],
+                 ["record", "--plugin", missing, "-d", "1"]):
+        r = run(tgprof, *args, env=env)
+        one_line(r, 2, "No such file", " ".join(args[:2]))
+
+
+def record_bounds_come_from_the_plugin(tgprof, src, tmp):
+    # The plugin's sampling_frequency_hz and report_interval keys give
+    # record its defaults and bounds: no other copy of them.
+    keys = run(tgprof, "config", "--keys").stdout
+    rows = {l.split()[0]: l for l in keys.splitlines() if l.strip()}
+    freq = rows.get("sampling_frequency_hz", "").split()
+    interval = rows.get("report_interval", "").split()
+    expect(len(freq) > 3 and len(interval) > 3, f"no key rows: {keys!r}")
+    fdef, (fmin, fmax) = freq[2], freq[3].split("..")
+    idef, (imin, imax) = interval[2], interval[3].split("..")
+    out = os.path.join(tmp, "out")
+    for bad in ("0", str(int(fmax) + 1), "fast"):
+        r = run(tgprof, "record", "-F", bad, "-o", out)
+        expect(r.returncode == 2 and r.stderr ==
+               f"tgprof: invalid frequency '{bad}': expected {fmin} to "
+               f"{fmax} Hz\n", f"-F {bad}: {r.returncode} {r.stderr!r}")
+    r = run(tgprof, "record", "--interval", "1ms", "-o", out)
+    one_line(r, 2, f"expected a duration of at least {imin}", "--interval")
+    r = run(tgprof, "record", "--interval", "7d", "-o", out)
+    one_line(r, 2, "invalid interval", "--interval 7d")
+    r = run(tgprof, "record", "--interval", "2h", "-o", out)
+    one_line(r, 2, f"expected a duration of at most {imax}", "--interval")
+    h = run(tgprof, "record", "--help")
+    expect(h.returncode == 0, f"--help: exit {h.returncode}")
+    expect(f"{fmin}..{fmax} (default {fdef})" in h.stdout,
+           f"--help lacks the frequency bounds: {h.stdout}")
+    expect(f"(default {idef})" in h.stdout,
+           f"--help lacks the interval default: {h.stdout}")
+    expect(not os.path.exists(out), "record wrote before its checks")
+
+
 CASES = {f.__name__: f for f in (
     validate_accepts_a_good_file,
     validate_reports_every_problem_with_exit_2,
@@ -213,6 +284,8 @@ CASES = {f.__name__: f for f in (
     defaults_round_trip_through_validate,
     keys_list_every_component,
     config_doc_matches_the_tables,
+    a_missing_plugin_is_one_line,
+    record_bounds_come_from_the_plugin,
     update_config_doc,
 )}
 

@@ -5,6 +5,7 @@
  * what it could not write. */
 #include <dirent.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -342,4 +343,34 @@ Test(file_exporter, a_directory_that_cannot_be_made_is_refused)
 	o.formats = 1u << 7;
 	cr_assert_null(file_exporter__new(&o, &logger));
 	cr_assert_eq(errno, EINVAL);
+}
+
+Test(file_exporter, option_structs_of_other_sizes_follow_the_opts_rule)
+{
+	struct {
+		struct file_exporter_opts o;
+		uint64_t unknown;
+	} newer = { .o = { .sz = sizeof(newer), .directory = dir } };
+	struct file_exporter_opts older = {
+		.sz = offsetof(struct file_exporter_opts, formats),
+		.directory = dir,
+		.formats = FILE_FORMAT_OTLP, /* beyond its size: not read */
+	};
+	struct file_exporter *e;
+
+	/* An older caller's fields are read, the rest take defaults. */
+	e = file_exporter__new(&older, &logger);
+	cr_assert_not_null(e);
+	file_exporter__free(e, 0);
+	/* A newer caller's zero fields are fine, a set one is refused. */
+	e = file_exporter__new(&newer.o, &logger);
+	cr_assert_not_null(e);
+	file_exporter__free(e, 0);
+	newer.unknown = 1;
+	cr_assert_null(file_exporter__new(&newer.o, &logger));
+	cr_assert_eq(errno, EINVAL);
+	older.sz = 4;
+	cr_assert_null(file_exporter__new(&older, &logger));
+	cr_assert_eq(errno, EINVAL);
+	cr_assert_eq(errors_logged, 2);
 }

@@ -1,13 +1,27 @@
-/* Folded stacks: how symbolized samples from the receiver become the
- * "stack count" lines of stacks.folded, and how such files are read back
- * for the flame graph and the top-functions report. */
+/* Folded stacks: how the samples of the receiver's OTLP requests become
+ * the "stack count" lines of stacks.folded (through the profile builder
+ * and otlp_folded__add(), the way `tgprof record` folds them), and how
+ * such files are read back for the flame graph and the top-functions
+ * report. */
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+
 #include "exporter/folded.h"
+#include "exporter/otlp_folded.h"
+#include "lib/clock.h"
+#include "receiver/profile/profile.h"
+
+typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
+	request;
+typedef Opentelemetry__Proto__Profiles__V1development__Mapping otlp_mapping;
+
+#define REQ(name) \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
 
 #define UFRAME(n)                                 \
 	{                                         \
@@ -17,6 +31,7 @@
 	{                                         \
 		.kind = FRAME_KERNEL, .name = (n) \
 	}
+#define MAX_FRAMES 512
 
 static struct sym_sample sample(const char *pcomm, const struct sym_frame *fr,
 				uint32_t nframes, uint32_t nkernel)
@@ -32,6 +47,137 @@ static struct sym_sample sample(const char *pcomm, const struct sym_frame *fr,
 	};
 
 	return s;
+}
+
+/*
+ * The profile builder files every kernel frame under one "[kernel]"
+ * mapping; the live sample also knew the module of an unnamed kernel
+ * frame. Gives the locations of @s's unnamed kernel frames the mapping a
+ * module-aware producer writes (a file named after the module), or none
+ * when the frame had no module, in the request at *@req.
+ */
+static void kernel_modules(void **req, size_t *len, const struct sym_sample *s)
+{
+	request *r = REQ(unpack)(NULL, *len, *req);
+	otlp_mapping extra[MAX_FRAMES], **maps, **saved_maps;
+	char **strings, **saved_strings;
+	size_t ns, nm, i, j, saved_ns, saved_nm;
+	void *out;
+
+	cr_assert_not_null(r);
+	saved_ns = ns = r->dictionary->n_string_table;
+	saved_nm = nm = r->dictionary->n_mapping_table;
+	saved_strings = r->dictionary->string_table;
+	saved_maps = r->dictionary->mapping_table;
+	strings = calloc(ns + s->nkernel, sizeof(*strings));
+	maps = calloc(nm + s->nkernel, sizeof(*maps));
+	cr_assert(strings && maps);
+	memcpy(strings, saved_strings, ns * sizeof(*strings));
+	memcpy(maps, saved_maps, nm * sizeof(*maps));
+	for (i = 0; i < s->nkernel && i < s->nframes; i++) {
+		const struct sym_frame *f = &s->frames[i];
+		Opentelemetry__Proto__Profiles__V1development__Location *l =
+			NULL;
+
+		if (f->name)
+			continue;
+		for (j = 1; j < r->dictionary->n_location_table; j++)
+			if (r->dictionary->location_table[j]->address ==
+			    f->addr)
+				l = r->dictionary->location_table[j];
+		cr_assert_not_null(l, "no location at %#llx",
+				   (unsigned long long)f->addr);
+		l->mapping_index = 0;
+		if (!f->module)
+			continue;
+		opentelemetry__proto__profiles__v1development__mapping__init(
+			&extra[i]);
+		strings[ns] = (char *)f->module;
+		extra[i].filename_strindex = (int32_t)ns++;
+		maps[nm] = &extra[i];
+		l->mapping_index = (int32_t)nm++;
+	}
+	r->dictionary->string_table = strings;
+	r->dictionary->n_string_table = ns;
+	r->dictionary->mapping_table = maps;
+	r->dictionary->n_mapping_table = nm;
+	out = malloc(REQ(get_packed_size)(r) + 1);
+	cr_assert_not_null(out);
+	*len = REQ(pack)(r, out);
+	r->dictionary->string_table = saved_strings;
+	r->dictionary->n_string_table = saved_ns;
+	r->dictionary->mapping_table = saved_maps;
+	r->dictionary->n_mapping_table = saved_nm;
+	REQ(free_unpacked)(r, NULL);
+	free(strings);
+	free(maps);
+	free(*req);
+	*req = out;
+}
+
+/*
+ * Folds @s the way `tgprof record` does: the receiver's profile builder
+ * makes the request, otlp_folded__add() folds it. The builder tells frames
+ * apart by address, as the sampler's are: a frame without one gets its
+ * own; a user frame known by its module alone gets a mapping of that
+ * file (the vdso's for "[vdso]"). With @modules, unnamed kernel frames
+ * keep their module (kernel_modules()).
+ */
+static int fold(struct folded *f, const struct sym_sample *s, bool modules)
+{
+	struct profile_builder_opts po = { .sz = sizeof(po), .host_name = "h" };
+	static struct sym_frame fr[MAX_FRAMES];
+	static struct mapping maps[MAX_FRAMES];
+	struct profile_builder *b;
+	struct sym_sample t = *s;
+	void *req = NULL;
+	size_t len = 0;
+	uint32_t i;
+	int err;
+
+	cr_assert_leq(s->nframes, MAX_FRAMES);
+	for (i = 0; i < s->nframes; i++) {
+		fr[i] = s->frames[i];
+		if (fr[i].kind == FRAME_KERNEL) {
+			if (!fr[i].addr)
+				fr[i].addr = 0xffffffff81000000ULL + 0x100 * i;
+			continue;
+		}
+		if (fr[i].module && !fr[i].mapping) {
+			maps[i] = (struct mapping){
+				.start = 0x7f0000000000ULL + 0x100000ULL * i,
+				.end = 0x7f0000100000ULL + 0x100000ULL * i,
+				.inode = i + 1,
+				.kind = fr[i].module[0] == '[' ? MAPPING_VDSO :
+								 MAPPING_FILE,
+				.path = fr[i].module,
+			};
+			fr[i].mapping = &maps[i];
+			if (!fr[i].addr)
+				fr[i].addr = maps[i].start + 0x10;
+		}
+		if (!fr[i].addr)
+			fr[i].addr = 0x400000ULL + 0x100 * i;
+	}
+	t.frames = s->frames ? fr : NULL;
+	t.ts_ns = boot_ns();
+	b = profile_builder__new(&po);
+	cr_assert_not_null(b);
+	cr_assert_eq(profile_builder__add(b, &t), 0);
+	cr_assert_eq(profile_builder__flush(b, &req, &len), 0);
+	cr_assert_not_null(req);
+	t.frames = fr;
+	if (modules)
+		kernel_modules(&req, &len, &t);
+	err = otlp_folded__add(f, req, len);
+	free(req);
+	profile_builder__free(b);
+	return err;
+}
+
+static int add_sample(struct folded *f, const struct sym_sample *s)
+{
+	return fold(f, s, false);
 }
 
 /* What folded__write() produces; caller frees. */
@@ -79,7 +225,7 @@ Test(folded, kernel_frames_are_suffixed_and_follow_user_frames)
 	struct sym_sample s = sample("server", fr, 5, 2);
 
 	cr_assert_not_null(f);
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	assert_text(f, "server;_start;main;write;entry_SYSCALL_64_[k];"
 		       "do_syscall_64_[k] 1\n");
 	folded__free(f);
@@ -97,7 +243,7 @@ Test(folded, inlined_frames_are_marked)
 	struct folded *f = folded__new(0);
 	struct sym_sample s = sample("app", fr, 4, 0);
 
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	assert_text(f, "app;_start;main;mid_[i];leaf_[i] 1\n");
 	folded__free(f);
 }
@@ -109,10 +255,10 @@ Test(folded, kernel_only_sample_has_process_then_kernel_frames)
 	struct folded *f = folded__new(0);
 	struct sym_sample s = sample("swapper", fr, 2, 2);
 
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	/* nkernel past nframes is clamped, not read out of bounds. */
 	s.nkernel = 7;
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	assert_text(f, "swapper;do_idle_[k];default_idle_[k] 2\n");
 	folded__free(f);
 }
@@ -123,11 +269,11 @@ Test(folded, process_name_falls_back_to_thread_name_then_unknown)
 	struct folded *f = folded__new(0);
 	struct sym_sample s = sample(NULL, fr, 1, 0);
 
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	s.pcomm = "";
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	s.comm = NULL;
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	assert_text(f, "[unknown];main 1\nworker;main 2\n");
 	folded__free(f);
 }
@@ -144,7 +290,7 @@ Test(folded, unnamed_frames_show_their_module_or_unknown)
 	struct folded *f = folded__new(0);
 	struct sym_sample s = sample("app", fr, 5, 2);
 
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(fold(f, &s, true), 0);
 	assert_text(f, "app;[unknown];[libc.so.6];[vdso];[unknown]_[k];"
 		       "[nvme]_[k] 1\n");
 	folded__free(f);
@@ -160,7 +306,7 @@ Test(folded, separators_and_control_characters_are_sanitized)
 	struct sym_sample s = sample("we;ird\r\nproc", fr, 2, 0);
 	char *text;
 
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	text = folded_text(f);
 	cr_assert_str_eq(text, "we:ird??proc;std::map<int: int>::find;"
 			       "odd:name?with?control? 1\n");
@@ -185,7 +331,7 @@ Test(folded, sample_without_frames_is_counted_as_no_stack)
 	struct folded *f = folded__new(0);
 	struct sym_sample s = sample("idle", NULL, 0, 0);
 
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 	assert_text(f, "idle;[no stack] 1\n");
 	folded__free(f);
 }
@@ -198,7 +344,7 @@ Test(folded, identical_stacks_are_merged)
 	int i;
 
 	for (i = 0; i < 3; i++)
-		cr_assert_eq(folded__add_sample(f, &s), 0);
+		cr_assert_eq(add_sample(f, &s), 0);
 	cr_assert_eq(folded__add(f, "app;main;leaf", 10), 0);
 	cr_assert_eq(folded__add(f, "app;main", 4), 0);
 	cr_assert_eq(folded__stacks(f), 2);
@@ -371,7 +517,7 @@ Test(folded, oversized_sample_is_cut_at_the_leaf_and_reads_back)
 		fr[i].name = name;
 	}
 	s = sample("deep", fr, NFRAMES, 0);
-	cr_assert_eq(folded__add_sample(f, &s), 0);
+	cr_assert_eq(add_sample(f, &s), 0);
 
 	text = folded_text(f);
 	cr_assert_lt(strlen(text), 1024 * 1024);
@@ -393,7 +539,8 @@ Test(folded, add_rejects_what_is_not_a_stack)
 
 	cr_assert_eq(folded__add(f, "", 1), -EINVAL);
 	cr_assert_eq(folded__add(f, NULL, 1), -EINVAL);
-	cr_assert_eq(folded__add_sample(f, NULL), -EINVAL);
+	/* No request where one is said to be. */
+	cr_assert_eq(otlp_folded__add(f, NULL, 1), -EINVAL);
 	/* A zero count changes nothing. */
 	cr_assert_eq(folded__add(f, "p;a", 0), 0);
 	cr_assert_eq(folded__stacks(f), 0);

@@ -1,6 +1,5 @@
 /* Guards exporter/otlp_folded.c: the folded stacks decoded from the
- * receiver's OTLP request read exactly as the ones `tgprof record` folds
- * from the live samples (process name, user frames root first, inlined
+ * receiver's OTLP request (process name, user frames root first, inlined
  * "_[i]", kernel "_[k]", unnamed frames by their file), and a request that
  * lies about its tables adds nothing. */
 #include <errno.h>
@@ -55,9 +54,8 @@ static struct sym_frame kern(uint64_t addr, const char *name)
 				   .module = "vmlinux" };
 }
 
-/* Every sample goes to both: the live fold and the OTLP profile. */
+/* The samples of a test, in one profile builder. */
 struct both {
-	struct folded *live;
 	struct profile_builder *b;
 };
 
@@ -79,7 +77,6 @@ static void add(struct both *x, struct proc *p, const struct sym_frame *f,
 
 	while (times--) {
 		s.ts_ns = boot_ns();
-		cr_assert_eq(folded__add_sample(x->live, &s), 0);
 		cr_assert_eq(profile_builder__add(x->b, &s), 0);
 	}
 }
@@ -96,26 +93,24 @@ static char *text_of(const struct folded *f)
 	return buf;
 }
 
-/* The request of the samples added to @x, and the live fold's text. */
-static void flush(struct both *x, void **req, size_t *len, char **live)
+/* The request of the samples added to @x. */
+static void flush(struct both *x, void **req, size_t *len)
 {
 	cr_assert_eq(profile_builder__flush(x->b, req, len), 0);
 	cr_assert_not_null(*req);
-	*live = text_of(x->live);
 }
 
 static struct both make(void)
 {
 	struct profile_builder_opts o = { .sz = sizeof(o), .host_name = "h" };
-	struct both x = { folded__new(0), profile_builder__new(&o) };
+	struct both x = { profile_builder__new(&o) };
 
-	cr_assert(x.live && x.b);
+	cr_assert(x.b);
 	return x;
 }
 
 static void drop(struct both *x)
 {
-	folded__free(x->live);
 	profile_builder__free(x->b);
 }
 
@@ -128,7 +123,7 @@ Test(otlp_folded, reads_as_the_live_fold)
 	struct sym_frame f[6], unnamed, lost = { .addr = 0x1234 };
 	struct both x = make();
 	struct folded *decoded = folded__new(0);
-	char *live, *got;
+	char *got;
 	size_t len;
 	void *req;
 
@@ -147,11 +142,10 @@ Test(otlp_folded, reads_as_the_live_fold)
 	add(&x, &app, f + 4, 1, 0, 1);
 	add(&x, &sh, &unnamed, 1, 0, 4); /* [libapp.so.1] */
 	add(&x, &sh, &lost, 1, 0, 1); /* [unknown] */
-	flush(&x, &req, &len, &live);
+	flush(&x, &req, &len);
 
 	cr_assert_eq(otlp_folded__add(decoded, req, len), 0);
 	got = text_of(decoded);
-	cr_assert_str_eq(got, live);
 	cr_assert_str_eq(
 		got,
 		"app;main 1\n"
@@ -162,7 +156,6 @@ Test(otlp_folded, reads_as_the_live_fold)
 	cr_assert_eq(folded__total(decoded), 11);
 
 	free(got);
-	free(live);
 	free(req);
 	folded__free(decoded);
 	drop(&x);
@@ -174,18 +167,16 @@ Test(otlp_folded, names_are_kept_on_one_line)
 	struct sym_frame f = user(0x10, "operator;\n()");
 	struct folded *decoded = folded__new(0);
 	struct both x = make();
-	char *live, *got;
+	char *got;
 	size_t len;
 	void *req;
 
 	add(&x, &p, &f, 1, 0, 1);
-	flush(&x, &req, &len, &live);
+	flush(&x, &req, &len);
 	cr_assert_eq(otlp_folded__add(decoded, req, len), 0);
 	got = text_of(decoded);
 	cr_assert_str_eq(got, "a:b;operator:?() 1\n");
-	cr_assert_str_eq(got, live);
 	free(got);
-	free(live);
 	free(req);
 	folded__free(decoded);
 	drop(&x);
@@ -209,7 +200,6 @@ Test(otlp_folded, a_bad_index_adds_nothing)
 	struct sym_frame f[2] = { user(0x10, "leaf"), user(0x20, "root") };
 	struct folded *decoded = folded__new(0);
 	struct both x = make();
-	char *live;
 	size_t len, i;
 	uint8_t *out;
 	void *req;
@@ -217,7 +207,7 @@ Test(otlp_folded, a_bad_index_adds_nothing)
 
 	add(&x, &p, f, 2, 0, 2);
 	add(&x, &p, f + 1, 1, 0, 1);
-	flush(&x, &req, &len, &live);
+	flush(&x, &req, &len);
 	r = REQ(unpack)(NULL, len, req);
 	cr_assert_not_null(r);
 	for (i = 0; i < r->dictionary->n_stack_table; i++)
@@ -231,7 +221,6 @@ Test(otlp_folded, a_bad_index_adds_nothing)
 
 	REQ(free_unpacked)(r, NULL);
 	free(out);
-	free(live);
 	free(req);
 	folded__free(decoded);
 	drop(&x);

@@ -80,6 +80,9 @@ Test(plugin_config, defaults_are_the_documented_ones)
 	cr_assert_eq(pc->consumer_retry.max_elapsed_ns, 300000000000ULL);
 	cr_assert_eq(pc->filter.include_pid.n, 0);
 	cr_assert_eq(pc->filter.exclude_cgroup.n, 0);
+	cr_assert_str_eq(pc->unwinder, "eh_frame");
+	cr_assert_eq(pc->rcv.unwind_table_bytes, 32u << 20);
+	cr_assert_eq(pc->rcv.stack_copy_bytes, 16u << 10);
 	/* What is not a key keeps the receiver's own default. */
 	cr_assert_str_eq(pc->rcv.kallsyms_path, "/proc/kallsyms");
 	expect_problems(cfg, NULL, 0);
@@ -93,7 +96,10 @@ Test(plugin_config, the_defaults_agree_with_the_receiver_core)
 	struct receiver_config core;
 
 	receiver_config__defaults(&core);
-	cr_assert_eq(pc->rcv.freq_hz, core.freq_hz);
+	/* The frequency has one default, the key table's: the core has
+	 * none (receiver__new() refuses 0). */
+	cr_assert_eq(core.freq_hz, 0);
+	cr_assert_eq(pc->rcv.freq_hz, 19);
 	cr_assert_eq(pc->rcv.kernel_stacks, core.kernel_stacks);
 	cr_assert_eq(pc->rcv.include_idle, core.include_idle);
 	cr_assert_eq(pc->rcv.ringbuf_bytes, core.ringbuf_bytes);
@@ -104,6 +110,9 @@ Test(plugin_config, the_defaults_agree_with_the_receiver_core)
 	cr_assert_eq(pc->rcv.max_processes, core.max_processes);
 	cr_assert_eq(pc->rcv.max_symbol_files, core.max_symbol_files);
 	cr_assert_str_eq(pc->rcv.proc_root, core.proc_root);
+	cr_assert_eq(core.unwinder, RECEIVER_UNWIND_TABLES);
+	cr_assert_eq(pc->rcv.unwind_table_bytes, core.unwind_table_bytes);
+	cr_assert_eq(pc->rcv.stack_copy_bytes, core.stack_copy_bytes);
 	plugin_config__free(cfg);
 }
 
@@ -125,6 +134,9 @@ Test(plugin_config, every_key_lands_in_its_member)
 	set_ok(cfg, "sweep_interval", "0");
 	set_ok(cfg, "maps_reread_interval", "1s");
 	set_ok(cfg, "exit_grace", "500ms");
+	set_ok(cfg, "unwinder", "frame_pointer");
+	set_ok(cfg, "unwind_table_memory", "256MiB");
+	set_ok(cfg, "stack_copy_size", "8KiB");
 	set_ok(cfg, "queue_size", "1000");
 	set_ok(cfg, "consumer_retry.initial_interval", "2s");
 	set_ok(cfg, "consumer_retry.max_interval", "1m");
@@ -152,6 +164,9 @@ Test(plugin_config, every_key_lands_in_its_member)
 	cr_assert_eq(pc->rcv.sweep_interval_ns, 0);
 	cr_assert_eq(pc->rcv.maps_reread_interval_ns, 1000000000ULL);
 	cr_assert_eq(pc->rcv.exit_grace_ns, 500000000ULL);
+	cr_assert_str_eq(pc->unwinder, "frame_pointer");
+	cr_assert_eq(pc->rcv.unwind_table_bytes, 256u << 20);
+	cr_assert_eq(pc->rcv.stack_copy_bytes, 8u << 10);
 	cr_assert_eq(pc->queue_size, 1000);
 	cr_assert_eq(pc->consumer_retry.initial_interval_ns, 2000000000ULL);
 	cr_assert_eq(pc->consumer_retry.max_interval_ns, 60000000000ULL);
@@ -186,6 +201,11 @@ Test(plugin_config, bounds_come_from_the_table)
 		  "expected an integer in 16..1048576, got \"15\"");
 	set_fails(cfg, "symbol_cache_files", "65537", -ERANGE,
 		  "expected an integer in 1..65536, got \"65537\"");
+	set_fails(cfg, "unwinder", "dwarf", -EINVAL,
+		  "expected one of eh_frame, frame_pointer, got \"dwarf\"");
+	set_fails(
+		cfg, "stack_copy_size", "32KiB", -ERANGE,
+		"expected a size in 0..16KiB (like 512KiB, 8MiB), got \"32KiB\"");
 	set_fails(cfg, "queue_size", "1001", -ERANGE,
 		  "expected an integer in 1..1000, got \"1001\"");
 	set_fails(cfg, "filter.include_pid", "4194305", -ERANGE,

@@ -909,3 +909,76 @@ Test(proctab, unreadable_filter_facts_are_retried_at_the_reread_rate)
 	cr_assert_eq(stats(pt).facts_ratelimited, 1);
 	proctab__free(pt);
 }
+
+/* What an observer (the unwind loader) hears. */
+struct heard {
+	unsigned int reads, gone;
+	uint32_t tid;
+	bool had_maps; /* p->maps set when maps_read came */
+	bool maps_when_gone; /* p->maps still there when maps_gone came */
+};
+
+static void heard_read(void *ctx, struct proc *p, uint32_t tid)
+{
+	struct heard *h = ctx;
+
+	h->reads++;
+	h->tid = tid;
+	h->had_maps = p->maps != NULL;
+}
+
+static void heard_gone(void *ctx, struct proc *p)
+{
+	struct heard *h = ctx;
+
+	h->gone++;
+	h->maps_when_gone = p->maps != NULL;
+}
+
+/* The observer hears every read of a process's maps (with the thread they
+ * came through, and the new maps in place) and, while the maps are still
+ * there, their end: exec, and removal after the exit grace; never the
+ * leader's pthread_exit(). */
+Test(proctab, observer_hears_maps_read_exec_and_removal_not_leader_exit)
+{
+	struct heard h = { 0 };
+	struct proctab_observer obs = { .maps_read = heard_read,
+					.maps_gone = heard_gone,
+					.ctx = &h };
+	struct proctab_opts opts = { .sz = sizeof(opts),
+				     .proc_root = root,
+				     .observer = &obs };
+	struct proctab *pt = proctab__new(&opts, &logger);
+	struct proc *p;
+
+	cr_assert_not_null(pt);
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 101, aspace_of(&app), sample_now()), 0);
+	cr_assert_eq(h.reads, 1);
+	cr_assert_eq(h.tid, 101);
+	cr_assert(h.had_maps);
+
+	/* pthread_exit() of the leader: the process and its maps stay. */
+	fake_process(100, START_TICKS, 'Z', 1, &app);
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, false, 5);
+	cr_assert_eq(h.gone, 0);
+
+	fake_process(100, START_TICKS, 'R', 1, &newimg);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 10);
+	cr_assert_eq(h.gone, 1);
+	cr_assert(h.maps_when_gone);
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
+				      sample_now()),
+		     0);
+	cr_assert_eq(h.reads, 2);
+
+	proctab__on_exit(pt, 100, ticks_ns(START_TICKS), true, true, 20);
+	cr_assert_eq(h.gone, 1);
+	proctab__reap(pt, 20);
+	cr_assert_eq(h.gone, 2);
+	cr_assert(h.maps_when_gone);
+	proctab__free(pt);
+	cr_assert_eq(h.gone, 2, "proctab__free() calls no observer");
+}

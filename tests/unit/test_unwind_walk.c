@@ -1,0 +1,359 @@
+/* Tests of the user-space unwinder (receiver/unwind/walk.c) on real
+ * stacks: the unwind_chain fixture (-O2, no frame pointers) captures its
+ * registers and stack in a deep call chain, and the walk, with tables
+ * compiled from the fixture and libc, must get back to main in order,
+ * across a signal handler too. Crafted stacks cover each way to stop. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "receiver/processes/maps.h"
+#include "receiver/symbols/elfsym.h"
+#include "receiver/unwind/walk.h"
+
+#define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
+#define MAX_FILES 16
+#define MAX_FRAMES 64
+
+struct captured {
+	struct unwind_regs regs;
+	struct unwind_stack stack;
+	uint8_t *buf;
+	struct maps *maps;
+};
+
+/* One file of the captured process: its table and symbols. */
+struct file {
+	char path[4096];
+	struct unwind_table *table;
+	struct elfsym *syms;
+	int err;
+};
+
+struct proc {
+	struct maps *maps;
+	struct file files[MAX_FILES];
+	size_t nfiles;
+	unsigned int lookups;
+};
+
+static void capture(const char *mode, struct captured *c)
+{
+	char out[] = "/tmp/tgprof-unwind-XXXXXX";
+	uint64_t hdr[6];
+	int fd, status;
+	pid_t pid;
+
+	fd = mkstemp(out);
+	cr_assert(fd >= 0);
+	close(fd);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		execl(FIXTURE("unwind_chain"), "unwind_chain", out, mode,
+		      (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "unwind_chain %s exits with 0 (status %d)", mode, status);
+	fd = open(out, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	cr_assert_eq(read(fd, hdr, sizeof(hdr)), (ssize_t)sizeof(hdr));
+	c->regs = (struct unwind_regs){ .rip = hdr[0],
+					.rsp = hdr[1],
+					.rbp = hdr[2] };
+	c->buf = malloc(hdr[4] + hdr[5]);
+	cr_assert(c->buf);
+	cr_assert_eq(read(fd, c->buf, hdr[4] + hdr[5]),
+		     (ssize_t)(hdr[4] + hdr[5]));
+	c->stack = (struct unwind_stack){ .data = c->buf,
+					  .len = hdr[4],
+					  .addr = hdr[3] };
+	cr_assert_eq(maps__parse((const char *)c->buf + hdr[4], hdr[5],
+				 MAPS_EXEC_ONLY, &c->maps),
+		     0);
+	close(fd);
+	unlink(out);
+}
+
+static struct file *proc__file(struct proc *p, const char *path)
+{
+	struct file *f;
+	size_t i;
+	int fd;
+
+	for (i = 0; i < p->nfiles; i++)
+		if (strcmp(p->files[i].path, path) == 0)
+			return &p->files[i];
+	cr_assert_lt(p->nfiles, MAX_FILES);
+	f = &p->files[p->nfiles++];
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "open %s", path);
+	f->err = unwind_table__compile_fd(fd, -1, NULL, &f->table);
+	f->syms = elfsym__load_fd(fd);
+	close(fd);
+	return f;
+}
+
+/* The receiver's side of the walk: pc -> mapping -> table and bias. */
+static int find(void *ctx, uint64_t pc, struct unwind_where *ret)
+{
+	struct proc *p = ctx;
+	const struct mapping *m = maps__find(p->maps, pc);
+	struct file *f;
+
+	p->lookups++;
+	if (!m)
+		return -ENOENT;
+	if (m->kind != MAPPING_FILE)
+		return 0; /* [vdso], JIT: frame pointers */
+	f = proc__file(p, m->path);
+	if (f->err)
+		return 0;
+	ret->table = f->table;
+	cr_assert_eq(unwind_table__bias(f->table, m->start, m->offset,
+					&ret->bias),
+		     0);
+	return 0;
+}
+
+/* The function name of frame @i, through the symbolizer's ELF reader. */
+static const char *frame_name(struct proc *p, uint64_t pc, uint8_t flags)
+{
+	const struct mapping *m = maps__find(p->maps, pc);
+	uint64_t vaddr, off;
+	struct file *f;
+	const char *name;
+
+	if (!m || m->kind != MAPPING_FILE)
+		return "?";
+	if (!(flags & UNWIND_FRAME_EXACT))
+		pc--;
+	f = proc__file(p, m->path);
+	if (!f->syms || elfsym__offset_to_vaddr(
+				f->syms, m->offset + (pc - m->start), &vaddr))
+		return "?";
+	name = elfsym__lookup(f->syms, vaddr, &off);
+	return name ? name : "?";
+}
+
+static void proc__free(struct proc *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nfiles; i++) {
+		unwind_table__free(p->files[i].table);
+		elfsym__free(p->files[i].syms);
+	}
+}
+
+/* Walks a capture; names[] gets each frame's function. */
+static void walk_capture(const char *mode, const char **names,
+			 struct unwind_walk_result *res, char *trace,
+			 size_t trace_len)
+{
+	static struct captured c;
+	static struct proc p;
+	uint64_t pcs[MAX_FRAMES];
+	uint8_t flags[MAX_FRAMES];
+	size_t i, len = 0;
+
+	/* The previous capture's, if any: names point into it until now. */
+	proc__free(&p);
+	maps__free(c.maps);
+	free(c.buf);
+	capture(mode, &c);
+	memset(&p, 0, sizeof(p));
+	p.maps = c.maps;
+	unwind__walk(&c.regs, &c.stack, find, &p, pcs, flags, MAX_FRAMES, res);
+	trace[0] = '\0';
+	for (i = 0; i < res->n; i++) {
+		names[i] = frame_name(&p, pcs[i], flags[i]);
+		len += (size_t)snprintf(trace + len, trace_len - len, "%s%s",
+					i ? " < " : "", names[i]);
+		if (len >= trace_len)
+			break;
+	}
+	/* The names stay valid: the tables and symbols are kept. */
+}
+
+/* The index of @name in @names at or after @from, or -1. */
+static int find_name(const char **names, size_t n, size_t from,
+		     const char *name)
+{
+	size_t i;
+
+	for (i = from; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+Test(unwind_walk, omit_frame_pointer_chain_reaches_main_in_order)
+{
+	static const char *const want[] = { "capture", "chain_5", "chain_4",
+					    "chain_3", "chain_2", "chain_1",
+					    "main" };
+	const char *names[MAX_FRAMES];
+	struct unwind_walk_result res;
+	char trace[4096];
+	size_t i;
+
+	walk_capture("plain", names, &res, trace, sizeof(trace));
+	cr_log_info("%s (%s)", trace, unwind_stop__name(res.stop));
+	cr_assert_geq(res.n, 7, "frames: %s", trace);
+	for (i = 0; i < 7; i++)
+		cr_assert_str_eq(names[i], want[i], "frame %zu in %s", i,
+				 trace);
+	/* Through libc's start-up to _start, whose CFI ends the stack. */
+	cr_assert_eq(res.stop, UNWIND_STOP_END, "stop %s: %s",
+		     unwind_stop__name(res.stop), trace);
+	cr_assert_eq(res.fp_frames, 0, "no frame-pointer guesses: %s", trace);
+	cr_assert_eq(res.signal_frames, 0);
+}
+
+Test(unwind_walk, signal_handler_in_the_middle_reaches_main)
+{
+	const char *names[MAX_FRAMES];
+	struct unwind_walk_result res;
+	char trace[4096];
+	int handler, chain3, chain2, chain1, m;
+
+	walk_capture("signal", names, &res, trace, sizeof(trace));
+	cr_log_info("%s (%s)", trace, unwind_stop__name(res.stop));
+	cr_assert_eq(res.signal_frames, 1, "one signal frame: %s", trace);
+	handler = find_name(names, res.n, 0, "on_signal");
+	chain3 = find_name(names, res.n, 0, "chain_3");
+	chain2 = find_name(names, res.n, 0, "chain_2");
+	chain1 = find_name(names, res.n, 0, "chain_1");
+	m = find_name(names, res.n, 0, "main");
+	cr_assert_str_eq(names[0], "capture", "%s", trace);
+	cr_assert(handler == 1 && handler < chain3 && chain3 < chain2 &&
+			  chain2 < chain1 && chain1 < m,
+		  "handler, then the interrupted chain, then main: %s", trace);
+	cr_assert_eq(res.stop, UNWIND_STOP_END, "stop %s: %s",
+		     unwind_stop__name(res.stop), trace);
+}
+
+/* ---- crafted stacks: each way a walk stops ------------------------ */
+
+static int find_none(void *ctx, uint64_t pc, struct unwind_where *ret)
+{
+	(void)ctx;
+	(void)pc;
+	(void)ret;
+	return 0; /* everything mapped, no tables: frame pointers */
+}
+
+static int find_nothing(void *ctx, uint64_t pc, struct unwind_where *ret)
+{
+	(void)ctx;
+	(void)pc;
+	(void)ret;
+	return -ENOENT;
+}
+
+static int find_not_loaded(void *ctx, uint64_t pc, struct unwind_where *ret)
+{
+	(void)ctx;
+	(void)pc;
+	(void)ret;
+	return -EAGAIN;
+}
+
+Test(unwind_walk, frame_pointer_chain_without_tables_ends_at_zero_rbp)
+{
+	/* Two frames: [rbp] = next rbp, [rbp + 8] = return address. */
+	uint64_t stack[8] = { 0 };
+	const uint64_t base = 0x7ffd0000;
+	struct unwind_stack s = { stack, sizeof(stack), base };
+	struct unwind_regs r = { .rip = 0x401000, .rsp = base, .rbp = base };
+	struct unwind_walk_result res;
+	uint64_t pcs[8];
+
+	stack[0] = base + 32; /* saved rbp of frame 1 */
+	stack[1] = 0x401100; /* return address into frame 1 */
+	stack[4] = 0; /* outermost: rbp 0 */
+	stack[5] = 0x401200;
+	unwind__walk(&r, &s, find_none, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.n, 3);
+	cr_assert_eq(pcs[1], 0x401100);
+	cr_assert_eq(pcs[2], 0x401200);
+	cr_assert_eq(res.stop, UNWIND_STOP_FP_END);
+	cr_assert_eq(res.fp_frames, 2);
+}
+
+Test(unwind_walk, read_outside_the_copy_is_a_read_fault)
+{
+	uint64_t stack[2] = { 0 };
+	struct unwind_stack s = { stack, sizeof(stack), 0x7ffd0000 };
+	struct unwind_regs r = { .rip = 0x401000,
+				 .rsp = 0x7ffd0000,
+				 .rbp = 0x7ffe0000 };
+	struct unwind_walk_result res;
+	uint64_t pcs[8];
+
+	unwind__walk(&r, &s, find_none, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.n, 1);
+	cr_assert_eq(res.stop, UNWIND_STOP_READ_FAULT);
+}
+
+Test(unwind_walk, unknown_pc_and_missing_table_stop_with_their_reason)
+{
+	uint64_t stack[2] = { 0 };
+	struct unwind_stack s = { stack, sizeof(stack), 0x7ffd0000 };
+	struct unwind_regs r = { .rip = 0x401000, .rsp = 0x7ffd0000 };
+	struct unwind_walk_result res;
+	uint64_t pcs[8];
+
+	unwind__walk(&r, &s, find_nothing, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.stop, UNWIND_STOP_NO_MAPPING);
+	cr_assert_eq(res.n, 1);
+	unwind__walk(&r, &s, find_not_loaded, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.stop, UNWIND_STOP_NO_TABLE);
+	cr_assert_eq(res.last.rip, 0x401000, "where to continue from");
+}
+
+Test(unwind_walk, a_stack_that_does_not_grow_is_a_bad_frame)
+{
+	/* rbp pointing below rsp: a loop, not a caller. */
+	uint64_t stack[8] = { 0 };
+	const uint64_t base = 0x7ffd0000;
+	struct unwind_stack s = { stack, sizeof(stack), base };
+	struct unwind_regs r = { .rip = 0x401000,
+				 .rsp = base + 48,
+				 .rbp = base };
+	struct unwind_walk_result res;
+	uint64_t pcs[8];
+
+	unwind__walk(&r, &s, find_none, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.stop, UNWIND_STOP_BAD_FRAME);
+}
+
+Test(unwind_walk, depth_limit_is_reported)
+{
+	/* A frame-pointer cycle would go on forever but for the checks;
+	 * a long honest chain stops at the limit. */
+	uint64_t stack[64] = { 0 };
+	const uint64_t base = 0x7ffd0000;
+	struct unwind_stack s = { stack, sizeof(stack), base };
+	struct unwind_regs r = { .rip = 0x401000, .rsp = base, .rbp = base };
+	struct unwind_walk_result res;
+	uint64_t pcs[4];
+	size_t i;
+
+	for (i = 0; i + 2 < 64; i += 2) {
+		stack[i] = base + (i + 2) * 8;
+		stack[i + 1] = 0x401000 + i;
+	}
+	unwind__walk(&r, &s, find_none, NULL, pcs, NULL, 4, &res);
+	cr_assert_eq(res.n, 4);
+	cr_assert_eq(res.stop, UNWIND_STOP_DEPTH);
+}
