@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # tgprof's front door. `make run` and `make test` install what is missing
 # (Debian packages, as root), configure and build into build/.
 BUILD ?= build

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The profile builder's cost: samples per second encoded on one core (add
  * and flush into an ExportProfilesServiceRequest) and the bytes per sample
  * a request takes on the wire, gzip'd as the OTLP exporter sends it.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # What continuous profiling costs: tgprof record's own CPU time and peak RSS
 # for a system-wide recording while both cores are busy, at 19 Hz and 99 Hz,
 # next to perf record -a -g (+ perf script, which is where perf symbolizes),

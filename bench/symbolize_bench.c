@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Symbolizer benchmark: maps the text of libc and of the largest shared
  * library on the machine (or the one named on the command line) into this
  * process, then measures with receiver/symbols/symbolizer.c

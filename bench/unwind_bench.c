@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Unwind-table benchmark: what compiling every executable file on this
  * host costs at start-up (receiver/unwind/table.c), and how the compiler
  * compares with libdw's CFI interface, the peer it was chosen over.

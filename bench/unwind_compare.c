@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Stack walking side by side: the share of samples whose user stack is
  * complete, for programs built without frame pointers, from tgprof's table
  * walk, tgprof with frame pointers only, perf record --call-graph dwarf and

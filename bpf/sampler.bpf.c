@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 /* Kernel side of tgprof: a CPU-clock perf event per CPU takes stack samples
  * (user stacks walked with the unwind tables of bpf/unwind_maps.h, or with
  * frame pointers); sched_process_exec/exit tracepoints report exec and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Records bpf/sampler.bpf.c hands to receiver/sampler/sampler.c through one ring
  * buffer, in the order they happened. Shared by kernel and user space:
  * __u32/__u64 and fixed-size arrays only, no pointers. */

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* Compiled call-frame information: what receiver/unwind/ makes of a file's
  * .eh_frame or .debug_frame, and what the sampler's unwinder (and the
  * user-space one) walks a stack with. Shared by kernel and user space:

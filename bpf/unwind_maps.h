@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /* How compiled unwind tables (bpf/unwind.h rows) sit in the sampler's BPF
  * maps: receiver/unwind/loader.c writes them, bpf/sampler.bpf.c walks stacks
  * with them, and the loader reads them back to finish a walk in user space.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Compiles kernel-side programs (bpf/*.bpf.c) and generates their libbpf
 # skeletons into the build folder.
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # protobuf-c code generation: proto/*.proto -> build/proto/**/*.pb-c.[ch],
 # compiled into one static library. Nothing generated lands in the source
 # tree.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Installs the Debian packages tgprof's build, run and tests need, and only
 # those that are missing. Called by `make run` and `make test`.
 set -euo pipefail

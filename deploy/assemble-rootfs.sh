@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The runtime root of tgprof's container image, from a finished build:
 # the host binary, the receiver plugin, the shared libraries they load
 # (found with ldd, copied from this Debian root), the CA bundle, curl for
@@ -85,6 +86,8 @@ ldconfig -r "$rootfs"
 
 install -m 0644 /etc/ssl/certs/ca-certificates.crt "$rootfs/etc/ssl/certs/"
 install -m 0644 "$src/image/config.yaml" "$rootfs/etc/tgprof/config.yaml"
+# The licence travels with the binaries.
+install -D -m 0644 "$src/../LICENSE" "$rootfs/usr/share/doc/tgprof/LICENSE"
 # Names for the two users the image runs as (getpwuid), and name lookups
 # through /etc/hosts and DNS.
 cat >"$rootfs/etc/passwd" <<'EOF'

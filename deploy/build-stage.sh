@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The build stage of tgprof's container image (deploy/Dockerfile), as one
 # script so that deploy/debootstrap-check.sh runs exactly what the image
 # build runs. Run as root from the top of the source tree in a Debian 12

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Proves deploy/Dockerfile's recipe on a machine without a container engine:
 # makes a clean Debian 12 (bookworm) root with debootstrap, runs the image's
 # build stage in it (deploy/build-stage.sh, the same script the Dockerfile

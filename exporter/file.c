@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* File exporter: requests queue in submit(), a writer thread turns each
  * into the configured formats (raw OTLP, pprof, folded stacks, flame
  * graph), writes them through temporary files and rotates what is kept.

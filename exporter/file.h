@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* File exporter: writes each report interval's ExportProfilesServiceRequest
  * into a directory, in the formats asked for, from its own thread through
  * a bounded queue, so the receiver never waits on the disk:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The flame graph of `tgprof record` (flamegraph.svg): the folded stacks
  * become a tree of frames drawn as SVG with its own script (zoom, search),
  * so the file opens from disk in a browser with nothing else installed. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* An interactive flame graph SVG (click to zoom, search with highlight)
  * drawn from folded stacks, self-contained: opens in any browser. */
 #ifndef TGPROF_EXPORTER_FLAMEGRAPH_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Folded-stack aggregation: OTLP requests (through otlp_folded.c) or a
  * folded file feed stacks in; `tgprof record` and the file exporter write
  * them as stacks.folded and compute the flame graph and the top-functions

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Folded stacks ("comm;root;...;leaf COUNT"), the format flamegraph.pl,
  * speedscope and Pyroscope read: an aggregation of the samples of OTLP
  * requests (exporter/otlp_folded.c) or of folded files, that the flame

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OTLP request -> folded stacks. Decodes with protobuf-c, checks every
  * index of the request first, then walks each sample's stack (leaf first
  * in OTLP) from its root and adds one "comm;root;...;leaf" line per

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OTLP profiles -> folded stacks: decodes one serialized
  * ExportProfilesServiceRequest (what the receiver hands the host each
  * report interval) into folded stacks, so that `tgprof record` and the

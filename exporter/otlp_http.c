@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OTLP/HTTP exporter: the profile builder hands serialized
  * ExportProfilesServiceRequests to otlp_http__submit(); a sender thread
  * gzips each one, POSTs it with libcurl and retries what the collector asks

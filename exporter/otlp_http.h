@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OTLP/HTTP exporter: sends serialized ExportProfilesServiceRequest bytes
  * to a collector (POST <endpoint>/v1development/profiles) from its own
  * thread, through a bounded queue, so the sampler never waits on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Many OTLP requests -> one. Each request is decoded with protobuf-c and
  * checked whole (every index, every list) before anything of it is added;
  * then what its samples reach is re-interned into the merged dictionary,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OTLP requests -> one OTLP request: `tgprof record` gets one serialized
  * ExportProfilesServiceRequest per report interval from the receiver
  * plugin and writes one for the whole recording (profile.otlp.pb, and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A decoded OTLP ExportProfilesServiceRequest as the exporters that read
  * one (otlp_folded.c, pprof.c) name it: short names for the protobuf-c
  * types, and the index checks every lookup into an untrusted request's

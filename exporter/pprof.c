@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* OTLP profiles -> pprof, for `tgprof record`'s profile.pb.gz. Decodes the
  * request with protobuf-c, maps its one dictionary onto pprof's tables (an
  * OTLP index becomes the pprof id, index 0 "none" in both), flattens every

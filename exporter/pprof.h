@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pprof sink: one serialized OTLP ExportProfilesServiceRequest (what
  * the profile builder produces) converted to a gzip'd pprof Profile, the
  * profile.pb.gz that `go tool pprof` and Pyroscope's /ingest read. Every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The top-functions report of `tgprof record`: per-function self and total
  * counts computed from the folded stacks, printed as two tables after the
  * profile files are written. */

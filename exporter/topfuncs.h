@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The "top functions" report `tgprof record` prints: functions ranked by
  * self samples (the innermost frame) and by total samples (anywhere in the
  * stack, counted once per stack even when recursive). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A bump allocator for data that dies all at once: the profile builder's
  * interval (dropped at every flush) and the messages of one encoding. */
 #ifndef TGPROF_LIB_ARENA_H

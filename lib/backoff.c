@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Capped, jittered exponential backoff: see backoff.h. */
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one retry wait: capped, jittered, exponential, as the collector's
  * exporters retry (DESIGN.md section 6). Used by the plugin's request queue
  * (receiver/plugin/reqqueue.c) between offers to the host's consumer and by

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Effective capabilities through capget(2): see caps.h. */
 #include <errno.h>
 #include <linux/capability.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The capabilities sampling needs, read from the calling thread's effective
  * set before anything is loaded: `tgprof record` (cmd/tgprof/privileges.c)
  * and the receiver plugin's start() both ask here, then each tells its own

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The clocks samples are stamped with. The sampler stamps records with
  * CLOCK_BOOTTIME (bpf_ktime_get_boot_ns), the clock /proc start times use. */
 #ifndef TGPROF_LIB_CLOCK_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Config maps: text values in, bounded C structs out, every problem said
  * with what was expected (configmap_text.c words it). See configmap.h for
  * the semantics; configmap_print.c writes the tables as YAML and docs. */

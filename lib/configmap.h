@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Config maps, the Fluent Bit way: one table per component declares every
  * key (the public struct tgprof_config_key) and where its value lands in
  * the component's C struct. Text from YAML goes in through

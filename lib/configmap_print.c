@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Config tables out as text: the YAML defaults of `tgprof config
  * --defaults` (every key with its description as a comment), and the key
  * tables of `tgprof config --keys`, as aligned text or Markdown

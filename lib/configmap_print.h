@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Config tables out as text (configmap_print.c): YAML with every key's
  * default and description, and key tables as text or Markdown; what
  * `tgprof config --defaults` and `--keys` print and docs/CONFIG.md holds. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Config values and keys as text, for the messages of configmap.c and the
  * tables configmap_print.c writes: durations and sizes in their largest
  * exact unit, quoted values, type names, bounds and what a key expects. */

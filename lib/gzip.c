@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* gzip through zlib's deflate, streamed in chunks: see gzip.h. */
 #include <errno.h>
 #include <stdint.h>

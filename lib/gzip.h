@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one gzip writer: the OTLP/HTTP exporter's request bodies
  * (Content-Encoding: gzip), the pprof sink's profile.pb.gz, and the encode
  * benchmark's figures of what goes on the wire. zlib counts the bytes of

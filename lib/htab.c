@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Intrusive chained hash table: see htab.h. */
 #include <errno.h>
 #include <stdbool.h>

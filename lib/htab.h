@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Intrusive chained hash table shared by every stage that deduplicates:
  * the process table, the symbol cache, stack aggregation.
  *

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Logging through the host's callback: see log.h. */
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging through the host: library code never prints on its own. A stage
  * gets a borrowed struct tg_logger; a NULL logger or callback is silent. */
 #ifndef TGPROF_LIB_LOG_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The size check of every size-prefixed option struct: see opts.h. */
 #include <errno.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Size-prefixed option structs, the libbpf way: every *_opts struct that
  * crosses a module boundary starts with `size_t sz`, the caller's sizeof,
  * so a caller built against an older or a newer header keeps working. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Output directories: mkdir -p, and files written through a temporary
  * file and renameat(). See outdir.h. */
 #include <errno.h>

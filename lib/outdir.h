@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The directory output files are written into: `tgprof record`'s -o and
  * the file exporter's directory. A file appears there whole or not at all,
  * so a reader (a collector, a dashboard) never takes in half of one. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Bounded FIFO of owned buffers: a ring that grows up to its bound, the
  * oldest dropped when full. See queue.h. */
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one bounded FIFO between a producer and a slower consumer: requests
  * waiting for the plugin host's consumer (receiver/plugin/reqqueue.c), for
  * the network (exporter/otlp_http.c) and for the disk (exporter/file.c),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* splitmix64 (Steele, Lea, Flood 2014): see rand.h. */
 #include <stdint.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one pseudo-random source: retry jitter (receiver/plugin/reqqueue.c,
  * exporter/otlp_http.c) and the benchmarks' inputs. splitmix64: fast,
  * every 64-bit state is valid, a fixed seed replays the same sequence.

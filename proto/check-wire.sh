@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Checks tgprof's proto/ against the OpenTelemetry Collector v0.165.0 (pdata
 # v1.71.0, pprofile v0.165.0): every field tgprof's .proto files declare has
 # the collector's number, cardinality, type and packing, and the request

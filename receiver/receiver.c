@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver: sampler records in, symbolized samples out. Samples, execs
  * and exits arrive in the order they happened, so a sample is always
  * symbolized against the mappings of its own address space, and an exit is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The receiver: drains the sampler, keeps the process table, symbolizes
  * every sample and hands it to a sink. One receiver instance owns all its
  * state (no globals); one thread drives it through receiver__poll(). */

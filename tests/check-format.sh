@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Fails when a C source or header differs from what .clang-format makes of it.
 set -euo pipefail
 clang_format=${1:-clang-format}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `tgprof validate` and `tgprof config`: the configuration from the
  * command line. Both read the receiver's keys through the plugin `tgprof
  * run` would load (--plugin, service.plugin, else the default places):

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The host's log lines on stderr, and libbpf's print hook onto them: see
  * hostlog.h. */
 #include <stdarg.h>

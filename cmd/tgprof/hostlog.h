@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's log: "tgprof: LEVEL: message" lines on stderr from any thread
  * (the receiver plugin's and the exporter's threads log too), kept apart
  * from `tgprof record`'s live progress line; and libbpf's own messages

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* tgprof: the host. Dispatches subcommands (record.c, run.c, config_cmd.c);
  * each loads the receiver plugin through its ABI and wires it to the
  * exporters. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The /metrics and /healthz server: one poll() loop over the listening
  * socket, an eventfd that stops it, and a few non-blocking clients, each
  * read until its request head is complete, answered from the last body

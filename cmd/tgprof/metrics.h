@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's small HTTP server (service.telemetry.metrics.address):
  * GET /metrics answers the self-statistics in the Prometheus text format,
  * GET /healthz 200 while the receivers run and 503 otherwise, for

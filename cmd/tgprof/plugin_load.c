@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver plugin through dlopen(RTLD_NOW | RTLD_LOCAL): every symbol
  * resolved at load, none shared with the host. The descriptor is checked
  * the way docs/ABI.md says a host must before any callback is used. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Loading the receiver plugin (libtgprof_receiver.so) with dlopen(): from
  * a path given on the command line or in the config (service.plugin), or
  * found next to the binary, then in the install libdir. A plugin that does

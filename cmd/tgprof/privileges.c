@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What tgprof needs from the kernel, checked before the receiver plugin is
  * created so a user hears which capability is missing, and how to grant
  * it, rather than a bare EPERM. */

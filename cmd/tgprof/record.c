@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `tgprof record`: one-shot profiling with no collector. Hosts the
  * receiver plugin through its ABI, as `tgprof run` does, with a consumer of
  * its own: each report interval's OTLP request is folded (stacks.folded,

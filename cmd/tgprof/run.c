@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `tgprof run --config FILE`: the daemon. Loads the receiver plugin and the
  * collector-style config, wires each pipeline receiver to every pipeline
  * exporter (the consumer callback fans a request out to their queues),

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The counters of `tgprof run`: each receiver's and exporter's statistics
  * come in and are summed (struct run_totals); the Prometheus text that
  * /metrics serves (metrics.c) and the periodic stats log line go out. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The counters of `tgprof run` (run_stats.c): the statistics of every
  * receiver and exporter summed into struct run_totals, rendered as the
  * Prometheus text of /metrics and as the stats log line. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* logfmt and JSON lines for the daemon's log: see runlog.h. */
 #include <errno.h>
 #include <inttypes.h>

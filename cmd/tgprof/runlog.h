@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's log: one event per line on stderr, logfmt or JSON, with a
  * UTC timestamp, a level, a message and typed fields:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The tgprof host: command-line front end that drives the receiver plugin
  * and writes what it produces. The subcommands main.c dispatches to, and
  * what they share. */

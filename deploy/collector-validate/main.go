@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // otelcol-deploy-validate: an OpenTelemetry Collector (v0.165.0) with exactly
 // the components deploy/kubernetes/ names in its collector configuration, so
 // the deploy tests can run the real `validate` on that configuration: a

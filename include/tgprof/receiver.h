@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* tgprof receiver plugin ABI.
  *
  * libtgprof_receiver.so exports one symbol, tgprof_receiver_plugin(). It

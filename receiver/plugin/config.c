@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver plugin's configuration: one key list, expanded into the
  * public key table and the config map that fills struct plugin_config,
  * plus the checks types alone cannot make. See plugin_config.h. */

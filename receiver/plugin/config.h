@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The receiver plugin's configuration: the keys of `receivers: tgprof:`,
  * one config map table, and the four config callbacks of the plugin
  * descriptor (include/tgprof/receiver.h) that the host drives while it

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver as a plugin (include/tgprof/receiver.h, docs/ABI.md): the
  * one exported entry, the descriptor, and the lifecycle around the
  * receiver core. A started receiver runs one thread that drives

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Requests waiting for the consumer: a lib/queue of owned buffers, the
  * head's retry state, and lib/backoff's wait between offers. See
  * reqqueue.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Requests waiting for the consumer (DESIGN.md section 7): the plugin's
  * thread pushes each interval's serialized ExportProfilesServiceRequest
  * and offers the oldest to the host's consumer, whose answer decides its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* User-space process filters: see filter.h. */
 #include <errno.h>
 #include <regex.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Which processes a receiver profiles, decided in user space for what the
  * kernel cannot match cheaply: process names (regular expressions),
  * container ids and cgroup paths, seen when a process is first sampled

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* /proc/PID/task/TID/maps text -> struct maps: the address layout that
  * proctab keeps per process and the symbolizer translates user addresses
  * with. Pure parsing: the text comes from procfs__read_maps().

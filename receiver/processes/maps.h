@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Parses /proc/PID/[task/TID/]maps text into a sorted mapping array: the
  * address layout the symbolizer translates user addresses with. Pure: no
  * I/O, so it is tested on crafted text. */

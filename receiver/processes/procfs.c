@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The /proc readers behind the process table (liveness, stat, maps) and the
  * symbolizer (files opened inside a task's root). Everything is read under
  * a configurable root so tests can build a fake /proc tree. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The /proc facts tgprof relies on, read under a configurable root so tests
  * can run the process table against a fake tree. Every reader tolerates a
  * process that vanishes mid-read: it returns -ENOENT/-ESRCH, never crashes.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The process table between the sampler drain (samples, exec and exit
  * records) and the symbolizer (the mapping behind every user address):
  * one entry per thread group, keyed by TGID + leader start time, its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The process table: what tgprof knows about every thread group it has
  * sampled, keyed by TGID + leader start time, following the thread-group
  * rules of DESIGN.md section 3:

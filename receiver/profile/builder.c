@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The profile builder (profile.h): symbolized samples come in and are
  * aggregated per interval into processes, Samples (one per stack, thread
  * and CPU: the rows of sample_attrs[]) and their timestamps; at every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The dictionary of one request: strings, attributes, functions, mappings,
  * locations and stacks come in, their indices in the ProfilesDictionary
  * go out (see dictionary.h). Every entry is interned by content through

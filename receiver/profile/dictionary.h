@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The OTLP ProfilesDictionary of one request (DESIGN.md section 6): the
  * pieces of samples come in (strings, attributes, functions, mappings,
  * locations, stacks), their indices go out, every entry unique and every

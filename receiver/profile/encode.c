@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The packer: the builder's interval in (struct encode_request), protobuf-c
  * messages built in an arena, one serialized ExportProfilesServiceRequest
  * out. One ResourceProfiles per process, one ScopeProfiles, one Profile;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Packing: one interval as the builder aggregated it (the dictionary, the
  * processes, the Samples and their timestamps) comes in, the serialized
  * OTLP ExportProfilesServiceRequest goes out, through protobuf-c. Only

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The profile builder (DESIGN.md section 6): symbolized samples in, one
  * serialized OTLP ExportProfilesServiceRequest per report interval out,
  * at the wire format of opentelemetry-proto v1.10/v1.11 (proto/README.md).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Frames to Locations to a Stack (see stacks.h): the receiver's frames,
  * innermost first, come in; the dictionary's mapping, location and stack
  * indices go out, through caches keyed by raw facts.

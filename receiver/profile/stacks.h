@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A sample's symbolized frames in, its Stack's index in the dictionary
  * out: every frame (an inline chain: one frame) becomes a Location of a
  * Mapping. Caches keyed by raw facts (the mapping's bounds and inode, the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The interning table of the profile builder: see table.h. Keys in,
  * indices (or cached values) out; entries in the interval's arena. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Byte keys in, dense indices out: the one interning table behind every
  * dictionary table (dictionary.c), every cache keyed by raw facts
  * (stacks.c) and the builder's process and Sample tables (builder.c).

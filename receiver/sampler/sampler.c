@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* User side of the sampler: loads bpf/sampler.bpf.c with its unwind-table
  * maps sized, attaches a CPU-clock perf event on every online CPU and the
  * exec/exit tracepoints, and drains the ring buffer into the receiver in

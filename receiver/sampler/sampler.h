@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* User side of bpf/sampler.bpf.c: opens and configures the BPF object (the
  * unwind-table maps sized before load), attaches one CPU-clock perf event
  * per online CPU and the exec/exit tracepoints, and hands every

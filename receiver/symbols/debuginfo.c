@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Symbolizer input beside the binary: separate debug files (build-id,
  * .gnu_debuglink + CRC) inside the process's root then on the host, and
  * MiniDebugInfo (.gnu_debugdata, xz). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Where a binary's symbols and DWARF live when not in the binary itself: a
  * separate debug file found by build-id (DEBUGDIR/.build-id/xx/rest.debug)
  * or by .gnu_debuglink (checked with its CRC-32), looked up inside the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Symbolizer output stage for names: a mangled symbol becomes the name a
  * person reads, once per symbol (the symbolizer caches the result). C++
  * goes through libstdc++; both Rust schemes are decoded here. */

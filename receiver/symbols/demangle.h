@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Symbol names as people read them: C++ (Itanium ABI, through libstdc++'s
  * __cxa_demangle), Rust legacy (_ZN...17h<hash>E, hash dropped) and Rust v0
  * (_R..., tgprof's own demangler). The symbolizer keeps the mangled name as

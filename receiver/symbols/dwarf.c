@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Symbolizer input for source lines: one ELF file's DWARF through libdw,
  * turned into (function, file, line) frames per address, inlined callees
  * first. The symbolizer holds one per cached file that has DWARF. */

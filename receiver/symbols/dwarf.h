@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Source lines and inlined frames of one ELF file's DWARF, read with libdw:
  * for an address, the file and line, and the chain of functions inlined
  * there, innermost first. A compile unit is indexed on its first lookup

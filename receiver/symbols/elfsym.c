@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Symbolizer input: one ELF file (or the [vdso] image) read with libelf into
  * a compact table the symbolizer caches per file: function symbols sorted
  * by address, PT_LOAD segments for offset translation, the GNU build-id. */

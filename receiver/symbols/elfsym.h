@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* One ELF file's function symbols, read with libelf: .symtab and .dynsym
  * merged, sorted by address, plus the PT_LOAD program headers that turn a
  * file offset into the ELF virtual address symbols are expressed in (the

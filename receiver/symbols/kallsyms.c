@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Symbolizer input for kernel frames: /proc/kallsyms read once into a
  * sorted table of text symbols (vmlinux and modules) that every kernel
  * address of every sample is looked up in. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Kernel symbols from /proc/kallsyms (vmlinux and modules), sorted once at
  * start; kernel frames are looked up here. */
 #ifndef TGPROF_RECEIVER_KALLSYMS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Between the process table and the profile builder: each sampled address
  * becomes a frame, user ones through their mapping and the ELF file behind
  * it (cached per device and inode), kernel ones through kallsyms. */

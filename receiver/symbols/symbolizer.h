@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Turns sampled addresses into frames: user addresses through the mapping
  * the process table found and the ELF file behind it (opened inside the
  * process's root, matched by device and inode), kernel addresses through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* CFI decoding: a .eh_frame or .debug_frame section's bytes in, CIEs, FDEs
  * and the rows of their CFA programs out (to table.c). Every read goes
  * through a cursor bounded by the entry it belongs to. */

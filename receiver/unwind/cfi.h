@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* DWARF call-frame information (.eh_frame, .debug_frame) read from a
  * section already in memory: CIEs, FDEs, pointer encodings, and the CFA
  * program run into rows of bpf/unwind.h. table.c finds the sections and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Rows of a compiled table in, the kernel's chunks and page index out
  * (bpf/unwind_maps.h explains the layout); and the BPF walk's lookup over
  * them, for the tests. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A compiled table (table.h rows) in the kernel's layout (bpf/unwind_maps.h):
  * rows in, the chunks and page-index groups loader.c inserts out, and the
  * lookup the BPF walk makes, in C, so tests check the layout against the

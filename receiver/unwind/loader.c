@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A process's executable mappings in (when the process table reads them),
  * its files' tables compiled once (table.c), laid out (layout.c) and put
  * into the sampler's maps, its ranges written beside them; and samples the

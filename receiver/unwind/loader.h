@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unwind tables into the kernel: a process's executable mappings in (from
  * the process table, when they are read), each file's compiled table
  * (table.h) put once into the sampler's BPF maps and shared by every

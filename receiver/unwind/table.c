@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The table compiler: an ELF file (fd or memory) in, its struct unwind_row
  * table out (table.h), for the BPF loader to copy into maps and the
  * user-space walk to search. Reads the ELF and program headers, the CFI

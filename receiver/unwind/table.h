@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unwind tables: one ELF file's call-frame information (.eh_frame through
  * .eh_frame_hdr, else .debug_frame, from the file or its separate debug
  * file) compiled into the sorted struct unwind_row array of bpf/unwind.h

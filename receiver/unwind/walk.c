@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The user-space unwinder: registers and a stack copy in, return addresses
  * out (walk.h). The receiver runs it on samples the BPF walk could not
  * finish; the rules are the BPF walk's, step for step. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The user-space unwinder: sampled registers and a copy of the top of the
  * user stack in, return addresses out, walked with the rows of table.h by
  * the same rules as the BPF sampler's walk. It finishes the samples the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Shared machinery of the BPF tests: see harness.h. */
 #include <errno.h>
 #include <fcntl.h>

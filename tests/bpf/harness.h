@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the BPF tests share: root check (never skip in CI), fixtures started
  * paused and released once the sampler runs, a sink that captures every
  * symbolized sample, and a loop that drives the receiver until a condition

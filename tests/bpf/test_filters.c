@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver's filters on the real kernel: PIDs and existing cgroups
  * stop in the kernel; names, container ids and cgroups created later are
  * decided in user space before anything is symbolized, and a process

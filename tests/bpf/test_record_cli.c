@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `tgprof record` as a user runs it: the files it writes, what it prints,
  * when -p stops (the whole thread group gone, not its leader), and the
  * one-line errors (exit code 2) for bad input and missing privileges.

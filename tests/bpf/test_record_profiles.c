@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* `tgprof record`'s profiles read by the real readers: profile.otlp.pb
  * decoded with the OTLP protos (resource, thread, mapping and build-id of
  * the pthread_exit leader fixture's worker), and profile.pb.gz through

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The symbolizer on live samples from the real kernel: a process in its own
  * mount namespace whose binary exists only there, a binary deleted while it
  * runs, a syscall-heavy process (kernel frames) and kernel module symbols.

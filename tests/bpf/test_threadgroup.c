@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The thread-group rules of DESIGN.md section 3, on the real kernel: a
  * leader that calls pthread_exit(), a dlopen after it left, an exec from a
  * non-leader thread, a reused PID and process/thread churn. Needs root. */

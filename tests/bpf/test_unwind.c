@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The table walk on the real kernel: fixtures built -O2 without frame
  * pointers (a PLT into a shared library, C++ exceptions, a signal handler
  * in the middle of the stack, recursion 200 deep, a thread of a

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The configuration from the command line: `tgprof validate` and
 `tgprof config`, and what `tgprof record` reads from the receiver plugin's
 keys before it samples, run as a user runs them (no root).

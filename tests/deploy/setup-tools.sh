@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # The deploy tests' tools, built or installed once into DIR (the build
 # folder's deploy/) and again only when their pins or sources change:
 #   DIR/venv                          Python venv: kubernetes-validate, PyYAML

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """deploy/ as a cluster operator meets it: the manifests render with
 kustomize and validate against the Kubernetes schemas, the DaemonSet keeps
 to least privilege, the collector's configuration passes the real

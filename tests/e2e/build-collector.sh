@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # Builds the end-to-end tests' OpenTelemetry Collector (tests/e2e/collector,
 # collector v0.165.0) into $1. CMake runs it only when the Go sources change;
 # Go's module and build caches make a rebuild cheap. Modules come from

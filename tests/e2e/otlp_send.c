@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* otlp_send: submits files of serialized ExportProfilesServiceRequest bytes
  * through tgprof's OTLP/HTTP exporter (exporter/otlp_http.h), so the e2e
  * tests prove the exporter -> collector path with real requests.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """tgprof's profiles against a real OpenTelemetry Collector (v0.165.0, built
 by tests/e2e/build-collector.sh): the collector's own JSON output of what its
 pipeline received is the proof, not a fake server.

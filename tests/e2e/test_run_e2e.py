@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`tgprof run`, the daemon, with the real receiver plugin against the real
 OpenTelemetry Collector of test_e2e.py: stopped with SIGTERM it loses no
 interval (the last, partial one included), and SIGHUP with a broken file

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libFuzzer target for the symbolizer's readers of untrusted files: the ELF
  * symbol reader (from memory and from an fd), the build-id peek, the DWARF
  * reader and its lookups, the MiniDebugInfo (xz) decoder and the Rust

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # `make install` in miniature: cmake --install into a fresh prefix, then
 # checks what landed there and builds a host through tgprof-receiver.pc.
 #   check-install.sh BUILD_DIR SOURCE_DIR CC
@@ -18,6 +19,8 @@ fail() {
 
 [ -x "$prefix/bin/tgprof" ] || fail "no bin/tgprof"
 [ -f "$prefix/include/tgprof/receiver.h" ] || fail "no include/tgprof/receiver.h"
+cmp -s "$prefix/share/doc/tgprof/LICENSE" "$src/LICENSE" ||
+	fail "no share/doc/tgprof/LICENSE"
 pc=$(find "$prefix" -name tgprof-receiver.pc)
 [ -n "$pc" ] || fail "no tgprof-receiver.pc"
 libdir=$(dirname "$(dirname "$pc")")

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # What libtgprof_receiver.so shows the dynamic loader (docs/ABI.md).
 #   check-library.sh exports LIB   only tgprof_receiver_plugin is exported
 #   check-library.sh linkage LIB   SONAME with the ABI major; the system

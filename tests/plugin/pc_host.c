@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The smallest host built the way tgprof-receiver.pc says: linked with
  * -ltgprof_receiver, it asks the entry for the descriptor and prints
  * "NAME VERSION ABI_MAJOR.ABI_MINOR KEYS". */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The test host: see plugin_host.h. */
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A second host for libtgprof_receiver.so, written as any host would be:
  * dlopen() the library, ask its one entry for the descriptor, hand the
  * receiver a struct tgprof_host. Its consumer answers from a script and

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libtgprof_receiver.so through its ABI, as a second host sees it, with no
  * sampling: the entry and its versions, hosts of other sizes and majors,
  * the config callbacks, shutdown without start and twice, stats sizes,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* libtgprof_receiver.so sampling the real kernel, driven by a second host
  * through its ABI only: a consumer that answers RETRY then OK gets every
  * interval exactly once, PERMANENT answers are dropped and counted,

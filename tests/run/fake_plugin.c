@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* A receiver plugin for the host's tests: implements the plugin ABI
  * (include/tgprof/receiver.h) without BPF or root. Every report interval
  * its thread builds one canned ExportProfilesServiceRequest with the

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """`tgprof run`, the daemon, with a fake receiver plugin (fake_plugin.c):
 plugin loading and refusal, logs, signals, reload, the file exporter, and
 /metrics and /healthz. No root, no BPF: the fake offers one canned profile

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The fake /proc tree of the unit tests: see fakeproc.h. */
 #include <errno.h>
 #include <ftw.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A fake /proc for the unit tests: a temporary directory handed to procfs,
  * the process table and the symbolizer as their proc root, filled with the
  * task directories, stat and maps files and links each test describes. */

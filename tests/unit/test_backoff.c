@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards lib/backoff.c, the wait between retries of the plugin's request
  * queue and of the OTLP/HTTP exporter: it doubles from its first value up
  * to its cap, the jitter keeps it within half of that either way and never

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The host's YAML configuration: what `tgprof validate` and `tgprof run`
  * read. Each class of bad input gets its exact message, with the file
  * position and the key path; good input fills the receiver's config

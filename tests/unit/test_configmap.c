@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Config maps: how a component's one key table turns YAML text into its
  * C struct, with bounds, list semantics, defaults and messages that say
  * what was expected. A small component of its own exercises the table

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the ELF reader under the symbolizer (receiver/symbols/elfsym.c): known
  * functions of the symbols_* fixtures are named from their file offsets,
  * and corrupt or truncated files never make it read outside the file. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards exporter/file.c: each request becomes one file per format, named
  * by its time and written atomically; at most max_files of each format
  * stay (files of an earlier run count); a request that cannot be written is

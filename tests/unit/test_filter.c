@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards receiver/processes/filter.c: which processes a receiver profiles, by name,
  * container and cgroup, with excludes winning over includes. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The flame graph `tgprof record` writes (flamegraph.svg) from the folded
  * stacks: well-formed, escaped, geometrically sound, deterministic, and
  * carrying its zoom and search script. */

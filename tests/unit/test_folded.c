@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Folded stacks: how the samples of the receiver's OTLP requests become
  * the "stack count" lines of stacks.folded (through the profile builder
  * and otlp_folded__add(), the way `tgprof record` folds them), and how

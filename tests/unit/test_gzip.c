@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards lib/gzip.c, the gzip behind the OTLP/HTTP bodies and
  * profile.pb.gz: what it writes gunzips to the input, and input and
  * output larger than one zlib call (32-bit counts: 4 GiB) are streamed

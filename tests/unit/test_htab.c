@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards lib/htab.c, the hash table behind the process table, the symbol
  * cache, the profile builder and the DWARF file names: nodes are found by
  * hash and key, removal unlinks, and a caller with a memory budget learns

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the kernel symbol table behind kernel frames
  * (receiver/symbols/kallsyms.c): fake kallsyms files written by the test, and the
  * real /proc/kallsyms when this process may read its addresses. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards receiver/processes/maps.c, the parser every maps read by the process table
  * goes through: crafted /proc/PID/maps text, including the cut-off and
  * corrupt reads a vanishing process produces. */

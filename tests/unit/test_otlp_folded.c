@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards exporter/otlp_folded.c: the folded stacks decoded from the
  * receiver's OTLP request (process name, user frames root first, inlined
  * "_[i]", kernel "_[k]", unnamed frames by their file), and a request that

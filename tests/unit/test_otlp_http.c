@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The OTLP/HTTP exporter against a scripted fake collector: a thread on
  * 127.0.0.1 that answers each request as the test says (a status, a hang,
  * a reset mid-body, a held response) and records what arrived. Tests wait

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards exporter/otlp_merge.c, how `tgprof record` turns the receiver's
  * requests of every report interval into one of the whole recording: the
  * merge of two intervals says what one request of all their samples says,

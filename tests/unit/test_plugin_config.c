@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The receiver plugin's configuration: the keys of `receivers: tgprof:`,
  * their defaults, where each lands in struct plugin_config, and the checks
  * that need more than one key or more than a type. */

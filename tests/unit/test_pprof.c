@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards exporter/pprof.c: the profile builder's OTLP request turned into
  * the gzip'd pprof Profile `go tool pprof` reads. The output is gunzipped
  * and decoded with the generated pprof code and checked table by table;

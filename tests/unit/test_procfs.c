@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards receiver/processes/procfs.c, the /proc facts the process table decides
  * with: stat parsing, thread-group liveness (DESIGN.md section 3), maps
  * reads and opening files inside a task's root, on a fake /proc tree built

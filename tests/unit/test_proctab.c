@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards receiver/processes/proctab.c, the process table between the sampler drain
  * and the symbolizer: the thread-group rules of DESIGN.md section 3 played
  * against a fake /proc tree built in a temporary directory. */

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards receiver/profile/profile.c, the profile builder: what it packs is decoded
  * again with the generated protobuf-c code (and protoc-c's text decoder)
  * and checked field by field against the OTLP profiles rules: zero entries

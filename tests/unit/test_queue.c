@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards lib/queue.c, the bounded FIFO the plugin's request queue and the
  * exporters are built on: items come out in order, a full queue drops its
  * oldest and counts it, every other drop is counted under its cause, and

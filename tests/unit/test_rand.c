@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards lib/rand.c, the random source behind retry jitter: it is
  * splitmix64, a seed replays its sequence (so tests of jitter are
  * deterministic), unseeded generators differ, and draws below n stay below

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Guards receiver/plugin/reqqueue.c, the requests waiting for the plugin host's
  * consumer: answers decide each request's fate, retries back off within
  * their caps and jitter, a full queue drops its oldest, and every drop is

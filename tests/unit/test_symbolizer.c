@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the symbolizer (receiver/symbols/symbolizer.c) on the test process
  * itself: its own functions, libc, the [vdso], through mappings read here
  * from /proc/self/maps; plus the cache, its epochs and kernel frames. */

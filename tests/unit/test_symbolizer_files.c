@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the symbolizer (receiver/symbols/symbolizer.c) on the ELF fixtures built
  * for it: each file is mapped into this process the way a loader maps it,
  * and addresses inside it are named through /proc/self/maps. Separate

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The top-functions report `tgprof record` prints: self and total samples
  * per function, computed from the folded stacks. */
 #include <criterion/criterion.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the kernel layout of unwind tables (receiver/unwind/layout.c):
  * the lookup the BPF walk makes over chunks and the page index finds, for
  * every address of real libraries, the row the table itself holds; dense

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the table compiler (receiver/unwind/table.c): every address of
  * real libraries' text gets the rules libdw's own CFI reader gives, and
  * corrupt or truncated files are refused without a crash. */

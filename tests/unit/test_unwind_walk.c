@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Tests of the user-space unwinder (receiver/unwind/walk.c) on real
  * stacks: the unwind_chain fixture (-O2, no frame pointers) captures its
  * registers and stack in a deep call chain, and the walk, with tables

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* What every component the host implements has in common: its struct
  * made from its config map's defaults, set key by key from the YAML,
  * validated by the map and its own checks, freed; and the checks that

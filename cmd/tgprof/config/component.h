@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the host's components (component.c) share: a component is its
  * config map table, its struct and its checks beyond types; the YAML
  * loader (config.c) fills and checks every one the same way. */

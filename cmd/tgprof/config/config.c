@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* Collector-style YAML to the host's config: the tree from yamltree.c is
  * walked against each component's key table, every scalar expanded
  * (${env:NAME}) and set through the component's setter, then each

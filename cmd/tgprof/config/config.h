@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's configuration: collector-style YAML (receivers, exporters,
  * service) read with libyaml into the receiver plugin's config (through
  * the plugin's config callbacks) and the host's own component structs.

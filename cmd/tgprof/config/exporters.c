@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The host's exporters in the YAML (`otlphttp`, `file`): one config map
  * table each, the checks beyond types, and the OTLP/HTTP exporter's
  * options made from its struct. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The host's exporters in the YAML (exporters.c): `otlphttp` and `file`,
  * each a config map table and a struct the pipeline wiring reads. */
 #ifndef TGPROF_CMD_CONFIG_EXPORTERS_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* The `service` section of the YAML: pipelines, telemetry (logs,
  * metrics), the plugin path and the shutdown timeout; its config map
  * table and checks. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The `service` section of the YAML (service.c): the pipeline, the
  * daemon's logs and metrics, the plugin path, the shutdown timeout. */
 #ifndef TGPROF_CMD_CONFIG_SERVICE_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /* YAML text to a bounded tree of nodes with positions; see yamltree.h. */
 #include <errno.h>
 #include <stdarg.h>

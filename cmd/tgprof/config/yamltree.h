@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A YAML document as a small tree of scalars, sequences and mappings, each
  * with its line and column, read through libyaml's event parser so that
  * every limit holds while reading: bytes, depth, nodes, keys per mapping,

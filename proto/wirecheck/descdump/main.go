@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // descdump prints the wire facts (message, field, number, cardinality, type,
 // packed) of the OTLP profiles messages, one line each, sorted: those the
 // OpenTelemetry Collector's pdata links (no argument) or those of a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // pdatacheck decodes ExportProfilesServiceRequest files with the
 // OpenTelemetry Collector's own pdata and merges each into an empty batch,
 // which checks every dictionary index the way the exporter batcher does.

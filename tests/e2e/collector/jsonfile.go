@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The "jsonfile" exporter: every profiles request that reaches it becomes one
 // line of OTLP/JSON (pprofile.JSONMarshaler) appended to `path`, written
 // before the receiver answers, so a test that saw HTTP 200 finds the line.

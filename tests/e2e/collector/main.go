@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // otelcol-tgprof: the OpenTelemetry Collector tgprof's end-to-end tests send
 // profiles to. The upstream OTLP receiver and debug exporter, plus one small
 // exporter of our own ("jsonfile", below) that appends every profiles
