@@ -17,6 +17,8 @@
 #include "lib/arena.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
+#include "lib/sat.h"
+#include "lib/vec.h"
 
 typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
 	pb_resource_profiles;
@@ -144,41 +146,11 @@ struct req {
 	bool nomem;
 };
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 static inline uint64_t mix(uint64_t h, uint64_t v)
 {
 	h ^= v * 0xff51afd7ed558ccdULL;
 	return ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ULL;
 }
-
-/* @v (elements of @elem bytes) grown to hold at least @need, *@cap
- * updated; NULL when out of memory (@v is then untouched). */
-static void *vec__grow(void *v, uint32_t *cap, uint32_t need, size_t elem)
-{
-	uint32_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap = ncap > UINT32_MAX / 2 ? UINT32_MAX : ncap * 2;
-	v = realloc(v, (size_t)ncap * elem);
-	if (v)
-		*cap = ncap;
-	return v;
-}
-
-#define vec__reserve(v, cap, need)                                         \
-	({                                                                 \
-		void *nv__ = vec__grow((v), &(cap), (need), sizeof(*(v))); \
-		if (nv__)                                                  \
-			(v) = nv__;                                        \
-		nv__ ? 0 : -ENOMEM;                                        \
-	})
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -1133,19 +1105,6 @@ static int profile__get(struct otlp_merge *m, struct req *q, uint32_t scope,
 
 /* ---- samples ------------------------------------------------------------ */
 
-/* How many events a sample stands for: its values, else its timestamps. */
-static uint64_t sample_count(const otlp_sample *s)
-{
-	int64_t n = 0;
-	size_t i;
-
-	if (!s->n_values)
-		return s->n_timestamps_unix_nano;
-	for (i = 0; i < s->n_values; i++)
-		n += s->values[i];
-	return n > 0 ? (uint64_t)n : 0;
-}
-
 struct sample_key {
 	uint32_t profile;
 	int32_t stack, link;
@@ -1290,7 +1249,7 @@ static int sample__add(struct otlp_merge *m, struct req *q, uint32_t profile,
 		       const otlp_sample *src)
 {
 	uint32_t room = m->o.max_events - m->nslots, n, keep;
-	uint64_t count = sample_count(src), hash;
+	uint64_t count = otlp_sample_count(src), hash;
 	int32_t attrs[OTLP_MERGE_MAX_LIST];
 	struct sample_key k;
 	struct msample *s;
@@ -1359,7 +1318,7 @@ static void samples__drop(struct otlp_merge *m, const otlp_profile *p,
 	size_t i;
 
 	for (i = 0; i < p->n_samples; i++) {
-		uint64_t count = sample_count(p->samples[i]);
+		uint64_t count = otlp_sample_count(p->samples[i]);
 
 		m->stats.samples = sat_add(m->stats.samples, count);
 		*counter = sat_add(*counter, count);

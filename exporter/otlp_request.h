@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/sat.h"
 #include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
 
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
@@ -42,6 +43,23 @@ static inline const char *otlp_dict_string(const otlp_dictionary *d,
 	return otlp_in_range(idx, d ? d->n_string_table : 0) ?
 		       d->string_table[idx] :
 		       NULL;
+}
+
+/* How many events @s stands for: the sum of its values (a negative sum
+ * counts none), else its timestamps; at most INT64_MAX, whatever a hostile
+ * request says, so the count fits a pprof value too. */
+static inline uint64_t otlp_sample_count(const otlp_sample *s)
+{
+	int64_t n = 0;
+	size_t i;
+
+	if (!s->n_values)
+		return s->n_timestamps_unix_nano > INT64_MAX ?
+			       INT64_MAX :
+			       s->n_timestamps_unix_nano;
+	for (i = 0; i < s->n_values; i++)
+		n = sat_add_s64(n, s->values[i]);
+	return n > 0 ? (uint64_t)n : 0;
 }
 
 #endif
