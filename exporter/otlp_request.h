@@ -11,19 +11,16 @@
 #include <stdint.h>
 
 #include "lib/sat.h"
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "proto/otlp.h"
 
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-	otlp_request;
-typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
-	otlp_dictionary;
-typedef Opentelemetry__Proto__Profiles__V1development__Profile otlp_profile;
-typedef Opentelemetry__Proto__Profiles__V1development__Sample otlp_sample;
-typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_anyvalue;
+typedef pb_request otlp_request;
+typedef pb_dictionary otlp_dictionary;
+typedef pb_profile otlp_profile;
+typedef pb_sample otlp_sample;
+typedef pb_anyvalue otlp_anyvalue;
 
 /* OTLP_REQUEST(unpack), OTLP_REQUEST(free_unpacked) */
-#define OTLP_REQUEST(name) \
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
+#define OTLP_REQUEST(name) PB_REQUEST(name)
 #define ANY_STRING \
 	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define ANY_STRINDEX \
