@@ -74,6 +74,8 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	cfg->proc_root = "/proc";
 	cfg->kallsyms_path = "/proc/kallsyms";
 	cfg->max_symbol_bytes = 256u << 20;
+	cfg->perf_maps = true;
+	cfg->perf_map_max_bytes = PERFMAP_DEFAULT_MAX_BYTES;
 	cfg->unwinder = RECEIVER_UNWIND_TABLES;
 	cfg->unwind_table_bytes = UNWIND_LOADER_DEFAULT_MAX_BYTES;
 	cfg->stack_copy_bytes = 16u << 10;
@@ -368,6 +370,7 @@ static void on_record(void *ctx, const void *data, size_t len)
 			hdr->tgid);
 		proctab__on_exec(r->procs, hdr->tgid, hdr->start_ns, comm,
 				 hdr->ts_ns);
+		symbolizer__forget_process(r->sym, hdr->tgid);
 		return;
 	}
 	case TGPROF_REC_EXIT: {
@@ -650,6 +653,8 @@ int receiver__start(struct receiver *r)
 	sopts.kernel = r->cfg.kernel_stacks;
 	sopts.max_files = r->cfg.max_symbol_files;
 	sopts.max_bytes = r->cfg.max_symbol_bytes;
+	sopts.perf_maps = r->cfg.perf_maps;
+	sopts.perf_map_max_bytes = r->cfg.perf_map_max_bytes;
 	r->sym = symbolizer__new(&sopts, r->log);
 	if (!r->sym)
 		return -errno;

@@ -48,6 +48,10 @@ struct receiver_config {
 	/* Symbol cache budget in bytes (tables, DWARF, demangled names);
 	 * default 256 MiB. */
 	size_t max_symbol_bytes;
+	/* Name JIT code through the runtime's /tmp/perf-PID.map; default
+	 * true. Bytes read of one map: default 16 MiB. */
+	bool perf_maps;
+	size_t perf_map_max_bytes;
 	/* Which processes are profiled (receiver/processes/filter.h); NULL: all.
 	 * Borrowed for receiver__new() only, which compiles it. PIDs and the
 	 * cgroups that exist at start are filtered in the kernel; names,

@@ -46,6 +46,15 @@
 	  "is evicted.")                                                       \
 	X("symbol_cache_files", rcv.max_symbol_files, INT, "512", 1, 65536, 0, \
 	  "Binaries whose symbol tables stay loaded.")                         \
+	X("perf_maps", rcv.perf_maps, BOOL, "true", 0, 0, 0,                   \
+	  "Name JIT-compiled code (Node.js --perf-basic-prof, the JVM's jcmd " \
+	  "Compiler.perfmap, LuaJIT, .NET DOTNET_PerfMapEnabled) through the " \
+	  "/tmp/perf-PID.map its runtime writes, read inside the process's "   \
+	  "root.")                                                             \
+	X("perf_map_max_bytes", rcv.perf_map_max_bytes, SIZE, "16MiB",         \
+	  CONFIGMAP_KIB(4), CONFIGMAP_GIB(1), 0,                               \
+	  "Bytes read of one process's perf map; the rest is left unread and " \
+	  "counted. Maps held at once: four times this.")                      \
 	X("sweep_interval", rcv.sweep_interval_ns, DURATION, "10s", 0,         \
 	  CONFIGMAP_HOUR(1), 0,                                                \
 	  "How often the process table is checked against /proc for exits "    \

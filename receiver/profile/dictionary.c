@@ -12,6 +12,7 @@
 static const char *const frame_types[] = {
 	[FRAME_NATIVE] = "native",
 	[FRAME_KERNEL] = "kernel",
+	[FRAME_JIT] = "jit",
 };
 
 _Static_assert(ARRAY_SIZE(frame_types) <= DICT_FRAME_TYPES,

@@ -24,6 +24,7 @@
 #include "receiver/symbols/dwarf.h"
 #include "receiver/symbols/elfsym.h"
 #include "receiver/symbols/kallsyms.h"
+#include "receiver/symbols/perfmap.h"
 #include "receiver/processes/procfs.h"
 #include "receiver/symbols/symbolizer.h"
 
@@ -104,6 +105,7 @@ struct symbolizer {
 	struct tg_logger log; /* copied; fn and ctx are the host's */
 	char *proc_root;
 	struct kallsyms *ks;
+	struct perfmap_cache *jit; /* NULL: perf_maps off */
 	struct elfsym *vdso;
 	bool vdso_tried;
 	struct htab files; /* struct symfile by (dev, inode) */
@@ -256,6 +258,19 @@ struct symbolizer *symbolizer__new(const struct symbolizer_opts *opts,
 				      SYMBOLIZER_DEFAULT_MAX_BYTES;
 	sy->st.cache_max_bytes = sy->max_bytes;
 	sy->epoch = 1;
+	if (o.perf_maps) {
+		struct perfmap_cache_opts po = {
+			.sz = sizeof(po),
+			.proc_root = sy->proc_root,
+			.max_bytes = o.perf_map_max_bytes,
+		};
+
+		sy->jit = perfmap_cache__new(&po, &sy->log);
+		if (!sy->jit) {
+			err = -errno;
+			goto err_free;
+		}
+	}
 	if (o.kernel) {
 		sy->ks = kallsyms__load(o.kallsyms_path);
 		if (!sy->ks) {
@@ -297,6 +312,7 @@ void symbolizer__free(struct symbolizer *sy)
 	htab__free(&sy->files);
 	htab__free(&sy->datas);
 	elfsym__free(sy->vdso);
+	perfmap_cache__free(sy->jit);
 	kallsyms__free(sy->ks);
 	free(sy->debug_dirs_buf);
 	free(sy->proc_root);
@@ -987,6 +1003,46 @@ static size_t symbolizer__expand(struct symbolizer *sy, struct symdata *d,
 	return n;
 }
 
+/* Where runtimes put JIT code: anonymous memory, named anonymous memory
+ * (prctl PR_SET_VMA_ANON_NAME) and memfd files (.NET maps its code twice
+ * through one). */
+static bool maybe_jit(const struct mapping *m)
+{
+	switch (m->kind) {
+	case MAPPING_ANON:
+		return true;
+	case MAPPING_SPECIAL:
+		return m->path && !strncmp(m->path, "[anon:", 6);
+	case MAPPING_FILE:
+		return m->path && !strncmp(m->path, "/memfd:", 7);
+	default:
+		return false;
+	}
+}
+
+/* Names @out from the process's perf map; false when it does not. A
+ * return address is looked up at addr - 1, as for files: a call that ends
+ * a code object returns to the first byte of the next one. */
+static bool symbolizer__jit(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
+			    uint64_t addr, bool return_address,
+			    struct sym_frame *out)
+{
+	uint64_t at = return_address && addr ? addr - 1 : addr;
+	const char *name;
+	uint64_t off;
+
+	if (!sy->jit)
+		return false;
+	name = perfmap_cache__lookup(sy->jit, tgid, tid, at, &off);
+	if (!name)
+		return false;
+	out->kind = FRAME_JIT;
+	out->name = name;
+	out->system_name = name;
+	out->sym_offset = off + (addr - at);
+	return true;
+}
+
 size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 			const struct mapping *m, uint64_t addr,
 			bool return_address, struct sym_frame *out, size_t max)
@@ -1007,6 +1063,12 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 	out->kind = FRAME_NATIVE;
 	sy->st.lookups++;
 	if (!m) {
+		/* Code a runtime mapped after the process's maps were read:
+		 * its perf map may know it already. */
+		if (symbolizer__jit(sy, tgid, tid, addr, return_address, out)) {
+			sy->st.resolved++;
+			return 1;
+		}
 		sy->st.unresolved++;
 		return 1;
 	}
@@ -1044,6 +1106,11 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 		out->module = "[anon]";
 		break;
 	}
+	if (maybe_jit(m) &&
+	    symbolizer__jit(sy, tgid, tid, addr, return_address, out)) {
+		sy->st.resolved++;
+		return 1;
+	}
 	/* A return address points after the call, which may be the first
 	 * byte of the next function. */
 	off = out->file_offset;
@@ -1076,9 +1143,17 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 	return 1;
 }
 
+void symbolizer__forget_process(struct symbolizer *sy, uint32_t tgid)
+{
+	if (sy)
+		perfmap_cache__forget(sy->jit, tgid);
+}
+
 void symbolizer__next_epoch(struct symbolizer *sy)
 {
 	sy->epoch++;
+	if (sy->jit)
+		perfmap_cache__next_epoch(sy->jit);
 	/* A sample may have pushed the cache past its bound; catch up. */
 	symbolizer__trim(sy, sy->max_files);
 }
@@ -1088,4 +1163,6 @@ void symbolizer__stats(const struct symbolizer *sy,
 {
 	*ret = sy->st;
 	ret->cache_files = sy->files.count;
+	if (sy->jit)
+		perfmap_cache__stats(sy->jit, &ret->perf_map);
 }

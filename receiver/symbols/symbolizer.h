@@ -2,7 +2,8 @@
 /* Turns sampled addresses into frames: user addresses through the mapping
  * the process table found and the ELF file behind it (opened inside the
  * process's root, matched by device and inode), kernel addresses through
- * kallsyms. Symbol tables, DWARF line tables and demangled names are
+ * kallsyms, JIT code in anonymous memory through the runtime's perf map.
+ * Symbol tables, DWARF line tables and demangled names are
  * cached per file, keyed by build-id (else device, inode, size, mtime),
  * shared by every process mapping that file; the cache is bounded in files
  * and in bytes (LRU).
@@ -17,10 +18,12 @@
 
 #include "lib/log.h"
 #include "receiver/processes/maps.h"
+#include "receiver/symbols/perfmap.h"
 
 enum frame_kind {
 	FRAME_NATIVE = 0,
 	FRAME_KERNEL = 1,
+	FRAME_JIT = 2, /* named by the runtime's perf map */
 };
 
 /*
@@ -68,6 +71,11 @@ struct symbolizer_opts {
 	 * inside the process's root first, then on the host. NULL:
 	 * "/usr/lib/debug". At most 8. Copied. */
 	const char *debug_dirs;
+	/* Name JIT code in anonymous executable memory through the perf map
+	 * its runtime writes (/tmp/perf-PID.map inside the process's root;
+	 * receiver/symbols/perfmap.h). */
+	bool perf_maps;
+	size_t perf_map_max_bytes; /* bytes read of one map; 0: 16 MiB */
 };
 
 struct symbolizer_stats {
@@ -99,6 +107,7 @@ struct symbolizer_stats {
 	/* Files opened through /proc/PID/map_files (deleted, replaced, or
 	 * unreachable by path inside the process's root). */
 	uint64_t map_files_opens;
+	struct perfmap_stats perf_map; /* JIT names (all 0: perf_maps off) */
 };
 
 /* Returns a symbolizer (caller frees with symbolizer__free()) or NULL +
@@ -124,6 +133,10 @@ size_t symbolizer__kernel(struct symbolizer *sy, uint64_t addr,
 size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 			const struct mapping *m, uint64_t addr,
 			bool return_address, struct sym_frame *out, size_t max);
+
+/* Process @tgid exited or exec'd: what was read for its image alone (its
+ * perf map) is dropped, so a new image with that PID reads its own. */
+void symbolizer__forget_process(struct symbolizer *sy, uint32_t tgid);
 
 /* Ends an epoch (one sample): strings handed out before may be freed when
  * the cache evicts. Entries used in the current epoch are never evicted. */
