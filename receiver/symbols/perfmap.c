@@ -375,7 +375,10 @@ int perfmap__parse_status(const char *text, size_t len, uint32_t *ret_nspid,
 	uint32_t pid, uid;
 
 	f = status_line(text, len, "NSpid:", &eol);
-	if (!f)
+	/* Only a kernel without NSpid falls back to Pid, never a status cut
+	 * in the NSpid line: Pid is the PID on the host, not in the
+	 * process's namespace. */
+	if (!f && !memmem(text, len, "\nNSpid:", 7))
 		f = status_line(text, len, "Pid:", &eol);
 	if (!f || !status_field(f, eol, SIZE_MAX, &pid))
 		return -ENODATA;
