@@ -315,7 +315,7 @@ const struct perfmap_sym *perfmap__find(const struct perfmap *pm, uint64_t addr)
 	return &pm->v[lo];
 }
 
-/* The fields of the status line that starts with @key ("NSpid:"), or
+/* The fields of the status line that starts with @key ("NStgid:"), or
  * NULL. */
 static const char *status_line(const char *text, size_t len, const char *key,
 			       const char **ret_eol)
@@ -374,12 +374,14 @@ int perfmap__parse_status(const char *text, size_t len, uint32_t *ret_nspid,
 	const char *f, *eol;
 	uint32_t pid, uid;
 
-	f = status_line(text, len, "NSpid:", &eol);
-	/* Only a kernel without NSpid falls back to Pid, never a status cut
-	 * in the NSpid line: Pid is the PID on the host, not in the
+	/* NStgid, not NSpid: read through any thread, status gives that
+	 * thread's own ids, and the map is named by the process's. */
+	f = status_line(text, len, "NStgid:", &eol);
+	/* Only a kernel without NStgid falls back to Tgid, never a status
+	 * cut in that line: Tgid is the PID on the host, not in the
 	 * process's namespace. */
-	if (!f && !memmem(text, len, "\nNSpid:", 7))
-		f = status_line(text, len, "Pid:", &eol);
+	if (!f && !memmem(text, len, "\nNStgid:", 8))
+		f = status_line(text, len, "Tgid:", &eol);
 	if (!f || !status_field(f, eol, SIZE_MAX, &pid))
 		return -ENODATA;
 	f = status_line(text, len, "Uid:", &eol);
@@ -741,6 +743,9 @@ static void cache__load(struct perfmap_cache *c, struct pm_proc *p,
 	if (fd < 0) {
 		if (!p->map)
 			c->st.absent++;
+		if (c->log)
+			tg_debug(c->log, "perf map of process %" PRIu32 ": %s",
+				 p->tgid, strerror(-fd));
 		return;
 	}
 	if (p->map && (uint64_t)st.st_dev == p->dev &&

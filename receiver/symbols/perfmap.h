@@ -67,10 +67,10 @@ const struct perfmap_sym *perfmap__find(const struct perfmap *pm,
 					uint64_t addr);
 
 /*
- * From the text of a /proc/PID/status file (@len bytes): the PID of the
- * process in its own (innermost) PID namespace, the last field of "NSpid:"
- * (kernels before 4.1 have no such line: the "Pid:" line), and the
- * effective UID (second field of "Uid:"). Returns 0 or -ENODATA.
+ * From the text of a /proc/PID/task/TID/status file (@len bytes): the PID
+ * of the process in its own (innermost) PID namespace, the last field of
+ * "NStgid:" (kernels before 4.1 have no such line: the "Tgid:" line), and
+ * the effective UID (second field of "Uid:"). Returns 0 or -ENODATA.
  */
 int perfmap__parse_status(const char *text, size_t len, uint32_t *ret_nspid,
 			  uint32_t *ret_euid);

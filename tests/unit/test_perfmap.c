@@ -223,11 +223,16 @@ Test(perfmap, empty_map_finds_nothing)
 
 Test(perfmap, status_gives_innermost_namespace_pid_and_effective_uid)
 {
+	/* Read through thread 4250 of process 4242: the thread's own
+	 * NSpid is not the process's. */
 	static const char status[] = "Name:\tnode\nUmask:\t0022\n"
+				     "Tgid:\t4242\nPid:\t4250\n"
 				     "Uid:\t1000\t1001\t1000\t1000\n"
 				     "Gid:\t1000\t1000\t1000\t1000\n"
-				     "Pid:\t4242\nNSpid:\t4242\t17\t1\n";
-	static const char old[] = "Name:\tx\nPid:\t99\nUid:\t0\t0\t0\t0\n";
+				     "NStgid:\t4242\t17\t1\n"
+				     "NSpid:\t4250\t25\t9\n";
+	static const char old[] = "Name:\tx\nTgid:\t99\nPid:\t98\n"
+				  "Uid:\t0\t0\t0\t0\n";
 	static const char none[] = "Name:\tx\nUid:\t0\t0\t0\t0\n";
 	uint32_t pid = 0, uid = 0;
 
@@ -241,9 +246,10 @@ Test(perfmap, status_gives_innermost_namespace_pid_and_effective_uid)
 	cr_assert_eq(pid, 99);
 	cr_assert_eq(perfmap__parse_status(none, sizeof(none) - 1, &pid, &uid),
 		     -ENODATA);
-	/* A status cut before the end of the NSpid line has no PID. */
-	cr_assert_eq(perfmap__parse_status(status, sizeof(status) - 3, &pid,
-					   &uid),
+	/* A status cut before the end of the NStgid line has no PID. */
+	cr_assert_eq(perfmap__parse_status(status,
+					   strstr(status, "NSpid") - status - 2,
+					   &pid, &uid),
 		     -ENODATA);
 }
 
@@ -263,10 +269,11 @@ static void fake_process(void)
 	fakeproc_create("tgprof-perfmap");
 	fakeproc_mkdir("rootfs/tmp");
 	fakeproc_mkdir("%d/task/%d", TGID, TGID);
-	snprintf(
-		status, sizeof(status),
-		"Name:\tnode\nUid:\t%u\t%u\t%u\t%u\nPid:\t%d\nNSpid:\t%d\t%d\n",
-		getuid(), geteuid(), geteuid(), geteuid(), TGID, TGID, NSPID);
+	snprintf(status, sizeof(status),
+		 "Name:\tnode\nTgid:\t%d\nPid:\t%d\n"
+		 "Uid:\t%u\t%u\t%u\t%u\nNStgid:\t%d\t%d\nNSpid:\t%d\t%d\n",
+		 TGID, TGID, getuid(), geteuid(), geteuid(), geteuid(), TGID,
+		 NSPID, TGID, NSPID);
 	fakeproc_write(status, "w", "%d/task/%d/status", TGID, TGID);
 	fakeproc_symlink("../../../rootfs", "%d/task/%d/root", TGID, TGID);
 }
