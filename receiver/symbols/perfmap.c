@@ -23,7 +23,9 @@
 
 #define PERFMAP_DEFAULT_MAX_PROCS 256
 #define PERFMAP_DEFAULT_REREAD_NS (200 * NSEC_PER_MSEC)
-#define PERFMAP_MAX_BACKOFF 16 /* times the reread interval */
+/* Times the reread interval, at most: a map a tool writes later (jcmd
+ * Compiler.perfmap) is found within a second. */
+#define PERFMAP_MAX_BACKOFF 4
 #define PERFMAP_BUDGET_MAPS 4 /* maps held: this many times max_bytes */
 #define PERFMAP_STATUS_MAX (64u << 10) /* Groups: can make status long */
 #define PERFMAP_WARN_BURST 10

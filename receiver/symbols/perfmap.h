@@ -84,8 +84,8 @@ struct perfmap_cache_opts {
 	size_t max_bytes;
 	size_t max_procs; /* processes whose maps are held; 0: 256 */
 	/* Shortest time between two reads of one process's map when an
-	 * address misses; doubled while the file does not change, up to
-	 * 16 times. 0: 200 ms. */
+	 * address misses; doubled while the file is missing or unchanged,
+	 * up to 4 times. 0: 200 ms. */
 	uint64_t reread_ns;
 };
 

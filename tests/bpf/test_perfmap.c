@@ -284,10 +284,11 @@ Test(perfmap, jvm_compiler_perfmap_names_the_hot_java_method, .timeout = 240)
 		"    System.out.println(\"done=\" + (s & 1));\n"
 		"  }\n"
 		"}\n";
-	char *argv[] = { JAVA_HOME "/bin/java", "-XX:+PreserveFramePointer",
-			 "-Xshare:auto", JAVA_SRC, NULL };
-	char pid[16];
-	char *jcmd[] = { JAVA_HOME "/bin/jcmd", pid, "Compiler.perfmap", NULL };
+	/* TGPROF_TEST_JAVA_HOME: another JDK (17 or later) to try. */
+	const char *home = getenv("TGPROF_TEST_JAVA_HOME");
+	char java[512], jcmd_path[512], pid[16];
+	char *argv[] = { java, "-XX:+PreserveFramePointer", JAVA_SRC, NULL };
+	char *jcmd[] = { jcmd_path, pid, "Compiler.perfmap", NULL };
 	struct jit_tally t = { .hot = "tgprofHotMethod" };
 	struct receiver_sink sink = { .on_sample = tally_on_sample, .ctx = &t };
 	struct receiver_config cfg;
@@ -297,6 +298,10 @@ Test(perfmap, jvm_compiler_perfmap_names_the_hot_java_method, .timeout = 240)
 	struct fixture f;
 	uint64_t before, samples_before;
 
+	if (!home || !*home)
+		home = JAVA_HOME;
+	snprintf(java, sizeof(java), "%s/bin/java", home);
+	snprintf(jcmd_path, sizeof(jcmd_path), "%s/bin/jcmd", home);
 	harness_require_root();
 	cr_assert_eq(access(argv[0], X_OK), 0,
 		     "%s is missing: cmake/install-deps.sh installs "
