@@ -17,6 +17,10 @@ packages=(
 # PyYAML, systemd-analyze for the unit in deploy/systemd/.
 packages+=(python3-venv systemd)
 # ---- end of deploy tests
+# ---- JIT tests (tests/bpf/test_perfmap.c): Node.js (--perf-basic-prof) and
+# the JVM (jcmd Compiler.perfmap, JDK 17+) write the perf maps they read.
+packages+=(nodejs openjdk-17-jdk-headless)
+# ---- end of JIT tests
 if [ "${TGPROF_TEST_DEPS:-0}" = 1 ]; then
 	packages+=(linux-perf time)
 fi
