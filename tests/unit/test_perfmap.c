@@ -502,3 +502,119 @@ Test(perfmap_cache, a_forgotten_process_reads_its_new_map)
 	cr_assert_eq(stats(c).cached, 1);
 	perfmap_cache__free(c);
 }
+
+/* ---- through the symbolizer ---- */
+
+#include "receiver/symbols/symbolizer.h"
+
+static struct symbolizer *new_symbolizer(bool perf_maps)
+{
+	char root[4096];
+	struct symbolizer_opts o = {
+		.sz = sizeof(o),
+		.proc_root = root,
+		.perf_maps = perf_maps,
+	};
+	struct symbolizer *sy;
+
+	fakeproc_path(root, sizeof(root), ".");
+	sy = symbolizer__new(&o, NULL);
+	cr_assert_not_null(sy);
+	return sy;
+}
+
+static const struct mapping jit_mapping = {
+	.start = 0x1000,
+	.end = 0x10000,
+	.prot = MAPPING_READ | MAPPING_EXEC,
+	.kind = MAPPING_ANON,
+	.path = "",
+};
+
+Test(perfmap_cache, anonymous_code_becomes_a_jit_frame_named_by_the_map)
+{
+	struct symbolizer_stats st;
+	struct sym_frame fr[4];
+	struct symbolizer *sy;
+
+	fake_process();
+	fakeproc_write("1000 1000 JS:*hot /app.js:1\n2000 100 JS:*next\n", "w",
+		       "rootfs/tmp/perf-%d.map", NSPID);
+	sy = new_symbolizer(true);
+	cr_assert_eq(symbolizer__user(sy, TGID, TGID, &jit_mapping, 0x1010,
+				      false, fr, 4),
+		     1);
+	cr_assert_eq(fr[0].kind, FRAME_JIT);
+	cr_assert_str_eq(fr[0].name, "JS:*hot /app.js:1");
+	cr_assert_str_eq(fr[0].system_name, "JS:*hot /app.js:1");
+	cr_assert_eq(fr[0].sym_offset, 0x10);
+	cr_assert_eq(fr[0].mapping, &jit_mapping);
+	/* A return address at the first byte of the next code object is
+	 * the call at the end of this one. */
+	cr_assert_eq(symbolizer__user(sy, TGID, TGID, &jit_mapping, 0x2000,
+				      true, fr, 4),
+		     1);
+	cr_assert_str_eq(fr[0].name, "JS:*hot /app.js:1");
+	cr_assert_eq(fr[0].sym_offset, 0x1000);
+	cr_assert_eq(symbolizer__user(sy, TGID, TGID, &jit_mapping, 0x2000,
+				      false, fr, 4),
+		     1);
+	cr_assert_str_eq(fr[0].name, "JS:*next");
+	/* Code no mapping covers yet: the map may know it. */
+	cr_assert_eq(symbolizer__user(sy, TGID, TGID, NULL, 0x2010, false, fr,
+				      4),
+		     1);
+	cr_assert_eq(fr[0].kind, FRAME_JIT);
+	cr_assert_str_eq(fr[0].name, "JS:*next");
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.perf_map.hits, 4);
+	cr_assert_eq(st.perf_map.maps_read, 1);
+	symbolizer__next_epoch(sy);
+	symbolizer__free(sy);
+}
+
+Test(perfmap_cache, perf_maps_off_leaves_anonymous_code_unnamed)
+{
+	struct symbolizer_stats st;
+	struct sym_frame fr[4];
+	struct symbolizer *sy;
+
+	fake_process();
+	fakeproc_write("1000 1000 JS:*hot\n", "w", "rootfs/tmp/perf-%d.map",
+		       NSPID);
+	sy = new_symbolizer(false);
+	cr_assert_eq(symbolizer__user(sy, TGID, TGID, &jit_mapping, 0x1010,
+				      false, fr, 4),
+		     1);
+	cr_assert_eq(fr[0].kind, FRAME_NATIVE);
+	cr_assert_null(fr[0].name);
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.perf_map.maps_read, 0);
+	symbolizer__free(sy);
+}
+
+Test(perfmap_cache, file_backed_code_never_consults_the_map)
+{
+	static const struct mapping file = {
+		.start = 0x1000,
+		.end = 0x10000,
+		.prot = MAPPING_READ | MAPPING_EXEC,
+		.kind = MAPPING_FILE,
+		.inode = 1,
+		.path = "/usr/bin/app",
+	};
+	struct symbolizer_stats st;
+	struct sym_frame fr[4];
+	struct symbolizer *sy;
+
+	fake_process();
+	fakeproc_write("1000 1000 JS:*hot\n", "w", "rootfs/tmp/perf-%d.map",
+		       NSPID);
+	sy = new_symbolizer(true);
+	symbolizer__user(sy, TGID, TGID, &file, 0x1010, false, fr, 4);
+	cr_assert_eq(fr[0].kind, FRAME_NATIVE);
+	cr_assert_null(fr[0].name);
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.perf_map.maps_read + st.perf_map.absent, 0);
+	symbolizer__free(sy);
+}
