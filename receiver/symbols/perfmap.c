@@ -19,6 +19,7 @@
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
+#include "receiver/processes/procfs.h"
 #include "receiver/symbols/perfmap.h"
 
 #define PERFMAP_DEFAULT_MAX_PROCS 256
@@ -28,6 +29,10 @@
 #define PERFMAP_MAX_BACKOFF 4
 #define PERFMAP_BUDGET_MAPS 4 /* maps held: this many times max_bytes */
 #define PERFMAP_STATUS_MAX (64u << 10) /* Groups: can make status long */
+/* A map last written this long before its process started is another
+ * process's, left in /tmp by one that had the PID before (runtimes do not
+ * remove their maps); the slack covers clock-tick rounding and steps. */
+#define PERFMAP_STALE_SLACK_NS (2 * NSEC_PER_SEC)
 #define PERFMAP_WARN_BURST 10
 #define PERFMAP_WARN_WINDOW_NS (60 * NSEC_PER_SEC)
 
@@ -625,11 +630,32 @@ err_close:
 	return err;
 }
 
+/* Whether the file @st was last written before process @tgid started. */
+static bool map_predates_process(const struct perfmap_cache *c, uint32_t tgid,
+				 const struct stat *st)
+{
+	long hz = sysconf(_SC_CLK_TCK);
+	uint64_t boot_real_ns, start_ns, mtime_ns;
+	struct proc_stat ps;
+
+	if (hz <= 0 || procfs__read_stat(c->proc_root, tgid, 0, &ps))
+		return false;
+	/* starttime counts from boot (CLOCK_BOOTTIME); mtime is
+	 * CLOCK_REALTIME. */
+	boot_real_ns = clock_ns(CLOCK_REALTIME) - clock_ns(CLOCK_BOOTTIME);
+	start_ns =
+		boot_real_ns + ps.start_ticks * (NSEC_PER_SEC / (uint64_t)hz);
+	mtime_ns = (uint64_t)st->st_mtim.tv_sec * NSEC_PER_SEC +
+		   (uint64_t)st->st_mtim.tv_nsec;
+	return mtime_ns + PERFMAP_STALE_SLACK_NS < start_ns;
+}
+
 /*
  * Opens /tmp/perf-NSPID.map as thread @tid of @tgid sees it: resolved
  * inside its root, never through a symlink at the end (a /tmp name any
  * user can plant), a regular file owned by the process's user or root.
- * Returns the fd (stat in @st), -ENOENT, -EPERM (refused) or -errno.
+ * Returns the fd (stat in @st), -ENOENT, -EPERM (refused), -ESTALE
+ * (written before the process started) or -errno.
  */
 static int open_map(const struct perfmap_cache *c, uint32_t tgid, uint32_t tid,
 		    struct stat *st)
@@ -663,6 +689,10 @@ static int open_map(const struct perfmap_cache *c, uint32_t tgid, uint32_t tid,
 	}
 	if (!S_ISREG(st->st_mode) || (st->st_uid != euid && st->st_uid != 0)) {
 		err = -EPERM;
+		goto err_close;
+	}
+	if (map_predates_process(c, tgid, st)) {
+		err = -ESTALE;
 		goto err_close;
 	}
 	return fd;
@@ -742,8 +772,10 @@ static void cache__load(struct perfmap_cache *c, struct pm_proc *p,
 			    "not owned by the process's user or root");
 		return;
 	}
+	if (fd == -ESTALE)
+		c->st.stale++;
 	if (fd < 0) {
-		if (!p->map)
+		if (!p->map && fd != -ESTALE)
 			c->st.absent++;
 		if (c->log)
 			tg_debug(c->log, "perf map of process %" PRIu32 ": %s",

@@ -102,7 +102,10 @@ struct perfmap_stats {
 	/* Maps refused: not a regular file, a symlink, owned by another
 	 * user than the process's or root. */
 	uint64_t refused;
-	uint64_t absent; /* processes without a perf map */
+	uint64_t absent; /* reads that found no map */
+	/* Maps last written before their process started: left in /tmp by
+	 * the process that had the PID before. */
+	uint64_t stale;
 	uint64_t evictions; /* maps dropped for the process or byte bound */
 	uint64_t cached; /* processes with a map held now */
 	uint64_t cached_bytes;

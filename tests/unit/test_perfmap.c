@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -275,6 +276,14 @@ static void fake_process(void)
 		 TGID, TGID, getuid(), geteuid(), geteuid(), geteuid(), TGID,
 		 NSPID, TGID, NSPID);
 	fakeproc_write(status, "w", "%d/task/%d/status", TGID, TGID);
+	/* Started at boot: every map is younger. */
+	fakeproc_write_stat(TGID, 0,
+			    &(struct fakeproc_stat){ .comm = "node",
+						     .state = 'R',
+						     .start_ticks = 0,
+						     .start_code = 0x1000,
+						     .end_code = 0x2000,
+						     .start_stack = 0x7000 });
 	fakeproc_symlink("../../../rootfs", "%d/task/%d/root", TGID, TGID);
 }
 
@@ -408,6 +417,39 @@ Test(perfmap_cache, refuses_a_fifo_without_blocking)
 	c = new_cache(0, 0);
 	cr_assert_null(lookup(c, 0x1000));
 	cr_assert_eq(stats(c).refused, 1);
+	perfmap_cache__free(c);
+}
+
+Test(perfmap_cache, a_map_older_than_its_process_is_another_process_s)
+{
+	struct timespec ago[2] = { { .tv_nsec = UTIME_OMIT } };
+	struct perfmap_cache *c;
+	struct timespec boot;
+	char path[4096];
+	long hz = sysconf(_SC_CLK_TCK);
+
+	fake_process();
+	/* The process started now; its map was last written an hour ago,
+	 * by the process that had the PID before. */
+	cr_assert_eq(clock_gettime(CLOCK_BOOTTIME, &boot), 0);
+	fakeproc_write_stat(
+		TGID, 0,
+		&(struct fakeproc_stat){ .comm = "node",
+					 .state = 'R',
+					 .start_ticks = (uint64_t)boot.tv_sec *
+							(uint64_t)hz,
+					 .start_code = 0x1000,
+					 .end_code = 0x2000,
+					 .start_stack = 0x7000 });
+	fakeproc_write("1000 100 dead_process_fn\n", "w",
+		       "rootfs/tmp/perf-%d.map", NSPID);
+	fakeproc_path(path, sizeof(path), "rootfs/tmp/perf-%d.map", NSPID);
+	ago[1].tv_sec = time(NULL) - 3600;
+	cr_assert_eq(utimensat(AT_FDCWD, path, ago, 0), 0);
+	c = new_cache(0, 0);
+	cr_assert_null(lookup(c, 0x1000));
+	cr_assert_eq(stats(c).stale, 1);
+	cr_assert_eq(stats(c).maps_read, 0);
 	perfmap_cache__free(c);
 }
 
