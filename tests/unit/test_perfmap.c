@@ -660,3 +660,99 @@ Test(perfmap_cache, file_backed_code_never_consults_the_map)
 	cr_assert_eq(st.perf_map.maps_read + st.perf_map.absent, 0);
 	symbolizer__free(sy);
 }
+
+/* ---- on the real /proc, with a real process ---- */
+
+#include <signal.h>
+#include <sys/wait.h>
+
+/* A child that waits until its pipe closes; its PID. */
+static pid_t spawn_waiter(int *ret_fd)
+{
+	int p[2];
+	pid_t pid;
+	char c;
+
+	cr_assert_eq(pipe2(p, O_CLOEXEC), 0);
+	pid = fork();
+	cr_assert_geq(pid, 0);
+	if (!pid) {
+		close(p[1]);
+		while (read(p[0], &c, 1) < 0)
+			;
+		_exit(0);
+	}
+	close(p[0]);
+	*ret_fd = p[1];
+	return pid;
+}
+
+static void reap_waiter(pid_t pid, int fd)
+{
+	close(fd);
+	cr_assert_eq(waitpid(pid, NULL, 0), pid);
+}
+
+Test(perfmap_live, a_real_process_s_symlinked_map_is_refused)
+{
+	struct perfmap_cache_opts o = { .sz = sizeof(o) };
+	struct perfmap_cache *c;
+	char path[64];
+	uint64_t off;
+	pid_t pid;
+	int fd;
+
+	pid = spawn_waiter(&fd);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+	unlink(path);
+	cr_assert_eq(symlink("/etc/passwd", path), 0);
+	c = perfmap_cache__new(&o, NULL);
+	cr_assert_not_null(c);
+	cr_assert_null(perfmap_cache__lookup(c, (uint32_t)pid, (uint32_t)pid,
+					     0x1000, &off));
+	cr_assert_eq(stats(c).refused, 1);
+	cr_assert_eq(stats(c).bytes_read, 0);
+	perfmap_cache__free(c);
+	unlink(path);
+	reap_waiter(pid, fd);
+}
+
+Test(perfmap_live, a_real_process_s_junk_map_is_skipped_and_counted)
+{
+	struct perfmap_cache_opts o = { .sz = sizeof(o),
+					.max_bytes = 256 << 10 };
+	struct perfmap_cache *c;
+	uint64_t off, x = 88172645463325252ull;
+	char path[64];
+	size_t i;
+	pid_t pid;
+	FILE *f;
+	int fd;
+
+	pid = spawn_waiter(&fd);
+	snprintf(path, sizeof(path), "/tmp/perf-%d.map", (int)pid);
+	f = fopen(path, "we");
+	cr_assert_not_null(f);
+	fputs("ffff 10 out_of_order\n1000 10 valid\n", f);
+	for (i = 0; i < (1u << 20); i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		fputc((int)(x & 0xff), f);
+	}
+	cr_assert_eq(fclose(f), 0);
+	c = perfmap_cache__new(&o, NULL);
+	cr_assert_not_null(c);
+	cr_assert_str_eq(perfmap_cache__lookup(c, (uint32_t)pid, (uint32_t)pid,
+					       0x1000, &off),
+			 "valid");
+	cr_assert_str_eq(perfmap_cache__lookup(c, (uint32_t)pid, (uint32_t)pid,
+					       0xffff, &off),
+			 "out_of_order");
+	cr_assert_eq(stats(c).truncated, 1);
+	cr_assert_gt(stats(c).lines_skipped, 0);
+	cr_assert_leq(stats(c).bytes_read, 256 << 10);
+	perfmap_cache__free(c);
+	unlink(path);
+	reap_waiter(pid, fd);
+}
