@@ -250,6 +250,8 @@ Test(perfmap, node_perf_basic_prof_names_the_hot_js_function, .timeout = 180)
 		  "node failed (status %d):\n%s", f.status, f.out);
 	receiver__stop(r);
 	receiver__stats(r, &st);
+	/* Before the assertions: a failed run leaves no map behind. */
+	unlink_perf_map(f.pid);
 	tally_print(&t, "node --perf-basic-prof");
 	print_perf_map_stats(&st);
 
@@ -263,7 +265,6 @@ Test(perfmap, node_perf_basic_prof_names_the_hot_js_function, .timeout = 180)
 	cr_assert_eq(t.hot_jit, t.hot_samples);
 	cr_assert_geq(st.sym.perf_map.maps_read, 1);
 	receiver__free(r);
-	unlink_perf_map(f.pid);
 	fixture_cleanup(&f);
 	unlink(NODE_SCRIPT);
 }
@@ -336,6 +337,8 @@ Test(perfmap, jvm_compiler_perfmap_names_the_hot_java_method, .timeout = 240)
 		  "java failed (status %d):\n%s", f.status, f.out);
 	receiver__stop(r);
 	receiver__stats(r, &st);
+	/* Before the assertions: a failed run leaves no map behind. */
+	unlink_perf_map(f.pid);
 	tally_print(&t,
 		    "java -XX:+PreserveFramePointer, jcmd Compiler.perfmap");
 	print_perf_map_stats(&st);
@@ -354,7 +357,6 @@ Test(perfmap, jvm_compiler_perfmap_names_the_hot_java_method, .timeout = 240)
 		      "only %llu samples name tgprofHotMethod as jit code",
 		      (unsigned long long)t.hot_jit);
 	receiver__free(r);
-	unlink_perf_map(f.pid);
 	fixture_cleanup(&f);
 	unlink(JAVA_SRC);
 }
