@@ -189,29 +189,27 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
-/* An executable without a file name of its own: a memfd ("/memfd:NAME",
- * runc's and sandboxes' re-executed copies), an O_TMPFILE ("/dir/#INODE"),
- * or a path that is not one (an anonymous inode). Its name says nothing
- * stable about the program; the process name does. A deleted file keeps
- * its name (procfs drops " (deleted)"): a binary replaced by an upgrade
- * is still that program. */
-static bool exe_is_anonymous(const char *path)
-{
-	const char *base = base_name(path);
-
-	return path[0] != '/' || !strncmp(path, "/memfd:", 7) || base[0] == '#';
-}
-
+/*
+ * An executable without a file name of its own (a memfd, an O_TMPFILE)
+ * says nothing stable about the program: "memfd:sealed-91173221a7ea". The
+ * kernel makes the comm of such an exec from the same name, cut to 15
+ * bytes, so argv[0] names it first, then the comm, which the program may
+ * have set. A deleted file keeps its name (procfs drops " (deleted)"): a
+ * binary replaced by an upgrade is still that program.
+ */
 const char *profile_service_name(bool kernel_thread, const char *exe_path,
-				 const char *comm)
+				 const char *argv0, const char *comm)
 {
-	bool has_comm = comm && *comm;
+	bool anonymous;
 
 	if (kernel_thread)
 		return PROFILE_KERNEL_SERVICE;
-	if (exe_path && *exe_path && (!has_comm || !exe_is_anonymous(exe_path)))
+	anonymous = exe_path && *exe_path && procfs__exe_is_anonymous(exe_path);
+	if (anonymous && argv0 && *argv0)
+		return argv0;
+	if (exe_path && *exe_path && (!anonymous || !comm || !*comm))
 		return base_name(exe_path);
-	return has_comm ? comm : "";
+	return comm ? comm : "";
 }
 
 static int process__fill(struct profile_builder *b, struct profile_process *pr,
@@ -233,7 +231,7 @@ static int process__fill(struct profile_builder *b, struct profile_process *pr,
 	if (!pr->exe_name)
 		return -ENOMEM;
 	service = profile_service_name(p && p->kernel_thread, pr->exe_path,
-				       s->pcomm);
+				       p ? p->argv0 : NULL, s->pcomm);
 	pr->service_name = b->service_name ?
 				   b->service_name :
 				   arena__strndup(&b->arena, service,

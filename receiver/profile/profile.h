@@ -60,14 +60,15 @@ uint32_t profile_sample_attr__parse(const char *name);
 
 /*
  * service.name of a process when no service_name is configured:
- * PROFILE_KERNEL_SERVICE for a kernel thread; the process name @comm
- * when the executable @exe_path (NULL: unknown) has no file name of its
- * own (memfd:, O_TMPFILE, a path that is not absolute); else the
- * executable's base name, else @comm. Borrowed from the arguments or
- * static; "" when nothing names it.
+ * PROFILE_KERNEL_SERVICE for a kernel thread; when the executable
+ * @exe_path (NULL: unknown) has no file name of its own
+ * (procfs__exe_is_anonymous(): memfd, O_TMPFILE), the base name of its
+ * argv[0] @argv0, else its process name @comm; else the executable's
+ * base name, else @comm. Borrowed from the arguments or static; "" when
+ * nothing names it.
  */
 const char *profile_service_name(bool kernel_thread, const char *exe_path,
-				 const char *comm);
+				 const char *argv0, const char *comm);
 
 struct profile_builder_opts {
 	size_t sz; /* sizeof(struct profile_builder_opts) */

@@ -1069,33 +1069,39 @@ Test(profile, service_names_of_kernel_threads_and_anonymous_executables)
 {
 	static const struct {
 		bool kthread;
-		const char *exe, *comm, *want;
+		const char *exe, *argv0, *comm, *want;
 	} cases[] = {
-		{ true, NULL, "kdamond.0", "kernel" },
-		{ true, NULL, "swapper/0", "kernel" },
-		/* runc, sandboxes: a sealed memfd copy of the binary. */
-		{ false, "/memfd:sealed-91173221a7ea", "sealed-app",
+		{ true, NULL, NULL, "kdamond.0", "kernel" },
+		{ true, NULL, NULL, "swapper/0", "kernel" },
+		/* A sealed memfd copy of a binary: its comm is the memfd's
+		 * name cut short; argv[0] names it. */
+		{ false, "/memfd:sealed-91173221a7ea", "binary_backend",
+		  "memfd:sealed-91", "binary_backend" },
+		{ false, "/memfd:sealed-91173221a7ea", NULL, "sealed-app",
 		  "sealed-app" },
-		{ false, "/memfd:runc_cloned:/proc/self/exe", "runc:[2:INIT]",
-		  "runc:[2:INIT]" },
+		{ false, "/memfd:runc_cloned:/proc/self/exe", "runc",
+		  "runc:[2:INIT]", "runc" },
 		/* O_TMPFILE, and an anonymous inode. */
-		{ false, "/tmp/#1234", "loader", "loader" },
-		{ false, "anon_inode:[x]", "jit", "jit" },
+		{ false, "/tmp/#1234", "", "loader", "loader" },
+		{ false, "anon_inode:[x]", NULL, "jit", "jit" },
 		/* A deleted binary (procfs dropped " (deleted)") is still
-		 * that program: an upgrade replaced it. */
-		{ false, "/usr/sbin/nginx", "nginx: worker", "nginx" },
+		 * that program: an upgrade replaced it. argv[0] only counts
+		 * for an anonymous one. */
+		{ false, "/usr/sbin/nginx", "nginx: worker process",
+		  "nginx: worker", "nginx" },
 		/* Nothing better than the executable's name. */
-		{ false, "/memfd:only", "", "memfd:only" },
-		{ false, NULL, "early", "early" },
-		{ false, NULL, "", "" },
+		{ false, "/memfd:only", NULL, "", "memfd:only" },
+		{ false, NULL, NULL, "early", "early" },
+		{ false, NULL, NULL, "", "" },
+		{ false, NULL, NULL, NULL, "" },
 	};
 	size_t i;
 
 	for (i = 0; i < N(cases); i++)
-		cr_assert_str_eq(profile_service_name(cases[i].kthread,
-						      cases[i].exe,
-						      cases[i].comm),
-				 cases[i].want, "case %zu", i);
+		cr_assert_str_eq(
+			profile_service_name(cases[i].kthread, cases[i].exe,
+					     cases[i].argv0, cases[i].comm),
+			cases[i].want, "case %zu", i);
 }
 
 Test(profile, a_kernel_thread_is_the_kernel_service_and_keeps_its_name)
@@ -1103,7 +1109,7 @@ Test(profile, a_kernel_thread_is_the_kernel_service_and_keeps_its_name)
 	struct profile_builder *b = builder();
 	struct proc k = make_proc(77, "kdamond.0", NULL, NULL);
 	struct proc m =
-		make_proc(78, "sealed-app", "/memfd:sealed-1 (x)", NULL);
+		make_proc(78, "memfd:sealed-1", "/memfd:sealed-1 (x)", NULL);
 	const resource_profiles *rp;
 	const sample *sm;
 	struct sym_frame f[8];
@@ -1116,7 +1122,8 @@ Test(profile, a_kernel_thread_is_the_kernel_service_and_keeps_its_name)
 	k.kernel_thread = true;
 	s = make_sample(&k, 77, "kdamond.0", 0, f, 2, 2);
 	add(b, &s);
-	s = make_sample(&m, 78, "sealed-app", 0, f, typical_frames(f), 2);
+	m.argv0 = "sealed-app";
+	s = make_sample(&m, 78, "memfd:sealed-1", 0, f, typical_frames(f), 2);
 	add(b, &s);
 	r = flush_decode(b, &raw, &len);
 	rp = resource_of(r, 77);
