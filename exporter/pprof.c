@@ -3,9 +3,15 @@
  * request with protobuf-c, maps its one dictionary onto pprof's tables (an
  * OTLP index becomes the pprof id, index 0 "none" in both), flattens every
  * process's samples into one Profile with labels, packs and gzips it.
- * Nothing in the request is trusted: every index is checked. */
+ * Nothing in the request is trusted: every index is checked.
+ *
+ * Every label is a string, integers in decimal: Pyroscope makes series
+ * labels of string labels only, and a numeric label of 0 is not encoded
+ * at all (proto3), so CPU 0 and PID 0 would vanish. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -340,6 +346,19 @@ static const char *label_name(const char *key)
 	return key;
 }
 
+/* An integer label's value, as text kept in the arena. */
+static int conv__int_string(struct conv *c, int64_t v, int64_t *ret_idx)
+{
+	char buf[24], *text;
+	int n = snprintf(buf, sizeof(buf), "%" PRId64, v);
+
+	text = arena__alloc(&c->a, (size_t)n + 1);
+	if (!text)
+		return -ENOMEM;
+	memcpy(text, buf, (size_t)n + 1);
+	return conv__add_string(c, text, ret_idx);
+}
+
 static int conv__labels(struct conv *c, const otlp_sample *s,
 			const struct proc_labels *pl, pp_sample *ps)
 {
@@ -354,9 +373,10 @@ static int conv__labels(struct conv *c, const otlp_sample *s,
 	if (pl->has_pid) {
 		perftools__profiles__label__init(&v[n]);
 		err = conv__add_string(c, "pid", &v[n].key);
+		if (!err)
+			err = conv__int_string(c, pl->pid, &v[n].str);
 		if (err)
 			return err;
-		v[n].num = pl->pid;
 		p[n] = &v[n];
 		n++;
 	}
@@ -387,7 +407,10 @@ static int conv__labels(struct conv *c, const otlp_sample *s,
 			return err;
 		switch (kv->value->value_case) {
 		case ANY_INT:
-			v[n].num = kv->value->int_value;
+			err = conv__int_string(c, kv->value->int_value,
+					       &v[n].str);
+			if (err)
+				return err;
 			break;
 		case ANY_STRING:
 			str = kv->value->string_value;

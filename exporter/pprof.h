@@ -3,7 +3,10 @@
  * the profile builder produces) converted to a gzip'd pprof Profile, the
  * profile.pb.gz that `go tool pprof` and Pyroscope's /ingest read. Every
  * process of the request lands in the one Profile; labels tell them apart
- * (pid, comm, tid, thread, cpu). */
+ * (pid, comm, tid, thread, cpu), every one a string label (integers in
+ * decimal), the kind Pyroscope makes series labels of. Kernel frames are
+ * in the mapping "[kernel.kallsyms]" (a module's: "[module]"), as perf
+ * names them. */
 #ifndef TGPROF_EXPORTER_PPROF_H
 #define TGPROF_EXPORTER_PPROF_H
 

@@ -48,6 +48,7 @@
 /* The plugin keys record reads its defaults and bounds from. */
 #define KEY_FREQ "sampling_frequency_hz"
 #define KEY_INTERVAL "report_interval"
+#define KEY_SAMPLE_ATTRS "sample_attributes"
 
 struct record_opts {
 	uint32_t pid;
@@ -650,6 +651,34 @@ static void report_problem(void *ctx, const char *key, const char *problem)
 	fprintf(stderr, "tgprof: receivers.tgprof.%s: %s\n", key, problem);
 }
 
+/* A recording keeps every sample attribute: its pprof labels and the
+ * folded stacks of threads without a process name need them, and one
+ * recording makes few series. A plugin without the key attaches them
+ * all anyway. */
+static int record_sample_attributes(const struct tgprof_plugin *p,
+				    struct tgprof_config *cfg)
+{
+	static const char *const all[] = { "thread.id", "thread.name",
+					   "cpu.logical_number" };
+	char err[512];
+	size_t i;
+	int e;
+
+	for (i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
+		e = p->config_set(cfg, KEY_SAMPLE_ATTRS, all[i], err,
+				  sizeof(err));
+		if (e == -ENOENT)
+			return 0;
+		if (e) {
+			fprintf(stderr,
+				"tgprof: the receiver plugin refused %s %s: %s\n",
+				KEY_SAMPLE_ATTRS, all[i], err);
+			return EXIT_RUNTIME;
+		}
+	}
+	return 0;
+}
+
 /* The plugin's configuration of this recording: every option a key.
  * Returns 0 and *@ret (free with config_free), or an exit code after
  * saying why. */
@@ -685,6 +714,8 @@ static int record_config(const struct tgprof_plugin *p,
 	if (!ret_code && o->service_name)
 		ret_code = config_set(p, cfg, "service_name", o->service_name,
 				      "--service-name");
+	if (!ret_code)
+		ret_code = record_sample_attributes(p, cfg);
 	if (!ret_code && p->config_validate(cfg, report_problem, NULL))
 		ret_code = EXIT_USAGE;
 	if (ret_code) {

@@ -60,12 +60,10 @@ struct run_receiver {
 	_Atomic int status; /* enum tgprof_status; 0: none reported */
 };
 
-enum exporter_kind { EXPORTER_OTLP, EXPORTER_FILE };
-
 struct run_exporter {
 	const struct config_exporter *conf; /* borrowed from gen->cfg */
 	char component[RUN_COMPONENT_MAX]; /* "exporters.otlphttp" */
-	enum exporter_kind kind;
+	enum run_exporter_kind kind;
 	struct runlog_component log;
 	struct otlp_http *http;
 	struct file_exporter *file;
@@ -93,7 +91,8 @@ struct run {
 	const char *config_path;
 	struct run_gen *gen;
 	/* Counters of receivers and exporters already gone, so that totals
-	 * never go back (Prometheus counters). Gauges are not kept. */
+	 * never go back (Prometheus counters). Gauges are not kept. Each
+	 * exporter's own only while an exporter of its id is configured. */
 	struct run_totals retired;
 	uint64_t reloads;
 	uint64_t reload_failures;
@@ -153,9 +152,9 @@ static void host_status_cb(void *ctx, enum tgprof_status status,
 
 static int exporter_submit(struct run_exporter *re, const void *req, size_t len)
 {
-	if (re->kind == EXPORTER_FILE && !re->file)
+	if (re->kind == RUN_EXPORTER_FILE && !re->file)
 		return 0; /* no format to write */
-	if (re->kind == EXPORTER_OTLP)
+	if (re->kind == RUN_EXPORTER_OTLP)
 		return otlp_http__submit(re->http, req, len);
 	return file_exporter__submit(re->file, req, len);
 }
@@ -213,25 +212,44 @@ static void exporter_stats(const struct run_exporter *re, struct run_totals *t,
 		otlp_http__stats(re->http, &hs);
 	if (re->file)
 		file_exporter__stats(re->file, &fs);
-	run_totals__add_exporter(t, re->http ? &hs : NULL,
-				 re->file ? &fs : NULL,
+	run_totals__add_exporter(t, re->conf->id, re->kind,
+				 re->http ? &hs : NULL, re->file ? &fs : NULL,
 				 atomic_load(&re->refused), gauges);
 }
 
-/* What is gone (retired), plus what runs now. */
+/* What is gone (retired), plus what runs now: each configured exporter
+ * with what its predecessors of the same id counted. */
 static void totals__collect(const struct run *run, struct run_totals *t)
 {
 	struct tgprof_receiver_stats st;
+	const struct run_exporter_totals *old;
 	const struct run_gen *g = run->gen;
 	size_t i;
 
 	*t = run->retired;
+	t->nexp = 0;
 	for (i = 0; g && i < g->nrcv; i++) {
 		receiver_stats(&g->rcv[i], &st);
 		run_totals__add_receiver(t, &st, true);
 	}
-	for (i = 0; g && i < g->nexp; i++)
+	for (i = 0; g && i < g->nexp; i++) {
+		old = run_totals__find_exporter(&run->retired,
+						g->exp[i].conf->id);
+		if (old)
+			run_totals__carry_exporter(t, old);
 		exporter_stats(&g->exp[i], t, true);
+	}
+}
+
+static bool configured(void *ctx, const char *id)
+{
+	const struct run_gen *g = ctx;
+	size_t i;
+
+	for (i = 0; g && i < g->nexp; i++)
+		if (!strcmp(g->exp[i].conf->id, id))
+			return true;
+	return false;
 }
 
 /* Whether every pipeline receiver runs. */
@@ -296,7 +314,7 @@ static int exporter_create(struct run *run, struct run_exporter *re)
 		struct otlp_http_opts o;
 		int err;
 
-		re->kind = EXPORTER_OTLP;
+		re->kind = RUN_EXPORTER_OTLP;
 		err = otlphttp_config__opts(ce->cfg, &o, headers,
 					    OTLP_HTTP_MAX_HEADERS);
 		if (err)
@@ -309,7 +327,7 @@ static int exporter_create(struct run *run, struct run_exporter *re)
 		struct file_exporter_opts o = { .sz = sizeof(o) };
 		size_t i;
 
-		re->kind = EXPORTER_FILE;
+		re->kind = RUN_EXPORTER_FILE;
 		for (i = 0; i < fc->formats.n; i++)
 			o.formats |= file_format__parse(fc->formats.items[i]);
 		/* An empty list writes nothing: not "every format". */
@@ -387,6 +405,9 @@ static void gen_free(struct run *run, struct run_gen *g)
 		receiver_retire(run, &g->rcv[i]);
 	for (i = 0; i < g->nexp; i++)
 		exporter_retire(run, &g->exp[i]);
+	/* An exporter no longer configured has no series any more: what
+	 * the retired keep stays bounded by two configurations. */
+	run_totals__keep_exporters(&run->retired, configured, run->gen);
 	config__free(g->cfg);
 	free(g);
 }

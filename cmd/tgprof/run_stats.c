@@ -1,10 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The counters of `tgprof run`: each receiver's and exporter's statistics
- * come in and are summed (struct run_totals); the Prometheus text that
- * /metrics serves (metrics.c) and the periodic stats log line go out. */
+ * come in and are summed (struct run_totals), each exporter's also kept
+ * by its component id; the Prometheus text that /metrics serves
+ * (metrics.c, one series per configured exporter) and the periodic stats
+ * log line go out. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cmd/tgprof/run_stats.h"
 
@@ -87,16 +90,78 @@ void run_totals__add_receiver(struct run_totals *t,
 	add_receiver(&t->rcv, s, gauges);
 }
 
-void run_totals__add_exporter(struct run_totals *t,
+const struct run_exporter_totals *
+run_totals__find_exporter(const struct run_totals *t, const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < t->nexp; i++)
+		if (!strcmp(t->exp[i].id, id))
+			return &t->exp[i];
+	return NULL;
+}
+
+/* The entry of @id, added when new; NULL when there is no room. */
+static struct run_exporter_totals *exporter_entry(struct run_totals *t,
+						  const char *id,
+						  enum run_exporter_kind kind)
+{
+	struct run_exporter_totals *e;
+
+	e = (struct run_exporter_totals *)run_totals__find_exporter(t, id);
+	if (e || t->nexp == RUN_TOTALS_EXPORTERS)
+		return e;
+	e = &t->exp[t->nexp++];
+	memset(e, 0, sizeof(*e));
+	snprintf(e->id, sizeof(e->id), "%s", id);
+	e->kind = kind;
+	return e;
+}
+
+void run_totals__add_exporter(struct run_totals *t, const char *id,
+			      enum run_exporter_kind kind,
 			      const struct otlp_http_stats *http,
 			      const struct file_exporter_stats *file,
 			      uint64_t refused, bool gauges)
 {
+	struct run_exporter_totals *e = exporter_entry(t, id, kind);
+
 	if (http)
 		add_http(&t->http, http, gauges);
 	if (file)
 		add_file(&t->file, file, gauges);
 	t->refused += refused;
+	if (!e)
+		return;
+	if (http)
+		add_http(&e->http, http, gauges);
+	if (file)
+		add_file(&e->file, file, gauges);
+	e->refused += refused;
+}
+
+void run_totals__carry_exporter(struct run_totals *t,
+				const struct run_exporter_totals *old)
+{
+	struct run_exporter_totals *e = exporter_entry(t, old->id, old->kind);
+
+	if (!e)
+		return;
+	add_http(&e->http, &old->http, false);
+	add_file(&e->file, &old->file, false);
+	e->refused += old->refused;
+}
+
+void run_totals__keep_exporters(struct run_totals *t,
+				bool (*keep)(void *ctx, const char *id),
+				void *ctx)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->nexp; i++)
+		if (keep(ctx, t->exp[i].id))
+			t->exp[n++] = t->exp[i];
+	t->nexp = n;
 }
 
 uint64_t run_totals__dropped(const struct run_totals *t)
@@ -232,6 +297,109 @@ static void prom_header(FILE *f, const char *name, const char *type,
 	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* @id as a Prometheus label value: backslash, quote and newline
+ * escaped. */
+static void prom_label_value(FILE *f, const char *id)
+{
+	for (; *id; id++) {
+		if (*id == '\\' || *id == '"')
+			fputc('\\', f);
+		if (*id == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*id, f);
+	}
+}
+
+/* One sample of a per-exporter family: NAME{exporter="ID"[,reason="R"]}. */
+static void prom_exporter(FILE *f, const char *name,
+			  const struct run_exporter_totals *e,
+			  const char *reason, uint64_t v)
+{
+	fprintf(f, "%s{exporter=\"", name);
+	prom_label_value(f, e->id);
+	if (reason)
+		fprintf(f, "\",reason=\"%s", reason);
+	fprintf(f, "\"} %" PRIu64 "\n", v);
+}
+
+/* A reason an exporter drops profiles, and where its count is. */
+struct drop_reason {
+	enum run_exporter_kind kind;
+	const char *reason;
+	size_t offset; /* in struct run_exporter_totals */
+};
+
+#define EXP(field) offsetof(struct run_exporter_totals, field)
+
+static const struct drop_reason drop_reasons[] = {
+	{ RUN_EXPORTER_OTLP, "queue_full", EXP(http.dropped_queue_full) },
+	{ RUN_EXPORTER_OTLP, "permanent", EXP(http.dropped_permanent) },
+	{ RUN_EXPORTER_OTLP, "retries_exhausted",
+	  EXP(http.dropped_retries_exhausted) },
+	{ RUN_EXPORTER_OTLP, "shutdown", EXP(http.dropped_shutdown) },
+	{ RUN_EXPORTER_FILE, "queue_full", EXP(file.dropped_queue_full) },
+	{ RUN_EXPORTER_FILE, "write_error", EXP(file.dropped_error) },
+	{ RUN_EXPORTER_FILE, "shutdown", EXP(file.dropped_shutdown) },
+};
+
+/* The per-exporter families: one series per exporter of @t (a family
+ * that means nothing to a kind, retries of a file exporter, has none of
+ * its series). */
+static void render_exporters(FILE *f, const struct run_totals *t)
+{
+	const struct run_exporter_totals *e;
+	size_t i, j;
+
+	prom_header(f, "tgprof_export_requests_total", "counter",
+		    "Profiles an exporter delivered: sent (2xx) or written.");
+	for (e = t->exp; e < t->exp + t->nexp; e++)
+		prom_exporter(f, "tgprof_export_requests_total", e, NULL,
+			      e->kind == RUN_EXPORTER_OTLP ? e->http.sent :
+							     e->file.written);
+	prom_header(f, "tgprof_export_bytes_total", "counter",
+		    "Bytes an exporter delivered: on the wire, or in files.");
+	for (e = t->exp; e < t->exp + t->nexp; e++)
+		prom_exporter(f, "tgprof_export_bytes_total", e, NULL,
+			      e->kind == RUN_EXPORTER_OTLP ?
+				      e->http.bytes_sent :
+				      e->file.bytes_written);
+	prom_header(f, "tgprof_export_retries_total", "counter",
+		    "Attempts to send a profile again.");
+	for (e = t->exp; e < t->exp + t->nexp; e++)
+		if (e->kind == RUN_EXPORTER_OTLP)
+			prom_exporter(f, "tgprof_export_retries_total", e, NULL,
+				      e->http.retries);
+	prom_header(f, "tgprof_export_dropped_total", "counter",
+		    "Profiles an exporter dropped, by reason.");
+	for (i = 0; i < t->nexp; i++) {
+		e = &t->exp[i];
+		for (j = 0; j < sizeof(drop_reasons) / sizeof(drop_reasons[0]);
+		     j++)
+			if (drop_reasons[j].kind == e->kind)
+				prom_exporter(
+					f, "tgprof_export_dropped_total", e,
+					drop_reasons[j].reason,
+					*(const uint64_t *)((const char *)e +
+							    drop_reasons[j]
+								    .offset));
+		prom_exporter(f, "tgprof_export_dropped_total", e, "refused",
+			      e->refused);
+	}
+	prom_header(f, "tgprof_export_queue_length", "gauge",
+		    "Profiles waiting in an exporter's queue.");
+	for (e = t->exp; e < t->exp + t->nexp; e++)
+		prom_exporter(f, "tgprof_export_queue_length", e, NULL,
+			      e->kind == RUN_EXPORTER_OTLP ? e->http.queued :
+							     e->file.queued);
+	prom_header(f, "tgprof_export_files_removed_total", "counter",
+		    "Files a file exporter removed to keep max_files.");
+	for (e = t->exp; e < t->exp + t->nexp; e++)
+		if (e->kind == RUN_EXPORTER_FILE)
+			prom_exporter(f, "tgprof_export_files_removed_total", e,
+				      NULL, e->file.files_removed);
+}
+
 char *run_totals__render(const struct run_totals *t,
 			 const struct run_facts *run, size_t *ret_len)
 {
@@ -263,62 +431,7 @@ char *run_totals__render(const struct run_totals *t,
 		fprintf(f, "%s %" PRIu64 "\n", m->name,
 			*(const uint64_t *)((const char *)t + m->offset));
 	}
-	prom_header(f, "tgprof_export_requests_total", "counter",
-		    "Profiles an exporter delivered: sent (2xx) or written.");
-	fprintf(f,
-		"tgprof_export_requests_total{exporter=\"otlphttp\"} %" PRIu64
-		"\n",
-		t->http.sent);
-	fprintf(f,
-		"tgprof_export_requests_total{exporter=\"file\"} %" PRIu64 "\n",
-		t->file.written);
-	prom_header(f, "tgprof_export_bytes_total", "counter",
-		    "Bytes an exporter delivered: on the wire, or in files.");
-	fprintf(f,
-		"tgprof_export_bytes_total{exporter=\"otlphttp\"} %" PRIu64
-		"\n",
-		t->http.bytes_sent);
-	fprintf(f, "tgprof_export_bytes_total{exporter=\"file\"} %" PRIu64 "\n",
-		t->file.bytes_written);
-	prom_header(f, "tgprof_export_retries_total", "counter",
-		    "Attempts to send a profile again.");
-	fprintf(f,
-		"tgprof_export_retries_total{exporter=\"otlphttp\"} %" PRIu64
-		"\n",
-		t->http.retries);
-	prom_header(f, "tgprof_export_dropped_total", "counter",
-		    "Profiles an exporter dropped, by reason.");
-	fprintf(f,
-		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"queue_full\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"permanent\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"retries_exhausted\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"otlphttp\",reason=\"shutdown\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"file\",reason=\"queue_full\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"file\",reason=\"write_error\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"file\",reason=\"shutdown\"} %" PRIu64
-		"\n"
-		"tgprof_export_dropped_total{exporter=\"any\",reason=\"refused\"} %" PRIu64
-		"\n",
-		t->http.dropped_queue_full, t->http.dropped_permanent,
-		t->http.dropped_retries_exhausted, t->http.dropped_shutdown,
-		t->file.dropped_queue_full, t->file.dropped_error,
-		t->file.dropped_shutdown, t->refused);
-	prom_header(f, "tgprof_export_queue_length", "gauge",
-		    "Profiles waiting in an exporter's queue.");
-	fprintf(f,
-		"tgprof_export_queue_length{exporter=\"otlphttp\"} %u\n"
-		"tgprof_export_queue_length{exporter=\"file\"} %u\n",
-		t->http.queued, t->file.queued);
-	prom_header(f, "tgprof_export_files_removed_total", "counter",
-		    "Files the file exporter removed to keep max_files.");
-	fprintf(f, "tgprof_export_files_removed_total %" PRIu64 "\n",
-		t->file.files_removed);
+	render_exporters(f, t);
 	prom_header(f, "tgprof_config_reloads_total", "counter",
 		    "Configurations applied on SIGHUP.");
 	fprintf(f, "tgprof_config_reloads_total %" PRIu64 "\n", run->reloads);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "receiver/plugin/config.h"
+#include "receiver/profile/profile.h"
 
 /* The receivers.tgprof keys: (name, member, TYPE, default, min, max,
  * flags, description[, field extras]). Keys below one parent stay
@@ -28,11 +29,18 @@
 	  "Keep the samples of the idle task (PID 0).")                        \
 	X("service_name", service_name, STRING, "", 0, 0, 0,                   \
 	  "service.name of every profile; empty: each process's executable "   \
-	  "name.",                                                             \
+	  "name (kernel threads: kernel; a memfd or other executable "         \
+	  "without a file name: the process name).",                           \
 	  .max_len = 255)                                                      \
 	X("host_name", host_name, STRING, "", 0, 0, 0,                         \
 	  "host.name of every profile; empty: the node's hostname.",           \
 	  .max_len = 255)                                                      \
+	X("sample_attributes", sample_attributes, STRING_LIST,                 \
+	  "[thread.name]", 0, 0, 0,                                            \
+	  "Attributes each sample carries (thread.id, thread.name, "           \
+	  "cpu.logical_number); Pyroscope makes each one a series label, "     \
+	  "thread.id and cpu.logical_number multiply the series.",             \
+	  .max_items = 3, .choices = PROFILE_ATTR_CHOICES)                     \
 	X("proc_root", rcv.proc_root, STRING, "/proc", 0, 0, 0,                \
 	  "Where the host's procfs is mounted (in a container, the host's "    \
 	  "/proc mounted in).",                                                \
@@ -301,6 +309,23 @@ static void check_retry(struct checker *c, const struct plugin_retry *r)
 	}
 }
 
+static void check_unique(struct checker *c, const char *key,
+			 const struct configmap_str_list *l)
+{
+	char name[96];
+	size_t i, j;
+
+	for (i = 1; i < l->n; i++) {
+		for (j = 0; j < i && strcmp(l->items[j], l->items[i]); j++)
+			;
+		if (j == i)
+			continue;
+		snprintf(name, sizeof(name), "%s[%zu]", key, i);
+		problem(c, name, "\"%s\" is listed twice (also %s[%zu])",
+			l->items[i], key, j);
+	}
+}
+
 static void check_patterns(struct checker *c, const char *key,
 			   const struct configmap_str_list *l)
 {
@@ -461,6 +486,7 @@ size_t plugin_config__validate(const struct tgprof_config *cfg,
 			got);
 	}
 	check_retry(&c, &pc->consumer_retry);
+	check_unique(&c, "sample_attributes", &pc->sample_attributes);
 	check_patterns(&c, "filter.include_comm", &f->include_comm);
 	check_patterns(&c, "filter.exclude_comm", &f->exclude_comm);
 	check_containers(&c, "filter.include_container", &f->include_container);

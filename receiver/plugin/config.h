@@ -58,6 +58,9 @@ struct plugin_config {
 	uint64_t report_interval_ns;
 	char *service_name; /* "": the executable name of each process */
 	char *host_name; /* "": gethostname() */
+	/* The OTLP keys of the sample attributes attached (choices of
+	 * PROFILE_ATTR_CHOICES); empty: none. */
+	struct configmap_str_list sample_attributes;
 	/* "eh_frame" or "frame_pointer": rcv.unwinder once created. */
 	char *unwinder;
 	uint32_t queue_size; /* requests built and waiting for the consumer */
@@ -69,7 +72,7 @@ struct plugin_config {
 /* Every key, once, in the order `tgprof config --defaults` prints them.
  * Static. PLUGIN_CONFIG_NKEYS is their number, for a static descriptor
  * (plugin_config.c asserts it). */
-#define PLUGIN_CONFIG_NKEYS 30
+#define PLUGIN_CONFIG_NKEYS 31
 extern const struct tgprof_config_key plugin_config_keys[PLUGIN_CONFIG_NKEYS];
 extern const size_t plugin_config_nkeys;
 

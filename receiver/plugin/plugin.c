@@ -550,10 +550,15 @@ static int plugin__build(struct tgprof_receiver *r, char *reason)
 	struct filter_spec spec = { 0 };
 	struct receiver_config rc;
 	uint32_t *pids[2] = { NULL, NULL };
+	size_t i;
 	int err;
 
 	po.host_name = *pc->host_name ? pc->host_name : NULL;
 	po.service_name = *pc->service_name ? pc->service_name : NULL;
+	po.omit_sample_attrs = PROFILE_ATTRS_ALL;
+	for (i = 0; i < pc->sample_attributes.n; i++)
+		po.omit_sample_attrs &= ~profile_sample_attr__parse(
+			pc->sample_attributes.items[i]);
 	po.freq_hz = pc->rcv.freq_hz;
 	if (r->host.now_unix_ns) {
 		po.now_unix_ns = plugin_now_unix;

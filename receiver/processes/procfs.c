@@ -366,6 +366,44 @@ int procfs__open_in_root(const char *root, uint32_t tgid, uint32_t tid,
 	return err;
 }
 
+bool procfs__exe_is_anonymous(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return path[0] != '/' || !strncmp(path, "/memfd:", 7) ||
+	       (slash && slash[1] == '#');
+}
+
+int procfs__read_argv0(const char *root, uint32_t tgid, uint32_t tid, char *buf,
+		       size_t size)
+{
+	char path[PATH_MAX], line[PATH_MAX];
+	const char *base;
+	ssize_t n;
+	size_t len;
+	int err;
+
+	if (size < 2)
+		return -ENAMETOOLONG;
+	err = task_path(path, sizeof(path), root, tgid, tid, "cmdline");
+	if (err)
+		return err;
+	/* argv[0] is the first NUL-terminated string; a longer one is cut. */
+	n = read_small(path, line, sizeof(line));
+	if (n < 0)
+		return (int)n;
+	len = strnlen(line, (size_t)n);
+	while (len && line[len - 1] == '/')
+		len--;
+	line[len] = '\0';
+	base = strrchr(line, '/');
+	base = base ? base + 1 : line;
+	if (!*base)
+		return -ENOENT;
+	snprintf(buf, size, "%s", base);
+	return 0;
+}
+
 int procfs__read_exe(const char *root, uint32_t tgid, uint32_t tid, char *buf,
 		     size_t size)
 {

@@ -98,6 +98,19 @@ int procfs__open_in_root(const char *root, uint32_t tgid, uint32_t tid,
  * Returns 0, -ENOENT when the task is gone or has no executable (kernel
  * threads), -ENAMETOOLONG when @buf is too small, or another -errno.
  */
+/* Whether executable path @path (as procfs__read_exe() gives it) has no
+ * file name of its own: a memfd ("/memfd:NAME", what sandboxes and runc
+ * execute), an O_TMPFILE ("/dir/#INODE") or no path at all (an anonymous
+ * inode). A deleted file keeps its path: it still names the program. */
+bool procfs__exe_is_anonymous(const char *path);
+
+/* The base name of argv[0] of @tgid through thread @tid (ROOT/TGID/task/
+ * TID/cmdline; @tid 0: ROOT/TGID/cmdline), at most @size - 1 bytes.
+ * Returns 0, -ENOENT when the task is gone or has no command line (kernel
+ * threads, zombies, an empty argv[0]), or another -errno. */
+int procfs__read_argv0(const char *root, uint32_t tgid, uint32_t tid, char *buf,
+		       size_t size);
+
 int procfs__read_exe(const char *root, uint32_t tgid, uint32_t tid, char *buf,
 		     size_t size);
 

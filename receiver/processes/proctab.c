@@ -18,6 +18,8 @@
 
 #define PROCTAB_DEFAULT_MAX_PROCESSES 16384
 #define PROCTAB_DEFAULT_REREAD_NS (250 * NSEC_PER_MSEC)
+/* Bytes of argv[0] a process is named by, as its service.name at most. */
+#define PROCTAB_ARGV0_MAX 255
 /* Threads tried from ROOT/TGID/task when neither the sampled thread nor
  * the one liveness found could give the maps: bounds the cost of a group
  * that is falling apart. */
@@ -115,6 +117,8 @@ static void entry__drop_facts(struct proc_entry *e)
 {
 	free((char *)e->p.exe_path);
 	e->p.exe_path = NULL;
+	free((char *)e->p.argv0);
+	e->p.argv0 = NULL;
 	e->p.container_id[0] = '\0';
 	free((char *)e->p.cgroup_path);
 	e->p.cgroup_path = NULL;
@@ -129,6 +133,7 @@ static void entry__free(struct proc_entry *e)
 {
 	maps__free(e->p.maps);
 	free((char *)e->p.exe_path);
+	free((char *)e->p.argv0);
 	free((char *)e->p.cgroup_path);
 	free(e);
 }
@@ -476,6 +481,12 @@ static int proctab__load_facts(struct proctab *pt, struct proc_entry *e,
 				 e->p.tgid, e->p.comm, strerror(-err));
 		}
 	}
+	/* Only a program without a file name is named by its argv[0]. */
+	if (e->p.exe_path && !e->p.argv0 &&
+	    procfs__exe_is_anonymous(e->p.exe_path) &&
+	    !procfs__read_argv0(pt->root, e->p.tgid, tid, path,
+				PROCTAB_ARGV0_MAX + 1))
+		e->p.argv0 = strdup(path);
 	err = procfs__read_cgroup_facts(pt->root, e->p.tgid, tid, &cf);
 	if (!err) {
 		memcpy(e->p.container_id, cf.container_id,

@@ -62,6 +62,11 @@ struct proc {
 	 * exec. */
 	const char *exe_path; /* as the process sees it; NULL unknown; owned
 				 by the table */
+	/* The base name of argv[0], read only when exe_path has no file
+	 * name of its own (procfs__exe_is_anonymous()): the name such a
+	 * program goes by, its comm being the memfd's. NULL: not read or
+	 * none. Owned by the table. */
+	const char *argv0;
 	char container_id[PROCFS_CONTAINER_ID_LEN + 1]; /* "": none/unknown */
 	/* The cgroup v2 path (the "0::" line of /proc/TGID/cgroup, as
 	 * tgprof's cgroup namespace shows it); NULL: none or unknown. Owned

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The profile builder (profile.h): symbolized samples come in and are
- * aggregated per interval into processes, Samples (one per stack, thread
- * and CPU: the rows of sample_attrs[]) and their timestamps; at every
+ * aggregated per interval into processes, Samples (one per stack and
+ * values of the attributes attached: the rows of sample_attrs[] the
+ * options keep) and their timestamps; at every
  * flush encode.c packs the interval into one serialized request.
  *
  * The hot path is add(): a sample whose process, raw stack (addresses and
@@ -41,6 +42,7 @@
  */
 struct sample_attr {
 	struct dict_key key;
+	uint32_t bit; /* enum profile_sample_attr */
 	enum attr_type type;
 	uint32_t max_words;
 	uint32_t (*raw)(const struct sym_sample *s, uint64_t *w);
@@ -83,18 +85,37 @@ static uint32_t sample__cpu(const struct sym_sample *s, uint64_t *w)
 }
 
 static const struct sample_attr sample_attrs[] = {
-	{ { "thread.id", DICT_KEY_THREAD_ID }, ATTR_INT, 1, sample__thread_id },
+	{ { "thread.id", DICT_KEY_THREAD_ID },
+	  PROFILE_ATTR_THREAD_ID,
+	  ATTR_INT,
+	  1,
+	  sample__thread_id },
 	{ { "thread.name", DICT_KEY_THREAD_NAME },
+	  PROFILE_ATTR_THREAD_NAME,
 	  ATTR_STR,
 	  1 + COMM_MAX / 8,
 	  sample__thread_name },
-	{ { "cpu.logical_number", DICT_KEY_CPU }, ATTR_INT, 1, sample__cpu },
+	{ { "cpu.logical_number", DICT_KEY_CPU },
+	  PROFILE_ATTR_CPU,
+	  ATTR_INT,
+	  1,
+	  sample__cpu },
 };
 
 #define NSAMPLE_ATTRS ARRAY_SIZE(sample_attrs)
 
 _Static_assert(NSAMPLE_ATTRS <= PROFILE_SAMPLE_ATTRS_MAX,
 	       "struct profile_sample has no room for every sample attribute");
+
+uint32_t profile_sample_attr__parse(const char *name)
+{
+	uint32_t i;
+
+	for (i = 0; name && i < NSAMPLE_ATTRS; i++)
+		if (!strcmp(name, sample_attrs[i].key.name))
+			return sample_attrs[i].bit;
+	return 0;
+}
 
 /* A 128-bit hash, two lanes as struct rawkey has. In the fast table, what
  * a sample seen before is known by: its raw stack in its process image
@@ -128,6 +149,7 @@ struct proc_key {
 
 struct profile_builder {
 	struct profile_builder_opts o;
+	uint32_t attrs_on; /* PROFILE_ATTR_* bits of the attributes attached */
 	char *host_name;
 	char *service_name;
 	int64_t period_ns;
@@ -167,11 +189,35 @@ static const char *base_name(const char *path)
 	return slash && slash[1] ? slash + 1 : path;
 }
 
+/*
+ * An executable without a file name of its own (a memfd, an O_TMPFILE)
+ * says nothing stable about the program: "memfd:sealed-91173221a7ea". The
+ * kernel makes the comm of such an exec from the same name, cut to 15
+ * bytes, so argv[0] names it first, then the comm, which the program may
+ * have set. A deleted file keeps its name (procfs drops " (deleted)"): a
+ * binary replaced by an upgrade is still that program.
+ */
+const char *profile_service_name(bool kernel_thread, const char *exe_path,
+				 const char *argv0, const char *comm)
+{
+	bool anonymous;
+
+	if (kernel_thread)
+		return PROFILE_KERNEL_SERVICE;
+	anonymous = exe_path && *exe_path && procfs__exe_is_anonymous(exe_path);
+	if (anonymous && argv0 && *argv0)
+		return argv0;
+	if (exe_path && *exe_path && (!anonymous || !comm || !*comm))
+		return base_name(exe_path);
+	return comm ? comm : "";
+}
+
 static int process__fill(struct profile_builder *b, struct profile_process *pr,
 			 const struct sym_sample *s)
 {
 	const struct proc *p = s->proc;
 	const char *name = s->pcomm && *s->pcomm ? s->pcomm : "";
+	const char *service;
 
 	pr->tgid = s->tgid;
 	if (p && p->exe_path && *p->exe_path) {
@@ -184,7 +230,14 @@ static int process__fill(struct profile_builder *b, struct profile_process *pr,
 	pr->exe_name = arena__strndup(&b->arena, name, PROFILE_MAX_STRING_LEN);
 	if (!pr->exe_name)
 		return -ENOMEM;
-	pr->service_name = b->service_name ? b->service_name : pr->exe_name;
+	service = profile_service_name(p && p->kernel_thread, pr->exe_path,
+				       p ? p->argv0 : NULL, s->pcomm);
+	pr->service_name = b->service_name ?
+				   b->service_name :
+				   arena__strndup(&b->arena, service,
+						  PROFILE_MAX_STRING_LEN);
+	if (!pr->service_name)
+		return -ENOMEM;
 	if (p && p->container_id[0]) {
 		pr->container_id = arena__strndup(&b->arena, p->container_id,
 						  PROCFS_CONTAINER_ID_LEN);
@@ -239,18 +292,22 @@ static int process__get(struct profile_builder *b, const struct sym_sample *s,
 
 /* ---- samples ---- */
 
-/* The raw words of @s's attributes into @sv, and the fast table's key
- * of the sample (raw stack @k) into @fk. */
+/* The raw words of @s's attributes (those of @on, enum
+ * profile_sample_attr) into @sv, and the fast table's key of the sample
+ * (raw stack @k) into @fk. */
 static void sample_vals__init(struct sample_vals *sv, struct fast_key *fk,
 			      const struct rawkey *k,
-			      const struct sym_sample *s)
+			      const struct sym_sample *s, uint32_t on)
 {
 	uint64_t has = 0, h1 = 0, h2 = 0;
 	uint32_t i, w = 0;
 
 	for (i = 0; i < NSAMPLE_ATTRS; i++) {
 		sv->off[i] = (uint8_t)w;
-		sv->nwords[i] = (uint8_t)sample_attrs[i].raw(s, &sv->w[w]);
+		sv->nwords[i] = 0;
+		if (on & sample_attrs[i].bit)
+			sv->nwords[i] =
+				(uint8_t)sample_attrs[i].raw(s, &sv->w[w]);
 		w += sv->nwords[i];
 		has |= (uint64_t) !!sv->nwords[i] << i;
 	}
@@ -372,7 +429,7 @@ static int sample__of(struct profile_builder *b, const struct sym_sample *s,
 	int err;
 
 	rawkey__init(&k, s);
-	sample_vals__init(&sv, &fk, &k, s);
+	sample_vals__init(&sv, &fk, &k, s, b->attrs_on);
 	/* The first half is hash enough: the key holds the second. */
 	e = table__find(&b->fast_t, &fk, sizeof(fk), fk.h1);
 	if (e) {
@@ -615,6 +672,7 @@ profile_builder__new(const struct profile_builder_opts *opts)
 		goto err_free;
 	}
 	opts__defaults(&b->o);
+	b->attrs_on = PROFILE_ATTRS_ALL & ~b->o.omit_sample_attrs;
 	b->period_ns = (int64_t)(NSEC_PER_SEC / b->o.freq_hz);
 
 	err = -ENOMEM;

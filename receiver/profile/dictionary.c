@@ -5,6 +5,8 @@
  * table.c; what every request may need is cached per interval in
  * struct dict_fixed.
  */
+#include <stdio.h>
+
 #include "receiver/profile/dictionary.h"
 
 /* profile.frame.type of each kind of frame (semantic conventions): a new
@@ -247,11 +249,35 @@ int dict__mapping(struct dictionary *d, uint64_t start, uint64_t limit,
 	return dict__intern_mapping(d, &m, false, ret_idx);
 }
 
-int dict__kernel_mapping(struct dictionary *d, int32_t *ret_idx)
+/* A module's mapping, "[module]" as perf names it; -ENOSPC when a table
+ * is full. */
+static int dict__module_mapping(struct dictionary *d, const char *module,
+				int32_t *ret_idx)
+{
+	char name[DICT_MODULE_NAME_MAX + 3];
+	struct dict_mapping m = { 0 };
+	int err;
+
+	snprintf(name, sizeof(name), "[%.*s]", DICT_MODULE_NAME_MAX, module);
+	err = dict__string(d, name, false, &m.file);
+	if (err)
+		return err;
+	return dict__intern_mapping(d, &m, false, ret_idx);
+}
+
+int dict__kernel_mapping(struct dictionary *d, const char *module,
+			 int32_t *ret_idx)
 {
 	struct dict_mapping m = { 0 };
 	int err;
 
+	/* A module whose mapping does not fit is filed with the kernel's:
+	 * still a kernel frame. */
+	if (module && *module && strcmp(module, "vmlinux")) {
+		err = dict__module_mapping(d, module, ret_idx);
+		if (err != -ENOSPC)
+			return err;
+	}
 	if (!d->fx.kernel_mapping) {
 		err = dict__string(d, PROFILE_KERNEL_MAPPING, true, &m.file);
 		if (!err)

@@ -163,8 +163,13 @@ int dict__function(struct dictionary *d, const char *name,
 int dict__mapping(struct dictionary *d, uint64_t start, uint64_t limit,
 		  uint64_t offset, const char *file, const uint8_t *build_id,
 		  uint32_t build_id_len, int32_t *ret_idx);
-/* The one mapping every kernel frame shares. */
-int dict__kernel_mapping(struct dictionary *d, int32_t *ret_idx);
+/* Longest module name a kernel mapping keeps (the kernel's is 55). */
+#define DICT_MODULE_NAME_MAX 64
+/* The mapping of a kernel frame in @module (a module name, as kallsyms
+ * gives it): "[module]"; the kernel's own, PROFILE_KERNEL_MAPPING, for
+ * "vmlinux", NULL or "", and when the tables are full. */
+int dict__kernel_mapping(struct dictionary *d, const char *module,
+			 int32_t *ret_idx);
 /* profile.frame.type of @kind. */
 int dict__frame_type(struct dictionary *d, enum frame_kind kind,
 		     int32_t *ret_idx);

@@ -17,6 +17,7 @@
 #ifndef TGPROF_RECEIVER_PROFILE_H
 #define TGPROF_RECEIVER_PROFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,19 +27,58 @@
 /* The function of the one location that stands for the samples whose
  * stack did not fit the interval's bounds (the folded stacks' name). */
 #define PROFILE_OVERFLOW_FUNCTION "[other stacks: limit reached]"
-/* The mapping every kernel frame shares (address range unknown). */
-#define PROFILE_KERNEL_MAPPING "[kernel]"
+/* The mapping of the kernel's own frames (address range unknown), as perf
+ * names it; a module's frames get "[module]", as perf names those. */
+#define PROFILE_KERNEL_MAPPING "[kernel.kallsyms]"
+/* service.name of kernel threads (no executable, no address space): one
+ * stable service per host, the thread's name staying in thread.name. */
+#define PROFILE_KERNEL_SERVICE "kernel"
 /* Longer strings (function names, paths) are cut, and counted. */
 #define PROFILE_MAX_STRING_LEN 4096
 /* Locations per stack beyond this are cut at the root end, and counted. */
 #define PROFILE_MAX_STACK_DEPTH 2048
 
+/*
+ * The sample attributes a builder can attach to a Sample, one bit each.
+ * Every one of them becomes a series label in Pyroscope: thread.id and
+ * cpu.logical_number multiply series by threads and CPUs; thread.name
+ * only by the names programs give their threads.
+ */
+enum profile_sample_attr {
+	PROFILE_ATTR_THREAD_ID = 1u << 0, /* thread.id (int) */
+	PROFILE_ATTR_THREAD_NAME = 1u << 1, /* thread.name (string) */
+	PROFILE_ATTR_CPU = 1u << 2, /* cpu.logical_number (int) */
+};
+
+#define PROFILE_ATTRS_ALL \
+	(PROFILE_ATTR_THREAD_ID | PROFILE_ATTR_THREAD_NAME | PROFILE_ATTR_CPU)
+/* Their OTLP keys, as a config map's choices. */
+#define PROFILE_ATTR_CHOICES "thread.id|thread.name|cpu.logical_number"
+
+/* The bit of the sample attribute whose OTLP key is @name, or 0. */
+uint32_t profile_sample_attr__parse(const char *name);
+
+/*
+ * service.name of a process when no service_name is configured:
+ * PROFILE_KERNEL_SERVICE for a kernel thread; when the executable
+ * @exe_path (NULL: unknown) has no file name of its own
+ * (procfs__exe_is_anonymous(): memfd, O_TMPFILE), the base name of its
+ * argv[0] @argv0, else its process name @comm; else the executable's
+ * base name, else @comm. Borrowed from the arguments or static; "" when
+ * nothing names it.
+ */
+const char *profile_service_name(bool kernel_thread, const char *exe_path,
+				 const char *argv0, const char *comm);
+
 struct profile_builder_opts {
 	size_t sz; /* sizeof(struct profile_builder_opts) */
 	const char *host_name; /* host.name; NULL: uname()'s nodename */
-	/* service.name of every process; NULL: each process's executable
-	 * name. Both strings are copied. */
+	/* service.name of every process; NULL: profile_service_name() of
+	 * each. Both strings are copied. */
 	const char *service_name;
+	/* The PROFILE_ATTR_* bits of the sample attributes left out; 0:
+	 * every one is attached. */
+	uint32_t omit_sample_attrs;
 	uint32_t freq_hz; /* per CPU, for the period; 0: 19 */
 	/* Bounds per interval (from one flush to the next); 0: default. */
 	uint32_t max_processes; /* 4096 */

@@ -147,7 +147,7 @@ static int stacks__location(struct stacks *st, uint32_t proc,
 	int err = 0;
 
 	if (kernel) {
-		err = dict__kernel_mapping(st->dict, &k.mapping);
+		err = dict__kernel_mapping(st->dict, outer->module, &k.mapping);
 	} else if (!outer->mapping) {
 		k.mapping = 0;
 	} else if (outer->mapping == st->last_mapping) {

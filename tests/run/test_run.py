@@ -18,8 +18,10 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unittest
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 TGPROF = sys.argv[1] if len(sys.argv) > 1 else "build/tgprof"
 PLUGINS = sys.argv[2] if len(sys.argv) > 2 else "build/tests/run"
@@ -106,6 +108,38 @@ def parse_prometheus(text):
                 assert name.endswith("_total"), name
             values[key] = float(value)
     return values
+
+
+class Collector:
+    """An OTLP/HTTP endpoint on loopback that answers every POST 200 and
+    counts them."""
+
+    def __init__(self):
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with owner.lock:
+                    owner.posts += 1
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.lock = threading.Lock()
+        self.posts = 0
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
 
 
 class Daemon:
@@ -592,9 +626,11 @@ class RunTest(unittest.TestCase):
                      "tgprof_process_exits_total",
                      "tgprof_symbol_cache_hits_total",
                      "tgprof_symbol_cache_misses_total",
-                     "tgprof_export_retries_total{exporter=\"otlphttp\"}",
                      "tgprof_config_reloads_total"):
             self.assertIn(name, m)
+        # Only configured exporters have series (the otlphttp exporters'
+        # retries: test_metrics_are_per_exporter_by_component_id).
+        self.assertFalse([k for k in m if 'exporter="otlphttp' in k], m)
         self.assertEqual(get(port, "/healthz")[:3:2], (200, "ok\n"))
         self.assertEqual(get(port, "/healthz?verbose=1")[0], 200)
         # Not a page, not a method, not a request.
@@ -621,6 +657,73 @@ class RunTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         with self.assertRaises(OSError):
             get(port, "/healthz")
+
+    def test_metrics_are_per_exporter_by_component_id(self):
+        port = free_port()
+        pyro, coll = Collector(), Collector()
+        self.addCleanup(pyro.close)
+        self.addCleanup(coll.close)
+        svc = "  telemetry:\n    metrics:\n      address: 127.0.0.1:%d\n" % port
+
+        def exporters(with_collector):
+            return ("  otlphttp/pyroscope:\n    endpoint: %s\n" % pyro.url +
+                    ("  otlphttp/collector:\n    endpoint: %s\n" % coll.url
+                     if with_collector else "") +
+                    "  file:\n    directory: %s\n" % self.out)
+
+        def metrics():
+            return parse_prometheus(get(port, "/metrics")[2])
+
+        def sent(m, exp):
+            return m.get('tgprof_export_requests_total{exporter="%s"}'
+                         % exp, 0)
+
+        d = self.daemon(config(exporters=exporters(True), service=svc))
+        wait_until(lambda: pyro.posts >= 2 and coll.posts >= 2, 10,
+                   "two profiles at each endpoint")
+        wait_until(lambda: sent(metrics(), "otlphttp/pyroscope") >= 2 and
+                   sent(metrics(), "otlphttp/collector") >= 2 and
+                   sent(metrics(), "file") >= 2, 5, "the counts in /metrics")
+        m = metrics()
+        ids = sorted({re.search(r'exporter="([^"]*)"', k).group(1)
+                      for k in m if "exporter=" in k})
+        # One series per configured exporter, by its full component id.
+        self.assertEqual(ids, ["file", "otlphttp/collector",
+                               "otlphttp/pyroscope"])
+        for exp in ("otlphttp/pyroscope", "otlphttp/collector"):
+            for name in ("tgprof_export_bytes_total",
+                         "tgprof_export_retries_total",
+                         "tgprof_export_queue_length"):
+                self.assertIn('%s{exporter="%s"}' % (name, exp), m)
+            for reason in ("queue_full", "permanent", "retries_exhausted",
+                           "shutdown", "refused"):
+                self.assertEqual(m['tgprof_export_dropped_total{exporter='
+                                   '"%s",reason="%s"}' % (exp, reason)], 0)
+            self.assertGreater(m['tgprof_export_bytes_total{exporter="%s"}'
+                                 % exp], 0)
+        for reason in ("queue_full", "write_error", "shutdown", "refused"):
+            self.assertIn('tgprof_export_dropped_total{exporter="file",'
+                          'reason="%s"}' % reason, m)
+        self.assertIn('tgprof_export_files_removed_total{exporter="file"}', m)
+        # Retries mean nothing to a file exporter: no series.
+        self.assertNotIn('tgprof_export_retries_total{exporter="file"}', m)
+        before = sent(m, "otlphttp/pyroscope")
+
+        # A reload drops otlphttp/collector: its series go; the new
+        # otlphttp/pyroscope counts on from its predecessor's figures.
+        d.write(config(exporters=exporters(False), service=svc))
+        d.signal(signal.SIGHUP)
+        d.wait_event(lambda e: e["msg"] == "configuration reloaded", 10,
+                     "the reload")
+        wait_until(lambda: not any("otlphttp/collector" in k
+                                   for k in metrics()), 5,
+                   "the removed exporter's series to go")
+        m = metrics()
+        self.assertGreaterEqual(sent(m, "otlphttp/pyroscope"), before)
+        n = pyro.posts
+        wait_until(lambda: sent(metrics(), "otlphttp/pyroscope") >= before + 2
+                   and pyro.posts >= n + 2, 10, "two more profiles sent")
+        self.assertEqual(d.stop(), 0)
 
 
 def main():

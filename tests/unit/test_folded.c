@@ -51,11 +51,11 @@ static struct sym_sample sample(const char *pcomm, const struct sym_frame *fr,
 }
 
 /*
- * The profile builder files every kernel frame under one "[kernel]"
- * mapping; the live sample also knew the module of an unnamed kernel
- * frame. Gives the locations of @s's unnamed kernel frames the mapping a
- * module-aware producer writes (a file named after the module), or none
- * when the frame had no module, in the request at *@req.
+ * The profile builder files kernel frames under perf's names,
+ * "[kernel.kallsyms]" and "[module]". Gives the locations of @s's unnamed
+ * kernel frames the mapping another producer may write (a file named
+ * after the module, without brackets), or none when the frame had no
+ * module, in the request at *@req.
  */
 static void kernel_modules(void **req, size_t *len, const struct sym_sample *s)
 {
@@ -294,6 +294,25 @@ Test(folded, unnamed_frames_show_their_module_or_unknown)
 	cr_assert_eq(fold(f, &s, true), 0);
 	assert_text(f, "app;[unknown];[libc.so.6];[vdso];[unknown]_[k];"
 		       "[nvme]_[k] 1\n");
+	folded__free(f);
+}
+
+/* As perf's folded stacks read them (dso "[kernel.kallsyms]"), with the
+ * kernel mark: an unnamed kernel frame is its module, never "[kernel]". */
+Test(folded, unnamed_kernel_frames_read_as_the_kernel_or_their_module)
+{
+	const struct sym_frame fr[] = {
+		{ .kind = FRAME_KERNEL, .module = "nvme" },
+		{ .kind = FRAME_KERNEL, .module = "vmlinux" },
+		{ .kind = FRAME_KERNEL },
+		{ .kind = FRAME_KERNEL, .name = "do_idle", .module = "vmlinux" },
+	};
+	struct folded *f = folded__new(0);
+	struct sym_sample s = sample("app", fr, 4, 4);
+
+	cr_assert_eq(add_sample(f, &s), 0);
+	assert_text(f, "app;do_idle_[k];[kernel.kallsyms]_[k];"
+		       "[kernel.kallsyms]_[k];[nvme]_[k] 1\n");
 	folded__free(f);
 }
 

@@ -252,6 +252,40 @@ Test(plugin_config, a_list_first_set_replaces_then_appends)
 	plugin_config__free(cfg);
 }
 
+Test(plugin_config, sample_attributes_default_to_thread_name_and_are_checked)
+{
+	struct tgprof_config *cfg = plugin_config__new();
+	const struct configmap_str_list *l =
+		&plugin_config__get(cfg)->sample_attributes;
+	const char *want[] = {
+		"sample_attributes[2]: \"thread.id\" is listed twice (also sample_attributes[0])",
+	};
+	char err[CONFIGMAP_ERR_MAX] = "";
+
+	/* Few Pyroscope series by default: no thread id, no CPU. */
+	cr_assert_eq(l->n, 1);
+	cr_assert_str_eq(l->items[0], "thread.name");
+	set_ok(cfg, "sample_attributes", "thread.id");
+	set_ok(cfg, "sample_attributes", "cpu.logical_number");
+	cr_assert_eq(l->n, 2);
+	expect_problems(cfg, NULL, 0);
+	/* An unknown name says which ones there are. */
+	cr_assert_eq(plugin_config__set(cfg, "sample_attributes", "thread_id",
+					err, sizeof(err)),
+		     -EINVAL);
+	cr_assert(strstr(err, "thread.id, thread.name, cpu.logical_number"),
+		  "%s", err);
+	cr_assert(strstr(err, "\"thread_id\""), "%s", err);
+	cr_assert_eq(l->n, 2);
+	set_ok(cfg, "sample_attributes", "thread.id");
+	expect_problems(cfg, want, 1);
+	/* An empty list: no sample attribute at all. */
+	set_ok(cfg, "sample_attributes", NULL);
+	cr_assert_eq(l->n, 0);
+	expect_problems(cfg, NULL, 0);
+	plugin_config__free(cfg);
+}
+
 Test(plugin_config, the_ring_buffer_is_automatic_or_a_power_of_two)
 {
 	static const char *const want[] = {

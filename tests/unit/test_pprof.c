@@ -250,19 +250,80 @@ Test(pprof, every_process_is_in_one_profile_with_labels)
 		cr_assert_not_null(label(p, sm, "cpu"));
 		cr_assert_eq(sm->n_value, 2);
 		cr_assert_eq(sm->value[1], sm->value[0] * p->period);
-		if (pid->num == 42) {
+		/* String labels, the kind Pyroscope reads. */
+		cr_assert_eq(pid->num, 0);
+		cr_assert_eq(tid->num, 0);
+		if (!strcmp(s(p, pid->str), "42")) {
 			cr_assert_str_eq(s(p, comm->str), "app");
-			cr_assert_eq(tid->num, 43);
+			cr_assert_str_eq(s(p, tid->str), "43");
 			cr_assert_str_eq(s(p, th->str), "worker");
 			app_events += sm->value[0];
 		} else {
-			cr_assert_eq(pid->num, 77);
+			cr_assert_str_eq(s(p, pid->str), "77");
 			cr_assert_str_eq(s(p, comm->str), "tool");
 			tool_events += sm->value[0];
 		}
 	}
 	cr_assert_eq(app_events, 4);
 	cr_assert_eq(tool_events, 2);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(req);
+}
+
+/* A numeric pprof label of 0 is not encoded at all: CPU 0's samples
+ * would carry no cpu label. */
+Test(pprof, cpu_0_keeps_its_label)
+{
+	uint64_t by_cpu[2] = { 0, 0 };
+	void *req;
+	size_t i, len;
+	pprof *p;
+
+	build_request(&req, &len);
+	p = convert(req, len);
+	for (i = 0; i < p->n_sample; i++) {
+		const Perftools__Profiles__Sample *sm = p->sample[i];
+		const Perftools__Profiles__Label *cpu = label(p, sm, "cpu");
+		const char *text;
+
+		cr_assert_not_null(cpu, "sample %zu has no cpu label", i);
+		cr_assert_eq(cpu->num, 0);
+		text = s(p, cpu->str);
+		cr_assert(!strcmp(text, "0") || !strcmp(text, "1"), "cpu %s",
+			  text);
+		by_cpu[text[0] - '0'] += sm->value[0];
+	}
+	/* build_request(): app 3 on CPU 0, 1 on CPU 1; tool 2 on CPU 1. */
+	cr_assert_eq(by_cpu[0], 3);
+	cr_assert_eq(by_cpu[1], 3);
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(req);
+}
+
+/* Kernel frames keep their mark: perf's mapping name. */
+Test(pprof, kernel_frames_are_in_the_kernel_kallsyms_mapping)
+{
+	bool seen = false;
+	void *req;
+	size_t i, j, len;
+	pprof *p;
+
+	build_request(&req, &len);
+	p = convert(req, len);
+	for (i = 0; i < p->n_location; i++) {
+		const Perftools__Profiles__Location *l = p->location[i];
+		const Perftools__Profiles__Mapping *m = NULL;
+
+		for (j = 0; j < p->n_mapping; j++)
+			if (p->mapping[j]->id == l->mapping_id)
+				m = p->mapping[j];
+		if (l->address != 0xffffffff81001000ULL)
+			continue;
+		cr_assert_not_null(m);
+		cr_assert_str_eq(s(p, m->filename), "[kernel.kallsyms]");
+		seen = true;
+	}
+	cr_assert(seen, "no kernel location");
 	perftools__profiles__profile__free_unpacked(p, NULL);
 	free(req);
 }
@@ -387,6 +448,59 @@ Test(pprof, indices_out_of_range_are_refused)
 	free(req);
 }
 
+/* Skips (never in CI) without go; go needs a build cache even to run a
+ * tool. */
+static void need_go(void)
+{
+	if (system("command -v go >/dev/null 2>&1")) {
+		cr_assert(!getenv("CI") || strcmp(getenv("CI"), "true"),
+			  "go is missing: the tests need Go for go tool pprof "
+			  "(cmake/install-deps.sh installs golang-go)");
+		cr_skip_test("go is not installed");
+	}
+	if (!getenv("GOCACHE") && !getenv("XDG_CACHE_HOME") && !getenv("HOME"))
+		setenv("GOCACHE", "/tmp/tgprof-test-gocache", 1);
+}
+
+/* `go tool pprof -tags` lists every label with its values, CPU 0
+ * included, the way pprof shows string tags. */
+Test(pprof, go_tool_pprof_tags_list_every_cpu_and_process, .timeout = 120)
+{
+	char path[] = "/tmp/tgprof-pprof-XXXXXX", cmd[512], line[512];
+	char all[8192] = "";
+	void *req, *gz;
+	size_t len, gzlen, used = 0;
+	FILE *out;
+	int fd;
+
+	need_go();
+	build_request(&req, &len);
+	cr_assert_eq(pprof__from_otlp(req, len, &gz, &gzlen), 0);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, gz, gzlen), (ssize_t)gzlen);
+	close(fd);
+	snprintf(cmd, sizeof(cmd),
+		 "go tool pprof -tags -sample_index=samples %s 2>&1", path);
+	out = popen(cmd, "r");
+	cr_assert_not_null(out);
+	while (fgets(line, sizeof(line), out) &&
+	       used + strlen(line) < sizeof(all)) {
+		strcpy(all + used, line);
+		used += strlen(line);
+	}
+	cr_assert_eq(pclose(out), 0, "go tool pprof failed:\n%s", all);
+	/* "3 (50.00%): 0" under "cpu: Total 6 of 6": CPU 0's three samples. */
+	cr_assert(strstr(all, " cpu: Total 6 of 6 "), "%s", all);
+	cr_assert(strstr(all, "3 (50.00%): 0\n"), "%s", all);
+	cr_assert(strstr(all, " pid: Total 6 of 6 "), "%s", all);
+	cr_assert(strstr(all, "4 (66.67%): 42\n"), "%s", all);
+	cr_assert(strstr(all, " tid: Total 6 of 6 "), "%s", all);
+	unlink(path);
+	free(gz);
+	free(req);
+}
+
 /* The real reader: go tool pprof. */
 Test(pprof, go_tool_pprof_reads_it, .timeout = 120)
 {
@@ -397,15 +511,7 @@ Test(pprof, go_tool_pprof_reads_it, .timeout = 120)
 	FILE *out;
 	int fd;
 
-	if (system("command -v go >/dev/null 2>&1")) {
-		cr_assert(!getenv("CI") || strcmp(getenv("CI"), "true"),
-			  "go is missing: the tests need Go for go tool pprof "
-			  "(cmake/install-deps.sh installs golang-go)");
-		cr_skip_test("go is not installed");
-	}
-	/* go needs a build cache even to run a tool. */
-	if (!getenv("GOCACHE") && !getenv("XDG_CACHE_HOME") && !getenv("HOME"))
-		setenv("GOCACHE", "/tmp/tgprof-test-gocache", 1);
+	need_go();
 	build_request(&req, &len);
 	cr_assert_eq(pprof__from_otlp(req, len, &gz, &gzlen), 0);
 	fd = mkstemp(path);

@@ -504,6 +504,49 @@ Test(procfs, exe_longer_than_the_buffer_is_refused)
 		     -ENAMETOOLONG);
 }
 
+Test(procfs, memfd_tmpfile_and_pathless_executables_are_anonymous)
+{
+	cr_assert(procfs__exe_is_anonymous("/memfd:sealed-91173221a7ea"));
+	cr_assert(
+		procfs__exe_is_anonymous("/memfd:runc_cloned:/proc/self/exe"));
+	cr_assert(procfs__exe_is_anonymous("/tmp/#1234"));
+	cr_assert(procfs__exe_is_anonymous("anon_inode:[x]"));
+	cr_assert(!procfs__exe_is_anonymous("/usr/sbin/nginx"));
+	cr_assert(!procfs__exe_is_anonymous("/opt/memfd:x/bin/app"));
+	cr_assert(!procfs__exe_is_anonymous("/srv/a#b"));
+}
+
+Test(procfs, argv0_is_the_base_name_of_the_first_argument)
+{
+	char buf[16];
+	static const char cmdline[] =
+		"line_io_tools/binary_backend\0--uid\0000";
+	char path[PATH_MAX];
+	FILE *f;
+
+	fake_leader(100, 'R', 1);
+	fakeproc_path(path, sizeof(path), "100/cmdline");
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	cr_assert_eq(fwrite(cmdline, 1, sizeof(cmdline), f), sizeof(cmdline));
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(procfs__read_argv0(root, 100, 0, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "binary_backend");
+	fakeproc_write("/usr/lib/app/worker-with-a-long-name", "w",
+		       "100/task/100/cmdline");
+	cr_assert_eq(procfs__read_argv0(root, 100, 100, buf, sizeof(buf)), 0);
+	cr_assert_str_eq(buf, "worker-with-a-l");
+	/* Kernel threads and zombies have an empty command line. */
+	fakeproc_write("", "w", "100/cmdline");
+	cr_assert_eq(procfs__read_argv0(root, 100, 0, buf, sizeof(buf)),
+		     -ENOENT);
+	fakeproc_write("/", "w", "100/cmdline");
+	cr_assert_eq(procfs__read_argv0(root, 100, 0, buf, sizeof(buf)),
+		     -ENOENT);
+	cr_assert_eq(procfs__read_argv0(root, 555, 0, buf, sizeof(buf)),
+		     -ENOENT);
+}
+
 #define ID64 "4a5b6c7d8e9f00112233445566778899aabbccddeeff00112233445566778899"
 
 struct cgroup_case {

@@ -824,6 +824,36 @@ Test(proctab, exec_reads_the_facts_of_the_new_image)
 	proctab__free(pt);
 }
 
+/* A memfd executable's name is its argv[0]; a file's is its path, and
+ * its command line is never read. An exec drops it with the rest. */
+Test(proctab, argv0_is_read_for_an_anonymous_executable_only)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	fakeproc_symlink("/memfd:sealed-91173221a7ea (deleted)",
+			 "100/task/100/exe");
+	fakeproc_write("tools/binary_backend", "w", "100/task/100/cmdline");
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	cr_assert_str_eq(p->exe_path, "/memfd:sealed-91173221a7ea");
+	cr_assert_str_eq(p->argv0, "binary_backend");
+
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	fakeproc_rmtree("100/task/100/exe");
+	fakeproc_symlink("/usr/bin/app", "100/task/100/exe");
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "app", 1);
+	cr_assert_null(p->argv0);
+	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
+				      sample_now()),
+		     0);
+	cr_assert_str_eq(p->exe_path, "/usr/bin/app");
+	cr_assert_null(p->argv0);
+	proctab__free(pt);
+}
+
 Test(proctab, unreadable_executable_is_counted_and_left_unknown)
 {
 	struct proctab *pt = table(0, 0, 0);

@@ -544,6 +544,71 @@ Test(profile, sample_attributes_are_thread_and_cpu)
 	profile_builder__free(b);
 }
 
+/* Only the attributes asked for; samples that differ in the others are
+ * one Sample. */
+Test(profile, omitted_sample_attributes_merge_threads_and_cpus)
+{
+	struct profile_builder_opts o = {
+		.sz = sizeof(o),
+		.host_name = "h",
+		.omit_sample_attrs = PROFILE_ATTR_THREAD_ID | PROFILE_ATTR_CPU,
+	};
+	struct profile_builder *b = profile_builder__new(&o);
+	struct proc p = make_proc(42, "app", "/usr/bin/app", NULL);
+	const profile *pr;
+	const sample *sm;
+	struct sym_frame f[8];
+	struct sym_sample s;
+	request *r;
+	void *raw;
+	size_t len;
+
+	cr_assert_not_null(b);
+	s = make_sample(&p, 43, "worker", 0, f, typical_frames(f), 2);
+	add(b, &s);
+	s = make_sample(&p, 44, "worker", 1, f, typical_frames(f), 2);
+	add(b, &s);
+	s = make_sample(&p, 45, "other", 1, f, typical_frames(f), 2);
+	add(b, &s);
+	r = flush_decode(b, &raw, &len);
+	pr = the_profile(r->resource_profiles[0]);
+	cr_assert_eq(pr->n_samples, 2, "one Sample per thread name");
+	sm = pr->samples[0];
+	cr_assert_eq(sm->n_attribute_indices, 1);
+	cr_assert_str_eq(sample_attr(r, sm, "thread.name")->value->string_value,
+			 "worker");
+	cr_assert_eq(sm->n_timestamps_unix_nano, 2);
+	cr_assert_null(sample_attr(r, sm, "thread.id"));
+	cr_assert_null(sample_attr(r, sm, "cpu.logical_number"));
+	release(r, raw);
+	profile_builder__free(b);
+
+	o.omit_sample_attrs = PROFILE_ATTRS_ALL;
+	b = profile_builder__new(&o);
+	cr_assert_not_null(b);
+	add(b, &s);
+	r = flush_decode(b, &raw, &len);
+	cr_assert_eq(the_profile(r->resource_profiles[0])
+			     ->samples[0]
+			     ->n_attribute_indices,
+		     0);
+	release(r, raw);
+	profile_builder__free(b);
+}
+
+Test(profile, sample_attribute_names_parse_to_their_bits)
+{
+	cr_assert_eq(profile_sample_attr__parse("thread.id"),
+		     PROFILE_ATTR_THREAD_ID);
+	cr_assert_eq(profile_sample_attr__parse("thread.name"),
+		     PROFILE_ATTR_THREAD_NAME);
+	cr_assert_eq(profile_sample_attr__parse("cpu.logical_number"),
+		     PROFILE_ATTR_CPU);
+	cr_assert_eq(profile_sample_attr__parse("thread_id"), 0);
+	cr_assert_eq(profile_sample_attr__parse(""), 0);
+	cr_assert_eq(profile_sample_attr__parse(NULL), 0);
+}
+
 Test(profile, a_renamed_thread_and_an_unnamed_one_are_other_samples)
 {
 	struct profile_builder *b = builder();
@@ -708,6 +773,52 @@ Test(profile, kernel_frames_share_the_kernel_mapping_and_are_typed)
 			 "memcpy");
 	cr_assert_str_eq(fn_name(r, loc(r, li[4])->lines[0]->function_index),
 			 "main");
+	release(r, raw);
+	profile_builder__free(b);
+}
+
+/* perf's names: the kernel's own frames in "[kernel.kallsyms]", a
+ * module's in "[module]"; named or not, typed kernel. */
+Test(profile, kernel_frames_are_filed_under_the_kernel_or_their_module)
+{
+	struct profile_builder *b = builder();
+	struct proc p = make_proc(42, "app", "/usr/bin/app", NULL);
+	const dictionary *d;
+	struct sym_frame f[8];
+	struct sym_sample s;
+	const int32_t *li;
+	request *r;
+	void *raw;
+	size_t i, len;
+
+	f[0] = kern(0xffffffffc0001000ULL, "nvme_queue_rq");
+	f[0].module = "nvme";
+	f[1] = kern(0xffffffffc0002000ULL, NULL);
+	f[1].module = "nvme";
+	f[2] = kern(0xffffffff81002000ULL, NULL);
+	f[3] = kern(0xffffffff81003000ULL, "do_syscall_64");
+	f[3].module = NULL;
+	s = make_sample(&p, 43, "worker", 0, f, 4, 4);
+	add(b, &s);
+	r = flush_decode(b, &raw, &len);
+	d = r->dictionary;
+	li = d->stack_table[1]->location_indices;
+	cr_assert_eq(d->stack_table[1]->n_location_indices, 4);
+	for (i = 0; i < 4; i++) {
+		const location *l = loc(r, li[i]);
+		const kvu *a = location_attr(r, l, "profile.frame.type");
+
+		cr_assert_gt(l->mapping_index, 0);
+		cr_assert_str_eq(str(r, d->mapping_table[l->mapping_index]
+						->filename_strindex),
+				 i < 2 ? "[nvme]" : "[kernel.kallsyms]",
+				 "frame %zu", i);
+		cr_assert_str_eq(a->value->string_value, "kernel");
+	}
+	cr_assert_eq(loc(r, li[0])->mapping_index,
+		     loc(r, li[1])->mapping_index);
+	cr_assert_eq(loc(r, li[2])->mapping_index,
+		     loc(r, li[3])->mapping_index);
 	release(r, raw);
 	profile_builder__free(b);
 }
@@ -906,9 +1017,13 @@ Test(profile, one_resource_per_process_with_plain_key_attributes)
 	cr_assert_gt(pr->duration_nano, 0);
 	cr_assert_eq(pr->profile_id.len, 16);
 
-	/* A kernel thread: no executable, named by its comm. */
+	/* A kernel thread: no executable; one service for every kernel
+	 * thread, its own name in process.executable.name. */
 	rp = resource_of(r, 77);
 	cr_assert_str_eq(resource_attr(rp, "service.name")->value->string_value,
+			 PROFILE_KERNEL_SERVICE);
+	cr_assert_str_eq(resource_attr(rp, "process.executable.name")
+				 ->value->string_value,
 			 "kworker/0:1");
 	cr_assert_null(resource_attr(rp, "process.executable.path"));
 	cr_assert_null(resource_attr(rp, "container.id"));
@@ -948,6 +1063,103 @@ Test(profile, service_name_option_names_every_process)
 	cr_assert_eq(the_profile(rp)->period, 1000000000 / 19);
 	release(r, raw);
 	profile_builder__free(b);
+}
+
+Test(profile, service_names_of_kernel_threads_and_anonymous_executables)
+{
+	static const struct {
+		bool kthread;
+		const char *exe, *argv0, *comm, *want;
+	} cases[] = {
+		{ true, NULL, NULL, "kdamond.0", "kernel" },
+		{ true, NULL, NULL, "swapper/0", "kernel" },
+		/* A sealed memfd copy of a binary: its comm is the memfd's
+		 * name cut short; argv[0] names it. */
+		{ false, "/memfd:sealed-91173221a7ea", "binary_backend",
+		  "memfd:sealed-91", "binary_backend" },
+		{ false, "/memfd:sealed-91173221a7ea", NULL, "sealed-app",
+		  "sealed-app" },
+		{ false, "/memfd:runc_cloned:/proc/self/exe", "runc",
+		  "runc:[2:INIT]", "runc" },
+		/* O_TMPFILE, and an anonymous inode. */
+		{ false, "/tmp/#1234", "", "loader", "loader" },
+		{ false, "anon_inode:[x]", NULL, "jit", "jit" },
+		/* A deleted binary (procfs dropped " (deleted)") is still
+		 * that program: an upgrade replaced it. argv[0] only counts
+		 * for an anonymous one. */
+		{ false, "/usr/sbin/nginx", "nginx: worker process",
+		  "nginx: worker", "nginx" },
+		/* Nothing better than the executable's name. */
+		{ false, "/memfd:only", NULL, "", "memfd:only" },
+		{ false, NULL, NULL, "early", "early" },
+		{ false, NULL, NULL, "", "" },
+		{ false, NULL, NULL, NULL, "" },
+	};
+	size_t i;
+
+	for (i = 0; i < N(cases); i++)
+		cr_assert_str_eq(
+			profile_service_name(cases[i].kthread, cases[i].exe,
+					     cases[i].argv0, cases[i].comm),
+			cases[i].want, "case %zu", i);
+}
+
+Test(profile, a_kernel_thread_is_the_kernel_service_and_keeps_its_name)
+{
+	struct profile_builder *b = builder();
+	struct proc k = make_proc(77, "kdamond.0", NULL, NULL);
+	struct proc m =
+		make_proc(78, "memfd:sealed-1", "/memfd:sealed-1 (x)", NULL);
+	const resource_profiles *rp;
+	const sample *sm;
+	struct sym_frame f[8];
+	struct sym_sample s;
+	request *r;
+	void *raw;
+	size_t len;
+
+	typical_frames(f);
+	k.kernel_thread = true;
+	s = make_sample(&k, 77, "kdamond.0", 0, f, 2, 2);
+	add(b, &s);
+	m.argv0 = "sealed-app";
+	s = make_sample(&m, 78, "memfd:sealed-1", 0, f, typical_frames(f), 2);
+	add(b, &s);
+	r = flush_decode(b, &raw, &len);
+	rp = resource_of(r, 77);
+	cr_assert_str_eq(resource_attr(rp, "service.name")->value->string_value,
+			 "kernel");
+	sm = the_profile(rp)->samples[0];
+	cr_assert_str_eq(sample_attr(r, sm, "thread.name")->value->string_value,
+			 "kdamond.0");
+	rp = resource_of(r, 78);
+	cr_assert_str_eq(resource_attr(rp, "service.name")->value->string_value,
+			 "sealed-app");
+	/* The executable's own name stays what it is. */
+	cr_assert_str_eq(resource_attr(rp, "process.executable.name")
+				 ->value->string_value,
+			 "memfd:sealed-1 (x)");
+	release(r, raw);
+	profile_builder__free(b);
+
+	/* A configured service_name wins, kernel threads included. */
+	{
+		struct profile_builder_opts o = { .sz = sizeof(o),
+						  .host_name = "h",
+						  .service_name = "node" };
+
+		b = profile_builder__new(&o);
+		cr_assert_not_null(b);
+		s = make_sample(&k, 77, "kdamond.0", 0, f, 2, 2);
+		add(b, &s);
+		r = flush_decode(b, &raw, &len);
+		cr_assert_str_eq(resource_attr(resource_of(r, 77),
+					       "service.name")
+					 ->value->string_value,
+				 "node");
+		release(r, raw);
+		profile_builder__free(b);
+	}
 }
 
 Test(profile, exec_starts_a_new_resource_for_the_same_process)
