@@ -27,11 +27,13 @@ const AllAttributes = "*"
 const maxResourceLabels = 20
 
 // DefaultResourceLabels are the resource attributes sent as Pyroscope labels
-// unless resource_labels says otherwise: what users select and group by
-// (the service, the host or node, the executable, the pod), each bounded by
-// what runs on a node. Left out: process.pid and container.id (a new series
-// on every restart), process.executable.path (the name says the same),
-// k8s.*.uid and the workload names (the namespace and pod name select them).
+// unless resource_labels says otherwise: what users select and group by (the
+// service, the host or node, the executable, the pod and its workload), each
+// bounded by what runs on a node. The workload names add no series: a pod
+// has one. Left out: process.pid and container.id (a new series on every
+// restart of a process or container, which Pyroscope keeps as separate
+// series for its retention), process.executable.path (the name says the
+// same) and the k8s uids.
 var DefaultResourceLabels = []string{
 	"service.name",
 	"service.namespace",
@@ -41,6 +43,9 @@ var DefaultResourceLabels = []string{
 	"k8s.pod.name",
 	"k8s.container.name",
 	"k8s.node.name",
+	"k8s.deployment.name",
+	"k8s.statefulset.name",
+	"k8s.daemonset.name",
 }
 
 // Config of one pyroscope_otlp exporter.
