@@ -100,7 +100,7 @@ else
 	mkdir -p "$buildroot/src" "$buildroot/tmp/btf"
 	tar -C "$src" --exclude=./.git --exclude=./build --exclude='./build-*' \
 		--exclude=./out --exclude=./tgprof-out --exclude='__pycache__' \
-		--exclude=./deploy/collector-validate --exclude=./tests/e2e/collector \
+		--exclude=./collector \
 		-cf - . | tar -C "$buildroot/src" -xf -
 	cp -a "$src/deploy/btf/." "$buildroot/tmp/btf/"
 	mount_in "$buildroot" /proc

@@ -5,8 +5,8 @@
 #   DIR/venv                          Python venv: kubernetes-validate, PyYAML
 #                                     (tests/deploy/requirements.txt, from PyPI)
 #   DIR/bin/kustomize                 kustomize, from the Go module proxy
-#   DIR/bin/otelcol-deploy-validate   the collector deploy/collector-validate
-#                                     builds (v0.165.0 + k8s_attributes)
+#   DIR/bin/otelcol-tgprof            the collector the deployment runs
+#                                     (collector/, v0.165.0), for `validate`
 #
 #   setup-tools.sh DIR SOURCE_DIR [GO]
 #
@@ -64,15 +64,12 @@ if ! fresh "$dir/bin/.kustomize-stamp" "$KUSTOMIZE_VERSION" || [ ! -x "$dir/bin/
 fi
 echo "kustomize: $("$dir/bin/kustomize" version)"
 
-cv=$src/deploy/collector-validate
-want=$(cat "$cv/go.mod" "$cv/go.sum" "$cv"/*.go | sha256sum | cut -d' ' -f1)
-if ! fresh "$dir/bin/.otelcol-stamp" "$want" || [ ! -x "$dir/bin/otelcol-deploy-validate" ]; then
-	# -mod=readonly: go.mod and go.sum are complete and stay untouched;
-	# -buildvcs=false: the module sits inside tgprof's git tree.
-	(cd "$cv" && GOFLAGS=-mod=readonly "$go" build -buildvcs=false -trimpath \
-		-o "$dir/bin/otelcol-deploy-validate.tmp" .) ||
-		die "building deploy/collector-validate failed"
-	mv -f "$dir/bin/otelcol-deploy-validate.tmp" "$dir/bin/otelcol-deploy-validate"
+cv=$src/collector
+want=$(cat "$cv/go.mod" "$cv/go.sum" "$cv/build.sh" $(find "$cv" -name '*.go' | sort) |
+	sha256sum | cut -d' ' -f1)
+if ! fresh "$dir/bin/.otelcol-stamp" "$want" || [ ! -x "$dir/bin/otelcol-tgprof" ]; then
+	bash "$cv/build.sh" "$dir/bin/otelcol-tgprof" "$go" ||
+		die "building collector/ (otelcol-tgprof) failed"
 	echo "$want" >"$dir/bin/.otelcol-stamp"
 fi
-echo "collector: $("$dir/bin/otelcol-deploy-validate" --version)"
+echo "collector: $("$dir/bin/otelcol-tgprof" --version)"

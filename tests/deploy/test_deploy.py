@@ -336,7 +336,7 @@ def daemonset_matches_its_configuration():
 
 
 def collector_config_passes_collector_validate():
-    otelcol = tool("otelcol-deploy-validate")
+    otelcol = tool("otelcol-tgprof")
     objs = render()
     dep = find(objs, "Deployment", "otel-collector")
     c = pod_spec(dep)["containers"][0]
@@ -359,9 +359,11 @@ def collector_config_passes_collector_validate():
            [s for a in assoc for s in a["sources"]],
            "k8s_attributes does not associate pods on container.id")
     exporters = [cfg["exporters"][e] for e in pipeline["exporters"]
-                 if e.split("/")[0] in ("otlp_grpc", "otlp_http")]
+                 if e.split("/")[0] == "pyroscope_otlp"]
     expect(any(e.get("endpoint", "").endswith("pyroscope:4040")
-               for e in exporters), "no OTLP exporter to pyroscope:4040")
+               for e in exporters),
+           "no pyroscope_otlp exporter to pyroscope:4040 (otlp_grpc and "
+           "otlp_http send what Pyroscope refuses: docs/OPERATIONS.md)")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
         f.write(text)
         f.flush()
@@ -370,11 +372,11 @@ def collector_config_passes_collector_validate():
     expect(r.returncode == 0,
            f"the collector refuses its configuration:\n{r.stderr}")
     print("PASS: otelcol validate accepts the ConfigMap's configuration "
-          "(otlp -> k8s_attributes -> otlp_grpc/pyroscope, debug)")
+          "(otlp -> k8s_attributes -> pyroscope_otlp, debug)")
 
 
 def _collector_refuses(text, feature_gate, message):
-    otelcol = tool("otelcol-deploy-validate")
+    otelcol = tool("otelcol-tgprof")
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as f:
         f.write(text)
         f.flush()
@@ -541,10 +543,10 @@ def wait_for(what, cond, seconds):
 def collector_pipeline_forwards_tgprof_profiles():
     """The deployed pipeline end to end on this machine: `tgprof run` with
     the DaemonSet's configuration -> the collector with the ConfigMap's
-    configuration -> OTLP/gRPC with the exporter's batching -> a second
-    collector in Pyroscope's place. Only k8s_attributes is left out: it
+    configuration -> OTLP/HTTP with the exporter's batching -> a second
+    collector in Pyroscope's place (tests/pyroscope/ sends to a real one). Only k8s_attributes is left out: it
     needs a Kubernetes API server at start."""
-    otelcol = tool("otelcol-deploy-validate")
+    otelcol = tool("otelcol-tgprof")
     if os.geteuid() != 0:
         why = "tgprof run needs root (BPF)"
         if IN_CI:
@@ -563,10 +565,10 @@ def collector_pipeline_forwards_tgprof_profiles():
     pipeline["processors"].remove("k8s_attributes")
     del up["processors"]["k8s_attributes"]
     exporter = [e for e in pipeline["exporters"]
-                if e.startswith("otlp_grpc")][0]
-    up["exporters"][exporter]["endpoint"] = f"127.0.0.1:{down_port}"
+                if e.startswith("pyroscope_otlp")][0]
+    up["exporters"][exporter]["endpoint"] = f"http://127.0.0.1:{down_port}"
     up["service"]["telemetry"] = {"metrics": {"level": "none"}}
-    down = {"receivers": {"otlp": {"protocols": {"grpc": {
+    down = {"receivers": {"otlp": {"protocols": {"http": {
                 "endpoint": f"127.0.0.1:{down_port}"}}}},
             "exporters": {"debug": {"verbosity": "basic"}},
             "service": {"telemetry": {"metrics": {"level": "none"}},
@@ -633,7 +635,7 @@ def collector_pipeline_forwards_tgprof_profiles():
         expect(got > 0 and sent > 0,
                f"collector: {sent} samples, downstream: {got}\n{out}")
     print(f"PASS: tgprof -> collector ({sent} samples through its debug "
-          f"exporter) -> OTLP/gRPC batches -> {got} samples downstream")
+          f"exporter) -> pyroscope_otlp batches -> {got} samples downstream")
 
 
 CASES = {f.__name__: f for f in (

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
 """tgprof's profiles against a real OpenTelemetry Collector (v0.165.0, built
-by tests/e2e/build-collector.sh): the collector's own JSON output of what its
+by collector/build.sh): the collector's own JSON output of what its
 pipeline received is the proof, not a fake server.
 
 Run through ctest (label e2e): `python3 test_e2e.py TEST_NAME`, with

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// otelcol-deploy-validate: an OpenTelemetry Collector (v0.165.0) with exactly
-// the components deploy/kubernetes/ names in its collector configuration, so
-// the deploy tests can run the real `validate` on that configuration: a
-// config the collector in the cluster would reject fails the suite. The
-// cluster runs the contrib distribution of the same release; this binary is
-// only for `validate` and is never deployed.
+// otelcol-tgprof: tgprof's OpenTelemetry Collector distribution (collector
+// core v0.165.0). OTLP comes in from every node's tgprof, k8s_attributes adds
+// the pods' names, and pyroscope_otlp (./pyroscopeotlp) sends the profiles to
+// Grafana Pyroscope in the form its OTLP ingest reads. The deployment
+// (deploy/kubernetes), the deploy tests' `validate`, the end-to-end tests and
+// the Pyroscope tests all run this one build; "jsonfile" is for the tests.
 package main
 
 import (
@@ -25,7 +25,12 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
+
+	"tgprof.dev/collector/pyroscopeotlp"
 )
+
+// Version is the collector core release this distribution is built from.
+const Version = "0.165.0"
 
 func components() (otelcol.Factories, error) {
 	var err error
@@ -35,27 +40,36 @@ func components() (otelcol.Factories, error) {
 	if err != nil {
 		return f, err
 	}
+	// batch is here although it refuses profiles in v0.165.0: the deploy
+	// tests check that refusal, which is why the deployment batches in the
+	// exporter's queue.
 	f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
 		k8sattributesprocessor.NewFactory(), batchprocessor.NewFactory())
 	if err != nil {
 		return f, err
 	}
+	// otlp_grpc and otlp_http stay for other backends (and for the tests
+	// that show Pyroscope refusing what they send); pyroscope_otlp is the
+	// one for Pyroscope.
 	f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
-		otlpexporter.NewFactory(), otlphttpexporter.NewFactory(),
-		debugexporter.NewFactory())
+		pyroscopeotlp.NewFactory(), otlpexporter.NewFactory(),
+		otlphttpexporter.NewFactory(), debugexporter.NewFactory(),
+		newJSONFileFactory())
 	return f, err
 }
 
 func main() {
 	set := otelcol.CollectorSettings{
 		BuildInfo: component.BuildInfo{
-			Command:     "otelcol-deploy-validate",
-			Description: "OpenTelemetry Collector that validates tgprof's deploy configuration",
-			Version:     "0.165.0",
+			Command:     "otelcol-tgprof",
+			Description: "OpenTelemetry Collector distribution for tgprof",
+			Version:     Version,
 		},
 		Factories: components,
 		ConfigProviderSettings: otelcol.ConfigProviderSettings{
 			ResolverSettings: confmap.ResolverSettings{
+				// ${NAME} reads the environment, as in the
+				// upstream distributions.
 				DefaultScheme: "env",
 				ProviderFactories: []confmap.ProviderFactory{
 					fileprovider.NewFactory(),

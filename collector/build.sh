@@ -1,19 +1,23 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# Builds the end-to-end tests' OpenTelemetry Collector (tests/e2e/collector,
-# collector v0.165.0) into $1. CMake runs it only when the Go sources change;
-# Go's module and build caches make a rebuild cheap. Modules come from
-# $GOPROXY (default: the public Go module proxy).
+# Builds otelcol-tgprof, tgprof's collector distribution (collector/,
+# collector core v0.165.0), into OUT. The tests build it through CMake, which
+# runs this only when the Go sources change; Go's module and build caches
+# make a rebuild cheap. Modules come from $GOPROXY (default: the public Go
+# module proxy). The image: collector/Dockerfile.
+#
+#   collector/build.sh OUT [GO]
 set -euo pipefail
 out=$1
 go=${2:-go}
-src=$(cd "$(dirname "$0")/collector" && pwd)
+src=$(cd "$(dirname "$0")" && pwd)
 
 if ! command -v "$go" >/dev/null 2>&1; then
-	echo "tgprof: Go not found: the e2e tests need Go >= 1.26 to build their collector" >&2
+	echo "tgprof: Go not found: otelcol-tgprof needs Go >= 1.26" >&2
 	exit 1
 fi
-export GOFLAGS=-mod=mod
+# go.mod and go.sum are complete: a build never changes them.
+export GOFLAGS=-mod=readonly
 export GOPROXY=${GOPROXY:-https://proxy.golang.org,direct}
 # A build environment without HOME (CI, sudo -i) still needs Go's caches.
 if [ -z "${HOME:-}" ] && [ -z "${GOCACHE:-}" ]; then
