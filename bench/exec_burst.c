@@ -196,14 +196,15 @@ int main(int argc, char **argv)
 			side_stop(&sides[k]);
 		printf("%u distinct binaries (copies of %s, own build-ids) exec'd in %.1f ms, each busy %d s; whole host at %u Hz, default ring buffer:\n",
 		       n, SRC, burst_ns / 1e6, secs, hz);
-		printf("%-15s %8s %12s %11s %14s %10s %9s\n", "unwinder",
+		printf("%-15s %8s %12s %11s %14s %12s %10s %9s\n", "unwinder",
 		       "samples", "samples lost", "events lost", "stack copies",
-		       "tables", "compile");
+		       "not copied", "tables", "compile");
 		for (k = 0; k < 3; k++) {
 			struct side *s = &sides[k];
 
 			printf("%-15s %8" PRIu64 " %12" PRIu64 " %11" PRIu64
-			       " %14" PRIu64 " %10" PRIu64 " %6.0f ms\n",
+			       " %14" PRIu64 " %12" PRIu64 " %10" PRIu64
+			       " %6.0f ms\n",
 			       s->name, s->samples - s->samples0,
 			       s->st.sampler.samples_lost -
 				       s->before.sampler.samples_lost,
@@ -211,6 +212,8 @@ int main(int argc, char **argv)
 				       s->before.sampler.events_lost,
 			       s->st.sampler.stack_copies -
 				       s->before.sampler.stack_copies,
+			       s->st.sampler.stack_copies_skipped -
+				       s->before.sampler.stack_copies_skipped,
 			       s->st.unwind.files_loaded -
 				       s->before.unwind.files_loaded,
 			       (s->st.unwind.compile_cpu_ns -
