@@ -10,6 +10,7 @@
 
 #include "exporter/flamegraph.h"
 #include "lib/htab.h"
+#include "lib/sat.h"
 
 #define FG_MAX_LEVELS 1024 /* rows, the "all" row included */
 #define FG_DEFAULT_WIDTH 1200
@@ -58,11 +59,6 @@ struct fg_layout {
 	uint32_t depth; /* open frames in path[], "all" included */
 	struct fg_open path[FG_MAX_LEVELS];
 };
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
 
 static int fg__collect(void *ctx, const char *stack, uint64_t count)
 {

@@ -11,6 +11,7 @@
 
 #include "exporter/folded.h"
 #include "lib/htab.h"
+#include "lib/sat.h"
 
 #define FOLDED_DEFAULT_MAX_STACKS 1000000
 /* folded__read() skips longer lines (the '\n' excluded) ... */
@@ -34,11 +35,6 @@ struct folded {
 	/* Scratch for formatting one stack; grows up to FOLDED_MAX_STACK. */
 	struct folded_line line;
 };
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
 
 struct folded *folded__new(size_t max_stacks)
 {

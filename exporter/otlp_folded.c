@@ -223,18 +223,6 @@ static int push_location(struct walk *w, int32_t idx)
 	return 0;
 }
 
-static uint64_t sample_count(const otlp_sample *s)
-{
-	int64_t n = 0;
-	size_t i;
-
-	if (!s->n_values)
-		return s->n_timestamps_unix_nano;
-	for (i = 0; i < s->n_values; i++)
-		n += s->values[i];
-	return n > 0 ? (uint64_t)n : 0;
-}
-
 /* A process without a name goes by its thread's (the sample's
  * thread.name), else FOLDED_UNKNOWN. */
 static const char *thread_name(const struct walk *w, const otlp_sample *s)
@@ -261,7 +249,7 @@ static int add_sample(struct walk *w, struct folded *f, const char *comm,
 		      const otlp_sample *s)
 {
 	const Opentelemetry__Proto__Profiles__V1development__Stack *st;
-	uint64_t count = sample_count(s);
+	uint64_t count = otlp_sample_count(s);
 	size_t i, nkernel = 0;
 	int err;
 

@@ -26,6 +26,7 @@
 #include "lib/opts.h"
 #include "lib/queue.h"
 #include "lib/rand.h"
+#include "lib/sat.h"
 
 #define OTLP_DEFAULT_CONNECT_TIMEOUT_NS (5 * NSEC_PER_SEC)
 #define OTLP_DEFAULT_REQUEST_TIMEOUT_NS (30 * NSEC_PER_SEC)
@@ -121,11 +122,6 @@ static void otlp__curl_global_init(void)
 static uint64_t mono_ns(void)
 {
 	return clock_ns(CLOCK_MONOTONIC);
-}
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
 }
 
 static uint64_t min_u64(uint64_t a, uint64_t b)

@@ -17,27 +17,9 @@
 #include "lib/arena.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
+#include "lib/sat.h"
+#include "lib/vec.h"
 
-typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
-	pb_resource_profiles;
-typedef Opentelemetry__Proto__Profiles__V1development__ScopeProfiles
-	pb_scope_profiles;
-typedef Opentelemetry__Proto__Profiles__V1development__Mapping pb_mapping;
-typedef Opentelemetry__Proto__Profiles__V1development__Location pb_location;
-typedef Opentelemetry__Proto__Profiles__V1development__Line pb_line;
-typedef Opentelemetry__Proto__Profiles__V1development__Function pb_function;
-typedef Opentelemetry__Proto__Profiles__V1development__Link pb_link;
-typedef Opentelemetry__Proto__Profiles__V1development__Stack pb_stack;
-typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit pb_kvu;
-typedef Opentelemetry__Proto__Profiles__V1development__ValueType pb_value_type;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_keyvalue;
-typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array;
-typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-
-#define PB(name) opentelemetry__proto__profiles__v1development__##name
-#define PB_COMMON(name) opentelemetry__proto__common__v1__##name
 #define PB_RESOURCE(name) opentelemetry__proto__resource__v1__resource__##name
 #define ANY_ARRAY OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_ARRAY_VALUE
 #define ANY_KVLIST \
@@ -144,41 +126,11 @@ struct req {
 	bool nomem;
 };
 
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 static inline uint64_t mix(uint64_t h, uint64_t v)
 {
 	h ^= v * 0xff51afd7ed558ccdULL;
 	return ((h << 31) | (h >> 33)) * 0x9e3779b97f4a7c15ULL;
 }
-
-/* @v (elements of @elem bytes) grown to hold at least @need, *@cap
- * updated; NULL when out of memory (@v is then untouched). */
-static void *vec__grow(void *v, uint32_t *cap, uint32_t need, size_t elem)
-{
-	uint32_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap = ncap > UINT32_MAX / 2 ? UINT32_MAX : ncap * 2;
-	v = realloc(v, (size_t)ncap * elem);
-	if (v)
-		*cap = ncap;
-	return v;
-}
-
-#define vec__reserve(v, cap, need)                                         \
-	({                                                                 \
-		void *nv__ = vec__grow((v), &(cap), (need), sizeof(*(v))); \
-		if (nv__)                                                  \
-			(v) = nv__;                                        \
-		nv__ ? 0 : -ENOMEM;                                        \
-	})
 
 /* ---- keys --------------------------------------------------------------- */
 
@@ -1133,19 +1085,6 @@ static int profile__get(struct otlp_merge *m, struct req *q, uint32_t scope,
 
 /* ---- samples ------------------------------------------------------------ */
 
-/* How many events a sample stands for: its values, else its timestamps. */
-static uint64_t sample_count(const otlp_sample *s)
-{
-	int64_t n = 0;
-	size_t i;
-
-	if (!s->n_values)
-		return s->n_timestamps_unix_nano;
-	for (i = 0; i < s->n_values; i++)
-		n += s->values[i];
-	return n > 0 ? (uint64_t)n : 0;
-}
-
 struct sample_key {
 	uint32_t profile;
 	int32_t stack, link;
@@ -1290,7 +1229,7 @@ static int sample__add(struct otlp_merge *m, struct req *q, uint32_t profile,
 		       const otlp_sample *src)
 {
 	uint32_t room = m->o.max_events - m->nslots, n, keep;
-	uint64_t count = sample_count(src), hash;
+	uint64_t count = otlp_sample_count(src), hash;
 	int32_t attrs[OTLP_MERGE_MAX_LIST];
 	struct sample_key k;
 	struct msample *s;
@@ -1359,7 +1298,7 @@ static void samples__drop(struct otlp_merge *m, const otlp_profile *p,
 	size_t i;
 
 	for (i = 0; i < p->n_samples; i++) {
-		uint64_t count = sample_count(p->samples[i]);
+		uint64_t count = otlp_sample_count(p->samples[i]);
 
 		m->stats.samples = sat_add(m->stats.samples, count);
 		*counter = sat_add(*counter, count);

@@ -10,19 +10,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+#include "lib/sat.h"
+#include "proto/otlp.h"
 
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-	otlp_request;
-typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
-	otlp_dictionary;
-typedef Opentelemetry__Proto__Profiles__V1development__Profile otlp_profile;
-typedef Opentelemetry__Proto__Profiles__V1development__Sample otlp_sample;
-typedef Opentelemetry__Proto__Common__V1__AnyValue otlp_anyvalue;
+typedef pb_request otlp_request;
+typedef pb_dictionary otlp_dictionary;
+typedef pb_profile otlp_profile;
+typedef pb_sample otlp_sample;
+typedef pb_anyvalue otlp_anyvalue;
 
 /* OTLP_REQUEST(unpack), OTLP_REQUEST(free_unpacked) */
-#define OTLP_REQUEST(name) \
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
+#define OTLP_REQUEST(name) PB_REQUEST(name)
 #define ANY_STRING \
 	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define ANY_STRINDEX \
@@ -42,6 +40,23 @@ static inline const char *otlp_dict_string(const otlp_dictionary *d,
 	return otlp_in_range(idx, d ? d->n_string_table : 0) ?
 		       d->string_table[idx] :
 		       NULL;
+}
+
+/* How many events @s stands for: the sum of its values (a negative sum
+ * counts none), else its timestamps; at most INT64_MAX, whatever a hostile
+ * request says, so the count fits a pprof value too. */
+static inline uint64_t otlp_sample_count(const otlp_sample *s)
+{
+	int64_t n = 0;
+	size_t i;
+
+	if (!s->n_values)
+		return s->n_timestamps_unix_nano > INT64_MAX ?
+			       INT64_MAX :
+			       s->n_timestamps_unix_nano;
+	for (i = 0; i < s->n_values; i++)
+		n = sat_add_s64(n, s->values[i]);
+	return n > 0 ? (uint64_t)n : 0;
 }
 
 #endif

@@ -414,24 +414,11 @@ static int conv__labels(struct conv *c, const otlp_sample *s,
 	return 0;
 }
 
-/* How many events a sample stands for: its values, else its timestamps. */
-static int64_t sample_count(const otlp_sample *s)
-{
-	int64_t n = 0;
-	size_t i;
-
-	if (!s->n_values)
-		return (int64_t)s->n_timestamps_unix_nano;
-	for (i = 0; i < s->n_values; i++)
-		n += s->values[i];
-	return n;
-}
-
 static int conv__sample(struct conv *c, const otlp_sample *s,
 			const struct proc_labels *pl)
 {
 	const Opentelemetry__Proto__Profiles__V1development__Stack *st;
-	int64_t count = sample_count(s);
+	int64_t count = (int64_t)otlp_sample_count(s);
 	size_t i, n = 0;
 	pp_sample *ps, **v;
 	uint64_t *locs;

@@ -10,6 +10,7 @@
 
 #include "exporter/topfuncs.h"
 #include "lib/htab.h"
+#include "lib/sat.h"
 
 struct topfuncs_entry {
 	struct htab_node node;
@@ -24,11 +25,6 @@ struct topfuncs_priv {
 	size_t cap; /* of topfuncs->v */
 	uint64_t stamp; /* the stack being counted */
 };
-
-static uint64_t sat_add(uint64_t a, uint64_t b)
-{
-	return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
 
 static struct topfuncs_entry *topfuncs__get(struct topfuncs *t,
 					    const char *name, size_t len)

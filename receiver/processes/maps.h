@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #define MAPS_MAX_LINE 8192 /* longer lines are skipped and counted */
 /* The kernel's default vm.max_map_count is 65530. */
@@ -39,6 +41,17 @@ struct mapping {
 	bool deleted; /* the path had a " (deleted)" suffix, now removed */
 	const char *path; /* "" for anonymous; owned by the struct maps */
 };
+
+/* Whether @st (an fstat of a file opened by @m's path) is the file @m
+ * maps: a regular file on @m's device with @m's inode. The path may name
+ * another file by now. */
+static inline bool mapping__is_file(const struct mapping *m,
+				    const struct stat *st)
+{
+	return S_ISREG(st->st_mode) &&
+	       st->st_dev == makedev(m->dev_major, m->dev_minor) &&
+	       st->st_ino == m->inode;
+}
 
 struct maps {
 	size_t n;

@@ -11,6 +11,7 @@
 #include "bpf/sampler.h"
 #include "lib/clock.h"
 #include "lib/htab.h"
+#include "lib/list.h"
 #include "lib/opts.h"
 #include "receiver/processes/procfs.h"
 #include "receiver/processes/proctab.h"
@@ -25,10 +26,6 @@
  * junk; no user code lives below the first page or above 56 bits. */
 #define USER_ADDR_MIN 4096ULL
 #define USER_ADDR_LIMIT (1ULL << 56)
-
-struct link {
-	struct link *prev, *next;
-};
 
 struct proc_entry {
 	struct proc p; /* what callers see */
@@ -61,27 +58,6 @@ struct proctab {
 	bool warned_access;
 	bool warned_unstable;
 };
-
-static void link__init(struct link *l)
-{
-	l->prev = l;
-	l->next = l;
-}
-
-static void link__add_head(struct link *head, struct link *l)
-{
-	l->next = head->next;
-	l->prev = head;
-	head->next->prev = l;
-	head->next = l;
-}
-
-static void link__del(struct link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	link__init(l);
-}
 
 static struct proc_entry *entry_of(struct proc *p)
 {

@@ -9,39 +9,10 @@
 #include <string.h>
 #include <sys/random.h>
 
-#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
-
 #include "lib/clock.h"
+#include "proto/otlp.h"
 #include "receiver/profile/encode.h"
 
-/* The generated names are long; these are the messages the packer builds. */
-typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
-	pb_request;
-typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
-	pb_dictionary;
-typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
-	pb_resource_profiles;
-typedef Opentelemetry__Proto__Profiles__V1development__ScopeProfiles
-	pb_scope_profiles;
-typedef Opentelemetry__Proto__Profiles__V1development__Profile pb_profile;
-typedef Opentelemetry__Proto__Profiles__V1development__Sample pb_sample;
-typedef Opentelemetry__Proto__Profiles__V1development__Mapping pb_mapping;
-typedef Opentelemetry__Proto__Profiles__V1development__Location pb_location;
-typedef Opentelemetry__Proto__Profiles__V1development__Line pb_line;
-typedef Opentelemetry__Proto__Profiles__V1development__Function pb_function;
-typedef Opentelemetry__Proto__Profiles__V1development__Link pb_link;
-typedef Opentelemetry__Proto__Profiles__V1development__Stack pb_stack;
-typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit pb_kvu;
-typedef Opentelemetry__Proto__Profiles__V1development__ValueType pb_value_type;
-typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
-typedef Opentelemetry__Proto__Common__V1__KeyValue pb_keyvalue;
-typedef Opentelemetry__Proto__Common__V1__AnyValue pb_anyvalue;
-typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
-
-#define PB(name) opentelemetry__proto__profiles__v1development__##name
-#define PB_COMMON(name) opentelemetry__proto__common__v1__##name
-#define PB_REQUEST(name) \
-	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
 #define ANYVALUE_STRING \
 	OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_STRING_VALUE
 #define ANYVALUE_INT \

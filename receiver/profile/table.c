@@ -5,21 +5,6 @@
 
 #include "receiver/profile/table.h"
 
-void *vec__grow(void *v, uint32_t *cap, uint32_t need, size_t elem)
-{
-	uint32_t ncap;
-
-	if (need <= *cap)
-		return v;
-	ncap = *cap ? *cap : 64;
-	while (ncap < need)
-		ncap = ncap > UINT32_MAX / 2 ? UINT32_MAX : ncap * 2;
-	v = realloc(v, (size_t)ncap * elem);
-	if (v)
-		*cap = ncap;
-	return v;
-}
-
 int table__init(struct table *t, enum table_kind kind, struct arena *arena,
 		uint32_t max, size_t max_bytes)
 {

@@ -20,6 +20,7 @@
 
 #include "lib/arena.h"
 #include "lib/htab.h"
+#include "lib/vec.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -191,21 +192,5 @@ static inline uint64_t hash_key(const void *key, size_t len)
 	}
 	return hash_final(h);
 }
-
-/* @v (elements of @elem bytes) grown to hold at least @need, *@cap
- * updated; @v itself when it already does; NULL when out of memory (@v is
- * then untouched). */
-void *vec__grow(void *v, uint32_t *cap, uint32_t need, size_t elem);
-
-/* Makes array @v (capacity @cap) hold @need elements: 0 or -ENOMEM. */
-#define vec__reserve(v, cap, need)                                            \
-	({                                                                    \
-		void *nv__ = (need) <= (cap) ? (void *)(v) :                  \
-					       vec__grow((v), &(cap), (need), \
-							 sizeof(*(v)));       \
-		if (nv__)                                                     \
-			(v) = nv__;                                           \
-		nv__ ? 0 : -ENOMEM;                                           \
-	})
 
 #endif

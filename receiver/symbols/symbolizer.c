@@ -373,13 +373,6 @@ fail:
 	return NULL;
 }
 
-static bool stat_matches(const struct stat *st, const struct mapping *m)
-{
-	return S_ISREG(st->st_mode) &&
-	       st->st_dev == makedev(m->dev_major, m->dev_minor) &&
-	       st->st_ino == m->inode;
-}
-
 /* Opens @m's path inside thread @tid's root and checks it is the mapped
  * file: the path may name another file by now. */
 static int open_through_task(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
@@ -389,7 +382,7 @@ static int open_through_task(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 
 	if (fd < 0)
 		return fd;
-	if (fstat(fd, ret_st) == 0 && stat_matches(ret_st, m))
+	if (fstat(fd, ret_st) == 0 && mapping__is_file(m, ret_st))
 		return fd;
 	close(fd);
 	return -ESTALE;

@@ -21,6 +21,7 @@
 #include "bpf/unwind_maps.h"
 #include "lib/clock.h"
 #include "lib/htab.h"
+#include "lib/list.h"
 #include "lib/opts.h"
 #include "receiver/processes/procfs.h"
 #include "receiver/symbols/debuginfo.h"
@@ -42,31 +43,6 @@
  * process. */
 #define LOADER_RETRY_NS (10 * NSEC_PER_SEC)
 #define USER_ADDR_LIMIT (1ULL << 56)
-
-struct link {
-	struct link *prev, *next;
-};
-
-static void link__init(struct link *l)
-{
-	l->prev = l;
-	l->next = l;
-}
-
-static void link__add_head(struct link *head, struct link *l)
-{
-	l->next = head->next;
-	l->prev = head;
-	head->next->prev = l;
-	head->next = l;
-}
-
-static void link__del(struct link *l)
-{
-	l->prev->next = l->next;
-	l->next->prev = l->prev;
-	link__init(l);
-}
 
 enum ufile_state {
 	UFILE_NEW = 0, /* nothing in the kernel yet */
@@ -391,13 +367,6 @@ static const void *own_vdso(size_t *ret_len)
 	return eh;
 }
 
-static bool stat_matches(const struct stat *st, const struct mapping *m)
-{
-	return S_ISREG(st->st_mode) &&
-	       st->st_dev == makedev(m->dev_major, m->dev_minor) &&
-	       st->st_ino == m->inode;
-}
-
 /*
  * Opens the file behind @m as process @tgid sees it: by path inside thread
  * @tid's root, else through map_files (deleted or replaced files, a root
@@ -415,7 +384,7 @@ static int loader__open(struct unwind_loader *ul, uint32_t tgid, uint32_t tid,
 		fd = procfs__open_in_root(ul->proc_root, tgid, tid ? tid : tgid,
 					  m->path);
 		if (fd >= 0) {
-			if (!fstat(fd, ret_st) && stat_matches(ret_st, m))
+			if (!fstat(fd, ret_st) && mapping__is_file(m, ret_st))
 				return fd;
 			close(fd);
 		}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Short names for the protobuf-c messages of OTLP profiles (generated from
+ * proto/opentelemetry at build time): the profile builder's packer writes
+ * them, the exporters that read or merge a request decode them. */
+#ifndef TGPROF_PROTO_OTLP_H
+#define TGPROF_PROTO_OTLP_H
+
+#include "opentelemetry/proto/collector/profiles/v1development/profiles_service.pb-c.h"
+
+typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
+	pb_request;
+typedef Opentelemetry__Proto__Profiles__V1development__ProfilesDictionary
+	pb_dictionary;
+typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
+	pb_resource_profiles;
+typedef Opentelemetry__Proto__Profiles__V1development__ScopeProfiles
+	pb_scope_profiles;
+typedef Opentelemetry__Proto__Profiles__V1development__Profile pb_profile;
+typedef Opentelemetry__Proto__Profiles__V1development__Sample pb_sample;
+typedef Opentelemetry__Proto__Profiles__V1development__Mapping pb_mapping;
+typedef Opentelemetry__Proto__Profiles__V1development__Location pb_location;
+typedef Opentelemetry__Proto__Profiles__V1development__Line pb_line;
+typedef Opentelemetry__Proto__Profiles__V1development__Function pb_function;
+typedef Opentelemetry__Proto__Profiles__V1development__Link pb_link;
+typedef Opentelemetry__Proto__Profiles__V1development__Stack pb_stack;
+typedef Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit pb_kvu;
+typedef Opentelemetry__Proto__Profiles__V1development__ValueType pb_value_type;
+typedef Opentelemetry__Proto__Resource__V1__Resource pb_resource;
+typedef Opentelemetry__Proto__Common__V1__KeyValue pb_keyvalue;
+typedef Opentelemetry__Proto__Common__V1__AnyValue pb_anyvalue;
+typedef Opentelemetry__Proto__Common__V1__ArrayValue pb_array;
+typedef Opentelemetry__Proto__Common__V1__KeyValueList pb_kvlist;
+typedef Opentelemetry__Proto__Common__V1__InstrumentationScope pb_scope;
+
+/* PB(sample__init), PB_COMMON(key_value__init), PB_REQUEST(pack) */
+#define PB(name) opentelemetry__proto__profiles__v1development__##name
+#define PB_COMMON(name) opentelemetry__proto__common__v1__##name
+#define PB_REQUEST(name) \
+	opentelemetry__proto__collector__profiles__v1development__export_profiles_service_request__##name
+
+#endif
