@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Stack walking side by side: the share of samples whose user stack is
  * complete, for programs built without frame pointers, from tgprof's table
- * walk, tgprof with frame pointers only, perf record --call-graph dwarf and
- * perf record -g, all four recording the same run of each workload; the BPF
+ * walk, tgprof with frame pointers only, perf record --call-graph dwarf,
+ * perf record -g and the OpenTelemetry eBPF profiler (bench/peers/
+ * otel-profiler, whole host, its OTLP read back from its sink), all five
+ * recording the same run of each workload; the BPF
  * sampler's cost per sample for the table walk and for frame pointers (the
  * kernel's BPF statistics, both sampling the same CPUs at once); the user
  * CPU compiling tables costs at start-up on this host; and the kernel memory
@@ -12,7 +14,9 @@
  * build directory (it runs fixtures/ from there). Prints figures; gates
  * nothing. */
 #include <dirent.h>
+#include <elfutils/libdwfl.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -120,6 +124,196 @@ static void tally_perf(const char *data, struct tally *t)
 			found = true;
 	}
 	pclose(f);
+}
+
+/* ---- the OpenTelemetry eBPF profiler ------------------------------------- */
+
+/* It sends native frames as ELF addresses and file basenames: the files
+ * the workload mapped (read from its maps while it runs) give the paths,
+ * libdwfl the names (separate debug files found by build-id, as for
+ * libc's __libc_start_call_main). */
+#define OTEL_RUN "/tmp/tgprof-bench-otel"
+#define OTEL_SAMPLES OTEL_RUN "/samples.txt"
+#define MAX_FILES 64
+
+struct otel_file {
+	char path[PATH_MAX];
+	const char *base;
+	Dwfl *dwfl;
+	Dwfl_Module *mod;
+	Dwarf_Addr bias;
+};
+
+struct otel_files {
+	struct otel_file f[MAX_FILES];
+	size_t n;
+};
+
+static void otel_files__read_maps(struct otel_files *fs, pid_t pid)
+{
+	char path[64], line[PATH_MAX + 128], *file;
+	size_t i;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f) && fs->n < MAX_FILES) {
+		file = strchr(line, '/');
+		if (!file || !strstr(line, " r-xp "))
+			continue;
+		file[strcspn(file, "\n")] = '\0';
+		for (i = 0; i < fs->n && strcmp(fs->f[i].path, file); i++)
+			;
+		if (i < fs->n)
+			continue;
+		snprintf(fs->f[fs->n].path, PATH_MAX, "%s", file);
+		fs->f[fs->n].base = strrchr(fs->f[fs->n].path, '/') + 1;
+		fs->n++;
+	}
+	fclose(f);
+}
+
+static void otel_files__free(struct otel_files *fs)
+{
+	size_t i;
+
+	for (i = 0; i < fs->n; i++)
+		if (fs->f[i].dwfl)
+			dwfl_end(fs->f[i].dwfl);
+	fs->n = 0;
+}
+
+/* The function of ELF address @addr in the mapped file named @base. */
+static const char *otel_files__name(struct otel_files *fs, const char *base,
+				    uint64_t addr)
+{
+	static const Dwfl_Callbacks cb = {
+		.find_elf = dwfl_build_id_find_elf,
+		.find_debuginfo = dwfl_standard_find_debuginfo,
+		.section_address = dwfl_offline_section_address,
+	};
+	struct otel_file *f = NULL;
+	size_t i;
+
+	for (i = 0; i < fs->n && !f; i++)
+		if (!strcmp(fs->f[i].base, base))
+			f = &fs->f[i];
+	if (!f)
+		return NULL;
+	if (!f->dwfl) {
+		f->dwfl = dwfl_begin(&cb);
+		if (!f->dwfl)
+			return NULL;
+		f->mod = dwfl_report_offline(f->dwfl, f->base, f->path, -1);
+		dwfl_report_end(f->dwfl, NULL, NULL);
+		if (f->mod)
+			dwfl_module_getelf(f->mod, &f->bias);
+	}
+	return f->mod ? dwfl_module_addrname(f->mod, addr + f->bias) : NULL;
+}
+
+/* The sink's samples of @pid from byte @from of its file: "S pid tid
+ * count nframes comm", then one "F type address file start limit offset
+ * function" line per frame, leaf first (bench/peers/otel-profiler). */
+static void tally_otel(long from, struct otel_files *fs, struct tally *t)
+{
+	char line[PATH_MAX + 256], type[32], file[PATH_MAX], fn[1024];
+	unsigned long long addr, count = 0;
+	uint32_t depth = 0, nframe = 0;
+	bool in = false, found = false;
+	const char *name;
+	FILE *f;
+	int pid;
+
+	f = fopen(OTEL_SAMPLES, "re");
+	if (!f || fseek(f, from, SEEK_SET)) {
+		if (f)
+			fclose(f);
+		return;
+	}
+	for (;;) {
+		bool eof = !fgets(line, sizeof(line), f);
+
+		if ((eof || line[0] == 'S') && in) {
+			t->samples += count;
+			t->complete += found ? count : 0;
+			for (; count && t->ndepths < MAX_DEPTHS; count--)
+				t->depths[t->ndepths++] = depth;
+		}
+		if (eof)
+			break;
+		if (line[0] == 'S') {
+			in = sscanf(line, "S\t%d\t%*s\t%llu", &pid, &count) ==
+				     2 &&
+			     pid == t->pid;
+			found = false;
+			depth = nframe = 0;
+			continue;
+		}
+		if (!in ||
+		    sscanf(line,
+			   "F\t%31[^\t]\t%llx\t%4095[^\t]\t%*s\t%*s\t%*s\t%1023[^\n]",
+			   type, &addr, file, fn) != 4)
+			continue;
+		if (!strcmp(type, "kernel"))
+			continue;
+		depth++;
+		/* Frames after the innermost are return addresses. */
+		name = strcmp(type, "native") ?
+			       fn :
+			       otel_files__name(fs, file, addr - !!nframe++);
+		if (name && !strcmp(name, t->root))
+			found = true;
+	}
+	fclose(f);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) ? 0 : (long)st.st_size;
+}
+
+/* Starts the profiler whole-host (the harness builds it on first use). */
+static bool otel_start(uint32_t hz)
+{
+	char cmd[1024];
+
+	snprintf(
+		cmd, sizeof(cmd),
+		"'%s' stop %s 2>/dev/null; '%s' start '%s' %s --hz %u --interval 1s",
+		OTEL_PEER_SCRIPT, OTEL_RUN, OTEL_PEER_SCRIPT, OTEL_PEER_DIR,
+		OTEL_RUN, hz);
+	return !system(cmd);
+}
+
+static void otel_stop(void)
+{
+	char cmd[1024];
+
+	snprintf(cmd, sizeof(cmd), "'%s' stop %s", OTEL_PEER_SCRIPT, OTEL_RUN);
+	if (system(cmd))
+		fprintf(stderr,
+			"unwind_compare: stopping the profiler failed\n");
+}
+
+/* It reports once a second: two reports after the workload exited carry
+ * all of its samples. Without reports (an idle host) it gives up at 6 s. */
+static void otel_wait_reports(void)
+{
+	uint64_t end = boot_ns() + 6 * NSEC_PER_SEC;
+	long size = file_size(OTEL_SAMPLES), now;
+	int grew = 0;
+
+	while (grew < 2 && boot_ns() < end) {
+		usleep(50000);
+		now = file_size(OTEL_SAMPLES);
+		grew += now != size;
+		size = now;
+	}
 }
 
 /* ---- processes -------------------------------------------------------------- */
@@ -261,9 +455,10 @@ static void side_start(struct side *s, enum receiver_unwinder u, uint32_t hz,
 		die("starting a receiver");
 }
 
-/* One run of @w recorded four ways at once. */
+/* One run of @w recorded four ways at once, five with @otel running. */
 static void run_workload(const struct workload *w, int secs, uint32_t hz,
-			 const struct tg_logger *log, uint64_t bpf[2][2])
+			 const struct tg_logger *log, bool otel,
+			 uint64_t bpf[2][2])
 {
 	char fsecs[16], fhz[16], dwarf[] = "/tmp/tgprof-bench-dwarf.data",
 				 fp[] = "/tmp/tgprof-bench-fp.data";
@@ -275,8 +470,11 @@ static void run_workload(const struct workload *w, int secs, uint32_t hz,
 	char *perf_fp[] = { "perf", "record", "-q", "-g", "-F",	   fhz,	  "-p",
 			    spid,   "-o",     fp,   "--", "sleep", fsecs, NULL };
 	struct side a = { 0 }, b = { 0 };
-	struct tally pd = { 0 }, pf = { 0 };
+	struct tally pd = { 0 }, pf = { 0 }, po = { 0 };
+	struct otel_files files = { 0 };
 	struct child work, p1, p2;
+	uint64_t maps_at = 0;
+	long otel_from;
 	int status, i;
 
 	snprintf(fsecs, sizeof(fsecs), "%d", secs + 2);
@@ -285,14 +483,16 @@ static void run_workload(const struct workload *w, int secs, uint32_t hz,
 	b.t.depths = calloc(MAX_DEPTHS, sizeof(uint32_t));
 	pd.depths = calloc(MAX_DEPTHS, sizeof(uint32_t));
 	pf.depths = calloc(MAX_DEPTHS, sizeof(uint32_t));
-	if (!a.t.depths || !b.t.depths || !pd.depths || !pf.depths)
+	po.depths = calloc(MAX_DEPTHS, sizeof(uint32_t));
+	if (!a.t.depths || !b.t.depths || !pd.depths || !pf.depths ||
+	    !po.depths)
 		die("calloc");
 
 	/* The workload waits while everything attaches: its first samples
 	 * come before tgprof has its tables. */
 	child_start(&work, w->argv, true);
-	a.t.pid = b.t.pid = pd.pid = pf.pid = work.pid;
-	a.t.root = b.t.root = pd.root = pf.root = w->root;
+	a.t.pid = b.t.pid = pd.pid = pf.pid = po.pid = work.pid;
+	a.t.root = b.t.root = pd.root = pf.root = po.root = w->root;
 	snprintf(spid, sizeof(spid), "%d", work.pid);
 	side_start(&a, RECEIVER_UNWIND_TABLES, hz, work.pid, log);
 	side_start(&b, RECEIVER_UNWIND_FRAME_POINTER, hz, work.pid, log);
@@ -304,10 +504,17 @@ static void run_workload(const struct workload *w, int secs, uint32_t hz,
 	child_go(&p2);
 	wait_for_file(dwarf, 5000);
 	wait_for_file(fp, 5000);
+	otel_from = file_size(OTEL_SAMPLES);
 	child_go(&work);
+	maps_at = boot_ns() + NSEC_PER_SEC / 2;
 	while (!child_done(&work, &status)) {
 		receiver__poll(a.r, 10);
 		receiver__poll(b.r, 10);
+		/* Once the workload has loaded its libraries. */
+		if (maps_at && boot_ns() > maps_at) {
+			otel_files__read_maps(&files, work.pid);
+			maps_at = 0;
+		}
 	}
 	receiver__stop(a.r);
 	receiver__stop(b.r);
@@ -319,9 +526,14 @@ static void run_workload(const struct workload *w, int secs, uint32_t hz,
 	waitpid(p2.pid, &i, 0);
 	tally_perf(dwarf, &pd);
 	tally_perf(fp, &pf);
+	if (otel) {
+		otel_wait_reports();
+		tally_otel(otel_from, &files, &po);
+	}
 
 	printf("%-14s %7" PRIu64 " %7.1f%% %4u %7.1f%% %4u | %7" PRIu64
-	       " %7.1f%% %4u %7.1f%% %4u | %6.1f %6.1f\n",
+	       " %7.1f%% %4u %7.1f%% %4u | %7" PRIu64
+	       " %7.1f%% %4u | %6.1f %6.1f\n",
 	       w->name, a.t.samples,
 	       a.t.samples ? 100.0 * a.t.complete / a.t.samples : 0,
 	       median(a.t.depths, a.t.ndepths),
@@ -330,7 +542,9 @@ static void run_workload(const struct workload *w, int secs, uint32_t hz,
 	       pd.samples ? 100.0 * pd.complete / pd.samples : 0,
 	       median(pd.depths, pd.ndepths),
 	       pf.samples ? 100.0 * pf.complete / pf.samples : 0,
-	       median(pf.depths, pf.ndepths), per_sample_us(&a.st.sampler),
+	       median(pf.depths, pf.ndepths), po.samples,
+	       po.samples ? 100.0 * po.complete / po.samples : 0,
+	       median(po.depths, po.ndepths), per_sample_us(&a.st.sampler),
 	       per_sample_us(&b.st.sampler));
 	bpf[0][0] += a.st.sampler.bpf_run_ns;
 	bpf[0][1] += a.st.sampler.bpf_runs - a.st.sampler.samples_idle -
@@ -347,6 +561,8 @@ static void run_workload(const struct workload *w, int secs, uint32_t hz,
 	free(b.t.depths);
 	free(pd.depths);
 	free(pf.depths);
+	free(po.depths);
+	otel_files__free(&files);
 	unlink(dwarf);
 	unlink(fp);
 }
@@ -589,6 +805,7 @@ int main(int argc, char **argv)
 		  "Py_BytesMain" },
 	};
 	uint64_t bpf[2][2] = { { 0 } };
+	bool otel;
 	FILE *f;
 	size_t i;
 
@@ -602,15 +819,23 @@ int main(int argc, char **argv)
 		fclose(f);
 	}
 	write_inputs(secs);
+	otel = otel_start(hz);
+	if (!otel)
+		fprintf(stderr,
+			"unwind_compare: no OpenTelemetry profiler column (%s)\n",
+			OTEL_PEER_SCRIPT);
 
-	printf("Complete user stacks (reaching main), each workload recorded four ways at once, %d s at %u Hz:\n",
+	printf("Complete user stacks (reaching main), each workload recorded five ways at once, %d s at %u Hz:\n",
 	       secs, hz);
-	printf("%-14s %7s %8s %4s %8s %4s | %7s %8s %4s %8s %4s | %13s\n", "",
-	       "tgprof", "eh_frame", "dep", "fp only", "dep", "perf", "dwarf",
-	       "dep", "-g", "dep", "BPF us/sample");
+	printf("%-14s %7s %8s %4s %8s %4s | %7s %8s %4s %8s %4s | %7s %8s %4s | %13s\n",
+	       "", "tgprof", "eh_frame", "dep", "fp only", "dep", "perf",
+	       "dwarf", "dep", "-g", "dep", "otel", "complete", "dep",
+	       "BPF us/sample");
 	for (i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		run_workload(&w[i], secs, hz, &log, bpf);
-	printf("(dep: median user frames per sample; BPF: the sampler's time per sample of the workload, eh_frame and fp only)\n");
+		run_workload(&w[i], secs, hz, &log, otel, bpf);
+	if (otel)
+		otel_stop();
+	printf("(dep: median user frames per sample, the profiler's Python frames in place of the interpreter's; BPF: the sampler's time per sample of the workload, eh_frame and fp only)\n");
 	if (bpf[0][1] && bpf[1][1])
 		printf("\nBPF sampler, the workloads' samples walked both ways at once: tables %" PRIu64
 		       " ns per sample, frame pointers %" PRIu64

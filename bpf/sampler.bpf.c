@@ -677,6 +677,16 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 	count_n(TGPROF_CNT_FRAMES_FP, w->frames_fp);
 	if (!w->copy || !stack_copy_bytes || !n)
 		return;
+	/* A burst of new processes: their samples carry stack until their
+	 * tables are loaded, each nine times a plain sample, while the
+	 * reader is busy loading them. Past half full the stack stops here,
+	 * counted, rather than whole samples and exec/exit events being
+	 * lost once the ring is full. */
+	if (bpf_ringbuf_query(&records, BPF_RB_AVAIL_DATA) + stack_copy_bytes >
+	    2 * wakeup_bytes) {
+		count(TGPROF_CNT_STACK_COPY_SKIPPED);
+		return;
+	}
 	s->regs_ip = w->ip;
 	s->regs_sp = w->sp;
 	s->regs_bp = w->bp;

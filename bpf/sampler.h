@@ -127,6 +127,9 @@ enum tgprof_counter {
 				 table covers the address */
 	TGPROF_CNT_STACK_COPIES, /* samples that carry stack for user space */
 	TGPROF_CNT_STACK_COPY_ERR, /* the stack could not be read */
+	/* Not copied: the ring buffer was over half full (the walk stops
+	 * where the copy would have taken over). */
+	TGPROF_CNT_STACK_COPY_SKIPPED,
 	/* Why walks ended, one counter per enum unwind_stop value. */
 	TGPROF_CNT_STOP_BASE,
 	TGPROF_CNT_MAX = TGPROF_CNT_STOP_BASE + UNWIND_STOP_MAX,

@@ -887,6 +887,43 @@ static int encode_profiles(struct otlp_merge *m, struct writer *w)
 	return pprof__from_otlp(w->otlp, w->otlp_len, &w->pprof, &w->pprof_len);
 }
 
+/* One line on the table walks, when any stack was walked with tables:
+ * how many reached their outermost frame, and why the others stopped. */
+static void print_unwind(const struct tgprof_receiver_stats *st)
+{
+	const struct {
+		const char *why;
+		uint64_t n;
+	} stop[] = {
+		{ "no mapping", st->unwind_stop_no_mapping },
+		{ "no table", st->unwind_stop_no_table },
+		{ "unsupported CFI", st->unwind_stop_unsupported },
+		{ "read fault", st->unwind_stop_read_fault },
+		{ "depth limit", st->unwind_stop_depth },
+		{ "bad frame", st->unwind_stop_bad_frame },
+		{ "frame pointers ran out", st->unwind_stop_fp_end },
+	};
+	uint64_t walked = st->unwind_complete;
+	char why[256] = "";
+	size_t i, len = 0;
+
+	for (i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
+		walked += stop[i].n;
+		if (stop[i].n && len < sizeof(why))
+			len += snprintf(why + len, sizeof(why) - len,
+					"%s%s %llu", len ? ", " : "",
+					stop[i].why,
+					(unsigned long long)stop[i].n);
+	}
+	if (!walked)
+		return;
+	fprintf(stderr,
+		"tgprof: unwinding: %llu of %llu table-walked stacks complete (%.1f %%); stopped: %s\n",
+		(unsigned long long)st->unwind_complete,
+		(unsigned long long)walked,
+		100.0 * st->unwind_complete / walked, len ? why : "none");
+}
+
 static void print_summary(const struct record *rec,
 			  const struct tgprof_receiver_stats *st,
 			  uint64_t elapsed_ns, uint32_t freq_hz)
@@ -902,6 +939,7 @@ static void print_summary(const struct record *rec,
 		(unsigned long long)st->new_processes,
 		(unsigned long long)st->samples_lost,
 		(unsigned long long)st->events_lost);
+	print_unwind(st);
 	if (st->samples_dropped)
 		fprintf(stderr,
 			"tgprof: %llu samples were over the receiver's bounds of one report interval: no file has them\n",

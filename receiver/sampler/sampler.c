@@ -453,6 +453,7 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->frames_fp = sums[TGPROF_CNT_FRAMES_FP];
 	ret->stack_copies = sums[TGPROF_CNT_STACK_COPIES];
 	ret->stack_copy_errors = sums[TGPROF_CNT_STACK_COPY_ERR];
+	ret->stack_copies_skipped = sums[TGPROF_CNT_STACK_COPY_SKIPPED];
 	for (key = 0; key < UNWIND_STOP_MAX; key++)
 		ret->unwind_stops[key] = sums[TGPROF_CNT_STOP_BASE + key];
 	sampler__prog_stats(s, ret);

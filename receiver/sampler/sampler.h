@@ -85,6 +85,7 @@ struct sampler_counters {
 	uint64_t frames_fp;
 	uint64_t stack_copies;
 	uint64_t stack_copy_errors;
+	uint64_t stack_copies_skipped; /* ring over half full: not copied */
 	uint64_t unwind_stops[UNWIND_STOP_MAX];
 	/* The sampling program's run time and runs, from the kernel's BPF
 	 * statistics: 0 unless kernel.bpf_stats_enabled is 1. */

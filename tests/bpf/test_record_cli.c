@@ -463,3 +463,58 @@ Test(record_cli, sigint_stops_early_and_writes_the_files, .timeout = 120)
 		cr_assert_lt(secs, 30.0, "%s", err);
 	}
 }
+
+/* A program without frame pointers, recorded with the default unwinder
+ * (eh_frame): the summary says how many of its stacks the tables walked to
+ * their outermost frame, and the counts agree with the samples. */
+Test(record_cli, summary_reports_complete_table_walked_stacks, .timeout = 120)
+{
+	char fx[512], dir[64], pid[16], why[256] = "";
+	char *fargv[] = { (char *)fixture_path("unwind_plt", fx, sizeof(fx)),
+			  "2500", NULL };
+	struct cmd_result *res = malloc(sizeof(*res));
+	unsigned long long complete = 0, walked = 0, samples = 0;
+	const char *line, *sum;
+	double pct = -1;
+	struct fixture f;
+
+	harness_require_root();
+	make_tmpdir(dir, sizeof(dir));
+	fixture_spawn(&f, fargv, 0);
+	snprintf(pid, sizeof(pid), "%d", f.pid);
+	fixture_go(&f);
+	{
+		char *argv[] = { TGPROF_BINARY, "record", "-p", pid,	 "-d",
+				 "30",		"-F",	  "99", "--top", "0",
+				 "-o",		dir,	  NULL };
+
+		run_cmd(argv, res);
+	}
+	fixture_pump(&f);
+	cr_assert_eq(exit_code(res), 0, "tgprof record failed:\n%s", res->err);
+	/* "tgprof: N samples in S s at ...", the summary's first line. */
+	for (sum = res->err; sum;
+	     sum = strchr(sum, '\n'), sum = sum ? sum + 1 : NULL)
+		if (sscanf(sum, "tgprof: %llu samples in", &samples) == 1)
+			break;
+	cr_assert_not_null(sum, "no summary:\n%s", res->err);
+	line = strstr(res->err, "tgprof: unwinding: ");
+	cr_assert_not_null(line, "no unwinding line:\n%s", res->err);
+	cr_assert_eq(
+		sscanf(line,
+		       "tgprof: unwinding: %llu of %llu table-walked stacks complete (%lf %%); stopped: %255[^\n]",
+		       &complete, &walked, &pct, why),
+		4, "%s", line);
+	/* About 2.5 s at 99 Hz of one busy thread. */
+	cr_assert_gt(walked, 50, "%s", res->err);
+	cr_assert_leq(walked, samples, "%s", res->err);
+	cr_assert_leq(complete, walked);
+	cr_assert_geq(complete, walked * 9 / 10, "most stacks stop early:\n%s",
+		      res->err);
+	cr_assert_float_eq(pct, 100.0 * complete / walked, 0.051, "%s", line);
+	cr_assert(complete == walked ? !strcmp(why, "none") :
+				       strcmp(why, "none") != 0,
+		  "%s", line);
+	free(res);
+	fixture_cleanup(&f);
+}

@@ -442,3 +442,66 @@ Test(plugin_sampling, excluded_name_never_reaches_the_consumer)
 	fixture_cleanup(&a);
 	fixture_cleanup(&b);
 }
+
+/* A program without frame pointers, walked with tables (the default
+ * unwinder): the ABI 1.1 unwind counters reach the host filled, and every
+ * sample the receiver symbolized was walked once, so the complete walks
+ * and the seven stop reasons add up to the samples. */
+Test(plugin_sampling, unwind_counters_reach_the_host_and_add_up)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("unwind_recurse", path,
+					      sizeof(path)),
+			 "2000", "50", NULL };
+	struct tgprof_receiver_stats s;
+	struct tgprof_receiver *r;
+	struct wait_ctx w = { 0 };
+	struct fixture f;
+	uint64_t walked;
+	int err;
+
+	fixture_spawn(&f, argv, 0);
+	r = start_for(&f, "200ms", NULL);
+	fixture_go(&f);
+	w = (struct wait_ctx){ .f = &f,
+			       .r = r,
+			       .min_offers = 1,
+			       .min_samples = 50,
+			       .pid = (uint32_t)f.pid };
+	cr_assert(th_wait(offers_arrived, &w, RUN_TIMEOUT_MS),
+		  "%zu offers, log:\n%s", th_noffers(&h), h.log ? h.log : "");
+	err = h.p->shutdown(r, SHUTDOWN_NS);
+	cr_assert_eq(err, 0, "shutdown: %s", strerror(-err));
+	th_stats(&h, r, &s);
+
+	walked = s.unwind_complete + s.unwind_stop_no_mapping +
+		 s.unwind_stop_no_table + s.unwind_stop_unsupported +
+		 s.unwind_stop_read_fault + s.unwind_stop_depth +
+		 s.unwind_stop_bad_frame + s.unwind_stop_fp_end;
+	cr_assert_eq(walked, s.samples + s.samples_dropped,
+		     "%llu walks, %llu samples symbolized",
+		     (unsigned long long)walked,
+		     (unsigned long long)(s.samples + s.samples_dropped));
+	/* 50 frames deep without frame pointers: only tables reach main. */
+	cr_assert_geq(s.unwind_complete, walked * 9 / 10,
+		      "%llu of %llu complete",
+		      (unsigned long long)s.unwind_complete,
+		      (unsigned long long)walked);
+	/* Each walk the kernel took to main unwound 50 frames with table
+	 * rows; those finished in user space (taken before the tables were
+	 * loaded) are not counted there. */
+	cr_assert_gt(s.unwind_complete, s.unwind_walks_finished);
+	cr_assert_geq(
+		s.unwind_frames_table,
+		(s.unwind_complete - s.unwind_walks_finished) * 50,
+		"%llu table frames, %llu complete, %llu finished from copies",
+		(unsigned long long)s.unwind_frames_table,
+		(unsigned long long)s.unwind_complete,
+		(unsigned long long)s.unwind_walks_finished);
+	cr_assert_gt(s.unwind_table_files, 0);
+	cr_assert_gt(s.unwind_table_bytes, 0);
+	cr_assert_gt(s.unwind_compile_ns, 0);
+
+	h.p->destroy(r);
+	fixture_cleanup(&f);
+}
