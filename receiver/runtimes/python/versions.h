@@ -92,7 +92,7 @@ int python_layout__for_version(uint32_t version, struct python_layout *ret);
  * that disagrees, an offset out of range).
  */
 #define PYTHON_DEBUG_OFFSETS_MAX 1024
-int python_layout__from_runtime(uint32_t version, const void *head,
-				size_t len, struct python_layout *ret);
+int python_layout__from_runtime(uint32_t version, const void *head, size_t len,
+				struct python_layout *ret);
 
 #endif
