@@ -23,6 +23,7 @@
 #include "receiver/symbols/demangle.h"
 #include "receiver/symbols/dwarf.h"
 #include "receiver/symbols/elfsym.h"
+#include "receiver/symbols/fileid.h"
 #include "receiver/symbols/kallsyms.h"
 #include "receiver/symbols/perfmap.h"
 #include "receiver/processes/procfs.h"
@@ -63,12 +64,7 @@ struct symname {
 struct symdata {
 	struct htab_node node; /* in symbolizer->datas */
 	unsigned int refs;
-	uint64_t dev;
-	uint64_t ino;
-	uint64_t size;
-	int64_t mtime_ns;
-	uint32_t build_id_len;
-	uint8_t build_id[ELFSYM_MAX_BUILD_ID];
+	struct file_id id; /* the key */
 	struct elfsym *es; /* the mapped file: segments, its own symbols */
 	struct elfsym *dbg; /* separate debug file: preferred for names */
 	struct elfsym *mini; /* .gnu_debugdata: local functions */
@@ -507,35 +503,17 @@ static void symbolizer__warn_file(struct symbolizer *sy, struct symfile *f,
 		path, what, err ? ": " : "", err ? strerror(-err) : "");
 }
 
-static uint64_t data_hash(const uint8_t *id, size_t id_len, uint64_t dev,
-			  uint64_t ino, uint64_t size, int64_t mtime_ns)
-{
-	uint64_t k[4] = { dev, ino, size, (uint64_t)mtime_ns };
-
-	if (id_len)
-		return hash_bytes(id, id_len, 0x7467);
-	return hash_bytes(k, sizeof(k), 0x6964);
-}
-
 /* The cached symbols of a file with this build-id (or, without one, this
  * very file), or NULL. */
 static struct symdata *symbolizer__find_data(struct symbolizer *sy,
-					     const struct symdata *key,
-					     uint64_t hash)
+					     const struct file_id *key)
 {
 	struct htab_node *pos;
 	struct symdata *d;
 
-	htab_for_each(&sy->datas, pos, hash) {
+	htab_for_each(&sy->datas, pos, file_id__hash(key)) {
 		d = container_of(pos, struct symdata, node);
-		if (d->build_id_len != key->build_id_len)
-			continue;
-		if (key->build_id_len ?
-			    !memcmp(d->build_id, key->build_id,
-				    key->build_id_len) :
-			    d->dev == key->dev && d->ino == key->ino &&
-				    d->size == key->size &&
-				    d->mtime_ns == key->mtime_ns)
+		if (file_id__equal(&d->id, key))
 			return d;
 	}
 	return NULL;
@@ -625,7 +603,7 @@ static size_t symdata__memory(const struct symdata *d)
  * one), DWARF. Returns NULL + *ret_err when the file is unusable.
  */
 static struct symdata *symbolizer__read_data(struct symbolizer *sy, int fd,
-					     const struct symdata *key,
+					     const struct file_id *key,
 					     struct debuginfo_query *q,
 					     int *ret_err)
 {
@@ -638,21 +616,20 @@ static struct symdata *symbolizer__read_data(struct symbolizer *sy, int fd,
 		*ret_err = -ENOMEM;
 		return NULL;
 	}
-	*d = *key;
-	memset(&d->node, 0, sizeof(d->node));
+	d->id = *key;
 	d->es = elfsym__load_fd(fd);
 	if (!d->es) {
 		*ret_err = -errno;
 		free(d);
 		return NULL;
 	}
-	if (!d->build_id_len)
-		d->build_id_len = (uint32_t)elfsym__build_id(
-			d->es, d->build_id, sizeof(d->build_id));
+	if (!d->id.build_id_len)
+		d->id.build_id_len = (uint32_t)elfsym__build_id(
+			d->es, d->id.build_id, sizeof(d->id.build_id));
 	elfsym__debug(d->es, &di);
 	if (!di.has_symtab || !di.has_dwarf) {
-		q->build_id = d->build_id;
-		q->build_id_len = d->build_id_len;
+		q->build_id = d->id.build_id;
+		q->build_id_len = d->id.build_id_len;
 		q->debuglink = di.debuglink;
 		q->debuglink_crc = di.debuglink_crc;
 		symbolizer__load_debug_file(sy, d, q, !di.has_dwarf);
@@ -685,11 +662,11 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 			     const struct mapping *m)
 {
 	struct debuginfo_query q = { 0 };
-	struct symdata key = { 0 }, *d;
+	struct file_id key;
+	struct symdata *d;
 	uint32_t via_tid = 0;
 	struct stat st;
-	uint64_t hash;
-	int fd, err, n;
+	int fd, err;
 
 	f->unreachable_tgid = 0;
 	fd = symbolizer__open(sy, tgid, tid, m, &st, &via_tid);
@@ -700,16 +677,8 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 			f->unreachable_tgid = tgid;
 		goto fail;
 	}
-	key.dev = (uint64_t)st.st_dev;
-	key.ino = (uint64_t)st.st_ino;
-	key.size = (uint64_t)st.st_size;
-	key.mtime_ns = (int64_t)st.st_mtim.tv_sec * (int64_t)NSEC_PER_SEC +
-		       st.st_mtim.tv_nsec;
-	n = elfsym__peek_build_id(fd, key.build_id, sizeof(key.build_id));
-	key.build_id_len = n > 0 ? (uint32_t)n : 0;
-	hash = data_hash(key.build_id, key.build_id_len, key.dev, key.ino,
-			 key.size, key.mtime_ns);
-	d = symbolizer__find_data(sy, &key, hash);
+	file_id__read(fd, &st, &key);
+	d = symbolizer__find_data(sy, &key);
 	if (d) {
 		/* Another path or inode of the same build. */
 		close(fd);
@@ -757,9 +726,7 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 		err = -EFBIG;
 		goto fail;
 	}
-	hash = data_hash(d->build_id, d->build_id_len, d->dev, d->ino, d->size,
-			 d->mtime_ns);
-	if (htab__insert(&sy->datas, &d->node, hash) != 0) {
+	if (htab__insert(&sy->datas, &d->node, file_id__hash(&d->id)) != 0) {
 		symdata__free(d);
 		err = -ENOMEM;
 		goto fail;
@@ -1090,9 +1057,9 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 			d = f->data;
 			if (d)
 				es = d->es;
-			if (d && d->build_id_len) {
-				out->build_id = d->build_id;
-				out->build_id_len = d->build_id_len;
+			if (d && d->id.build_id_len) {
+				out->build_id = d->id.build_id;
+				out->build_id_len = d->id.build_id_len;
 			}
 		} else {
 			out->module = "[unknown]";

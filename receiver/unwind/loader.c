@@ -26,6 +26,7 @@
 #include "receiver/processes/procfs.h"
 #include "receiver/symbols/debuginfo.h"
 #include "receiver/symbols/elfsym.h"
+#include "receiver/symbols/fileid.h"
 #include "receiver/unwind/layout.h"
 #include "receiver/unwind/loader.h"
 #include "receiver/unwind/table.h"
@@ -77,10 +78,7 @@ struct ufile {
 	uint32_t id; /* in the kernel maps; never reused */
 	bool vdso;
 	bool has_entry; /* unwind_files holds id */
-	uint8_t build_id[UNWIND_TABLE_MAX_BUILD_ID];
-	uint32_t build_id_len;
-	uint64_t dev, ino, size;
-	int64_t mtime_ns;
+	struct file_id fid; /* with vdso, the key */
 	struct seg segs[LOADER_MAX_SEGS];
 	uint32_t nsegs;
 	uint64_t base, extent;
@@ -183,14 +181,6 @@ void unwind_loader__sizes(const struct unwind_loader_opts *opts,
 
 /* ---- files: identity, ELF segments, compile ------------------------------ */
 
-static uint64_t key_hash(const uint8_t *id, size_t len, uint64_t dev,
-			 uint64_t ino, uint64_t size, int64_t mtime_ns)
-{
-	uint64_t k[4] = { dev, ino, size, (uint64_t)mtime_ns };
-
-	return len ? hash_bytes(id, len, 1) : hash_bytes(k, sizeof(k), 2);
-}
-
 static uint64_t inode_hash(uint64_t dev, uint64_t ino)
 {
 	return hash_u64(dev * 0x9e3779b97f4a7c15ull ^ ino);
@@ -198,8 +188,7 @@ static uint64_t inode_hash(uint64_t dev, uint64_t ino)
 
 static uint64_t ufile__hash(const struct ufile *f)
 {
-	return key_hash(f->build_id, f->build_id_len, f->dev, f->ino, f->size,
-			f->mtime_ns);
+	return file_id__hash(&f->fid) ^ f->vdso;
 }
 
 static struct ufile *loader__find_key(struct unwind_loader *ul,
@@ -211,15 +200,7 @@ static struct ufile *loader__find_key(struct unwind_loader *ul,
 
 	htab_for_each(&ul->by_key, pos, hash) {
 		f = container_of(pos, struct ufile, node);
-		if (f->vdso != key->vdso ||
-		    f->build_id_len != key->build_id_len)
-			continue;
-		if (key->build_id_len ?
-			    !memcmp(f->build_id, key->build_id,
-				    key->build_id_len) :
-			    f->dev == key->dev && f->ino == key->ino &&
-				    f->size == key->size &&
-				    f->mtime_ns == key->mtime_ns)
+		if (f->vdso == key->vdso && file_id__equal(&f->fid, &key->fid))
 			return f;
 	}
 	return NULL;
@@ -452,17 +433,17 @@ static int loader__compile_debug(struct unwind_loader *ul, struct ufile *f,
 	struct debuginfo_found found;
 	int dfd, err;
 
-	if (!f->build_id_len)
+	if (!f->fid.build_id_len)
 		return -ENODATA;
 	q.proc_root = ul->proc_root;
 	q.tgid = tgid;
 	q.tid = tid;
 	q.host = true;
 	q.path = m && !m->deleted ? m->path : NULL;
-	q.dev = f->dev;
-	q.ino = f->ino;
-	q.build_id = f->build_id;
-	q.build_id_len = f->build_id_len;
+	q.dev = f->fid.dev;
+	q.ino = f->fid.ino;
+	q.build_id = f->fid.build_id;
+	q.build_id_len = f->fid.build_id_len;
 	q.dirs = ul->debug_dirs;
 	q.ndirs = ul->ndebug_dirs;
 	dfd = debuginfo__find(&q, &found);
@@ -793,7 +774,7 @@ static struct ufile *loader__file(struct unwind_loader *ul, uint32_t tgid,
 	uint64_t dev = makedev(m->dev_major, m->dev_minor);
 	struct ufile key = { 0 }, *f;
 	struct stat st;
-	int fd, n, err;
+	int fd, err;
 
 	f = loader__find_inode(ul, dev, m->inode);
 	if (f)
@@ -805,13 +786,7 @@ static struct ufile *loader__file(struct unwind_loader *ul, uint32_t tgid,
 			 tgid, strerror(-fd));
 		return NULL;
 	}
-	key.dev = (uint64_t)st.st_dev;
-	key.ino = (uint64_t)st.st_ino;
-	key.size = (uint64_t)st.st_size;
-	key.mtime_ns = (int64_t)st.st_mtim.tv_sec * (int64_t)NSEC_PER_SEC +
-		       st.st_mtim.tv_nsec;
-	n = elfsym__peek_build_id(fd, key.build_id, sizeof(key.build_id));
-	key.build_id_len = n > 0 ? (uint32_t)n : 0;
+	file_id__read(fd, &st, &key.fid);
 	f = loader__find_key(ul, &key);
 	if (f) {
 		ul->st.files_shared++;
