@@ -21,9 +21,11 @@
  * their frames (up to DWARF_WALK_FRAMES; longer chains are walked again). */
 #define DWARF_WALK_SLOTS 256
 #define DWARF_WALK_FRAMES 4
-/* libelf's copy of the sections, our padded copy (see dwarf__pad) and
- * libdw's indexes (CU tree, abbreviations, line tables): counted as that
- * many times the sections' size. */
+/* libelf's copy of the sections, our padded copy (see dwarf__pad: made
+ * only of malformed sections) and libdw's indexes (CU tree,
+ * abbreviations, line tables): at most that many times the sections'
+ * size, the bound a file is admitted by; dwarf__memory() counts the
+ * copies actually made. */
 #define DWARF_MEMORY_FACTOR 3
 /* Zero bytes after each DWARF section: see dwarf__pad(). */
 #define DWARF_PAD 64
@@ -166,6 +168,7 @@ struct dwarf_file {
 	uint32_t nspare_nodes;
 	void *pads[DWARF_MAX_SECTIONS]; /* our copies of the sections */
 	size_t npads;
+	size_t pad_bytes; /* held by pads */
 	struct dwarf_slot *slots; /* DWARF_CACHE_SLOTS */
 	struct dwarf_walked *walked; /* DWARF_WALK_SLOTS, on first walk */
 	struct dwarf_stats st;
@@ -226,8 +229,12 @@ static int dwarf__section_bytes(Elf *elf, uint64_t file_size, uint64_t *ret)
  * (0.188) runs strlen() over strings in .debug_line and .debug_str
  * without checking they end inside the section: a file whose last string
  * is not terminated made it read past the buffer (found by the fuzzer).
- * The padding ends every such string. Compressed sections are inflated
- * first, as dwarf_begin_elf() would. Returns 0 or -errno.
+ * The padding ends every such string. A section whose last byte is zero
+ * needs none (every string and LEB128 in it ends inside it), and is left
+ * as libelf read it: only a malformed file pays for a second copy, where
+ * every section used to (libc's debug file: 28 MiB held twice).
+ * Compressed sections are inflated first, as dwarf_begin_elf() would.
+ * Returns 0 or -errno.
  */
 static int dwarf__pad(struct dwarf_file *d)
 {
@@ -260,6 +267,8 @@ static int dwarf__pad(struct dwarf_file *d)
 		if (!data || !data->d_buf || !data->d_size || !raw ||
 		    raw->d_size != data->d_size)
 			continue;
+		if (!((const char *)data->d_buf)[data->d_size - 1])
+			continue;
 		copy = malloc(data->d_size + DWARF_PAD);
 		if (!copy)
 			return -ENOMEM;
@@ -268,6 +277,7 @@ static int dwarf__pad(struct dwarf_file *d)
 		data->d_buf = copy;
 		raw->d_buf = copy;
 		d->pads[d->npads++] = copy;
+		d->pad_bytes += data->d_size + DWARF_PAD;
 	}
 	return 0;
 }
@@ -365,8 +375,9 @@ size_t dwarf__memory(const struct dwarf_file *d)
 {
 	if (!d)
 		return 0;
-	return sizeof(*d) + d->section_bytes * DWARF_MEMORY_FACTOR +
-	       d->index_bytes + DWARF_CACHE_SLOTS * sizeof(*d->slots);
+	return sizeof(*d) + d->section_bytes * (DWARF_MEMORY_FACTOR - 1) +
+	       d->pad_bytes + d->index_bytes +
+	       DWARF_CACHE_SLOTS * sizeof(*d->slots);
 }
 
 void dwarf__stats(const struct dwarf_file *d, struct dwarf_stats *ret)
@@ -518,7 +529,8 @@ static void *shrink(void *v, size_t n, size_t cap, size_t elem)
 /* Whether @bytes more fit the budget the file was opened with. */
 static bool dwarf__charge(struct dwarf_file *d, size_t bytes)
 {
-	size_t used = d->section_bytes * DWARF_MEMORY_FACTOR + d->index_bytes;
+	size_t used = d->section_bytes * (DWARF_MEMORY_FACTOR - 1) +
+		      d->pad_bytes + d->index_bytes;
 
 	if (used > d->max_bytes || bytes > d->max_bytes - used)
 		return false;
