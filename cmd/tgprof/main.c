@@ -2,7 +2,9 @@
 /* tgprof: the host. Dispatches subcommands (record.c, run.c, config_cmd.c);
  * each loads the receiver plugin through its ABI and wires it to the
  * exporters. */
+#include <malloc.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cmd/tgprof/tgprof.h"
@@ -26,8 +28,28 @@ static void usage(FILE *out)
 		"'tgprof record --help' lists the options of record.\n");
 }
 
+/*
+ * A profiler's allocations come in bursts (a new binary's unwind table
+ * compiled, a file's symbols read, a request built) and are freed soon
+ * after. glibc's defaults keep that memory: one arena per thread that
+ * allocated (the receiver's, the exporters'), and an mmap threshold that
+ * rises to the largest block freed, after which big buffers come from an
+ * arena's heap and stay resident. Two arenas and a fixed threshold give
+ * it back: peak RSS of a 15 s whole-host recording beside a compile loop
+ * (a new binary every few ms) 97-100 -> 87-89 MB.
+ * Environment settings (MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_) win.
+ */
+static void tune_malloc(void)
+{
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
+	if (!getenv("MALLOC_MMAP_THRESHOLD_"))
+		mallopt(M_MMAP_THRESHOLD, 256 << 10);
+}
+
 int main(int argc, char **argv)
 {
+	tune_malloc();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
