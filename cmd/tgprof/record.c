@@ -50,6 +50,8 @@
 #define KEY_INTERVAL "report_interval"
 #define KEY_SAMPLE_ATTRS "sample_attributes"
 
+#define RECORD_MAX_SETS 64
+
 struct record_opts {
 	uint32_t pid;
 	uint64_t duration_ns;
@@ -68,6 +70,9 @@ struct record_opts {
 	size_t nheaders;
 	bool kernel_stacks;
 	bool include_idle;
+	/* --set KEY=VALUE: receiver keys, applied after the options above. */
+	const char *sets[RECORD_MAX_SETS];
+	size_t nsets;
 	unsigned int top;
 	int progress; /* -1: when stderr is a terminal */
 	enum tg_log_level log_level;
@@ -149,6 +154,10 @@ static void record_usage(FILE *out, const struct record_keys *keys)
 		"      --insecure-skip-verify  do not verify the endpoint's certificate\n"
 		"      --no-kernel        no kernel stacks\n"
 		"      --idle             include the idle task's samples\n"
+		"      --set KEY=VALUE    set a key of the receiver, as in the\n"
+		"                         daemon's receivers.tgprof section\n"
+		"                         (repeatable; 'tgprof config --keys' lists\n"
+		"                         them): --set unwinder=frame_pointer\n"
 		"      --top N            functions in each top list (default 10)\n"
 		"      --no-progress      no live progress line\n"
 		"      --plugin PATH      the receiver plugin, libtgprof_receiver.so\n"
@@ -225,6 +234,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		OPT_CA_FILE,
 		OPT_INSECURE,
 		OPT_PLUGIN,
+		OPT_SET,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -243,6 +253,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "ca-file", required_argument, NULL, OPT_CA_FILE },
 		{ "insecure-skip-verify", no_argument, NULL, OPT_INSECURE },
 		{ "plugin", required_argument, NULL, OPT_PLUGIN },
+		{ "set", required_argument, NULL, OPT_SET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -288,6 +299,15 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_IDLE:
 			o->include_idle = true;
+			break;
+		case OPT_SET:
+			if (!strchr(optarg, '=') || *optarg == '=')
+				return usage_error(
+					"invalid --set '%s': expected KEY=VALUE",
+					optarg);
+			if (o->nsets == RECORD_MAX_SETS)
+				return usage_error("more than 64 --set%s", "");
+			o->sets[o->nsets++] = optarg;
 			break;
 		case OPT_TOP:
 			if (parse_uint(optarg, 1000, &v))
@@ -645,6 +665,34 @@ static int config_set(const struct tgprof_plugin *p, struct tgprof_config *cfg,
 	return EXIT_USAGE;
 }
 
+/* --set KEY=VALUE: 0 or an exit code after saying why. */
+static int record_set(const struct tgprof_plugin *p, struct tgprof_config *cfg,
+		      const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	char key[128], err[512];
+	size_t len = (size_t)(eq - kv);
+	int e;
+
+	if (len >= sizeof(key)) {
+		fprintf(stderr, "tgprof: invalid --set '%s': key too long\n",
+			kv);
+		return EXIT_USAGE;
+	}
+	memcpy(key, kv, len);
+	key[len] = '\0';
+	e = p->config_set(cfg, key, eq + 1, err, sizeof(err));
+	if (!e)
+		return 0;
+	if (e == -ENOENT)
+		fprintf(stderr,
+			"tgprof: --set %s: the receiver has no key '%s' ('tgprof config --keys' lists them)\n",
+			kv, key);
+	else
+		fprintf(stderr, "tgprof: --set %s: %s\n", kv, err);
+	return EXIT_USAGE;
+}
+
 static void report_problem(void *ctx, const char *key, const char *problem)
 {
 	(void)ctx;
@@ -690,6 +738,7 @@ static int record_config(const struct tgprof_plugin *p,
 	struct tgprof_config *cfg;
 	char buf[32];
 	int ret_code = 0;
+	size_t i;
 
 	cfg = p->config_new();
 	if (!cfg) {
@@ -716,6 +765,8 @@ static int record_config(const struct tgprof_plugin *p,
 				      "--service-name");
 	if (!ret_code)
 		ret_code = record_sample_attributes(p, cfg);
+	for (i = 0; !ret_code && i < o->nsets; i++)
+		ret_code = record_set(p, cfg, o->sets[i]);
 	if (!ret_code && p->config_validate(cfg, report_problem, NULL))
 		ret_code = EXIT_USAGE;
 	if (ret_code) {
@@ -1041,13 +1092,13 @@ static int record_plugin(const struct record_opts *o, bool help,
 }
 
 /* Everything after the checks: the sinks, the receiver, the loop, the
- * files. Returns the exit code. */
+ * files. Takes @cfg (the receiver's configuration). Returns the exit
+ * code. */
 static int record_run(struct record *rec, const struct tgprof_plugin *p,
 		      const struct record_opts *o, const struct record_keys *k,
-		      int pidfd)
+		      struct tgprof_config *cfg, int pidfd)
 {
 	struct sigaction sa = { .sa_handler = on_stop_signal };
-	struct tgprof_config *cfg = NULL;
 	struct tgprof_receiver *r = NULL;
 	struct tgprof_receiver_stats st;
 	sigset_t stop, waitmask;
@@ -1066,9 +1117,6 @@ static int record_run(struct record *rec, const struct tgprof_plugin *p,
 	sigdelset(&waitmask, SIGINT);
 	sigdelset(&waitmask, SIGTERM);
 
-	ret = record_config(p, o, k, &cfg);
-	if (ret)
-		return ret;
 	ret = EXIT_RUNTIME;
 	rec->sinks.folded = folded__new(0);
 	rec->sinks.merge = record_merge_new(o, k->freq_hz);
@@ -1131,6 +1179,7 @@ int cmd_record(int argc, char **argv)
 	struct plugin_handle plugin = { 0 };
 	struct record_opts o = { 0 };
 	struct record_keys keys = { 0 };
+	struct tgprof_config *cfg = NULL;
 	struct record *rec;
 	int err, ret, pidfd = -1;
 
@@ -1147,6 +1196,10 @@ int cmd_record(int argc, char **argv)
 		if (ret)
 			goto out_plugin;
 	}
+	/* Every key checked before anything is written or loaded. */
+	ret = record_config(plugin.desc, &o, &keys, &cfg);
+	if (ret)
+		goto out_pidfd;
 	err = check_outdir(o.outdir);
 	if (err) {
 		fprintf(stderr,
@@ -1164,7 +1217,8 @@ int cmd_record(int argc, char **argv)
 	host_log__init(&rec->hl, o.log_level);
 	if (privileges_check(&rec->hl.logger)) {
 		host_log__route_libbpf(&rec->hl);
-		ret = record_run(rec, plugin.desc, &o, &keys, pidfd);
+		ret = record_run(rec, plugin.desc, &o, &keys, cfg, pidfd);
+		cfg = NULL;
 		host_log__route_libbpf(NULL);
 	}
 	otlp_http__free(rec->sinks.http, 0);
@@ -1172,6 +1226,8 @@ int cmd_record(int argc, char **argv)
 	folded__free(rec->sinks.folded);
 	free(rec);
 out_pidfd:
+	if (cfg)
+		plugin.desc->config_free(cfg);
 	if (pidfd >= 0)
 		close(pidfd);
 out_plugin:

@@ -278,6 +278,28 @@ def record_bounds_come_from_the_plugin(tgprof, src, tmp):
     expect(not os.path.exists(out), "record wrote before its checks")
 
 
+def record_set_refuses_unknown_and_bad_keys(tgprof, src, tmp):
+    # --set KEY=VALUE reaches the receiver's key table: an unknown key, a
+    # bad value and a malformed argument each get one line and exit 2,
+    # before anything is recorded.
+    out = os.path.join(tmp, "out")
+    r = run(tgprof, "record", "--set", "no_such_key=1", "-o", out)
+    expect(r.returncode == 2 and r.stderr ==
+           "tgprof: --set no_such_key=1: the receiver has no key "
+           "'no_such_key' ('tgprof config --keys' lists them)\n",
+           f"unknown key: {r.returncode} {r.stderr!r}")
+    r = run(tgprof, "record", "--set", "unwinder=bogus", "-o", out)
+    one_line(r, 2, "--set unwinder=bogus: expected one of", "bad value")
+    for bad in ("unwinder", "=frame_pointer"):
+        r = run(tgprof, "record", "--set", bad, "-o", out)
+        expect(r.returncode == 2 and r.stderr ==
+               f"tgprof: invalid --set '{bad}': expected KEY=VALUE\n",
+               f"--set {bad}: {r.returncode} {r.stderr!r}")
+    h = run(tgprof, "record", "--help")
+    expect("--set KEY=VALUE" in h.stdout, f"--help lacks --set: {h.stdout}")
+    expect(not os.path.exists(out), "record wrote before its checks")
+
+
 CASES = {f.__name__: f for f in (
     validate_accepts_a_good_file,
     validate_reports_every_problem_with_exit_2,
@@ -287,6 +309,7 @@ CASES = {f.__name__: f for f in (
     config_doc_matches_the_tables,
     a_missing_plugin_is_one_line,
     record_bounds_come_from_the_plugin,
+    record_set_refuses_unknown_and_bad_keys,
     update_config_doc,
 )}
 
