@@ -18,7 +18,7 @@ struct topfuncs_entry {
 	size_t idx; /* in topfuncs->v; only valid until the first sort */
 	uint64_t stamp; /* the last stack it was counted in, for totals */
 	size_t len;
-	/* The frame, NUL, the function, NUL, the type of an unknown mark,
+	/* The frame, NUL, the function, NUL, its type's name,
 	 * NUL. */
 	char name[];
 };
@@ -55,7 +55,7 @@ static struct topfuncs_entry *topfuncs__get(struct topfuncs *t,
 		p->cap = cap;
 	}
 	frametype__parse(name, len, &m);
-	e = malloc(sizeof(*e) + 2 * len + 3);
+	e = malloc(sizeof(*e) + len + m.base_len + m.name_len + 3);
 	if (!e)
 		return NULL;
 	e->idx = t->n;
