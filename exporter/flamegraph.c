@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "exporter/flamegraph.h"
+#include "exporter/frametype.h"
 #include "lib/htab.h"
 #include "lib/sat.h"
 
@@ -27,6 +28,12 @@
 #define FG_CHAR_W100 708
 #define FG_LABEL_PAD100 600
 #define FG_MATCH_COLOR "rgb(230,0,230)"
+/* The legend: one swatch and name per frame type drawn, in rows. */
+#define FG_LEGEND_ROW 18
+#define FG_LEGEND_BOX 12
+/* Types without a color of their own listed by name; more share one
+ * "other types" entry. */
+#define FG_LEGEND_OTHERS 8
 
 /* One folded stack, borrowed from the struct folded. */
 struct fg_stack {
@@ -57,6 +64,12 @@ struct fg_layout {
 	size_t omitted; /* frames too narrow to draw */
 	uint64_t stacks_cut; /* deeper than FG_MAX_LEVELS */
 	uint32_t depth; /* open frames in path[], "all" included */
+	/* Frame types among the frames drawn (first pass), for the legend. */
+	bool kinds[FRAMETYPE_NKINDS];
+	char others[FG_LEGEND_OTHERS][FRAMETYPE_MAX_NAME + 1];
+	size_t nothers;
+	bool more_others;
+	unsigned int legend_rows;
 	struct fg_open path[FG_MAX_LEVELS];
 };
 
@@ -98,6 +111,28 @@ static int fg__cmp_frames(const void *a, const void *b)
 static int fg__frame(struct fg_layout *l, const struct fg_open *n,
 		     uint32_t level);
 
+/* Notes the type of a frame drawn, for the legend. */
+static void fg__note_type(struct fg_layout *l, const struct fg_open *n)
+{
+	struct frametype_mark m;
+	size_t i;
+
+	frametype__parse(n->name, n->len, &m);
+	l->kinds[m.kind] = true;
+	if (m.kind != FRAMETYPE_K_OTHER)
+		return;
+	for (i = 0; i < l->nothers; i++)
+		if (strlen(l->others[i]) == m.name_len &&
+		    !memcmp(l->others[i], m.name, m.name_len))
+			return;
+	if (l->nothers == FG_LEGEND_OTHERS) {
+		l->more_others = true;
+		return;
+	}
+	memcpy(l->others[l->nothers], m.name, m.name_len);
+	l->others[l->nothers++][m.name_len] = '\0';
+}
+
 /* Closes the innermost open frame: its total is final, so this is where it
  * is measured (first pass) or drawn (second pass). */
 static int fg__close(struct fg_layout *l)
@@ -113,10 +148,14 @@ static int fg__close(struct fg_layout *l)
 	drawn = !level || (double)n->total * l->px_per_sample >= l->min_px;
 	if (l->emit)
 		return drawn ? fg__frame(l, n, level) : 0;
-	if (!drawn)
+	if (!drawn) {
 		l->omitted++;
-	else if (level + 1 > l->levels)
+		return 0;
+	}
+	if (level + 1 > l->levels)
 		l->levels = level + 1;
+	if (level > 1)
+		fg__note_type(l, n);
 	return 0;
 }
 
@@ -332,34 +371,59 @@ static void hsl_to_rgb(unsigned int hue, unsigned int sat, unsigned int lig,
 		rgb[i] = (unsigned int)((v[i] + m) * 255.0 + 0.5);
 }
 
-static bool fg__is_kernel(const struct fg_open *n)
+/* flamegraph.pl's palettes (its --color=java: red native code, orange
+ * kernel, green JIT, aqua inlined), blue for CPython, grey for a type
+ * without a color of its own; @v in [0, 1] picks the shade. */
+static void fg__palette(enum frametype_kind kind, double v, unsigned int rgb[3])
 {
-	size_t sl = sizeof(FOLDED_KERNEL_SUFFIX) - 1;
-
-	return n->len >= sl &&
-	       !memcmp(n->name + n->len - sl, FOLDED_KERNEL_SUFFIX, sl);
+	switch (kind) {
+	case FRAMETYPE_K_NATIVE:
+		rgb[0] = 200 + (unsigned int)(55 * v);
+		rgb[1] = rgb[2] = 50 + (unsigned int)(80 * v);
+		break;
+	case FRAMETYPE_K_KERNEL:
+		rgb[0] = 190 + (unsigned int)(65 * v);
+		rgb[1] = 90 + (unsigned int)(65 * v);
+		rgb[2] = 0;
+		break;
+	case FRAMETYPE_K_JIT:
+		rgb[0] = rgb[2] = 50 + (unsigned int)(60 * v);
+		rgb[1] = 200 + (unsigned int)(55 * v);
+		break;
+	case FRAMETYPE_K_INLINED:
+		rgb[0] = 50 + (unsigned int)(60 * v);
+		rgb[1] = rgb[2] = 165 + (unsigned int)(55 * v);
+		break;
+	case FRAMETYPE_K_CPYTHON:
+		rgb[0] = rgb[1] = 80 + (unsigned int)(60 * v);
+		rgb[2] = 190 + (unsigned int)(55 * v);
+		break;
+	default:
+		rgb[0] = rgb[1] = rgb[2] = 150 + (unsigned int)(50 * v);
+	}
 }
 
 /*
- * A frame's color says what it is: reds to yellows for user code, blues
- * for the kernel, violet for the process row, grey for "all". Within a
- * range the shade comes from a hash of the name, so a function keeps its
- * color from one profile to the next.
+ * A frame's color says what it is: its frame type's palette (the mark it
+ * carries, frametype.h), violet for the process row, grey for "all".
+ * The shade comes from a hash of the name, so a function keeps its color
+ * from one profile to the next.
  */
 static void fg__color(const struct fg_open *n, uint32_t level,
 		      unsigned int rgb[3])
 {
 	uint64_t h = hash_bytes(n->name, n->len, 0x746770726f66ULL);
 	unsigned int a = h % 1000, b = (h >> 20) % 1000, c = (h >> 40) % 1000;
+	struct frametype_mark m;
 
-	if (level == 0)
+	if (level == 0) {
 		hsl_to_rgb(45, 6, 80, rgb);
-	else if (level == 1)
+	} else if (level == 1) {
 		hsl_to_rgb(262 + a % 26, 32 + b % 20, 70 + c % 10, rgb);
-	else if (fg__is_kernel(n))
-		hsl_to_rgb(188 + a % 30, 55 + b % 20, 56 + c % 12, rgb);
-	else
-		hsl_to_rgb(a % 56, 76 + b % 20, 50 + c % 12, rgb);
+	} else {
+		frametype__parse(n->name, n->len, &m);
+		fg__palette(m.kind, a / 999.0, rgb);
+	}
 }
 
 static int fg__frame(struct fg_layout *l, const struct fg_open *n,
@@ -382,7 +446,18 @@ static int fg__frame(struct fg_layout *l, const struct fg_open *n,
 	fprintf(out, "<g data-o=\"%" PRIu64 "\" data-n=\"%" PRIu64 "\"><title>",
 		n->off, n->total);
 	xml_put(out, n->name, n->len, SIZE_MAX);
-	fprintf(out, " (%" PRIu64 " ", n->total);
+	fputs(" (", out);
+	if (level > 1) {
+		struct frametype_mark m;
+
+		/* The tooltip names the type of a marked frame. */
+		frametype__parse(n->name, n->len, &m);
+		if (m.kind != FRAMETYPE_K_NATIVE) {
+			xml_put(out, m.name, m.name_len, SIZE_MAX);
+			fputs(", ", out);
+		}
+	}
+	fprintf(out, "%" PRIu64 " ", n->total);
 	xml_puts(out, l->count_name);
 	fputs(", ", out);
 	put_percent(out, n->total, l->total);
@@ -424,6 +499,8 @@ static const char fg_style[] =
 	"#frames text { pointer-events: none; }\n"
 	".parent { opacity: 0.55; }\n"
 	".hide { display: none; }\n"
+	"#legend g[data-re] { cursor: pointer; }\n"
+	"#legend g[data-re]:hover text { text-decoration: underline; }\n"
 	"]]></style>\n";
 
 /* Plain script for any browser: frames know their place in samples
@@ -525,6 +602,7 @@ static const char fg_script[] =
 	"  tg.matched = document.getElementById(\"matched\");\n"
 	"  tg.unzoom = document.getElementById(\"unzoom\");\n"
 	"  tg.search = document.getElementById(\"search\");\n"
+	"  tg.legend = document.getElementById(\"legend\");\n"
 	"  if (!box) return;\n"
 	"  Array.prototype.forEach.call(box.getElementsByTagName(\"g\"),\n"
 	"                               function (g) {\n"
@@ -556,6 +634,13 @@ static const char fg_script[] =
 	"    tg.details.textContent = \" \";\n"
 	"  });\n"
 	"  tg.unzoom.addEventListener(\"click\", tgUnzoom);\n"
+	"  /* A legend entry searches for the frames of its type. */\n"
+	"  if (tg.legend) tg.legend.addEventListener(\"click\", function (e) {\n"
+	"    var el = e.target;\n"
+	"    while (el && el !== tg.legend && !el.getAttribute(\"data-re\"))\n"
+	"      el = el.parentNode;\n"
+	"    if (el && el !== tg.legend) tgSearch(el.getAttribute(\"data-re\"));\n"
+	"  });\n"
 	"  tg.search.addEventListener(\"click\", function () {\n"
 	"    if (tg.re) tgClearSearch(); else tgAskSearch();\n"
 	"  });\n"
@@ -596,6 +681,166 @@ static void fg__header(FILE *out, const char *title, const char *subtitle,
 		xml_puts(out, subtitle);
 		fputs("</text>\n", out);
 	}
+}
+
+/* One legend entry: a frame type's swatch and name; @re, the regular
+ * expression a click searches for (NULL: none). */
+struct fg_legend_entry {
+	const char *label; /* "kernel" */
+	const char *mark; /* "_[k]", or NULL */
+	enum frametype_kind kind;
+	char re[2 * FRAMETYPE_MAX_NAME + 16];
+};
+
+/* Writes the regular expression of frames ending with "_[@name]". */
+static void fg__mark_re(char *buf, const char *name, size_t len)
+{
+	size_t i, n = 0;
+
+	n += (size_t)sprintf(buf, "_\\[");
+	for (i = 0; i < len; i++) {
+		if (name[i] == '.' || name[i] == '+')
+			buf[n++] = '\\';
+		buf[n++] = name[i];
+	}
+	strcpy(buf + n, "\\]$");
+}
+
+/* Calls @fn for every entry of the legend: the known types present in
+ * their fixed order, then the others by name (the first
+ * FG_LEGEND_OTHERS met). */
+static void fg__legend(const struct fg_layout *l,
+		       void (*fn)(void *ctx, const struct fg_legend_entry *e),
+		       void *ctx)
+{
+	static const char *const marks[FRAMETYPE_NKINDS] = {
+		[FRAMETYPE_K_INLINED] = "i",
+		[FRAMETYPE_K_KERNEL] = "k",
+		[FRAMETYPE_K_JIT] = "j",
+		[FRAMETYPE_K_CPYTHON] = "p",
+	};
+	struct fg_legend_entry e;
+	char mark[FRAMETYPE_SUFFIX_MAX];
+	int k;
+	size_t i;
+
+	for (k = 0; k < FRAMETYPE_K_OTHER; k++) {
+		if (!l->kinds[k])
+			continue;
+		e.label = frametype__kind_name(k);
+		e.kind = k;
+		e.mark = NULL;
+		e.re[0] = '\0';
+		if (marks[k]) {
+			snprintf(mark, sizeof(mark), "_[%s]", marks[k]);
+			e.mark = mark;
+			fg__mark_re(e.re, marks[k], 1);
+		}
+		fn(ctx, &e);
+	}
+	for (i = 0; i < l->nothers; i++) {
+		e.label = l->others[i];
+		e.kind = FRAMETYPE_K_OTHER;
+		snprintf(mark, sizeof(mark), "_[%s]", l->others[i]);
+		e.mark = mark;
+		fg__mark_re(e.re, l->others[i], strlen(l->others[i]));
+		fn(ctx, &e);
+	}
+	if (l->more_others) {
+		e.label = "other types";
+		e.kind = FRAMETYPE_K_OTHER;
+		e.mark = NULL;
+		strcpy(e.re, "_\\[(?![ijkp]\\])[A-Za-z0-9._+-]+\\]$");
+		fn(ctx, &e);
+	}
+}
+
+/* Where the legend's next entry goes: entries flow left to right and
+ * wrap at the frames' width. */
+struct fg_legend_pos {
+	const struct fg_layout *l;
+	FILE *out; /* NULL: only count the rows */
+	unsigned int y; /* baseline of the first row */
+	uint64_t x100; /* hundredths of a px */
+	unsigned int rows;
+};
+
+static uint64_t fg__legend_width100(const struct fg_legend_entry *e)
+{
+	size_t chars = utf8_chars(e->label, strlen(e->label));
+
+	if (e->mark)
+		chars += strlen(e->mark) + 3;
+	return (uint64_t)(FG_LEGEND_BOX + 5) * 100 + chars * FG_CHAR_W100 +
+	       1200;
+}
+
+static void fg__legend_place(void *ctx, const struct fg_legend_entry *e)
+{
+	struct fg_legend_pos *p = ctx;
+	uint64_t w = fg__legend_width100(e);
+	uint64_t right = (uint64_t)(p->l->width - FG_PAD) * 100;
+	unsigned int rgb[3], y;
+
+	if (!p->rows) {
+		p->rows = 1;
+		p->x100 = FG_PAD * 100;
+	} else if (p->x100 + w > right && p->x100 > FG_PAD * 100) {
+		p->rows++;
+		p->x100 = FG_PAD * 100;
+	}
+	y = p->y + (p->rows - 1) * FG_LEGEND_ROW;
+	if (p->out) {
+		fg__palette(e->kind, 0.5, rgb);
+		fputs("<g", p->out);
+		if (e->re[0]) {
+			fputs(" data-re=\"", p->out);
+			xml_puts(p->out, e->re);
+			fputs("\"", p->out);
+		}
+		fputs("><rect x=\"", p->out);
+		put_hundredths(p->out, p->x100);
+		fprintf(p->out,
+			"\" y=\"%u\" width=\"%u\" height=\"%u\" "
+			"fill=\"rgb(%u,%u,%u)\" rx=\"2\"/><text x=\"",
+			y - FG_LEGEND_BOX + 2, FG_LEGEND_BOX, FG_LEGEND_BOX,
+			rgb[0], rgb[1], rgb[2]);
+		put_hundredths(p->out, p->x100 + (FG_LEGEND_BOX + 5) * 100);
+		fprintf(p->out, "\" y=\"%u\">", y);
+		xml_puts(p->out, e->label);
+		if (e->mark) {
+			fputs(" (", p->out);
+			xml_puts(p->out, e->mark);
+			fputc(')', p->out);
+		}
+		fputs("</text></g>\n", p->out);
+	}
+	p->x100 += w;
+}
+
+static int fg__cmp_other(const void *a, const void *b)
+{
+	return strcmp(a, b);
+}
+
+/* The rows of the legend (first pass done). */
+static unsigned int fg__legend_rows(const struct fg_layout *l)
+{
+	struct fg_legend_pos p = { .l = l };
+
+	fg__legend(l, fg__legend_place, &p);
+	return p.rows;
+}
+
+static void fg__legend_write(const struct fg_layout *l, unsigned int y)
+{
+	struct fg_legend_pos p = { .l = l, .out = l->out, .y = y };
+
+	if (!l->legend_rows)
+		return;
+	fprintf(l->out, "<g id=\"legend\">\n");
+	fg__legend(l, fg__legend_place, &p);
+	fputs("</g>\n", l->out);
 }
 
 static void fg__controls(const struct fg_layout *l)
@@ -662,7 +907,7 @@ int flamegraph__write(const struct folded *f, const struct flamegraph_opts *o,
 	const char *title = "tgprof CPU flame graph", *subtitle = NULL;
 	struct fg_stack *v = NULL, *pos;
 	struct fg_layout *l;
-	unsigned int height, bottom;
+	unsigned int height, bottom, legend_y;
 	size_t n;
 	int err;
 
@@ -721,12 +966,21 @@ int flamegraph__write(const struct folded *f, const struct flamegraph_opts *o,
 	err = fg__walk(l, v, n);
 	if (err)
 		goto out_free;
-	bottom = l->omitted || l->stacks_cut ? 42 : 26;
-	height = l->top + l->levels * FG_ROW + bottom;
+	/* Below the frames: the status line, the legend, the note. */
+	qsort(l->others, l->nothers, sizeof(l->others[0]), fg__cmp_other);
+	l->legend_rows = fg__legend_rows(l);
+	bottom = l->top + l->levels * FG_ROW + 18;
+	legend_y = bottom + 20;
+	if (l->legend_rows)
+		bottom = legend_y + (l->legend_rows - 1) * FG_LEGEND_ROW;
+	if (l->omitted || l->stacks_cut)
+		bottom += 16;
+	height = bottom + 8;
 	fg__header(out, title, subtitle, l->width, height);
 	fg__controls(l);
+	fg__legend_write(l, legend_y);
 	if (l->omitted || l->stacks_cut)
-		fg__note(l, height - 8);
+		fg__note(l, bottom);
 
 	/* Second pass: the frames, each written when it closes (children
 	 * before their parent). */

@@ -227,6 +227,21 @@ int folded_line__push(struct folded_line *l, const char *name,
 	return folded_line__push_len(l, name, strlen(name), suffix);
 }
 
+int folded_line__push_sourced(struct folded_line *l, const char *name,
+			      const char *file, const char *suffix)
+{
+	/* The file keeps a quarter at most: the name comes first. */
+	size_t flen = utf8_cut(file, strlen(file), FOLDED_MAX_NAME / 4);
+	size_t nlen = utf8_cut(name, strlen(name), FOLDED_MAX_NAME - flen - 3);
+	char buf[FOLDED_MAX_NAME + 1];
+
+	memcpy(buf, name, nlen);
+	memcpy(buf + nlen, " (", 2);
+	memcpy(buf + nlen + 2, file, flen);
+	buf[nlen + flen + 2] = ')';
+	return folded_line__push_len(l, buf, nlen + flen + 3, suffix);
+}
+
 int folded_line__push_module(struct folded_line *l, const char *module,
 			     const char *suffix)
 {

@@ -11,8 +11,10 @@
 #include <stdint.h>
 #include <stdio.h>
 
+/* The marks of a frame's type (exporter/frametype.h has them all): a
+ * kernel frame, a function inlined into the frame below it
+ * (stackcollapse-perf's marks). */
 #define FOLDED_KERNEL_SUFFIX "_[k]"
-/* A function inlined into the frame below it (stackcollapse-perf's mark). */
 #define FOLDED_INLINE_SUFFIX "_[i]"
 /* Where stacks beyond the limit are counted, so totals stay right. */
 #define FOLDED_OVERFLOW_STACK "[other stacks: limit reached]"
@@ -64,6 +66,13 @@ void folded_line__release(struct folded_line *l);
 /* Appends ";@name@suffix" (no ';' before the first frame). 0 or -ENOMEM. */
 int folded_line__push(struct folded_line *l, const char *name,
 		      const char *suffix);
+
+/* Appends ";@name (@file)@suffix": a function of an interpreted
+ * language, whose name alone is ambiguous ("<module>", "run"). @file is
+ * cut to FOLDED_MAX_NAME / 4 bytes, @name to what is left of
+ * FOLDED_MAX_NAME. 0 or -ENOMEM. */
+int folded_line__push_sourced(struct folded_line *l, const char *name,
+			      const char *file, const char *suffix);
 
 /* A frame without a function name: its module @module as "[module]", cut
  * so that the brackets fit FOLDED_MAX_NAME (as it is when already

@@ -9,12 +9,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exporter/frametype.h"
 #include "exporter/otlp_folded.h"
 #include "exporter/otlp_request.h"
 
 typedef Opentelemetry__Proto__Profiles__V1development__ResourceProfiles
 	otlp_resource_profiles;
 typedef Opentelemetry__Proto__Profiles__V1development__Location otlp_location;
+typedef Opentelemetry__Proto__Profiles__V1development__Function otlp_function;
 
 #define FRAME_TYPE_KEY "profile.frame.type"
 #define THREAD_NAME_KEY "thread.name"
@@ -22,9 +24,15 @@ typedef Opentelemetry__Proto__Profiles__V1development__Location otlp_location;
  * (the leaf end is what is lost, as folded.c does). */
 #define MAX_STACK (64 * 1024)
 
+/* What a location's profile.frame.type makes of its frames. */
+struct loc_type {
+	enum frametype_kind kind;
+	char suffix[FRAMETYPE_SUFFIX_MAX];
+};
+
 struct walk {
 	const otlp_dictionary *d;
-	bool *kernel; /* per location: profile.frame.type is "kernel" */
+	struct loc_type *types; /* per location */
 	struct folded_line line;
 };
 
@@ -134,29 +142,39 @@ static int check_samples(const otlp_request *r, const otlp_dictionary *d)
 	return 0;
 }
 
-/* Which locations are kernel frames. */
-static int mark_kernel(struct walk *w)
+/* The profile.frame.type of @l, or NULL (native). */
+static const char *location_type(const otlp_dictionary *d,
+				 const otlp_location *l)
+{
+	size_t j;
+
+	for (j = 0; j < l->n_attribute_indices; j++) {
+		const Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit
+			*kv = d->attribute_table[l->attribute_indices[j]];
+		const char *key = otlp_dict_string(d, kv->key_strindex);
+
+		if (key && !strcmp(key, FRAME_TYPE_KEY))
+			return any_string(d, kv->value);
+	}
+	return NULL;
+}
+
+/* The type of every location, and the mark its frames get. */
+static int mark_types(struct walk *w)
 {
 	const otlp_dictionary *d = w->d;
-	size_t i, j;
+	char name[FRAMETYPE_MAX_NAME + 1], suffix[FRAMETYPE_SUFFIX_MAX];
+	const char *type;
+	size_t i;
 
-	w->kernel = calloc(d->n_location_table ? d->n_location_table : 1,
-			   sizeof(*w->kernel));
-	if (!w->kernel)
+	w->types = calloc(d->n_location_table ? d->n_location_table : 1,
+			  sizeof(*w->types));
+	if (!w->types)
 		return -ENOMEM;
 	for (i = 0; i < d->n_location_table; i++) {
-		const otlp_location *l = d->location_table[i];
-
-		for (j = 0; j < l->n_attribute_indices; j++) {
-			const Opentelemetry__Proto__Profiles__V1development__KeyValueAndUnit
-				*kv = d->attribute_table[l->attribute_indices[j]];
-			const char *key = otlp_dict_string(d, kv->key_strindex);
-			const char *val = any_string(d, kv->value);
-
-			if (key && val && !strcmp(key, FRAME_TYPE_KEY) &&
-			    !strcmp(val, "kernel"))
-				w->kernel[i] = true;
-		}
+		type = location_type(d, d->location_table[i]);
+		frametype__name(type, name, &w->types[i].kind);
+		strcpy(w->types[i].suffix, frametype__suffix(type, suffix));
 	}
 	return 0;
 }
@@ -180,46 +198,85 @@ static int push_mapping(struct walk *w, const otlp_location *l,
 	return folded_line__push_module(&w->line, file, suffix);
 }
 
-static const char *function_name(const struct walk *w, int32_t idx)
+static const otlp_function *function_of(const struct walk *w, int32_t idx)
 {
-	const Opentelemetry__Proto__Profiles__V1development__Function *fn;
+	return idx ? w->d->function_table[idx] : NULL;
+}
+
+static const char *function_name(const struct walk *w, const otlp_function *fn)
+{
 	const char *name;
 
-	if (!idx)
+	if (!fn)
 		return NULL;
-	fn = w->d->function_table[idx];
 	name = otlp_dict_string(w->d, fn->name_strindex);
 	if (!name || !*name)
 		name = otlp_dict_string(w->d, fn->system_name_strindex);
 	return name && *name ? name : NULL;
 }
 
+/* The source file an interpreted function is shown with: the base name,
+ * with its directory for a package's "__init__.py" or "__main__.py"; NULL
+ * for none, or when @name already says it. */
+static const char *source_file(const struct walk *w, const otlp_function *fn,
+			       const char *name)
+{
+	const char *file = otlp_dict_string(w->d, fn->filename_strindex);
+	const char *base, *p;
+
+	if (!file || !*file)
+		return NULL;
+	base = strrchr(file, '/');
+	if (base && base[1]) {
+		base++;
+		if (!strcmp(base, "__init__.py") ||
+		    !strcmp(base, "__main__.py")) {
+			for (p = base - 1; p > file && p[-1] != '/'; p--)
+				;
+			base = p;
+		}
+	} else {
+		base = file;
+	}
+	return strstr(name, base) ? NULL : base;
+}
+
 /* One location, root side first: its lines are innermost first, so the
- * last is the function the address is in and the others are inlined. */
+ * last is the function the address is in and the others are inlined.
+ * Every frame carries its location's mark; a native inlined function
+ * "_[i]". Interpreted functions (cpython, any type tgprof has no mark
+ * of) are shown with their file: "<module> (app.py)". */
 static int push_location(struct walk *w, int32_t idx)
 {
 	const otlp_location *l = w->d->location_table[idx];
-	bool kernel = w->kernel[idx];
+	const struct loc_type *t = &w->types[idx];
+	bool sourced = t->kind == FRAMETYPE_K_CPYTHON ||
+		       t->kind == FRAMETYPE_K_OTHER;
 	size_t i, named = 0;
 	int err;
 
 	for (i = l->n_lines; i > 0; i--) {
-		int32_t fn = l->lines[i - 1]->function_index;
-		const char *name = function_name(w, fn), *suffix = "";
+		const otlp_function *fn =
+			function_of(w, l->lines[i - 1]->function_index);
+		const char *name = function_name(w, fn), *suffix = t->suffix;
+		const char *file;
 
 		if (!name)
 			continue;
-		if (kernel)
-			suffix = FOLDED_KERNEL_SUFFIX;
-		else if (named)
+		if (t->kind == FRAMETYPE_K_NATIVE && named)
 			suffix = FOLDED_INLINE_SUFFIX;
-		err = folded_line__push(&w->line, name, suffix);
+		file = sourced ? source_file(w, fn, name) : NULL;
+		if (file)
+			err = folded_line__push_sourced(&w->line, name, file,
+							suffix);
+		else
+			err = folded_line__push(&w->line, name, suffix);
 		if (err)
 			return err;
 		named++;
 	}
 	if (!named)
-		return push_mapping(w, l, kernel ? FOLDED_KERNEL_SUFFIX : "");
+		return push_mapping(w, l, t->suffix);
 	return 0;
 }
 
@@ -261,7 +318,8 @@ static int add_sample(struct walk *w, struct folded *f, const char *comm,
 	if (!err && !st->n_location_indices)
 		err = folded_line__push(&w->line, FOLDED_NO_STACK, "");
 	while (nkernel < st->n_location_indices &&
-	       w->kernel[st->location_indices[nkernel]])
+	       w->types[st->location_indices[nkernel]].kind ==
+		       FRAMETYPE_K_KERNEL)
 		nkernel++;
 	for (i = st->n_location_indices; !err && i > nkernel; i--)
 		err = push_location(w, st->location_indices[i - 1]);
@@ -342,11 +400,11 @@ int otlp_folded__add(struct folded *f, const void *req, size_t len)
 	if (!err)
 		err = check_samples(r, w->d);
 	if (!err)
-		err = mark_kernel(w);
+		err = mark_types(w);
 	if (!err)
 		err = add_samples(w, f, r);
 	folded_line__release(&w->line);
-	free(w->kernel);
+	free(w->types);
 	free(w);
 out_request:
 	OTLP_REQUEST(free_unpacked)(r, NULL);

@@ -16,10 +16,14 @@
  * its count (the sum of its values, else its timestamps). A stack reads
  * the process name first (the resource's process.executable.name, else
  * service.name, else the sample's thread.name, else "[unknown]"), then
- * the user frames root first, an inlined function (each Line of a
- * Location but the last) suffixed "_[i]", then the kernel frames
- * (profile.frame.type "kernel") suffixed "_[k]". A Location without a
- * function shows its mapping's file as "[name]", or "[unknown]".
+ * the user frames root first, then the kernel frames. Each frame is
+ * marked by its Location's profile.frame.type (exporter/frametype.h):
+ * "native" (or none) unmarked, "kernel" "_[k]", "jit" "_[j]", "cpython"
+ * "_[p]", any other value "_[VALUE]"; an inlined native function (each
+ * Line of a Location but the last) "_[i]". A cpython frame, or one of a
+ * type without its own mark, reads "function (file)" (the file's base
+ * name, "pkg/__init__.py" for a package). A Location without a function
+ * shows its mapping's file as "[name]", or "[unknown]".
  *
  * Nothing in the request is trusted: an index out of its table gives
  * -EINVAL and nothing of the request is added (the request is checked

@@ -793,13 +793,16 @@ static int remap__location(struct otlp_merge *m, struct req *q, int32_t i,
 static int remap__link(struct otlp_merge *m, struct req *q, int32_t i,
 		       int32_t *ret_idx)
 {
-	const pb_link *src = q->d->link_table[i];
+	const pb_link *src;
 	pb_link l;
 	int err;
 
+	/* Index 0 is "no link", also in a request without a link table:
+	 * nothing to read. */
 	*ret_idx = 0;
 	if (!i)
 		return 0;
+	src = q->d->link_table[i];
 	err = memo__get(q, T_LINK, i, ret_idx);
 	if (err)
 		return err > 0 ? 0 : err;

@@ -17,6 +17,7 @@
 
 #include "pprof/profile.pb-c.h"
 
+#include "exporter/frametype.h"
 #include "exporter/otlp_request.h"
 #include "exporter/pprof.h"
 #include "lib/arena.h"
@@ -38,6 +39,12 @@ typedef Perftools__Profiles__Function pp_function;
 #define ANY_INT OPENTELEMETRY__PROTO__COMMON__V1__ANY_VALUE__VALUE_INT_VALUE
 
 #define BUILD_ID_KEY "process.executable.build_id.gnu"
+#define FRAME_TYPE_KEY "profile.frame.type"
+/* perf's name of the kernel's mapping, for kernel frames without one. */
+#define KERNEL_MAPPING "[kernel.kallsyms]"
+/* Mappings made for frame types ("[jit]", "[cpython]", ...); frames of
+ * more distinct types keep their own mapping. */
+#define MAX_TYPE_MAPPINGS 64
 /* Labels of one sample: pid, comm, plus its attributes (three from
  * tgprof; others are kept too, up to this many). */
 #define MAX_LABELS 16
@@ -57,6 +64,9 @@ struct conv {
 	size_t nstrs, capstrs;
 	struct htab sh;
 	size_t nsamples, capsamples;
+	/* The mappings made for frame types, after the request's own. */
+	pp_mapping *type_maps[MAX_TYPE_MAPPINGS];
+	size_t ntype_maps;
 	int64_t period;
 	uint64_t start_ns, end_ns;
 };
@@ -233,6 +243,134 @@ static int conv__mappings(struct conv *c)
 	return 0;
 }
 
+/* The profile.frame.type of @l, or NULL (native); -EINVAL for an
+ * attribute index out of range. */
+static int
+location_type(const struct conv *c,
+	      const Opentelemetry__Proto__Profiles__V1development__Location *l,
+	      const char **ret_type)
+{
+	const otlp_kvu *kv;
+	const char *key;
+	size_t i;
+
+	*ret_type = NULL;
+	for (i = 0; i < l->n_attribute_indices; i++) {
+		kv = otlp_attr(c, l->attribute_indices[i]);
+		if (!kv)
+			return -EINVAL;
+		key = otlp_dict_string(c->d, kv->key_strindex);
+		if (!key || strcmp(key, FRAME_TYPE_KEY) || !kv->value)
+			continue;
+		if (kv->value->value_case == ANY_STRING)
+			*ret_type = kv->value->string_value;
+		else if (kv->value->value_case == ANY_STRINDEX)
+			*ret_type = otlp_dict_string(
+				c->d, kv->value->string_value_strindex);
+		return 0;
+	}
+	return 0;
+}
+
+/* The mapping named @file made for a frame type, made when missing;
+ * NULL when MAX_TYPE_MAPPINGS are made (or no memory: *ret_err). */
+static pp_mapping *conv__type_mapping(struct conv *c, const char *file,
+				      int *ret_err)
+{
+	size_t nmap = c->d ? c->d->n_mapping_table : 0, i, len;
+	pp_mapping *pm;
+	char *text;
+	int err;
+
+	*ret_err = 0;
+	for (i = 0; i < c->ntype_maps; i++)
+		if (!strcmp(c->strs[c->type_maps[i]->filename], file))
+			return c->type_maps[i];
+	if (c->ntype_maps == MAX_TYPE_MAPPINGS)
+		return NULL;
+	len = strlen(file);
+	pm = arena__alloc(&c->a, sizeof(*pm));
+	text = arena__alloc(&c->a, len + 1);
+	if (!pm || !text) {
+		*ret_err = -ENOMEM;
+		return NULL;
+	}
+	memcpy(text, file, len + 1);
+	perftools__profiles__mapping__init(pm);
+	/* After the request's mappings, ids 1 .. nmap - 1. */
+	pm->id = (nmap > 1 ? nmap : 1) + c->ntype_maps;
+	err = conv__add_string(c, text, &pm->filename);
+	if (err) {
+		*ret_err = err;
+		return NULL;
+	}
+	c->type_maps[c->ntype_maps++] = pm;
+	return pm;
+}
+
+/*
+ * pprof has no frame type: a frame's mapping tells it. Native frames keep
+ * theirs; kernel frames keep a mapping perf would name ("[kernel.kallsyms]",
+ * "[nvme]"), else get "[kernel.kallsyms]"; a frame of any other type gets
+ * the mapping "[TYPE]" ("[jit]", "[cpython]"; the request's own when it
+ * has that name). Sets *ret_pm to the mapping (NULL: none).
+ */
+static int conv__location_mapping(
+	struct conv *c,
+	const Opentelemetry__Proto__Profiles__V1development__Location *l,
+	pp_mapping **ret_pm)
+{
+	char name[FRAMETYPE_MAX_NAME + 1], file[FRAMETYPE_MAX_NAME + 3];
+	pp_mapping *pm = NULL, *made;
+	enum frametype_kind kind;
+	const char *type, *have = NULL;
+	int err;
+
+	if (l->mapping_index)
+		pm = c->prof.mapping[l->mapping_index - 1];
+	*ret_pm = pm;
+	err = location_type(c, l, &type);
+	if (err)
+		return err;
+	type = frametype__name(type, name, &kind);
+	if (kind == FRAMETYPE_K_NATIVE)
+		return 0;
+	if (pm)
+		have = c->strs[pm->filename];
+	if (kind == FRAMETYPE_K_KERNEL) {
+		if (have && have[0] == '[')
+			return 0;
+		strcpy(file, KERNEL_MAPPING);
+	} else {
+		snprintf(file, sizeof(file), "[%s]", type);
+		if (have && !strcmp(have, file))
+			return 0;
+	}
+	made = conv__type_mapping(c, file, &err);
+	if (made)
+		*ret_pm = made;
+	return err;
+}
+
+/* The request's mappings, then those made for frame types. */
+static int conv__append_type_mappings(struct conv *c)
+{
+	size_t n = c->prof.n_mapping;
+	pp_mapping **p;
+
+	if (!c->ntype_maps)
+		return 0;
+	p = arena__alloc(&c->a, (n + c->ntype_maps) * sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	if (n)
+		memcpy(p, c->prof.mapping, n * sizeof(*p));
+	memcpy(p + n, c->type_maps, c->ntype_maps * sizeof(*p));
+	c->prof.mapping = p;
+	c->prof.n_mapping = n + c->ntype_maps;
+	return 0;
+}
+
 static int conv__locations(struct conv *c)
 {
 	size_t i, j, k, n = c->d ? c->d->n_location_table : 0, nlines = 0;
@@ -240,6 +378,7 @@ static int conv__locations(struct conv *c)
 	size_t nmap = c->d ? c->d->n_mapping_table : 0;
 	pp_location *v, **p;
 	pp_line *lines, **lp;
+	int err;
 
 	if (n <= 1)
 		return 0;
@@ -259,13 +398,14 @@ static int conv__locations(struct conv *c)
 
 		if (!otlp_in_range(l->mapping_index, nmap))
 			return -EINVAL;
+		err = conv__location_mapping(c, l, &pm);
+		if (err)
+			return err;
 		perftools__profiles__location__init(pl);
 		pl->id = i;
-		pl->mapping_id = l->mapping_index;
+		pl->mapping_id = pm ? pm->id : 0;
 		pl->address = l->address;
 		pl->line = lp;
-		if (l->mapping_index)
-			pm = c->prof.mapping[l->mapping_index - 1];
 		for (j = k = 0; j < l->n_lines; j++) {
 			const Opentelemetry__Proto__Profiles__V1development__Line
 				*ol = l->lines[j];
@@ -295,7 +435,7 @@ static int conv__locations(struct conv *c)
 	}
 	c->prof.n_location = n - 1;
 	c->prof.location = p;
-	return 0;
+	return conv__append_type_mappings(c);
 }
 
 /* What the resource says about its process, for the labels. */

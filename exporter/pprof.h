@@ -4,9 +4,11 @@
  * profile.pb.gz that `go tool pprof` and Pyroscope's /ingest read. Every
  * process of the request lands in the one Profile; labels tell them apart
  * (pid, comm, tid, thread, cpu), every one a string label (integers in
- * decimal), the kind Pyroscope makes series labels of. Kernel frames are
- * in the mapping "[kernel.kallsyms]" (a module's: "[module]"), as perf
- * names them. */
+ * decimal), the kind Pyroscope makes series labels of. pprof has no frame
+ * type: a frame's mapping tells it. Kernel frames are in the mapping
+ * "[kernel.kallsyms]" (a module's: "[module]"), as perf names them; a
+ * frame of any other type but native (profile.frame.type "jit",
+ * "cpython", any value) in the mapping "[TYPE]": "[jit]", "[cpython]". */
 #ifndef TGPROF_EXPORTER_PPROF_H
 #define TGPROF_EXPORTER_PPROF_H
 
@@ -18,6 +20,8 @@
  * each per sample (events, events * period); period type (cpu,
  * nanoseconds); mappings with their build-ids; locations with their lines;
  * functions with their names, system names and files.
+ * The mappings made for frame types follow the request's own (at most 64
+ * types; frames of more keep their mapping).
  * Returns 0 and *ret_buf (gzip'd; caller frees with free()) / *ret_len,
  * -EBADMSG when @req does not decode, -EINVAL when it refers to entries
  * its dictionary does not have, or -ENOMEM.

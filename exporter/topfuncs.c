@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exporter/frametype.h"
 #include "exporter/topfuncs.h"
 #include "lib/htab.h"
 #include "lib/sat.h"
@@ -17,6 +18,8 @@ struct topfuncs_entry {
 	size_t idx; /* in topfuncs->v; only valid until the first sort */
 	uint64_t stamp; /* the last stack it was counted in, for totals */
 	size_t len;
+	/* The frame, NUL, the function, NUL, its type's name,
+	 * NUL. */
 	char name[];
 };
 
@@ -32,8 +35,10 @@ static struct topfuncs_entry *topfuncs__get(struct topfuncs *t,
 	struct topfuncs_priv *p = t->priv;
 	struct topfuncs_entry *e;
 	struct htab_node *pos;
+	struct frametype_mark m;
 	struct topfunc *v;
 	uint64_t hash = hash_bytes(name, len, 0);
+	char *fn, *type;
 	size_t cap;
 
 	htab_for_each(&p->index, pos, hash) {
@@ -49,7 +54,8 @@ static struct topfuncs_entry *topfuncs__get(struct topfuncs *t,
 		t->v = v;
 		p->cap = cap;
 	}
-	e = malloc(sizeof(*e) + len + 1);
+	frametype__parse(name, len, &m);
+	e = malloc(sizeof(*e) + len + m.base_len + m.name_len + 3);
 	if (!e)
 		return NULL;
 	e->idx = t->n;
@@ -57,11 +63,19 @@ static struct topfuncs_entry *topfuncs__get(struct topfuncs *t,
 	e->len = len;
 	memcpy(e->name, name, len);
 	e->name[len] = '\0';
+	fn = e->name + len + 1;
+	memcpy(fn, name, m.base_len);
+	fn[m.base_len] = '\0';
+	type = fn + m.base_len + 1;
+	memcpy(type, m.name, m.name_len);
+	type[m.name_len] = '\0';
 	if (htab__insert(&p->index, &e->node, hash)) {
 		free(e);
 		return NULL;
 	}
 	t->v[t->n].name = e->name;
+	t->v[t->n].function = fn;
+	t->v[t->n].type = type;
 	t->v[t->n].self = 0;
 	t->v[t->n].total = 0;
 	t->n++;
@@ -177,6 +191,7 @@ static int digits(uint64_t v)
 static int topfuncs__table(struct topfuncs *t, size_t n, int by_self, FILE *out)
 {
 	int wself = (int)strlen("self"), wtotal = (int)strlen("total");
+	int wtype = (int)strlen("type");
 	char pself[32], ptotal[32];
 	size_t i;
 
@@ -188,17 +203,19 @@ static int topfuncs__table(struct topfuncs *t, size_t n, int by_self, FILE *out)
 			wself = digits(t->v[i].self);
 		if (digits(t->v[i].total) > wtotal)
 			wtotal = digits(t->v[i].total);
+		if ((int)strlen(t->v[i].type) > wtype)
+			wtype = (int)strlen(t->v[i].type);
 	}
 	fprintf(out, "Top %zu functions by %s samples (of %" PRIu64 "):\n", n,
 		by_self ? "self" : "total", t->samples);
-	fprintf(out, "%7s  %*s  %7s  %*s  %s\n", "self%", wself, "self",
-		"total%", wtotal, "total", "function");
+	fprintf(out, "%7s  %*s  %7s  %*s  %-*s  %s\n", "self%", wself, "self",
+		"total%", wtotal, "total", wtype, "type", "function");
 	for (i = 0; i < n; i++) {
 		pct_format(pself, sizeof(pself), t->v[i].self, t->samples);
 		pct_format(ptotal, sizeof(ptotal), t->v[i].total, t->samples);
-		fprintf(out, "%7s  %*" PRIu64 "  %7s  %*" PRIu64 "  %s\n",
+		fprintf(out, "%7s  %*" PRIu64 "  %7s  %*" PRIu64 "  %-*s  %s\n",
 			pself, wself, t->v[i].self, ptotal, wtotal,
-			t->v[i].total, t->v[i].name);
+			t->v[i].total, wtype, t->v[i].type, t->v[i].function);
 	}
 	if (!n)
 		fprintf(out, "  (no functions)\n");

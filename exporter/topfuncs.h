@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The "top functions" report `tgprof record` prints: functions ranked by
  * self samples (the innermost frame) and by total samples (anywhere in the
- * stack, counted once per stack even when recursive). */
+ * stack, counted once per stack even when recursive), each with its frame
+ * type (exporter/frametype.h). */
 #ifndef TGPROF_EXPORTER_TOPFUNCS_H
 #define TGPROF_EXPORTER_TOPFUNCS_H
 
@@ -12,7 +13,12 @@
 #include "exporter/folded.h"
 
 struct topfunc {
-	const char *name; /* owned by the struct topfuncs */
+	/* Owned by the struct topfuncs. */
+	const char *name; /* the frame as folded: "do_idle_[k]" */
+	const char *function; /* without its type's mark: "do_idle" */
+	/* "native", "inlined", "kernel", "jit", "cpython", or the name an
+	 * unknown type's mark gives */
+	const char *type;
 	uint64_t self;
 	uint64_t total;
 };
@@ -33,7 +39,8 @@ struct topfuncs *topfuncs__compute(const struct folded *f);
 /* Sorts by self (@by_self) or total, descending, ties by name. */
 void topfuncs__sort(struct topfuncs *t, int by_self);
 
-/* Prints two tables of the top @n: by self and by total. */
+/* Prints two tables of the top @n: by self and by total; columns self%,
+ * self, total%, total, type, function. */
 int topfuncs__print(struct topfuncs *t, size_t n, FILE *out);
 
 /* Accepts NULL. */

@@ -485,32 +485,214 @@ Test(flamegraph, frame_is_merged_when_byte_order_interleaves_its_stacks)
 	folded__free(f);
 }
 
-Test(flamegraph, kernel_user_and_process_frames_differ_in_color)
+/* The fill of the frame whose title starts with @name and a space. */
+static void fill_of(const char *svg, const char *name, unsigned int rgb[3])
 {
-	const char *stacks[] = { "proc;user_fn;kernel_fn_[k]" };
-	const uint64_t counts[] = { 1 };
-	struct folded *f = folded_of(stacks, counts, 1);
-	char *svg = render(f, NULL);
-	const char *names[] = { "proc", "user_fn", "kernel_fn_[k]" };
-	unsigned int rgb[3][3];
-	char key[64];
+	char key[128];
 	const char *p;
+
+	snprintf(key, sizeof(key), "<title>%s ", name);
+	p = strstr(svg, key);
+	cr_assert_not_null(p, "no frame %s", name);
+	p = strstr(p, "fill=\"rgb(");
+	cr_assert_not_null(p);
+	cr_assert_eq(sscanf(p, "fill=\"rgb(%u,%u,%u)", &rgb[0], &rgb[1],
+			    &rgb[2]),
+		     3);
+}
+
+/* One frame of each type: native, inlined, kernel, jit, cpython and two
+ * types without a color of their own. */
+static struct folded *typed_profile(void)
+{
+	static const char *const stacks[] = {
+		"proc;user_fn;inl_fn_[i];kernel_fn_[k]",
+		"proc;user_fn;fib_[j]",
+		"proc;user_fn;run (app.py)_[p]",
+		"proc;user_fn;eval (x.php)_[php]",
+		"proc;user_fn;each (y.rb)_[ruby]",
+	};
+	static const uint64_t counts[] = { 5, 4, 3, 2, 1 };
+
+	return folded_of(stacks, counts, 5);
+}
+
+/* flamegraph.pl's --color=java palettes: red native code, aqua inlined,
+ * orange kernel, green JIT; blue CPython; grey for any other type; violet
+ * for the process row. */
+Test(flamegraph, each_frame_type_has_its_color)
+{
+	struct folded *f = typed_profile();
+	char *svg = render(f, NULL);
+	unsigned int proc[3], native[3], inl[3], kern[3], jit[3], py[3];
+	unsigned int php[3], ruby[3];
+
+	assert_well_formed(svg);
+	fill_of(svg, "proc", proc);
+	fill_of(svg, "user_fn", native);
+	fill_of(svg, "inl_fn_[i]", inl);
+	fill_of(svg, "kernel_fn_[k]", kern);
+	fill_of(svg, "fib_[j]", jit);
+	fill_of(svg, "run (app.py)_[p]", py);
+	fill_of(svg, "eval (x.php)_[php]", php);
+	fill_of(svg, "each (y.rb)_[ruby]", ruby);
+	/* Red: red over green and blue, which are equal. */
+	cr_assert_gt(native[0], native[1]);
+	cr_assert_eq(native[1], native[2]);
+	/* Aqua: green and blue equal, over red. */
+	cr_assert_eq(inl[1], inl[2]);
+	cr_assert_gt(inl[1], inl[0]);
+	/* Orange: red over green, no blue. */
+	cr_assert_gt(kern[0], kern[1]);
+	cr_assert_eq(kern[2], 0);
+	/* Green over red and blue, which are equal. */
+	cr_assert_gt(jit[1], jit[0]);
+	cr_assert_eq(jit[0], jit[2]);
+	/* Blue over red and green, which are equal. */
+	cr_assert_gt(py[2], py[0]);
+	cr_assert_eq(py[0], py[1]);
+	/* Grey. */
+	cr_assert(php[0] == php[1] && php[1] == php[2]);
+	cr_assert(ruby[0] == ruby[1] && ruby[1] == ruby[2]);
+	/* The process row is none of these: violet, blue over green. */
+	cr_assert_gt(proc[2], proc[1]);
+	cr_assert_gt(proc[0], proc[1]);
+	free(svg);
+	folded__free(f);
+}
+
+/* A marked frame's tooltip (and the status line the script fills from
+ * it) names its type; the search still sees the name as folded. */
+Test(flamegraph, tooltip_names_the_frame_type)
+{
+	struct folded *f = typed_profile();
+	char *svg = render(f, NULL);
+
+	cr_assert_not_null(strstr(
+		svg, "<title>kernel_fn_[k] (kernel, 5 samples, 33.33%)"));
+	cr_assert_not_null(
+		strstr(svg, "<title>run (app.py)_[p] (cpython, 3 samples,"));
+	cr_assert_not_null(
+		strstr(svg, "<title>eval (x.php)_[php] (php, 2 samples,"));
+	cr_assert_not_null(strstr(svg, "<title>fib_[j] (jit, 4 samples,"));
+	cr_assert_not_null(strstr(svg, "<title>inl_fn_[i] (inlined, 5 "));
+	cr_assert_not_null(strstr(svg, "<title>user_fn (15 samples,"));
+	/* The script cuts the name at the last " (". */
+	cr_assert_not_null(strstr(svg, "title.lastIndexOf(\" (\")"));
+	free(svg);
+	folded__free(f);
+}
+
+/* The text of the legend, "" when there is none. */
+static char *legend_of(const char *svg)
+{
+	const char *a = strstr(svg, "<g id=\"legend\">"), *b;
+
+	if (!a)
+		return strdup("");
+	b = strstr(a, "</g>\n</g>");
+	cr_assert_not_null(b, "legend not closed");
+	return strndup(a, (size_t)(b - a) + 9);
+}
+
+/* The legend lists every type drawn, known ones first in a fixed order,
+ * each with its palette's color and the mark it has in the folded stacks;
+ * clicking an entry searches for its mark. */
+Test(flamegraph, legend_lists_each_type_present_with_its_color)
+{
+	static const char *const order[] = {
+		">native</text>",	  ">inlined (_[i])</text>",
+		">kernel (_[k])</text>",  ">jit (_[j])</text>",
+		">cpython (_[p])</text>", ">php (_[php])</text>",
+		">ruby (_[ruby])</text>",
+	};
+	struct folded *f = typed_profile();
+	char *svg = render(f, NULL), *lg = legend_of(svg);
+	unsigned int rgb[3];
+	const char *p, *prev = lg;
+	size_t i;
+
+	assert_well_formed(svg);
+	cr_assert_neq(lg[0], '\0', "no legend");
+	for (i = 0; i < sizeof(order) / sizeof(order[0]); i++) {
+		p = strstr(lg, order[i]);
+		cr_assert_not_null(p, "legend lacks %s", order[i]);
+		cr_assert_gt(p, prev, "%s out of order", order[i]);
+		prev = p;
+	}
+	/* The kernel's swatch is orange, CPython's blue. */
+	p = strstr(lg, "data-re=\"_\\[k\\]$\"><rect ");
+	cr_assert_not_null(p, "%s", lg);
+	p = strstr(p, "fill=\"rgb(");
+	cr_assert_eq(sscanf(p, "fill=\"rgb(%u,%u,%u)", &rgb[0], &rgb[1],
+			    &rgb[2]),
+		     3);
+	cr_assert(rgb[0] > rgb[1] && rgb[2] == 0);
+	p = strstr(lg, "data-re=\"_\\[p\\]$\"><rect ");
+	cr_assert_not_null(p);
+	p = strstr(p, "fill=\"rgb(");
+	cr_assert_eq(sscanf(p, "fill=\"rgb(%u,%u,%u)", &rgb[0], &rgb[1],
+			    &rgb[2]),
+		     3);
+	cr_assert(rgb[2] > rgb[0] && rgb[0] == rgb[1]);
+	cr_assert_not_null(strstr(lg, "data-re=\"_\\[php\\]$\""));
+	/* Native frames have no mark to search for. */
+	cr_assert_eq(count_of(lg, "data-re="), 6);
+	/* The legend is no frame: the script and the checks only look
+	 * inside #frames. */
+	cr_assert_null(strstr(lg, "data-o="));
+	cr_assert_not_null(strstr(svg, "tg.legend.addEventListener("));
+	free(lg);
+	free(svg);
+	folded__free(f);
+}
+
+Test(flamegraph, legend_lists_only_the_types_drawn)
+{
+	const char *stacks[] = { "proc;main;do_idle_[k]",
+				 "proc;main;rare_[j]" };
+	const uint64_t counts[] = { 999, 1 };
+	struct flamegraph_opts o = { .sz = sizeof(o), .min_width_px = 2.0 };
+	struct folded *f = folded_of(stacks, counts, 2);
+	char *svg = render(f, &o), *lg = legend_of(svg);
+
+	assert_well_formed(svg);
+	cr_assert_not_null(strstr(lg, ">native</text>"));
+	cr_assert_not_null(strstr(lg, ">kernel (_[k])</text>"));
+	/* rare_[j] is 1.18 px: not drawn, not in the legend. */
+	cr_assert_null(strstr(lg, "jit"));
+	free(lg);
+	free(svg);
+	folded__free(f);
+}
+
+/* Types without a color of their own are listed by name up to a bound;
+ * the rest share one entry that searches for them all. */
+Test(flamegraph, legend_of_many_unknown_types_is_bounded)
+{
+	struct folded *f = folded__new(0);
+	char stack[64], *svg, *lg;
 	int i;
 
-	for (i = 0; i < 3; i++) {
-		snprintf(key, sizeof(key), "<title>%s ", names[i]);
-		p = strstr(svg, key);
-		cr_assert_not_null(p);
-		p = strstr(p, "fill=\"rgb(");
-		cr_assert_eq(sscanf(p, "fill=\"rgb(%u,%u,%u)", &rgb[i][0],
-				    &rgb[i][1], &rgb[i][2]),
-			     3);
+	for (i = 0; i < 12; i++) {
+		snprintf(stack, sizeof(stack), "p;main;f%d_[lang%02d]", i, i);
+		cr_assert_eq(folded__add(f, stack, 1), 0);
 	}
-	/* User code is warm (red over blue), the kernel cool. */
-	cr_assert_gt(rgb[1][0], rgb[1][2]);
-	cr_assert_gt(rgb[2][2], rgb[2][0]);
-	cr_assert(memcmp(rgb[0], rgb[1], sizeof(rgb[0])) &&
-		  memcmp(rgb[0], rgb[2], sizeof(rgb[0])));
+	svg = render(f, NULL);
+	assert_well_formed(svg);
+	lg = legend_of(svg);
+	/* The first eight met, the stacks' order: f0, f1, f10, f11, f2 .. */
+	cr_assert_eq(count_of(lg, "</text>"), 10); /* and native */
+	cr_assert_lt(strstr(lg, ">lang00 (_[lang00])</text>"),
+		     strstr(lg, ">lang05 (_[lang05])</text>"));
+	cr_assert_lt(strstr(lg, ">lang05 (_[lang05])</text>"),
+		     strstr(lg, ">lang11 (_[lang11])</text>"));
+	cr_assert_null(strstr(lg, "lang06"));
+	cr_assert_not_null(strstr(lg, ">other types</text>"));
+	/* Wider than one row of 1200 px: the legend wraps, and the SVG
+	 * is tall enough for its rows. */
+	cr_assert_gt(count_of(lg, "<rect "), 9);
+	free(lg);
 	free(svg);
 	folded__free(f);
 }

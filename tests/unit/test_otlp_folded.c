@@ -15,6 +15,7 @@
 #include "exporter/folded.h"
 #include "exporter/otlp_folded.h"
 #include "lib/clock.h"
+#include "otlp_typed.h"
 #include "receiver/profile/profile.h"
 
 typedef Opentelemetry__Proto__Collector__Profiles__V1development__ExportProfilesServiceRequest
@@ -225,4 +226,82 @@ Test(otlp_folded, a_bad_index_adds_nothing)
 	free(req);
 	folded__free(decoded);
 	drop(&x);
+}
+
+/* Frames of every type, leaf first: a kernel frame, a JIT frame, Python
+ * frames (a package's __init__.py, a type given through the string
+ * table), an unknown type, an inlined native chain is not needed here. */
+static const struct typed_frame typed_frames[] = {
+	{ .type = "kernel", .name = "do_syscall_64" },
+	{ .type = "jit", .name = "LazyCompile:*fib /app/x.js:3" },
+	{ .type = "cpython",
+	  .name = "b",
+	  .file = "/srv/calltree.py",
+	  .line = 12,
+	  .mapping = "[cpython]" },
+	{ .type = "cpython",
+	  .name = "Loader.load",
+	  .file = "/usr/lib/python3.11/pkg/__init__.py",
+	  .line = 40,
+	  .mapping = "[cpython]",
+	  .strindex = true },
+	{ .type = "php", .name = "render", .file = "/var/www/view.php" },
+	{ .type = "na;ti\nve", .name = "odd" },
+	{ .type = "native", .name = "main", .mapping = "/usr/bin/app" },
+	{ .name = "_start", .mapping = "/usr/bin/app" },
+};
+
+Test(otlp_folded, every_frame_type_has_its_mark)
+{
+	struct typed_sample s = { .comm = "app",
+				  .frames = typed_frames,
+				  .n = sizeof(typed_frames) /
+				       sizeof(typed_frames[0]),
+				  .count = 3 };
+	struct folded *decoded = folded__new(0);
+	size_t len;
+	void *req = typed_request(&s, 1, &len);
+	char *got;
+
+	cr_assert_eq(otlp_folded__add(decoded, req, len), 0);
+	got = text_of(decoded);
+	/* Kernel frames last; a frame with an unprintable type keeps what
+	 * can be printed of it. */
+	cr_assert_str_eq(got, "app;_start;main;odd_[na_ti_ve];"
+			      "render (view.php)_[php];"
+			      "Loader.load (pkg/__init__.py)_[p];"
+			      "b (calltree.py)_[p];"
+			      "LazyCompile:*fib /app/x.js:3_[j];"
+			      "do_syscall_64_[k] 3\n");
+	free(got);
+	free(req);
+	folded__free(decoded);
+}
+
+/* A Python frame whose name already says its file is not told twice; an
+ * unnamed frame of a type keeps its mark. */
+Test(otlp_folded, typed_frames_without_names_or_with_files_in_them)
+{
+	const struct typed_frame f[] = {
+		{ .type = "cpython", .mapping = "[cpython]" },
+		{ .type = "cpython",
+		  .name = "<module> (app.py)",
+		  .file = "app.py" },
+		{ .type = "jit", .mapping = "[anon:v8]" },
+	};
+	struct typed_sample s = {
+		.comm = "py", .frames = f, .n = 3, .count = 1
+	};
+	struct folded *decoded = folded__new(0);
+	size_t len;
+	void *req = typed_request(&s, 1, &len);
+	char *got;
+
+	cr_assert_eq(otlp_folded__add(decoded, req, len), 0);
+	got = text_of(decoded);
+	cr_assert_str_eq(got, "py;[anon:v8]_[j];<module> (app.py)_[p];"
+			      "[cpython]_[p] 1\n");
+	free(got);
+	free(req);
+	folded__free(decoded);
 }

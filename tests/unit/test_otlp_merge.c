@@ -16,6 +16,7 @@
 
 #include "exporter/folded.h"
 #include "exporter/otlp_folded.h"
+#include "otlp_typed.h"
 #include "exporter/otlp_merge.h"
 #include "exporter/pprof.h"
 #include "lib/clock.h"
@@ -982,4 +983,64 @@ Test(otlp_merge, options_it_does_not_know_are_refused)
 
 	cr_assert_null(otlp_merge__new(&big.o));
 	cr_assert_eq(errno, EINVAL);
+}
+
+/* Every profile.frame.type string, known or not, as a string or through
+ * the string table, comes out of the merge as it went in. */
+Test(otlp_merge, frame_types_round_trip)
+{
+	static const struct typed_frame a[] = {
+		{ .type = "kernel", .name = "do_syscall_64" },
+		{ .type = "cpython",
+		  .name = "b",
+		  .file = "calltree.py",
+		  .mapping = "[cpython]" },
+		{ .type = "native", .name = "main", .mapping = "/usr/bin/app" },
+	};
+	static const struct typed_frame b[] = {
+		{ .type = "jit", .name = "fib" },
+		{ .type = "ruby",
+		  .name = "each",
+		  .file = "y.rb",
+		  .strindex = true },
+		{ .type = "cpython",
+		  .name = "b",
+		  .file = "calltree.py",
+		  .mapping = "[cpython]",
+		  .strindex = true },
+	};
+	struct typed_sample sa = {
+		.comm = "app", .frames = a, .n = 3, .count = 2
+	};
+	struct typed_sample sb = {
+		.comm = "app", .frames = b, .n = 3, .count = 1
+	};
+	struct otlp_merge *m = otlp_merge__new(NULL);
+	size_t la, lb, len;
+	void *ra = typed_request(&sa, 1, &la), *rb = typed_request(&sb, 1, &lb);
+	void *out;
+	char *got, *want_a, *want_b;
+
+	cr_assert_not_null(m);
+	cr_assert_eq(otlp_merge__add(m, ra, la), 0);
+	cr_assert_eq(otlp_merge__add(m, rb, lb), 0);
+	cr_assert_eq(otlp_merge__encode(m, &out, &len), 0);
+	got = folded_of(out, len);
+	want_a = folded_of(ra, la);
+	want_b = folded_of(rb, lb);
+	cr_assert_str_eq(want_a, "app;main;b (calltree.py)_[p];"
+				 "do_syscall_64_[k] 2\n");
+	cr_assert_str_eq(want_b, "app;b (calltree.py)_[p];"
+				 "each (y.rb)_[ruby];fib_[j] 1\n");
+	cr_assert_str_eq(got, "app;b (calltree.py)_[p];each (y.rb)_[ruby];"
+			      "fib_[j] 1\n"
+			      "app;main;b (calltree.py)_[p];"
+			      "do_syscall_64_[k] 2\n");
+	free(got);
+	free(want_a);
+	free(want_b);
+	free(out);
+	free(ra);
+	free(rb);
+	otlp_merge__free(m);
 }

@@ -17,6 +17,7 @@
 
 #include "exporter/pprof.h"
 #include "lib/clock.h"
+#include "otlp_typed.h"
 #include "receiver/profile/profile.h"
 
 typedef Perftools__Profiles__Profile pprof;
@@ -528,4 +529,133 @@ Test(pprof, go_tool_pprof_reads_it, .timeout = 120)
 	unlink(path);
 	free(gz);
 	free(req);
+}
+
+/* One sample with a frame of each type, leaf first. */
+static void *typed_pprof_request(size_t *ret_len)
+{
+	static const struct typed_frame f[] = {
+		{ .type = "kernel",
+		  .name = "do_syscall_64",
+		  .address = 0x81001000 },
+		{ .type = "kernel", .name = "nvme_irq", .mapping = "[nvme]" },
+		{ .type = "jit",
+		  .name = "LazyCompile:*fib",
+		  .mapping = "",
+		  .address = 0x7f0000001000 },
+		{ .type = "cpython",
+		  .name = "b",
+		  .file = "calltree.py",
+		  .line = 12,
+		  .mapping = "[cpython]" },
+		{ .type = "php", .name = "render", .file = "view.php" },
+		{ .type = "native", .name = "main", .mapping = "/usr/bin/app" },
+	};
+	struct typed_sample s = { .comm = "app",
+				  .frames = f,
+				  .n = sizeof(f) / sizeof(f[0]),
+				  .count = 2 };
+
+	return typed_request(&s, 1, ret_len);
+}
+
+/* The mapping's file of the location whose first line is @fn. */
+static const char *mapping_of(const pprof *p, const char *fn)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->n_location; i++) {
+		const Perftools__Profiles__Location *l = p->location[i];
+
+		if (!l->n_line ||
+		    strcmp(s(p, function(p, l->line[0]->function_id)->name),
+			   fn))
+			continue;
+		if (!l->mapping_id)
+			return NULL;
+		for (j = 0; j < p->n_mapping; j++)
+			if (p->mapping[j]->id == l->mapping_id)
+				return s(p, p->mapping[j]->filename);
+		cr_assert_fail("location of %s names no mapping", fn);
+	}
+	cr_assert_fail("no location of %s", fn);
+	return NULL;
+}
+
+/* pprof has no frame type: the mapping tells it. */
+Test(pprof, every_frame_type_is_told_by_its_mapping)
+{
+	size_t len, i, j;
+	void *req = typed_pprof_request(&len);
+	pprof *p = convert(req, len);
+
+	cr_assert_str_eq(mapping_of(p, "do_syscall_64"), "[kernel.kallsyms]");
+	cr_assert_str_eq(mapping_of(p, "nvme_irq"), "[nvme]");
+	cr_assert_str_eq(mapping_of(p, "LazyCompile:*fib"), "[jit]");
+	cr_assert_str_eq(mapping_of(p, "b"), "[cpython]");
+	cr_assert_str_eq(mapping_of(p, "render"), "[php]");
+	cr_assert_str_eq(mapping_of(p, "main"), "/usr/bin/app");
+	/* Ids unique; the [cpython] mapping is the request's own, not a
+	 * second one. */
+	for (i = 0; i < p->n_mapping; i++)
+		for (j = i + 1; j < p->n_mapping; j++) {
+			cr_assert_neq(p->mapping[i]->id, p->mapping[j]->id);
+			cr_assert_str_neq(s(p, p->mapping[i]->filename),
+					  s(p, p->mapping[j]->filename));
+		}
+	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(req);
+}
+
+/* What go tool pprof @args prints about the typed request. */
+static char *go_pprof(const char *args)
+{
+	char path[] = "/tmp/tgprof-pprof-XXXXXX", cmd[512], line[512];
+	char *all = calloc(1, 16384);
+	size_t len, gzlen, used = 0;
+	void *req, *gz;
+	FILE *out;
+	int fd;
+
+	req = typed_pprof_request(&len);
+	cr_assert_eq(pprof__from_otlp(req, len, &gz, &gzlen), 0);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, gz, gzlen), (ssize_t)gzlen);
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "go tool pprof %s %s 2>&1", args, path);
+	out = popen(cmd, "r");
+	cr_assert_not_null(out);
+	while (fgets(line, sizeof(line), out) &&
+	       used + strlen(line) < 16384 - 1) {
+		strcpy(all + used, line);
+		used += strlen(line);
+	}
+	cr_assert_eq(pclose(out), 0, "go tool pprof failed:\n%s", all);
+	unlink(path);
+	free(gz);
+	free(req);
+	return all;
+}
+
+/* -show keeps the frames whose mapping matches: a type's frames alone. */
+Test(pprof, go_tool_pprof_shows_the_frames_of_one_type, .timeout = 120)
+{
+	char *all;
+
+	need_go();
+	all = go_pprof("-top -show='^\\[jit\\]$'");
+	cr_assert(strstr(all, "LazyCompile:*fib"), "%s", all);
+	cr_assert_null(strstr(all, "main"), "%s", all);
+	cr_assert_null(strstr(all, "do_syscall_64"), "%s", all);
+	free(all);
+	all = go_pprof("-top -show='^\\[cpython\\]$'");
+	cr_assert(strstr(all, " b\n"), "%s", all);
+	cr_assert_null(strstr(all, "LazyCompile"), "%s", all);
+	free(all);
+	all = go_pprof("-traces");
+	cr_assert(strstr(all, "LazyCompile:*fib"), "%s", all);
+	cr_assert(strstr(all, "render"), "%s", all);
+	cr_assert(strstr(all, "do_syscall_64"), "%s", all);
+	free(all);
 }

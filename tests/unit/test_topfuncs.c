@@ -150,16 +150,66 @@ Test(topfuncs, printed_tables_rank_by_self_then_by_total)
 	text = print_text(t, 3);
 	cr_assert_str_eq(text,
 			 "Top 3 functions by self samples (of 13345):\n"
-			 "  self%   self   total%  total  function\n"
-			 " 92.51%  12345   92.51%  12345  fill_buffer_[k]\n"
-			 "  4.50%    600    4.50%    600  lex\n"
-			 "  2.25%    300    6.74%    900  parse\n"
+			 "  self%   self   total%  total  type    function\n"
+			 " 92.51%  12345   92.51%  12345  kernel  fill_buffer\n"
+			 "  4.50%    600    4.50%    600  native  lex\n"
+			 "  2.25%    300    6.74%    900  native  parse\n"
 			 "\n"
 			 "Top 3 functions by total samples (of 13345):\n"
-			 "  self%   self   total%  total  function\n"
-			 "  0.00%      0  100.00%  13345  main\n"
-			 " 92.51%  12345   92.51%  12345  fill_buffer_[k]\n"
-			 "  2.25%    300    6.74%    900  parse\n");
+			 "  self%   self   total%  total  type    function\n"
+			 "  0.00%      0  100.00%  13345  native  main\n"
+			 " 92.51%  12345   92.51%  12345  kernel  fill_buffer\n"
+			 "  2.25%    300    6.74%    900  native  parse\n");
+	free(text);
+	topfuncs__free(t);
+	folded__free(f);
+}
+
+/* Every frame type the folded stacks mark has its name in the type
+ * column, the function without its mark; one function as two types (a
+ * copy inlined, one not) is two rows. */
+Test(topfuncs, type_column_names_every_frame_type)
+{
+	const char *stacks[] = {
+		"app;main;run (app.py)_[p];LazyCompile:*fib_[j]",
+		"app;main;hash_[i];do_syscall_64_[k]",
+		"app;main;hash;eval (x.php)_[php]",
+	};
+	const uint64_t counts[] = { 50, 30, 20 };
+	struct folded *f = folded_of(stacks, counts, 3);
+	struct topfuncs *t = topfuncs__compute(f);
+	char *text;
+	size_t i;
+
+	cr_assert_not_null(t);
+	for (i = 0; i < t->n; i++) {
+		if (!strcmp(t->v[i].name, "do_syscall_64_[k]")) {
+			cr_assert_str_eq(t->v[i].type, "kernel");
+			cr_assert_str_eq(t->v[i].function, "do_syscall_64");
+		}
+	}
+	text = print_text(t, 10);
+	cr_assert_str_eq(
+		text,
+		"Top 7 functions by self samples (of 100):\n"
+		"  self%  self   total%  total  type     function\n"
+		" 50.00%    50   50.00%     50  jit      LazyCompile:*fib\n"
+		" 30.00%    30   30.00%     30  kernel   do_syscall_64\n"
+		" 20.00%    20   20.00%     20  php      eval (x.php)\n"
+		"  0.00%     0   20.00%     20  native   hash\n"
+		"  0.00%     0   30.00%     30  inlined  hash\n"
+		"  0.00%     0  100.00%    100  native   main\n"
+		"  0.00%     0   50.00%     50  cpython  run (app.py)\n"
+		"\n"
+		"Top 7 functions by total samples (of 100):\n"
+		"  self%  self   total%  total  type     function\n"
+		"  0.00%     0  100.00%    100  native   main\n"
+		" 50.00%    50   50.00%     50  jit      LazyCompile:*fib\n"
+		"  0.00%     0   50.00%     50  cpython  run (app.py)\n"
+		" 30.00%    30   30.00%     30  kernel   do_syscall_64\n"
+		"  0.00%     0   30.00%     30  inlined  hash\n"
+		" 20.00%    20   20.00%     20  php      eval (x.php)\n"
+		"  0.00%     0   20.00%     20  native   hash\n");
 	free(text);
 	topfuncs__free(t);
 	folded__free(f);
@@ -177,7 +227,7 @@ Test(topfuncs, fewer_functions_than_asked_prints_them_all)
 	cr_assert_not_null(strstr(text, "Top 1 functions by self samples"));
 	cr_assert_not_null(strstr(text, "Top 1 functions by total samples"));
 	cr_assert_not_null(
-		strstr(text, "100.00%     1  100.00%      1  main\n"));
+		strstr(text, "100.00%     1  100.00%      1  native  main\n"));
 	free(text);
 	topfuncs__free(t);
 	folded__free(f);
@@ -194,11 +244,11 @@ Test(topfuncs, empty_profile_prints_empty_tables)
 	cr_assert_eq(t->samples, 0);
 	text = print_text(t, 10);
 	cr_assert_str_eq(text, "Top 0 functions by self samples (of 0):\n"
-			       "  self%  self   total%  total  function\n"
+			       "  self%  self   total%  total  type  function\n"
 			       "  (no functions)\n"
 			       "\n"
 			       "Top 0 functions by total samples (of 0):\n"
-			       "  self%  self   total%  total  function\n"
+			       "  self%  self   total%  total  type  function\n"
 			       "  (no functions)\n");
 	free(text);
 	topfuncs__free(t);
