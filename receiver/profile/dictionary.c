@@ -15,6 +15,7 @@ static const char *const frame_types[] = {
 	[FRAME_NATIVE] = "native",
 	[FRAME_KERNEL] = "kernel",
 	[FRAME_JIT] = "jit",
+	[FRAME_CPYTHON] = "cpython",
 };
 
 _Static_assert(ARRAY_SIZE(frame_types) <= DICT_FRAME_TYPES,
@@ -263,6 +264,12 @@ static int dict__module_mapping(struct dictionary *d, const char *module,
 	if (err)
 		return err;
 	return dict__intern_mapping(d, &m, false, ret_idx);
+}
+
+int dict__runtime_mapping(struct dictionary *d, const char *runtime,
+			  int32_t *ret_idx)
+{
+	return dict__module_mapping(d, runtime, ret_idx);
 }
 
 int dict__kernel_mapping(struct dictionary *d, const char *module,

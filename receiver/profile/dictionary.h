@@ -170,6 +170,10 @@ int dict__mapping(struct dictionary *d, uint64_t start, uint64_t limit,
  * "vmlinux", NULL or "", and when the tables are full. */
 int dict__kernel_mapping(struct dictionary *d, const char *module,
 			 int32_t *ret_idx);
+/* The one mapping of a runtime's frames (no file of their own):
+ * "[runtime]", as "[cpython]". */
+int dict__runtime_mapping(struct dictionary *d, const char *runtime,
+			  int32_t *ret_idx);
 /* profile.frame.type of @kind. */
 int dict__frame_type(struct dictionary *d, enum frame_kind kind,
 		     int32_t *ret_idx);

@@ -1,0 +1,728 @@
+// SPDX-License-Identifier: Apache-2.0
+/* CPython processes in, the sampler's python_procs map and named Python
+ * frames out (python.h). */
+#include "receiver/runtimes/python/python.h"
+
+#include <bpf/bpf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <gelf.h>
+#include <inttypes.h>
+#include <libelf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "receiver/runtimes/python/versions.h"
+
+/* Mappings of one image looked at for an interpreter. */
+#define PY_MAX_CANDIDATES 4
+/* Dynamic symbols read of one file, at most. */
+#define PY_MAX_DYNSYMS (1u << 20)
+
+/* What is known of one process image (proc->python). */
+struct python_proc {
+	struct python_proc *prev, *next; /* every one, for python__free() */
+	uint64_t aspace_id; /* the image it was found in */
+	uint32_t maps_reads; /* p->maps_reads when last looked at */
+	bool is_python; /* an interpreter of a known layout */
+	bool unsupported; /* an interpreter of an unknown version */
+	bool in_kernel; /* in python_procs */
+	uint64_t runtime; /* address of _PyRuntime */
+	struct python_layout layout;
+};
+
+struct python {
+	struct python_opts o;
+	const struct tg_logger *log;
+	struct pycode_cache *code;
+	struct python_stats st;
+	struct python_proc *procs; /* list */
+	bool warned_full;
+	bool warned_unsupported;
+};
+
+/* ---- interleaving --------------------------------------------------- */
+
+size_t python__interleave(const bool *is_eval, size_t nnative,
+			  const bool *act_end, size_t npy, struct py_merge *out,
+			  size_t max, size_t *ret_outer)
+{
+	size_t i, j = 0, n = 0, outer = 0;
+
+	for (i = 0; i < nnative && n < max; i++) {
+		if (!is_eval[i] || j >= npy) {
+			out[n++] = (struct py_merge){ .index = i };
+			continue;
+		}
+		/* The activation: its frames up to the one that ends it. */
+		while (j < npy && n < max) {
+			out[n++] =
+				(struct py_merge){ .python = true, .index = j };
+			if (act_end[j++])
+				break;
+		}
+	}
+	for (; j < npy && n < max; j++, outer++)
+		out[n++] = (struct py_merge){ .python = true, .index = j };
+	if (ret_outer)
+		*ret_outer = outer;
+	return n;
+}
+
+bool python__is_eval(const struct sym_frame *f)
+{
+	return f->kind == FRAME_NATIVE && !f->inlined && f->name &&
+	       !strcmp(f->name, PYTHON_EVAL_FUNCTION);
+}
+
+/* ---- process memory --------------------------------------------------- */
+
+static int vm_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	pid_t pid = (pid_t)(uintptr_t)ctx;
+	struct iovec local = { .iov_base = buf, .iov_len = len };
+	struct iovec remote = { .iov_base = (void *)(uintptr_t)addr,
+				.iov_len = len };
+	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
+
+	if (n < 0)
+		return -errno;
+	return (size_t)n == len ? 0 : -EFAULT;
+}
+
+static int py_read(const struct python *py, uint32_t tgid, uint64_t addr,
+		   void *buf, size_t len)
+{
+	if (py->o.read)
+		return py->o.read(py->o.read_ctx, addr, buf, len);
+	return vm_read((void *)(uintptr_t)tgid, addr, buf, len);
+}
+
+/* ---- the interpreter's symbols ------------------------------------------ */
+
+struct py_syms {
+	uint64_t runtime; /* ELF virtual addresses; 0: not found */
+	uint64_t version;
+	uint64_t bias; /* load bias of the mapping looked at */
+};
+
+/* Whether @path may hold an interpreter: python3.X or libpython3.X.so. */
+static bool py_candidate(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return !strncmp(base, "python", 6) || !strncmp(base, "libpython", 9);
+}
+
+/* Finds _PyRuntime and Py_Version among @fd's dynamic symbols and the
+ * load bias of mapping @m. 0, -ENOENT (not an interpreter) or -errno. */
+static int py_read_syms(int fd, const struct mapping *m, struct py_syms *ret)
+{
+	Elf_Scn *scn = NULL;
+	size_t i, nphdr, n;
+	GElf_Shdr sh;
+	GElf_Phdr ph;
+	GElf_Sym sym;
+	Elf_Data *data;
+	const char *name;
+	bool biased = false;
+	int err = -ENOENT;
+	Elf *e;
+
+	memset(ret, 0, sizeof(*ret));
+	elf_version(EV_CURRENT);
+	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (!e)
+		return -ENOEXEC;
+	if (elf_kind(e) != ELF_K_ELF || elf_getphdrnum(e, &nphdr)) {
+		err = -ENOEXEC;
+		goto out;
+	}
+	for (i = 0; i < nphdr; i++) {
+		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
+			continue;
+		if (m->offset < ph.p_offset ||
+		    m->offset - ph.p_offset >= ph.p_filesz)
+			continue;
+		ret->bias = m->start - (ph.p_vaddr + (m->offset - ph.p_offset));
+		biased = true;
+		break;
+	}
+	if (!biased)
+		goto out;
+	while ((scn = elf_nextscn(e, scn))) {
+		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM ||
+		    !sh.sh_entsize)
+			continue;
+		data = elf_getdata(scn, NULL);
+		if (!data)
+			break;
+		n = sh.sh_size / sh.sh_entsize;
+		if (n > PY_MAX_DYNSYMS)
+			n = PY_MAX_DYNSYMS;
+		for (i = 0; i < n; i++) {
+			if (!gelf_getsym(data, (int)i, &sym) ||
+			    sym.st_shndx == SHN_UNDEF || !sym.st_value)
+				continue;
+			name = elf_strptr(e, sh.sh_link, sym.st_name);
+			if (!name || (name[0] != '_' && name[0] != 'P'))
+				continue;
+			if (!strcmp(name, "_PyRuntime"))
+				ret->runtime = sym.st_value;
+			else if (!strcmp(name, "Py_Version"))
+				ret->version = sym.st_value;
+		}
+		break;
+	}
+	if (ret->runtime && ret->version)
+		err = 0;
+out:
+	elf_end(e);
+	return err;
+}
+
+/* Opens the file of @m as process @tgid sees it (inside its root), and
+ * makes sure it is the file mapped. */
+static int py_open(const struct python *py, uint32_t tgid, uint32_t tid,
+		   const struct mapping *m)
+{
+	const char *root = py->o.proc_root ? py->o.proc_root : "/proc";
+	char path[128];
+	struct stat st;
+	int fd;
+
+	fd = procfs__open_in_root(root, tgid, tid, m->path);
+	if (fd >= 0 && !fstat(fd, &st) && mapping__is_file(m, &st))
+		return fd;
+	if (fd >= 0)
+		close(fd);
+	/* Replaced or unreachable by path: the mapped file itself. */
+	snprintf(path, sizeof(path),
+		 "%s/%" PRIu32 "/map_files/%" PRIx64 "-%" PRIx64, root, tgid,
+		 m->start, m->end);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	return fd >= 0 ? fd : -errno;
+}
+
+/* ---- the kernel's map ------------------------------------------------------ */
+
+static void py_kernel_entry(const struct proc *p, const struct python_proc *pp,
+			    struct tgprof_python_proc *k)
+{
+	const struct python_layout *l = &pp->layout;
+
+	memset(k, 0, sizeof(*k));
+	k->start_ns = p->start_ns;
+	k->aspace_id = pp->aspace_id;
+	k->runtime = pp->runtime;
+	k->runtime_interpreters_head = l->runtime_interpreters_head;
+	k->interp_next = l->interp_next;
+	k->interp_threads_head = l->interp_threads_head;
+	k->tstate_next = l->tstate_next;
+	k->tstate_thread_id = l->tstate_thread_id;
+	k->tstate_cframe = l->tstate_cframe;
+	k->cframe_current_frame = l->cframe_current_frame;
+	k->frame_code = l->frame_code;
+	k->frame_previous = l->frame_previous;
+	k->frame_instr = l->frame_instr;
+	k->frame_owner = l->frame_owner;
+	k->frame_is_entry = l->frame_is_entry;
+	k->frame_size = l->frame_size;
+	k->owner_cstack = l->owner_cstack;
+}
+
+static void py_kernel_insert(struct python *py, const struct proc *p,
+			     struct python_proc *pp)
+{
+	struct tgprof_python_proc k;
+	uint32_t tgid = p->tgid;
+
+	if (py->o.map_fd < 0) {
+		pp->in_kernel = true;
+		py->st.processes++;
+		return;
+	}
+	py_kernel_entry(p, pp, &k);
+	if (bpf_map_update_elem(py->o.map_fd, &tgid, &k, BPF_ANY)) {
+		py->st.map_full++;
+		if (!py->warned_full) {
+			tg_warn(py->log,
+				"python: cannot walk %u (%s): %s (at most %u Python processes)",
+				p->tgid, p->comm, strerror(errno),
+				TGPROF_MAX_PYTHON_PROCS);
+			py->warned_full = true;
+		}
+		return;
+	}
+	if (!pp->in_kernel)
+		py->st.processes++;
+	pp->in_kernel = true;
+}
+
+static void py_kernel_remove(struct python *py, const struct proc *p,
+			     struct python_proc *pp)
+{
+	uint32_t tgid = p->tgid;
+
+	if (!pp->in_kernel)
+		return;
+	if (py->o.map_fd >= 0)
+		bpf_map_delete_elem(py->o.map_fd, &tgid);
+	pp->in_kernel = false;
+	py->st.processes--;
+}
+
+/* ---- detection ------------------------------------------------------------ */
+
+/* Whether mapping @m of @p holds an interpreter; fills @pp. */
+static int py_probe(struct python *py, struct proc *p, uint32_t tid,
+		    const struct mapping *m, struct python_proc *pp)
+{
+	uint8_t head[PYTHON_DEBUG_OFFSETS_MAX];
+	struct py_syms syms;
+	uint32_t version;
+	int fd, err;
+
+	fd = py_open(py, p->tgid, tid, m);
+	if (fd < 0)
+		return fd;
+	err = py_read_syms(fd, m, &syms);
+	close(fd);
+	if (err)
+		return err;
+	err = py_read(py, p->tgid, syms.bias + syms.version, &version,
+		      sizeof(version));
+	if (err)
+		return err;
+	pp->runtime = syms.bias + syms.runtime;
+	/* The debug offsets (3.13 on) head _PyRuntime; before, the version
+	 * alone decides. */
+	memset(head, 0, sizeof(head));
+	if (py_read(py, p->tgid, pp->runtime, head, sizeof(head)))
+		memset(head, 0, sizeof(head));
+	err = python_layout__from_runtime(version, head, sizeof(head),
+					  &pp->layout);
+	if (err == -ENOTSUP) {
+		py->st.unsupported++;
+		if (!py->warned_unsupported) {
+			tg_warn(py->log,
+				"python: %u (%s) runs CPython %u.%u, whose frames tgprof cannot read: native frames only",
+				p->tgid, p->comm, version >> 24 & 0xff,
+				version >> 16 & 0xff);
+			py->warned_unsupported = true;
+		}
+		return err;
+	}
+	if (err)
+		return err;
+	tg_debug(
+		py->log,
+		"python: %u (%s) runs CPython %u.%u (%s), _PyRuntime at 0x%" PRIx64,
+		p->tgid, p->comm, version >> 24 & 0xff, version >> 16 & 0xff,
+		m->path, pp->runtime);
+	return 0;
+}
+
+void python__on_maps(struct python *py, struct proc *p, uint32_t tid)
+{
+	struct python_proc *pp = p->python;
+	size_t i, tried = 0;
+	int err = -ENOENT;
+
+	if (!py || !p->maps || p->kernel_thread)
+		return;
+	if (pp && pp->aspace_id == p->aspace_id &&
+	    (pp->is_python || pp->unsupported ||
+	     pp->maps_reads == p->maps_reads))
+		return;
+	if (pp && pp->aspace_id != p->aspace_id) {
+		py_kernel_remove(py, p, pp);
+		pycode_cache__forget(py->code, p->tgid);
+		pp->is_python = false;
+		pp->unsupported = false;
+	}
+	/* Only images that map something named like an interpreter are
+	 * looked at, so most processes cost a string compare per mapping. */
+	for (i = 0; i < p->maps->n && tried < PY_MAX_CANDIDATES; i++) {
+		const struct mapping *m = &p->maps->v[i];
+
+		if (m->kind != MAPPING_FILE || !py_candidate(m->path))
+			continue;
+		/* One mapping per file is enough. */
+		if (i && p->maps->v[i - 1].inode == m->inode &&
+		    p->maps->v[i - 1].kind == MAPPING_FILE)
+			continue;
+		if (!pp) {
+			pp = calloc(1, sizeof(*pp));
+			if (!pp)
+				return;
+			pp->next = py->procs;
+			if (py->procs)
+				py->procs->prev = pp;
+			py->procs = pp;
+			p->python = pp;
+		}
+		tried++;
+		err = py_probe(py, p, tid, m, pp);
+		if (!err || err == -ENOTSUP)
+			break;
+	}
+	if (!pp)
+		return;
+	pp->aspace_id = p->aspace_id;
+	pp->maps_reads = p->maps_reads;
+	pp->unsupported = err == -ENOTSUP;
+	if (err) {
+		if (err != -ENOENT && err != -ENOTSUP)
+			py->st.detect_errors++;
+		return;
+	}
+	pp->is_python = true;
+	py->st.detected++;
+	py_kernel_insert(py, p, pp);
+}
+
+void python__forget(struct python *py, struct proc *p)
+{
+	struct python_proc *pp = p->python;
+
+	if (!py || !pp)
+		return;
+	py_kernel_remove(py, p, pp);
+	pycode_cache__forget(py->code, p->tgid);
+	if (pp->prev)
+		pp->prev->next = pp->next;
+	else
+		py->procs = pp->next;
+	if (pp->next)
+		pp->next->prev = pp->prev;
+	free(pp);
+	p->python = NULL;
+}
+
+/* ---- frames ----------------------------------------------------------------- */
+
+size_t python__frames(struct python *py, const struct proc *p,
+		      const struct tgprof_py_frame *pf, uint32_t n,
+		      struct sym_frame *out, bool *act_end, size_t max)
+{
+	const struct python_proc *pp;
+	struct py_frame f;
+	uint32_t i;
+
+	if (!py || !p || !(pp = p->python) || !pp->is_python)
+		return 0;
+	if (n > max)
+		n = (uint32_t)max;
+	for (i = 0; i < n; i++) {
+		uint64_t instr = pf[i].instr & ~(uint64_t)TGPROF_PY_ACT_END;
+
+		if (pycode_cache__resolve(py->code, &pp->layout, p->tgid,
+					  p->start_ns, pf[i].code, instr, &f))
+			py->st.frames_unknown++;
+		memset(&out[i], 0, sizeof(out[i]));
+		/* The instruction tells frames apart: its code object and
+		 * line. */
+		out[i].addr = instr;
+		out[i].kind = FRAME_CPYTHON;
+		out[i].name = f.qualname;
+		out[i].system_name = f.qualname;
+		out[i].file = f.file;
+		out[i].line = f.line;
+		out[i].start_line = f.firstlineno;
+		out[i].module = PYTHON_MAPPING_NAME;
+		act_end[i] = pf[i].instr & TGPROF_PY_ACT_END;
+	}
+	py->st.samples++;
+	py->st.frames += n;
+	return n;
+}
+
+void python__count_outer(struct python *py, size_t n)
+{
+	if (py)
+		py->st.frames_outer += n;
+}
+
+void python__next_epoch(struct python *py)
+{
+	if (py)
+		pycode_cache__next_epoch(py->code);
+}
+
+void python__stats(const struct python *py, struct python_stats *ret)
+{
+	memset(ret, 0, sizeof(*ret));
+	if (!py)
+		return;
+	*ret = py->st;
+	pycode_cache__stats(py->code, &ret->code);
+}
+
+struct python *python__new(const struct python_opts *opts,
+			   const struct tg_logger *log)
+{
+	struct pycode_cache_opts copts = { .sz = sizeof(copts) };
+	struct python *py;
+
+	if (!opts || opts->sz < sizeof(*opts)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	py = calloc(1, sizeof(*py));
+	if (!py) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	py->o = *opts;
+	py->log = log;
+	copts.max_bytes = opts->code_max_bytes;
+	copts.read = opts->read;
+	copts.read_ctx = opts->read_ctx;
+	py->code = pycode_cache__new(&copts, log);
+	if (!py->code) {
+		int err = errno;
+
+		free(py);
+		errno = err;
+		return NULL;
+	}
+	return py;
+}
+
+void python__free(struct python *py)
+{
+	struct python_proc *pp, *next;
+
+	if (!py)
+		return;
+	/* The process table may outlive this: its entries no longer point
+	 * here once the receiver frees them both (proctab__free() calls no
+	 * observer). */
+	for (pp = py->procs; pp; pp = next) {
+		next = pp->next;
+		free(pp);
+	}
+	pycode_cache__free(py->code);
+	free(py);
+}
+
+#ifdef TGPROF_PYCODE_STUB
+/* ---- until code.c: an uncached reader of code objects (code.h) ------------ */
+
+#define STUB_STR 256
+#define STUB_TABLE 4096
+
+struct pycode_cache {
+	py_read_fn read;
+	void *ctx;
+	size_t used; /* strings handed out this epoch */
+	char strs[2 * TGPROF_MAX_PYSTACK][STUB_STR];
+	uint8_t table[STUB_TABLE];
+	struct pycode_stats st;
+};
+
+struct pycode_cache *pycode_cache__new(const struct pycode_cache_opts *opts,
+				       const struct tg_logger *log)
+{
+	struct pycode_cache *c = calloc(1, sizeof(*c));
+
+	(void)log;
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->read = opts->read;
+	c->ctx = opts->read_ctx;
+	c->st.max_bytes = opts->max_bytes;
+	return c;
+}
+
+void pycode_cache__free(struct pycode_cache *c)
+{
+	free(c);
+}
+
+void pycode_cache__next_epoch(struct pycode_cache *c)
+{
+	c->used = 0;
+}
+
+void pycode_cache__forget(struct pycode_cache *c, uint32_t tgid)
+{
+	(void)c;
+	(void)tgid;
+}
+
+void pycode_cache__stats(const struct pycode_cache *c, struct pycode_stats *ret)
+{
+	*ret = c->st;
+}
+
+static int stub_read(struct pycode_cache *c, uint32_t tgid, uint64_t addr,
+		     void *buf, size_t len)
+{
+	if (c->read)
+		return c->read(c->ctx, addr, buf, len);
+	return vm_read((void *)(uintptr_t)tgid, addr, buf, len);
+}
+
+/* A str object's characters (compact ASCII or Latin-1). */
+static const char *stub_str(struct pycode_cache *c,
+			    const struct python_layout *l, uint32_t tgid,
+			    uint64_t obj)
+{
+	uint8_t hdr[128];
+	uint64_t len;
+	uint32_t state;
+	char *out;
+
+	if (c->used >= 2 * TGPROF_MAX_PYSTACK || !obj ||
+	    l->unicode_compact_data + 0u > sizeof(hdr) ||
+	    stub_read(c, tgid, obj, hdr, l->unicode_compact_data))
+		return NULL;
+	memcpy(&len, hdr + l->unicode_length, 8);
+	memcpy(&state, hdr + l->unicode_state, 4);
+	if (!(state >> l->state_compact_bit & 1) ||
+	    (state >> l->state_kind_shift & 7) != 1)
+		return NULL;
+	if (len >= STUB_STR)
+		len = STUB_STR - 1;
+	out = c->strs[c->used];
+	if (stub_read(c, tgid,
+		      obj + (state >> l->state_ascii_bit & 1 ?
+				     l->unicode_ascii_data :
+				     l->unicode_compact_data),
+		      out, len))
+		return NULL;
+	out[len] = '\0';
+	c->used++;
+	return out;
+}
+
+static uint32_t stub_varint(const uint8_t *t, size_t len, size_t *i)
+{
+	uint32_t v, shift = 0;
+	uint8_t b;
+
+	if (*i >= len)
+		return 0;
+	b = t[(*i)++];
+	v = b & 63;
+	while (b & 64 && *i < len && shift < 24) {
+		b = t[(*i)++];
+		shift += 6;
+		v |= (uint32_t)(b & 63) << shift;
+	}
+	return v;
+}
+
+static int32_t stub_svarint(const uint8_t *t, size_t len, size_t *i)
+{
+	uint32_t v = stub_varint(t, len, i);
+
+	return v & 1 ? -(int32_t)(v >> 1) : (int32_t)(v >> 1);
+}
+
+/* The line of code unit @unit in a 3.11+ location table. */
+static uint32_t stub_line(const uint8_t *t, size_t len, int32_t first,
+			  uint64_t unit)
+{
+	int32_t line = first, at_line = first;
+	uint64_t at = 0;
+	size_t i = 0;
+	uint8_t b, code;
+
+	while (i < len) {
+		b = t[i++];
+		if (!(b & 0x80))
+			break;
+		code = b >> 3 & 15;
+		switch (code) {
+		case 15:
+			at_line = -1;
+			break;
+		case 14:
+			line += stub_svarint(t, len, &i);
+			stub_varint(t, len, &i);
+			stub_varint(t, len, &i);
+			stub_varint(t, len, &i);
+			at_line = line;
+			break;
+		case 13:
+			line += stub_svarint(t, len, &i);
+			at_line = line;
+			break;
+		case 10:
+		case 11:
+		case 12:
+			line += code - 10;
+			i += 2;
+			at_line = line;
+			break;
+		default:
+			i += 1;
+			at_line = line;
+			break;
+		}
+		at += (b & 7) + 1;
+		if (unit < at)
+			return at_line > 0 ? (uint32_t)at_line : 0;
+	}
+	return 0;
+}
+
+int pycode_cache__resolve(struct pycode_cache *c,
+			  const struct python_layout *layout, uint32_t tgid,
+			  uint64_t start_ns, uint64_t code, uint64_t instr,
+			  struct py_frame *ret)
+{
+	uint8_t *table = c->table, obj[512];
+	uint64_t filename, qualname, linetable, tlen, first_instr;
+	int32_t firstlineno;
+	int64_t unit;
+
+	(void)start_ns;
+	ret->qualname = "<unknown>";
+	ret->file = "<unknown>";
+	ret->line = 0;
+	ret->firstlineno = 0;
+	c->st.lookups++;
+	if (layout->code_size > sizeof(obj) ||
+	    stub_read(c, tgid, code, obj, layout->code_size)) {
+		c->st.read_errors++;
+		return -EFAULT;
+	}
+	memcpy(&firstlineno, obj + layout->code_firstlineno, 4);
+	memcpy(&filename, obj + layout->code_filename, 8);
+	memcpy(&qualname, obj + layout->code_qualname, 8);
+	memcpy(&linetable, obj + layout->code_linetable, 8);
+	ret->qualname = stub_str(c, layout, tgid, qualname);
+	ret->file = stub_str(c, layout, tgid, filename);
+	if (!ret->qualname)
+		ret->qualname = "<unknown>";
+	if (!ret->file)
+		ret->file = "<unknown>";
+	ret->firstlineno = firstlineno > 0 ? (uint32_t)firstlineno : 0;
+	if (stub_read(c, tgid, linetable + layout->var_size, &tlen, 8))
+		return 0;
+	if (tlen > STUB_TABLE)
+		tlen = STUB_TABLE;
+	if (stub_read(c, tgid, linetable + layout->bytes_data, table, tlen))
+		return 0;
+	first_instr = code + layout->code_code_adaptive;
+	unit = ((int64_t)instr - (int64_t)first_instr) / 2;
+	if (layout->instr_is_next && unit > 0)
+		unit--;
+	ret->line = unit < 0 ?
+			    ret->firstlineno :
+			    stub_line(table, tlen, firstlineno, (uint64_t)unit);
+	c->st.hits++;
+	return 0;
+}
+#endif
