@@ -259,14 +259,14 @@ static bool finish_walk(struct receiver *r, struct proc *p,
  * sample's Python frames: each interpreter activation becomes the Python
  * frames it runs.
  */
-static void merge_python(struct receiver *r, const struct proc *p,
+static void merge_python(struct receiver *r, const struct proc *p, uint32_t tid,
 			 const struct tgprof_py_frame *pf, uint32_t npf,
 			 uint32_t first, uint32_t *n)
 {
 	uint32_t i, nuser = *n - first, npy;
 	size_t k, m, outer = 0;
 
-	npy = python__frames(r->py, p, pf, npf, r->pyframes, r->py_end,
+	npy = python__frames(r->py, p, tid, pf, npf, r->pyframes, r->py_end,
 			     TGPROF_MAX_PYSTACK);
 	if (!npy)
 		return;
@@ -356,7 +356,8 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 	}
 	if (r->py && p && !err && s->py_len &&
 	    (s->flags & TGPROF_SAMPLE_PYTHON))
-		merge_python(r, p, pyframes, s->py_len, nkernel, &n);
+		merge_python(r, p, s->hdr.tid, pyframes, s->py_len, nkernel,
+			     &n);
 
 	out.tgid = s->hdr.tgid;
 	out.tid = s->hdr.tid;

@@ -41,6 +41,9 @@ struct python {
 	struct pycode_cache *code;
 	struct python_stats st;
 	struct python_proc *procs; /* list */
+	/* The thread memory is read through: the sampled one, alive (the
+	 * leader may have left, and a zombie's memory cannot be read). */
+	uint32_t read_tid;
 	bool warned_full;
 	bool warned_unsupported;
 };
@@ -94,12 +97,21 @@ static int vm_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return (size_t)n == len ? 0 : -EFAULT;
 }
 
-static int py_read(const struct python *py, uint32_t tgid, uint64_t addr,
-		   void *buf, size_t len)
+/* The code cache's reader: through the thread being handled. */
+static int py_vm_read(void *ctx, uint64_t addr, void *buf, size_t len)
+{
+	const struct python *py = ctx;
+
+	return vm_read((void *)(uintptr_t)py->read_tid, addr, buf, len);
+}
+
+static int py_read(struct python *py, uint32_t tid, uint64_t addr, void *buf,
+		   size_t len)
 {
 	if (py->o.read)
 		return py->o.read(py->o.read_ctx, addr, buf, len);
-	return vm_read((void *)(uintptr_t)tgid, addr, buf, len);
+	py->read_tid = tid;
+	return py_vm_read(py, addr, buf, len);
 }
 
 /* ---- the interpreter's symbols ------------------------------------------ */
@@ -295,7 +307,7 @@ static int py_probe(struct python *py, struct proc *p, uint32_t tid,
 	close(fd);
 	if (err)
 		return err;
-	err = py_read(py, p->tgid, syms.bias + syms.version, &version,
+	err = py_read(py, tid, syms.bias + syms.version, &version,
 		      sizeof(version));
 	if (err)
 		return err;
@@ -303,7 +315,7 @@ static int py_probe(struct python *py, struct proc *p, uint32_t tid,
 	/* The debug offsets (3.13 on) head _PyRuntime; before, the version
 	 * alone decides. */
 	memset(head, 0, sizeof(head));
-	if (py_read(py, p->tgid, pp->runtime, head, sizeof(head)))
+	if (py_read(py, tid, pp->runtime, head, sizeof(head)))
 		memset(head, 0, sizeof(head));
 	err = python_layout__from_runtime(version, head, sizeof(head),
 					  &pp->layout);
@@ -407,7 +419,7 @@ void python__forget(struct python *py, struct proc *p)
 
 /* ---- frames ----------------------------------------------------------------- */
 
-size_t python__frames(struct python *py, const struct proc *p,
+size_t python__frames(struct python *py, const struct proc *p, uint32_t tid,
 		      const struct tgprof_py_frame *pf, uint32_t n,
 		      struct sym_frame *out, bool *act_end, size_t max)
 {
@@ -419,6 +431,7 @@ size_t python__frames(struct python *py, const struct proc *p,
 		return 0;
 	if (n > max)
 		n = (uint32_t)max;
+	py->read_tid = tid;
 	for (i = 0; i < n; i++) {
 		uint64_t instr = pf[i].instr & ~(uint64_t)TGPROF_PY_ACT_END;
 
@@ -482,8 +495,8 @@ struct python *python__new(const struct python_opts *opts,
 	py->o = *opts;
 	py->log = log;
 	copts.max_bytes = opts->code_max_bytes;
-	copts.read = opts->read;
-	copts.read_ctx = opts->read_ctx;
+	copts.read = opts->read ? opts->read : py_vm_read;
+	copts.read_ctx = opts->read ? opts->read_ctx : py;
 	py->code = pycode_cache__new(&copts, log);
 	if (!py->code) {
 		int err = errno;

@@ -66,12 +66,13 @@ void python__on_maps(struct python *py, struct proc *p, uint32_t tid);
 void python__forget(struct python *py, struct proc *p);
 
 /*
- * Names @n Python frames @pf of a sample of @p into out[0..n) (kind
+ * Names @n Python frames @pf of a sample of thread @tid of @p (its memory
+ * is read through that thread) into out[0..n) (kind
  * FRAME_CPYTHON; strings valid until python__next_epoch()), and
  * act_end[i]: frame i is the outermost of its activation. Returns the
  * frames written (at most @max); 0 when @p is not a known Python process.
  */
-size_t python__frames(struct python *py, const struct proc *p,
+size_t python__frames(struct python *py, const struct proc *p, uint32_t tid,
 		      const struct tgprof_py_frame *pf, uint32_t n,
 		      struct sym_frame *out, bool *act_end, size_t max);
 
