@@ -25,7 +25,7 @@ struct {
  * threads, a few interpreters. */
 #define PY_MAX_THREAD_STEPS 72
 /* Bytes of one frame read at once: every field the walk needs. */
-#define PY_FRAME_READ 128
+#define PY_FRAME_READ TGPROF_PY_FRAME_READ
 
 /* The state of the Python walk, in the per-CPU sample buffer (as struct
  * walk, for the same reason). */

@@ -178,6 +178,9 @@ enum tgprof_counter {
  */
 #define TGPROF_MAX_PYTHON_PROCS 4096
 #define TGPROF_PY_NO_FIELD 0xffff
+/* Bytes of a frame the walk reads: every frame field it uses (8 bytes
+ * each) lies below it. */
+#define TGPROF_PY_FRAME_READ 128
 
 struct tgprof_python_proc {
 	__u64 start_ns;

@@ -178,10 +178,10 @@ int dict__attr(struct dictionary *d, const struct dict_key *key,
 }
 
 int dict__function(struct dictionary *d, const char *name,
-		   const char *system_name, const char *file, bool force,
-		   int32_t *ret_idx)
+		   const char *system_name, const char *file,
+		   uint32_t start_line, bool force, int32_t *ret_idx)
 {
-	struct dict_function f = { 0 };
+	struct dict_function f = { .start_line = start_line };
 	int err;
 
 	err = dict__string(d, name, force, &f.name);
@@ -356,7 +356,7 @@ int dict__overflow_stack(struct dictionary *d, int32_t *ret_idx)
 
 	if (!d->fx.overflow_stack) {
 		err = dict__function(d, PROFILE_OVERFLOW_FUNCTION, NULL, NULL,
-				     true, &line.fn);
+				     0, true, &line.fn);
 		if (!err)
 			err = dict__location(d, 0, 0, 0, &line, 1, true, &loc);
 		if (!err)

@@ -175,7 +175,8 @@ static int stacks__location(struct stacks *st, uint32_t proc,
 			continue;
 		err = dict__function(st->dict, frames[i].name,
 				     frames[i].system_name, frames[i].file,
-				     false, &lines[nlines].fn);
+				     frames[i].start_line, false,
+				     &lines[nlines].fn);
 		if (err)
 			return err;
 		lines[nlines].line = frames[i].line;

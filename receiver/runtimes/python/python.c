@@ -291,6 +291,24 @@ static void py_kernel_remove(struct python *py, const struct proc *p,
 
 /* ---- detection ------------------------------------------------------------ */
 
+/* Whether the kernel's walk can read @l's frames: every field within the
+ * bytes it reads of a frame. */
+static bool py_walkable(const struct python_layout *l)
+{
+	const uint16_t fields[] = { l->frame_code, l->frame_previous,
+				    l->frame_instr };
+	size_t i;
+
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i] + 8u > TGPROF_PY_FRAME_READ ||
+		    fields[i] + 8u > l->frame_size)
+			return false;
+	return l->frame_size <= TGPROF_PY_FRAME_READ &&
+	       l->frame_owner < l->frame_size &&
+	       (l->frame_is_entry == PY_NO_FIELD ||
+		l->frame_is_entry < l->frame_size);
+}
+
 /* Whether mapping @m of @p holds an interpreter; fills @pp. */
 static int py_probe(struct python *py, struct proc *p, uint32_t tid,
 		    const struct mapping *m, struct python_proc *pp)
@@ -319,6 +337,8 @@ static int py_probe(struct python *py, struct proc *p, uint32_t tid,
 		memset(head, 0, sizeof(head));
 	err = python_layout__from_runtime(version, head, sizeof(head),
 					  &pp->layout);
+	if (!err && !py_walkable(&pp->layout))
+		err = -ENOTSUP;
 	if (err == -ENOTSUP) {
 		py->st.unsupported++;
 		if (!py->warned_unsupported) {
