@@ -272,3 +272,50 @@ Test(python, interpreter_in_another_mount_namespace_is_walked, .timeout = 180)
 	/* Outside, the path is an empty directory. */
 	cr_assert_neq(access(NS_DIR "/python3.11", F_OK), 0);
 }
+
+/* 3.12 (shim frames owned by the C stack) and 3.13 (layout from
+ * _Py_DebugOffsets, instr_ptr): Debian 12 ships neither, so these run
+ * with the interpreters named in TGPROF_TEST_PYTHONS (colon-separated),
+ * else pyenv's where installed, and are skipped without any. */
+static int other_pythons(char paths[][256], int max)
+{
+	static const char *const pyenv[] = {
+		"/root/.pyenv/versions/3.12.1/bin/python3.12",
+		"/root/.pyenv/versions/3.13.0/bin/python3.13",
+	};
+	const char *env = getenv("TGPROF_TEST_PYTHONS");
+	int n = 0;
+	size_t i;
+
+	if (env && *env) {
+		char buf[1024], *save = NULL, *tok;
+
+		snprintf(buf, sizeof(buf), "%s", env);
+		for (tok = strtok_r(buf, ":", &save); tok && n < max;
+		     tok = strtok_r(NULL, ":", &save))
+			snprintf(paths[n++], 256, "%s", tok);
+		return n;
+	}
+	for (i = 0; i < sizeof(pyenv) / sizeof(pyenv[0]) && n < max; i++)
+		if (!access(pyenv[i], X_OK))
+			snprintf(paths[n++], 256, "%s", pyenv[i]);
+	return n;
+}
+
+Test(python, cpython_3_12_and_3_13_are_walked_where_installed, .timeout = 300)
+{
+	char paths[4][256], buf[512];
+	const char *script;
+	int i, n;
+
+	harness_require_root();
+	n = other_pythons(paths, 4);
+	if (!n)
+		cr_skip_test("no CPython 3.12 or 3.13 (TGPROF_TEST_PYTHONS)");
+	script = fixture_path(SCRIPT, buf, sizeof(buf));
+	for (i = 0; i < n; i++) {
+		char *argv[] = { paths[i], (char *)script, RUN_SECONDS, NULL };
+
+		run_and_check(argv, script, false, paths[i]);
+	}
+}
