@@ -14,8 +14,11 @@
 /* Set by user space before load: walk Python frames at all. */
 const volatile bool python_frames = false;
 
+/* Elements allocated as user space inserts them: a host without Python
+ * pays for the buckets alone. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__uint(max_entries, TGPROF_MAX_PYTHON_PROCS);
 	__type(key, __u32);
 	__type(value, struct tgprof_python_proc);

@@ -354,6 +354,8 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 				      r->mappings[i], ustack[i], i > 0,
 				      &r->frames[n], room);
 	}
+	if (r->py && p && !err)
+		python__on_sample(r->py, p, s->hdr.tid, s->hdr.ts_ns);
 	if (r->py && p && !err && s->py_len &&
 	    (s->flags & TGPROF_SAMPLE_PYTHON))
 		merge_python(r, p, s->hdr.tid, pyframes, s->py_len, nkernel,

@@ -20,6 +20,8 @@
 
 /* Mappings of one image looked at for an interpreter. */
 #define PY_MAX_CANDIDATES 4
+#define PY_RETRIES 8
+#define PY_RETRY_NS 250000000ull
 /* Dynamic symbols read of one file, at most. */
 #define PY_MAX_DYNSYMS (1u << 20)
 
@@ -30,6 +32,12 @@ struct python_proc {
 	uint32_t maps_reads; /* p->maps_reads when last looked at */
 	bool is_python; /* an interpreter of a known layout */
 	bool unsupported; /* an interpreter of an unknown version */
+	/* A file or memory read failed (the thread read through left, as
+	 * a leader calling pthread_exit() does): tried again on a sample,
+	 * at most PY_RETRIES times, PY_RETRY_NS apart. */
+	bool transient;
+	uint8_t retries;
+	uint64_t retry_ns;
 	bool in_kernel; /* in python_procs */
 	uint64_t runtime; /* address of _PyRuntime */
 	struct python_layout layout;
@@ -360,24 +368,13 @@ static int py_probe(struct python *py, struct proc *p, uint32_t tid,
 	return 0;
 }
 
-void python__on_maps(struct python *py, struct proc *p, uint32_t tid)
+/* Looks for an interpreter among @p's mappings, through thread @tid. */
+static void py_detect(struct python *py, struct proc *p, uint32_t tid)
 {
 	struct python_proc *pp = p->python;
 	size_t i, tried = 0;
 	int err = -ENOENT;
 
-	if (!py || !p->maps || p->kernel_thread)
-		return;
-	if (pp && pp->aspace_id == p->aspace_id &&
-	    (pp->is_python || pp->unsupported ||
-	     pp->maps_reads == p->maps_reads))
-		return;
-	if (pp && pp->aspace_id != p->aspace_id) {
-		py_kernel_remove(py, p, pp);
-		pycode_cache__forget(py->code, p->tgid);
-		pp->is_python = false;
-		pp->unsupported = false;
-	}
 	/* Only images that map something named like an interpreter are
 	 * looked at, so most processes cost a string compare per mapping. */
 	for (i = 0; i < p->maps->n && tried < PY_MAX_CANDIDATES; i++) {
@@ -409,14 +406,49 @@ void python__on_maps(struct python *py, struct proc *p, uint32_t tid)
 	pp->aspace_id = p->aspace_id;
 	pp->maps_reads = p->maps_reads;
 	pp->unsupported = err == -ENOTSUP;
+	pp->transient = err && err != -ENOENT && err != -ENOTSUP;
 	if (err) {
-		if (err != -ENOENT && err != -ENOTSUP)
+		if (pp->transient)
 			py->st.detect_errors++;
 		return;
 	}
 	pp->is_python = true;
 	py->st.detected++;
 	py_kernel_insert(py, p, pp);
+}
+
+void python__on_maps(struct python *py, struct proc *p, uint32_t tid)
+{
+	struct python_proc *pp = p->python;
+
+	if (!py || !p->maps || p->kernel_thread)
+		return;
+	if (pp && pp->aspace_id == p->aspace_id &&
+	    (pp->is_python || pp->unsupported ||
+	     pp->maps_reads == p->maps_reads))
+		return;
+	if (pp && pp->aspace_id != p->aspace_id) {
+		py_kernel_remove(py, p, pp);
+		pycode_cache__forget(py->code, p->tgid);
+		pp->is_python = false;
+		pp->unsupported = false;
+		pp->retries = 0;
+	}
+	py_detect(py, p, tid);
+}
+
+void python__on_sample(struct python *py, struct proc *p, uint32_t tid,
+		       uint64_t now_ns)
+{
+	struct python_proc *pp = p ? p->python : NULL;
+
+	if (!py || !pp || !pp->transient || !p->maps ||
+	    pp->aspace_id != p->aspace_id || pp->retries >= PY_RETRIES ||
+	    now_ns < pp->retry_ns)
+		return;
+	pp->retries++;
+	pp->retry_ns = now_ns + PY_RETRY_NS;
+	py_detect(py, p, tid);
 }
 
 void python__forget(struct python *py, struct proc *p)

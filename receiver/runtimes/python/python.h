@@ -62,6 +62,11 @@ void python__free(struct python *py);
 /* p->maps were just read through thread @tid: finds whether @p runs
  * CPython (once per image) and tells the kernel. */
 void python__on_maps(struct python *py, struct proc *p, uint32_t tid);
+/* A sample of thread @tid of @p, whose maps match it: when finding the
+ * interpreter failed on a read (the thread read through left), tries
+ * again through this one, a few times, rate-limited. */
+void python__on_sample(struct python *py, struct proc *p, uint32_t tid,
+		       uint64_t now_ns);
 /* @p's image goes (exec, exit): out of the kernel's map and the cache. */
 void python__forget(struct python *py, struct proc *p);
 
