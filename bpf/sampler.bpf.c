@@ -153,15 +153,24 @@ struct walk {
 	__u64 fc_extent;
 };
 
+/* Frame slots of a sample: native frames, Python frames (two slots
+ * each), the stack copy and a page more (which the verifier needs to
+ * bound a page-wise read). */
+#define TGPROF_NATIVE_SLOTS (TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK)
+#define TGPROF_SAMPLE_SLOTS                             \
+	(TGPROF_NATIVE_SLOTS + 2 * TGPROF_MAX_PYSTACK + \
+	 (TGPROF_MAX_STACK_COPY + 4096) / 8)
+
+#include "python.h"
+
 /* Where a sample is built before it is copied into the ring buffer at its
- * own length: the header, the frames, and room for the stack copy (a page
- * more than the copy, which the verifier needs to bound a page-wise read);
- * and the walk's state. */
+ * own length: the header, the frames, and room for the stack copy; and
+ * the walks' state. */
 struct sample_buf {
 	struct walk w;
+	struct py_walk pw;
 	struct tgprof_sample s;
-	__u64 frames[TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK +
-		     (TGPROF_MAX_STACK_COPY + 4096) / 8];
+	__u64 frames[TGPROF_SAMPLE_SLOTS];
 };
 
 struct {
@@ -170,6 +179,17 @@ struct {
 	__type(key, __u32);
 	__type(value, struct sample_buf);
 } sample_bufs SEC(".maps");
+
+static __always_inline struct py_walk *py_state(__u64 **ret_frames)
+{
+	__u32 zero = 0;
+	struct sample_buf *b = bpf_map_lookup_elem(&sample_bufs, &zero);
+
+	if (!b)
+		return NULL;
+	*ret_frames = b->frames;
+	return &b->pw;
+}
 
 static __always_inline void count_n(__u32 idx, __u64 n)
 {
@@ -581,7 +601,7 @@ static __always_inline __u32 copy_stack(struct sample_buf *b, __u32 nframes,
 
 	if (want > TGPROF_MAX_STACK_COPY)
 		want = TGPROF_MAX_STACK_COPY;
-	if (nframes > TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK)
+	if (nframes > TGPROF_NATIVE_SLOTS + 2 * TGPROF_MAX_PYSTACK)
 		return 0;
 	dst = (__u8 *)&b->frames[nframes];
 	for (i = 0; i < TGPROF_MAX_STACK_COPY / 4096 + 1; i++) {
@@ -640,7 +660,7 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 {
 	struct tgprof_sample *s = &b->s;
 	struct walk *w = &b->w;
-	__u32 n;
+	__u32 n, py;
 
 	*w = (struct walk){ .stop = WALK_GOING, .exact = 1, .klen = klen };
 	/* The sample hit user space (an address in the lower half), or the
@@ -675,6 +695,8 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 	      (w->stop < UNWIND_STOP_MAX ? w->stop : UNWIND_STOP_BAD_FRAME));
 	count_n(TGPROF_CNT_FRAMES_TABLE, w->frames_table);
 	count_n(TGPROF_CNT_FRAMES_FP, w->frames_fp);
+	py = py_walk_thread(s, task, klen + n);
+	s->py_len = py;
 	if (!w->copy || !stack_copy_bytes || !n)
 		return;
 	/* A burst of new processes: their samples carry stack until their
@@ -693,7 +715,7 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 	s->flags |= TGPROF_SAMPLE_STACK_COPY;
 	if (w->exact)
 		s->flags |= TGPROF_SAMPLE_IP_EXACT;
-	s->stack_len = copy_stack(b, klen + n, w->sp);
+	s->stack_len = copy_stack(b, klen + n + 2 * py, w->sp);
 	count(s->stack_len ? TGPROF_CNT_STACK_COPIES :
 			     TGPROF_CNT_STACK_COPY_ERR);
 }
@@ -731,6 +753,9 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->ustack_len = 0;
 	s->unwind_stop = 0;
 	s->stack_len = 0;
+	s->py_len = 0;
+	s->pad16 = 0;
+	s->pad32 = 0;
 	s->regs_ip = 0;
 	s->regs_sp = 0;
 	s->regs_bp = 0;
@@ -766,13 +791,15 @@ int sample(struct bpf_perf_event_data *ctx)
 			s->flags |= TGPROF_SAMPLE_USTACK_ERR;
 			count(TGPROF_CNT_USTACK_ERR);
 		}
+		s->py_len = py_walk_thread(s, task, klen + s->ustack_len);
 	}
 
 	size = sizeof(*s) +
-	       ((__u64)s->kstack_len + s->ustack_len) * sizeof(__u64) +
+	       ((__u64)s->kstack_len + s->ustack_len + 2 * (__u64)s->py_len) *
+		       sizeof(__u64) +
 	       s->stack_len;
-	if (size > sizeof(*b) - sizeof(b->w))
-		size = sizeof(*b) - sizeof(b->w);
+	if (size > sizeof(*b) - __builtin_offsetof(struct sample_buf, s))
+		size = sizeof(*b) - __builtin_offsetof(struct sample_buf, s);
 	if (bpf_ringbuf_output(&records, s, size, wakeup_flags(size)))
 		count(TGPROF_CNT_SAMPLES_LOST);
 	return 0;

@@ -21,6 +21,8 @@
  * walk (the receiver's stack_copy_size is at most this). */
 #define TGPROF_MAX_STACK_COPY (16u << 10)
 #define TGPROF_COMM_LEN 16
+/* Python frames one sample carries (bpf/python.h). */
+#define TGPROF_MAX_PYSTACK 128
 
 enum tgprof_record_type {
 	TGPROF_REC_SAMPLE = 1,
@@ -55,11 +57,30 @@ enum tgprof_sample_flags {
 	/* regs_ip is where the thread was (the innermost frame, or one a
 	 * signal interrupted), not a return address. */
 	TGPROF_SAMPLE_IP_EXACT = 1 << 5,
+	/* The thread runs CPython: py_len Python frames follow the native
+	 * ones (struct tgprof_py_frame). */
+	TGPROF_SAMPLE_PYTHON = 1 << 6,
+	/* More Python frames than TGPROF_MAX_PYSTACK: the outer ones are
+	 * missing. */
+	TGPROF_SAMPLE_PY_TRUNCATED = 1 << 7,
+};
+
+/* Set in tgprof_py_frame.instr (instructions are 2-byte aligned): the
+ * last (outermost) frame one _PyEval_EvalFrameDefault activation runs. */
+#define TGPROF_PY_ACT_END 1ULL
+
+/* One Python frame, innermost first: the code object's address and the
+ * frame's instruction pointer (prev_instr, or instr_ptr from 3.13), in
+ * the process's address space, TGPROF_PY_ACT_END or'ed in. */
+struct tgprof_py_frame {
+	__u64 code;
+	__u64 instr;
 };
 
 /*
  * A stack sample. Variable length: after the struct come kstack_len kernel
  * frames, then ustack_len user frames (__u64 each, innermost first), then
+ * py_len Python frames (struct tgprof_py_frame, innermost first), then
  * stack_len bytes of user stack, so a record is only as long as its
  * stacks.
  */
@@ -74,6 +95,9 @@ struct tgprof_sample {
 	__u16 ustack_len; /* <= TGPROF_MAX_USTACK */
 	__u32 unwind_stop; /* enum unwind_stop (bpf/unwind.h), with TABLES */
 	__u32 stack_len; /* <= TGPROF_MAX_STACK_COPY, with STACK_COPY */
+	__u16 py_len; /* <= TGPROF_MAX_PYSTACK, with PYTHON */
+	__u16 pad16;
+	__u32 pad32;
 	__u64 regs_ip;
 	__u64 regs_sp;
 	__u64 regs_bp;
@@ -132,7 +156,51 @@ enum tgprof_counter {
 	TGPROF_CNT_STACK_COPY_SKIPPED,
 	/* Why walks ended, one counter per enum unwind_stop value. */
 	TGPROF_CNT_STOP_BASE,
-	TGPROF_CNT_MAX = TGPROF_CNT_STOP_BASE + UNWIND_STOP_MAX,
+	/* The CPython walk (bpf/python.h): samples of a Python thread, the
+	 * frames they carry, walks a read of the interpreter's memory
+	 * stopped, Python stacks cut at TGPROF_MAX_PYSTACK, and samples of a
+	 * Python process whose thread has no thread state (not running
+	 * Python, or more threads than the walk looks at). */
+	TGPROF_CNT_PY_SAMPLES = TGPROF_CNT_STOP_BASE + UNWIND_STOP_MAX,
+	TGPROF_CNT_PY_FRAMES,
+	TGPROF_CNT_PY_READ_ERR,
+	TGPROF_CNT_PY_TRUNCATED,
+	TGPROF_CNT_PY_NO_THREAD,
+	TGPROF_CNT_MAX,
+};
+
+/*
+ * python_procs: TGID -> where the process's interpreter keeps its threads
+ * and frames (receiver/runtimes/python/python.c writes it from the
+ * layout, receiver/runtimes/python/versions.h). start_ns and aspace_id
+ * must match the sampled task: a reused PID or an exec not yet handled
+ * is not walked.
+ */
+#define TGPROF_MAX_PYTHON_PROCS 4096
+#define TGPROF_PY_NO_FIELD 0xffff
+/* Bytes of a frame the walk reads: every frame field it uses (8 bytes
+ * each) lies below it. */
+#define TGPROF_PY_FRAME_READ 128
+
+struct tgprof_python_proc {
+	__u64 start_ns;
+	__u64 aspace_id;
+	__u64 runtime; /* address of _PyRuntime */
+	__u16 runtime_interpreters_head;
+	__u16 interp_next;
+	__u16 interp_threads_head;
+	__u16 tstate_next;
+	__u16 tstate_thread_id;
+	__u16 tstate_cframe; /* TGPROF_PY_NO_FIELD: 3.13 on */
+	__u16 cframe_current_frame;
+	__u16 frame_code;
+	__u16 frame_previous;
+	__u16 frame_instr;
+	__u16 frame_owner;
+	__u16 frame_is_entry; /* TGPROF_PY_NO_FIELD: 3.12 on */
+	__u16 frame_size;
+	__u8 owner_cstack;
+	__u8 pad[5];
 };
 
 /* Address-space identity: the mm's code range and stack start, which exec

@@ -21,6 +21,9 @@ packages+=(python3-venv systemd)
 # the JVM (jcmd Compiler.perfmap, JDK 17+) write the perf maps they read.
 packages+=(nodejs openjdk-17-jdk-headless)
 # ---- end of JIT tests
+# ---- CPython frames (tests/bpf/test_python.c): Debian's interpreter.
+packages+=(python3.11)
+# ---- end of CPython frames
 if [ "${TGPROF_TEST_DEPS:-0}" = 1 ]; then
 	packages+=(linux-perf time)
 fi

@@ -17,6 +17,7 @@
 #include "bpf/sampler.h"
 #include "lib/clock.h"
 #include "receiver/receiver.h"
+#include "receiver/runtimes/python/python.h"
 
 /* Frames of one sample: every address, plus inlined functions, within a
  * bound (the outermost frame of an address is always kept). */
@@ -31,6 +32,7 @@ struct receiver {
 	struct proctab *procs;
 	struct symbolizer *sym;
 	struct unwind_loader *unwind; /* NULL: frame pointers only */
+	struct python *py; /* NULL: no Python frames */
 	struct proctab_observer obs;
 
 	/* The filters; NULL: every process. */
@@ -58,6 +60,12 @@ struct receiver {
 	struct sym_frame frames[RECEIVER_MAX_FRAMES];
 	const struct mapping *mappings[TGPROF_MAX_USTACK];
 	__u64 ustack[TGPROF_MAX_USTACK]; /* a walk finished here */
+	/* Python frames of one sample, and the merge with the native ones. */
+	struct sym_frame pyframes[TGPROF_MAX_PYSTACK];
+	bool py_end[TGPROF_MAX_PYSTACK];
+	bool is_eval[RECEIVER_MAX_FRAMES];
+	struct py_merge merge[RECEIVER_MAX_FRAMES];
+	struct sym_frame merged[RECEIVER_MAX_FRAMES];
 };
 
 void receiver_config__defaults(struct receiver_config *cfg)
@@ -79,6 +87,8 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	cfg->unwinder = RECEIVER_UNWIND_TABLES;
 	cfg->unwind_table_bytes = UNWIND_LOADER_DEFAULT_MAX_BYTES;
 	cfg->stack_copy_bytes = 16u << 10;
+	cfg->python_frames = true;
+	cfg->python_code_bytes = PYCODE_DEFAULT_MAX_BYTES;
 }
 
 /* Junk that frame-pointer unwinding through code without frame pointers
@@ -214,7 +224,7 @@ static bool receiver__allows(struct receiver *r, struct proc *p, uint32_t tid)
  */
 static bool finish_walk(struct receiver *r, struct proc *p,
 			const struct tgprof_sample *s, const __u64 *ustack,
-			uint32_t *ulen, uint32_t *stop)
+			const void *stack_data, uint32_t *ulen, uint32_t *stop)
 {
 	struct unwind_regs regs = {
 		.rip = s->regs_ip,
@@ -231,7 +241,7 @@ static bool finish_walk(struct receiver *r, struct proc *p,
 
 	if (!*ulen || ustack[keep] != s->regs_ip)
 		return false;
-	stack.data = ustack + *ulen;
+	stack.data = stack_data;
 	memcpy(r->ustack, ustack, keep * sizeof(ustack[0]));
 	if (unwind_loader__walk(r->unwind, p, s->hdr.tid, &regs, &stack,
 				(uint64_t *)r->ustack + keep,
@@ -244,8 +254,39 @@ static bool finish_walk(struct receiver *r, struct proc *p,
 	return true;
 }
 
+/*
+ * Replaces the user frames r->frames[first..*n) by their merge with the
+ * sample's Python frames: each interpreter activation becomes the Python
+ * frames it runs.
+ */
+static void merge_python(struct receiver *r, const struct proc *p, uint32_t tid,
+			 const struct tgprof_py_frame *pf, uint32_t npf,
+			 uint32_t first, uint32_t *n)
+{
+	uint32_t i, nuser = *n - first, npy;
+	size_t k, m, outer = 0;
+
+	npy = python__frames(r->py, p, tid, pf, npf, r->pyframes, r->py_end,
+			     TGPROF_MAX_PYSTACK);
+	if (!npy)
+		return;
+	for (i = 0; i < nuser; i++)
+		r->is_eval[i] = python__is_eval(&r->frames[first + i]);
+	m = python__interleave(r->is_eval, nuser, r->py_end, npy, r->merge,
+			       RECEIVER_MAX_FRAMES - first, &outer);
+	for (k = 0; k < m; k++)
+		r->merged[k] = r->merge[k].python ?
+				       r->pyframes[r->merge[k].index] :
+				       r->frames[first + r->merge[k].index];
+	memcpy(&r->frames[first], r->merged, m * sizeof(r->merged[0]));
+	*n = first + (uint32_t)m;
+	python__count_outer(r->py, outer);
+}
+
 static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
-			  const __u64 *kstack, const __u64 *ustack)
+			  const __u64 *kstack, const __u64 *ustack,
+			  const struct tgprof_py_frame *pyframes,
+			  const void *stack_data)
 {
 	bool kthread = s->flags & TGPROF_SAMPLE_KTHREAD;
 	struct sym_sample out = { 0 };
@@ -286,7 +327,8 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 		if (!err) {
 			unwind_loader__touch(r->unwind, p);
 			if ((s->flags & TGPROF_SAMPLE_STACK_COPY) &&
-			    finish_walk(r, p, s, ustack, &ulen, &stop))
+			    finish_walk(r, p, s, ustack, stack_data, &ulen,
+					&stop))
 				ustack = r->ustack;
 		} else if (err != -ESTALE &&
 			   (s->flags & TGPROF_SAMPLE_STACK_COPY)) {
@@ -312,6 +354,12 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 				      r->mappings[i], ustack[i], i > 0,
 				      &r->frames[n], room);
 	}
+	if (r->py && p && !err)
+		python__on_sample(r->py, p, s->hdr.tid, s->hdr.ts_ns);
+	if (r->py && p && !err && s->py_len &&
+	    (s->flags & TGPROF_SAMPLE_PYTHON))
+		merge_python(r, p, s->hdr.tid, pyframes, s->py_len, nkernel,
+			     &n);
 
 	out.tgid = s->hdr.tgid;
 	out.tid = s->hdr.tid;
@@ -328,6 +376,7 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 	if (r->sink && r->sink->on_sample)
 		r->sink->on_sample(r->sink->ctx, &out);
 	symbolizer__next_epoch(r->sym);
+	python__next_epoch(r->py);
 }
 
 static void on_record(void *ctx, const void *data, size_t len)
@@ -342,18 +391,23 @@ static void on_record(void *ctx, const void *data, size_t len)
 	switch (hdr->type) {
 	case TGPROF_REC_SAMPLE: {
 		const struct tgprof_sample *s = data;
-		const __u64 *frames = (const __u64 *)(s + 1);
+		const __u64 *frames = (const __u64 *)(s + 1), *py;
 
 		/* The kernel bounds every length, but never trust a ring. */
 		if (len < sizeof(*s) || s->kstack_len > TGPROF_MAX_KSTACK ||
 		    s->ustack_len > TGPROF_MAX_USTACK ||
+		    s->py_len > TGPROF_MAX_PYSTACK ||
 		    s->stack_len > TGPROF_MAX_STACK_COPY ||
 		    len < sizeof(*s) +
-				    ((size_t)s->kstack_len + s->ustack_len) *
+				    ((size_t)s->kstack_len + s->ustack_len +
+				     2 * (size_t)s->py_len) *
 					    sizeof(__u64) +
 				    s->stack_len)
 			goto malformed;
-		handle_sample(r, s, frames, frames + s->kstack_len);
+		py = frames + s->kstack_len + s->ustack_len;
+		handle_sample(r, s, frames, frames + s->kstack_len,
+			      (const struct tgprof_py_frame *)py,
+			      py + 2 * (size_t)s->py_len);
 		return;
 	}
 	case TGPROF_REC_EXEC: {
@@ -402,6 +456,7 @@ static void on_maps_read(void *ctx, struct proc *p, uint32_t tid)
 
 	if (r->unwind)
 		unwind_loader__set_process(r->unwind, p, tid);
+	python__on_maps(r->py, p, tid);
 }
 
 static void on_maps_gone(void *ctx, struct proc *p)
@@ -410,6 +465,7 @@ static void on_maps_gone(void *ctx, struct proc *p)
 
 	if (r->unwind)
 		unwind_loader__drop_process(r->unwind, p);
+	python__forget(r->py, p);
 }
 
 struct receiver *receiver__new(const struct receiver_config *cfg,
@@ -635,6 +691,18 @@ static int receiver__start_unwind(struct receiver *r,
 	return r->unwind ? 0 : -errno;
 }
 
+/* The Python side over the sampler's python_procs map. */
+static int receiver__start_python(struct receiver *r)
+{
+	struct python_opts popts = { .sz = sizeof(popts) };
+
+	popts.proc_root = r->cfg.proc_root;
+	popts.map_fd = sampler__python_map(r->sampler);
+	popts.code_max_bytes = r->cfg.python_code_bytes;
+	r->py = python__new(&popts, r->log);
+	return r->py ? 0 : -errno;
+}
+
 int receiver__start(struct receiver *r)
 {
 	struct unwind_loader_opts uopts = { .sz = sizeof(uopts) };
@@ -664,6 +732,7 @@ int receiver__start(struct receiver *r)
 	opts.include_idle = r->cfg.include_idle;
 	opts.ringbuf_bytes = r->cfg.ringbuf_bytes;
 	opts.unwind_tables = r->cfg.unwinder == RECEIVER_UNWIND_TABLES;
+	opts.python_frames = r->cfg.python_frames;
 	uopts.max_bytes = r->cfg.unwind_table_bytes;
 	uopts.max_processes = r->cfg.max_processes;
 	uopts.proc_root = r->cfg.proc_root;
@@ -680,6 +749,8 @@ int receiver__start(struct receiver *r)
 	kernel_filter__release(&kf);
 	if (!err && opts.unwind_tables)
 		err = receiver__start_unwind(r, &uopts);
+	if (!err && r->cfg.python_frames)
+		err = receiver__start_python(r);
 	if (err)
 		return err;
 
@@ -742,6 +813,7 @@ void receiver__stats(const struct receiver *r, struct receiver_stats *ret)
 	if (r->unwind)
 		unwind_loader__stats(r->unwind, &ret->unwind);
 	memcpy(ret->unwind_stops, r->unwind_stops, sizeof(ret->unwind_stops));
+	python__stats(r->py, &ret->python);
 	ret->walks_finished = r->walks_finished;
 }
 
@@ -759,6 +831,7 @@ void receiver__free(struct receiver *r)
 	 * anything (proctab__free() calls no observer). */
 	sampler__free(r->sampler);
 	unwind_loader__free(r->unwind);
+	python__free(r->py);
 	symbolizer__free(r->sym);
 	proctab__free(r->procs);
 	filter__free(r->filter);

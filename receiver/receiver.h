@@ -12,6 +12,7 @@
 #include "lib/log.h"
 #include "receiver/processes/filter.h"
 #include "receiver/processes/proctab.h"
+#include "receiver/runtimes/python/python.h"
 #include "receiver/sampler/sampler.h"
 #include "receiver/symbols/symbolizer.h"
 #include "receiver/unwind/loader.h"
@@ -74,6 +75,11 @@ struct receiver_config {
 	 * the walk to be finished here. At most TGPROF_MAX_STACK_COPY;
 	 * default 16 KiB; 0: such stacks stop there. */
 	uint32_t stack_copy_bytes;
+	/* Python frames of CPython processes (3.11 to 3.13), interleaved
+	 * with the native ones; default true. Memory for code objects'
+	 * names and line tables: default PYCODE_DEFAULT_MAX_BYTES. */
+	bool python_frames;
+	size_t python_code_bytes;
 };
 
 /* Fills @cfg with the defaults above; freq_hz is left 0. */
@@ -126,6 +132,9 @@ struct receiver_stats {
 	uint64_t unwind_stops[UNWIND_STOP_MAX];
 	/* Samples whose walk was finished here from their stack copy. */
 	uint64_t walks_finished;
+	/* Python processes, frames and the code cache (the kernel's walk:
+	 * sampler.py_*). */
+	struct python_stats python;
 };
 
 /* Returns a receiver (caller frees with receiver__free()) or NULL + errno.

@@ -991,6 +991,16 @@ static void print_summary(const struct record *rec,
 		(unsigned long long)st->samples_lost,
 		(unsigned long long)st->events_lost);
 	print_unwind(st);
+	if (st->python_samples)
+		fprintf(stderr,
+			"tgprof: python: %llu samples with %llu Python frames; %llu read errors, %llu stacks cut; %llu code objects cached (%llu bytes, %llu evicted)\n",
+			(unsigned long long)st->python_samples,
+			(unsigned long long)st->python_frames,
+			(unsigned long long)st->python_read_errors,
+			(unsigned long long)st->python_truncated,
+			(unsigned long long)st->python_code_entries,
+			(unsigned long long)st->python_code_bytes,
+			(unsigned long long)st->python_code_evictions);
 	if (st->samples_dropped)
 		fprintf(stderr,
 			"tgprof: %llu samples were over the receiver's bounds of one report interval: no file has them\n",

@@ -51,6 +51,16 @@ static void add_receiver(struct tgprof_receiver_stats *t,
 	}
 	t->unwind_table_evictions += s->unwind_table_evictions;
 	t->unwind_compile_ns += s->unwind_compile_ns;
+	t->python_samples += s->python_samples;
+	t->python_frames += s->python_frames;
+	t->python_read_errors += s->python_read_errors;
+	t->python_truncated += s->python_truncated;
+	t->python_code_evictions += s->python_code_evictions;
+	if (gauges) {
+		t->python_processes += s->python_processes;
+		t->python_code_bytes += s->python_code_bytes;
+		t->python_code_entries += s->python_code_entries;
+	}
 }
 
 static void add_http(struct otlp_http_stats *t, const struct otlp_http_stats *s,
@@ -289,6 +299,25 @@ static const struct metric receiver_metrics[] = {
 	  RCV(unwind_table_evictions) },
 	{ "tgprof_unwind_compile_nanoseconds_total", "counter",
 	  "CPU time spent compiling unwind tables.", RCV(unwind_compile_ns) },
+	{ "tgprof_python_processes", "gauge",
+	  "CPython processes whose Python frames are walked.",
+	  RCV(python_processes) },
+	{ "tgprof_python_samples_total", "counter",
+	  "Samples with Python frames.", RCV(python_samples) },
+	{ "tgprof_python_frames_total", "counter",
+	  "Python frames recorded in the kernel.", RCV(python_frames) },
+	{ "tgprof_python_read_errors_total", "counter",
+	  "Python walks or code objects whose memory could not be read.",
+	  RCV(python_read_errors) },
+	{ "tgprof_python_truncated_total", "counter",
+	  "Python stacks cut at 128 frames.", RCV(python_truncated) },
+	{ "tgprof_python_code_bytes", "gauge",
+	  "Memory of the cached Python code objects.", RCV(python_code_bytes) },
+	{ "tgprof_python_code_entries", "gauge", "Python code objects cached.",
+	  RCV(python_code_entries) },
+	{ "tgprof_python_code_evictions_total", "counter",
+	  "Python code objects dropped to stay under python_code_memory.",
+	  RCV(python_code_evictions) },
 };
 
 static void prom_header(FILE *f, const char *name, const char *type,

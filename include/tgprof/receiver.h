@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define TGPROF_ABI_MAJOR 1
-#define TGPROF_ABI_MINOR 1
+#define TGPROF_ABI_MINOR 2
 
 /* The name of the one exported symbol, for dlsym(). */
 #define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
@@ -172,6 +172,17 @@ struct tgprof_receiver_stats {
 	uint64_t unwind_table_bytes; /* kernel memory of those tables */
 	uint64_t unwind_table_evictions; /* taken out to stay in bounds */
 	uint64_t unwind_compile_ns; /* CPU time compiling tables */
+	/* ABI 1.2: CPython frames (python_frames). */
+	uint64_t python_processes; /* Python processes walked now */
+	uint64_t python_samples; /* samples with Python frames */
+	uint64_t python_frames; /* Python frames recorded in the kernel */
+	/* Walks a read of the interpreter's memory stopped, and code
+	 * objects that could not be read (named "<unknown>"). */
+	uint64_t python_read_errors;
+	uint64_t python_truncated; /* Python stacks over 128 frames: cut */
+	uint64_t python_code_bytes; /* code objects' names, lines held now */
+	uint64_t python_code_entries; /* code objects cached now */
+	uint64_t python_code_evictions; /* dropped for python_code_memory */
 };
 
 /*

@@ -63,6 +63,15 @@
 	  CONFIGMAP_KIB(4), CONFIGMAP_GIB(1), 0,                               \
 	  "Bytes read of one process's perf map; the rest is left unread and " \
 	  "counted. Maps held at once: four times this.")                      \
+	X("python_frames", rcv.python_frames, BOOL, "true", 0, 0, 0,           \
+	  "Show the Python functions (qualified name, file, line) CPython "    \
+	  "3.11 to 3.13 runs, in place of the interpreter's "                  \
+	  "_PyEval_EvalFrameDefault frames; read from the process's memory "   \
+	  "in the kernel at each sample.")                                     \
+	X("python_code_memory", rcv.python_code_bytes, SIZE, "8MiB",           \
+	  CONFIGMAP_KIB(256), CONFIGMAP_GIB(1), 0,                             \
+	  "Memory for Python code objects' names and line tables; past it "    \
+	  "the least recently used are dropped and counted.")                  \
 	X("sweep_interval", rcv.sweep_interval_ns, DURATION, "10s", 0,         \
 	  CONFIGMAP_HOUR(1), 0,                                                \
 	  "How often the process table is checked against /proc for exits "    \

@@ -224,6 +224,15 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->unwind_table_bytes = rs.unwind.kernel_bytes;
 	st->unwind_table_evictions = rs.unwind.files_evicted;
 	st->unwind_compile_ns = rs.unwind.compile_cpu_ns;
+	st->python_processes = rs.python.processes;
+	st->python_samples = rs.sampler.py_samples;
+	st->python_frames = rs.sampler.py_frames;
+	st->python_read_errors =
+		rs.sampler.py_read_errors + rs.python.code.read_errors;
+	st->python_truncated = rs.sampler.py_truncated;
+	st->python_code_bytes = rs.python.code.bytes;
+	st->python_code_entries = rs.python.code.entries;
+	st->python_code_evictions = rs.python.code.evictions;
 }
 
 /* Makes the counters of now what stats() returns. */

@@ -88,6 +88,9 @@ struct proc {
 	/* The unwind loader's record of this process's ranges; owned by the
 	 * observer (receiver/unwind/loader.c), NULL without one. */
 	void *unwind;
+	/* What receiver/runtimes/python/python.c found of this image; owned
+	 * by it, NULL without one. */
+	void *python;
 	/* private: table linkage, owned by proctab.c */
 	void *priv;
 };

@@ -15,6 +15,7 @@ static const char *const frame_types[] = {
 	[FRAME_NATIVE] = "native",
 	[FRAME_KERNEL] = "kernel",
 	[FRAME_JIT] = "jit",
+	[FRAME_CPYTHON] = "cpython",
 };
 
 _Static_assert(ARRAY_SIZE(frame_types) <= DICT_FRAME_TYPES,
@@ -177,10 +178,10 @@ int dict__attr(struct dictionary *d, const struct dict_key *key,
 }
 
 int dict__function(struct dictionary *d, const char *name,
-		   const char *system_name, const char *file, bool force,
-		   int32_t *ret_idx)
+		   const char *system_name, const char *file,
+		   uint32_t start_line, bool force, int32_t *ret_idx)
 {
-	struct dict_function f = { 0 };
+	struct dict_function f = { .start_line = start_line };
 	int err;
 
 	err = dict__string(d, name, force, &f.name);
@@ -263,6 +264,12 @@ static int dict__module_mapping(struct dictionary *d, const char *module,
 	if (err)
 		return err;
 	return dict__intern_mapping(d, &m, false, ret_idx);
+}
+
+int dict__runtime_mapping(struct dictionary *d, const char *runtime,
+			  int32_t *ret_idx)
+{
+	return dict__module_mapping(d, runtime, ret_idx);
 }
 
 int dict__kernel_mapping(struct dictionary *d, const char *module,
@@ -349,7 +356,7 @@ int dict__overflow_stack(struct dictionary *d, int32_t *ret_idx)
 
 	if (!d->fx.overflow_stack) {
 		err = dict__function(d, PROFILE_OVERFLOW_FUNCTION, NULL, NULL,
-				     true, &line.fn);
+				     0, true, &line.fn);
 		if (!err)
 			err = dict__location(d, 0, 0, 0, &line, 1, true, &loc);
 		if (!err)

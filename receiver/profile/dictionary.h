@@ -75,6 +75,7 @@ struct dict_value_types {
  * hashed as bytes. */
 struct dict_function {
 	int32_t name, system_name, file; /* string_table */
+	uint32_t start_line; /* 0: unknown */
 };
 
 struct dict_mapping {
@@ -153,10 +154,11 @@ int dict__string(struct dictionary *d, const char *s, bool force,
 		 int32_t *ret_idx);
 int dict__attr(struct dictionary *d, const struct dict_key *key,
 	       const struct attr_val *val, bool force, int32_t *ret_idx);
-/* @system_name only counts when it differs from @name (mangled). */
+/* @system_name only counts when it differs from @name (mangled).
+ * @start_line: where the function starts in @file, 0 unknown. */
 int dict__function(struct dictionary *d, const char *name,
-		   const char *system_name, const char *file, bool force,
-		   int32_t *ret_idx);
+		   const char *system_name, const char *file,
+		   uint32_t start_line, bool force, int32_t *ret_idx);
 /* A mapping of file @file (NULL: none) and its @build_id (@build_id_len
  * bytes; NULL: none), which becomes its process.executable.build_id.gnu
  * attribute, in lowercase hex. */
@@ -170,6 +172,10 @@ int dict__mapping(struct dictionary *d, uint64_t start, uint64_t limit,
  * "vmlinux", NULL or "", and when the tables are full. */
 int dict__kernel_mapping(struct dictionary *d, const char *module,
 			 int32_t *ret_idx);
+/* The one mapping of a runtime's frames (no file of their own):
+ * "[runtime]", as "[cpython]". */
+int dict__runtime_mapping(struct dictionary *d, const char *runtime,
+			  int32_t *ret_idx);
 /* profile.frame.type of @kind. */
 int dict__frame_type(struct dictionary *d, enum frame_kind kind,
 		     int32_t *ret_idx);

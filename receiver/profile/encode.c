@@ -208,6 +208,7 @@ static int pack__functions(struct packer *pk)
 		v[i].name_strindex = f->name;
 		v[i].system_name_strindex = f->system_name;
 		v[i].filename_strindex = f->file;
+		v[i].start_line = f->start_line;
 	}
 	return 0;
 }

@@ -137,7 +137,8 @@ static int stacks__location(struct stacks *st, uint32_t proc,
 		.addr = kernel ? outer->addr : frame_address(outer),
 		.proc = shared ? 0 : proc + 1,
 		.tag = (uint32_t)kernel | (uint32_t)leaf << 1 |
-		       (uint32_t) !!outer->name << 2 | (last - first) << 3,
+		       (uint32_t) !!outer->name << 2 | (last - first) << 3 |
+		       (uint64_t)outer->kind << 32,
 	};
 	struct dict_line *lines = st->lines;
 	const struct table_entry *e;
@@ -148,6 +149,9 @@ static int stacks__location(struct stacks *st, uint32_t proc,
 
 	if (kernel) {
 		err = dict__kernel_mapping(st->dict, outer->module, &k.mapping);
+	} else if (outer->kind == FRAME_CPYTHON) {
+		/* Python frames: one mapping, named for the runtime. */
+		err = dict__runtime_mapping(st->dict, "cpython", &k.mapping);
 	} else if (!outer->mapping) {
 		k.mapping = 0;
 	} else if (outer->mapping == st->last_mapping) {
@@ -171,7 +175,8 @@ static int stacks__location(struct stacks *st, uint32_t proc,
 			continue;
 		err = dict__function(st->dict, frames[i].name,
 				     frames[i].system_name, frames[i].file,
-				     false, &lines[nlines].fn);
+				     frames[i].start_line, false,
+				     &lines[nlines].fn);
 		if (err)
 			return err;
 		lines[nlines].line = frames[i].line;
@@ -246,7 +251,9 @@ void rawkey__init(struct rawkey *k, const struct sym_sample *s)
 	h1 = hash_mix(h1, v);
 	h2 = hash_mix2(h2, v);
 	for (i = 0; i < s->nframes; i++) {
-		v = s->frames[i].addr ^ frame_tag(&s->frames[i]) << 60;
+		/* User addresses are below 2^56: the kind fits above. */
+		v = s->frames[i].addr ^ frame_tag(&s->frames[i]) << 60 ^
+		    (uint64_t)s->frames[i].kind << 56;
 		h1 = hash_mix(h1, v);
 		h2 = hash_mix2(h2, v);
 	}

@@ -331,6 +331,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	s->skel->rodata->filter_cgroups_include = opts->n_include_cgroups;
 	s->skel->rodata->filter_dynamic = opts->dynamic_exclusion;
 	s->skel->rodata->include_idle = opts->include_idle;
+	s->skel->rodata->python_frames = opts->python_frames;
 	err = size_unwind_maps(s, opts);
 	if (err)
 		goto err_free;
@@ -456,7 +457,17 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->stack_copies_skipped = sums[TGPROF_CNT_STACK_COPY_SKIPPED];
 	for (key = 0; key < UNWIND_STOP_MAX; key++)
 		ret->unwind_stops[key] = sums[TGPROF_CNT_STOP_BASE + key];
+	ret->py_samples = sums[TGPROF_CNT_PY_SAMPLES];
+	ret->py_frames = sums[TGPROF_CNT_PY_FRAMES];
+	ret->py_read_errors = sums[TGPROF_CNT_PY_READ_ERR];
+	ret->py_truncated = sums[TGPROF_CNT_PY_TRUNCATED];
+	ret->py_no_thread = sums[TGPROF_CNT_PY_NO_THREAD];
 	sampler__prog_stats(s, ret);
+}
+
+int sampler__python_map(const struct sampler *s)
+{
+	return bpf_map__fd(s->skel->maps.python_procs);
 }
 
 void sampler__unwind_maps(const struct sampler *s,

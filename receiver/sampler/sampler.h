@@ -66,6 +66,9 @@ struct sampler_opts {
 	/* Stack bytes a sample carries when the walk reaches code whose table
 	 * is not loaded yet; at most TGPROF_MAX_STACK_COPY; 0: none. */
 	uint32_t stack_copy_bytes;
+	/* Walk the Python frames of processes in the python_procs map
+	 * (sampler__python_map(), bpf/python.h). */
+	bool python_frames;
 };
 
 /* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
@@ -87,6 +90,15 @@ struct sampler_counters {
 	uint64_t stack_copy_errors;
 	uint64_t stack_copies_skipped; /* ring over half full: not copied */
 	uint64_t unwind_stops[UNWIND_STOP_MAX];
+	/* The CPython walk: samples of Python threads, their frames, walks
+	 * a read of the interpreter's memory stopped, Python stacks cut at
+	 * TGPROF_MAX_PYSTACK, samples of a Python process whose thread had
+	 * no thread state. */
+	uint64_t py_samples;
+	uint64_t py_frames;
+	uint64_t py_read_errors;
+	uint64_t py_truncated;
+	uint64_t py_no_thread;
 	/* The sampling program's run time and runs, from the kernel's BPF
 	 * statistics: 0 unless kernel.bpf_stats_enabled is 1. */
 	uint64_t bpf_run_ns;
@@ -117,6 +129,9 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret);
 /* The unwind-table maps, for receiver/unwind/loader.c. */
 void sampler__unwind_maps(const struct sampler *s,
 			  struct sampler_unwind_maps *ret);
+
+/* The python_procs map (TGID -> struct tgprof_python_proc), borrowed. */
+int sampler__python_map(const struct sampler *s);
 
 /*
  * Stops sampling process @tgid whose leader started at @start_ns (a reused

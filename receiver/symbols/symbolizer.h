@@ -24,6 +24,9 @@ enum frame_kind {
 	FRAME_NATIVE = 0,
 	FRAME_KERNEL = 1,
 	FRAME_JIT = 2, /* named by the runtime's perf map */
+	/* A Python function CPython runs (receiver/runtimes/python/): no
+	 * mapping; addr is its instruction in the process's memory. */
+	FRAME_CPYTHON = 3,
 };
 
 /*
@@ -44,6 +47,7 @@ struct sym_frame {
 	uint64_t sym_offset; /* addr - function start, when name is set */
 	const char *file; /* source file (DWARF); NULL unknown */
 	uint32_t line; /* source line, 1-based; 0 unknown */
+	uint32_t start_line; /* the function's first line; 0 unknown */
 	/* File basename ("libc.so.6"), "[vdso]", a kernel module name, or
 	 * "vmlinux"; NULL when no mapping covers addr. */
 	const char *module;

@@ -415,6 +415,9 @@ Test(unwind, debian_python_recursion_reaches_py_bytesmain, .timeout = 180)
 	cr_assert_eq(fputs(script, out) >= 0, 1);
 	cr_assert_eq(fclose(out), 0);
 	harness_config(&cfg, TEST_FREQ, 0);
+	/* The native walk through the interpreter: its frames as they are,
+	 * not replaced by the Python ones (tests/bpf/test_python.c). */
+	cfg.python_frames = false;
 	r = profile(argv, &f, &cfg, &sink, true);
 	assert_complete(&c, f.pid, 0, "Py_BytesMain",
 			CHAIN({ "_PyEval_EvalFrameDefault", 0 },

@@ -58,8 +58,9 @@ struct py_frame {
 struct pycode_cache_opts {
 	size_t sz; /* sizeof(struct pycode_cache_opts) */
 	size_t max_bytes; /* 0: PYCODE_DEFAULT_MAX_BYTES */
-	/* How process memory is read: NULL reads /proc/PID/mem through
-	 * process_vm_readv(2) (tests pass their own). */
+	/* How process memory is read: NULL reads the process being resolved
+	 * (its TGID, a host PID) with process_vm_readv(2). Tests pass their
+	 * own, which reads one process's memory image. */
 	py_read_fn read;
 	void *read_ctx;
 };
@@ -74,6 +75,9 @@ struct pycode_stats {
 	uint64_t bad_objects;
 	uint64_t evictions; /* dropped for the byte bound */
 	uint64_t strings_cut; /* names or files longer than PYCODE_MAX_STRING */
+	/* Location tables longer than PYCODE_MAX_LINETABLE: decoded up to
+	 * there, later units have no line. */
+	uint64_t tables_cut;
 	uint64_t entries; /* cached now */
 	uint64_t bytes; /* held now */
 	uint64_t max_bytes;

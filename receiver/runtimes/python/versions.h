@@ -76,7 +76,9 @@ struct python_layout {
 	uint8_t state_ascii_bit;
 };
 
-/* The table of a version without debug offsets (3.11, 3.12): @version is
+/* The table of a version without debug offsets (3.11, 3.12), or the base
+ * table of one with (3.13: what its debug offsets say on x86-64 and
+ * aarch64, for when _PyRuntime cannot be read): @version is
  * PY_VERSION_HEX; only major.minor decide. Returns 0 and fills *ret
  * (ret->version = @version), or -ENOTSUP. */
 int python_layout__for_version(uint32_t version, struct python_layout *ret);
@@ -88,8 +90,9 @@ int python_layout__for_version(uint32_t version, struct python_layout *ret);
  * interpreter publishes there (cookie "xdebugpy", its own version, which
  * must match @version's major.minor); before, python_layout__for_version().
  * Fields the debug offsets do not carry come from the version's table.
- * Returns 0, -ENOTSUP (unknown version) or -EINVAL (no cookie, a version
- * that disagrees, an offset out of range).
+ * Returns 0, -ENOTSUP (unknown version, a free-threaded build) or -EINVAL
+ * (no cookie, a version that disagrees, an offset of 32 KiB or more, fewer
+ * bytes than the version's _Py_DebugOffsets).
  */
 #define PYTHON_DEBUG_OFFSETS_MAX 1024
 int python_layout__from_runtime(uint32_t version, const void *head, size_t len,
