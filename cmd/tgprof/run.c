@@ -97,6 +97,8 @@ struct run {
 	uint64_t reloads;
 	uint64_t reload_failures;
 	struct metrics_server *metrics;
+	/* The counters of metrics servers a reload replaced. */
+	struct metrics_server_stats metrics_retired;
 	char metrics_address[256];
 	uint64_t start_unix_ns;
 };
@@ -295,6 +297,8 @@ static void publish(struct run *run)
 	if (!run->metrics)
 		return;
 	facts.up = healthy(run);
+	facts.http = run->metrics_retired;
+	metrics_server__stats(run->metrics, &facts.http);
 	totals__collect(run, &t);
 	body = run_totals__render(&t, &facts, &len);
 	/* Without memory for a new body, the old one stays, health is new. */
@@ -768,6 +772,7 @@ static int reload(struct run *run)
 	gen_free(run, old);
 	apply_log_settings(run, sc);
 	if (new_metrics) {
+		metrics_server__stats(run->metrics, &run->metrics_retired);
 		metrics_server__free(run->metrics);
 		run->metrics = metrics;
 		snprintf(run->metrics_address, sizeof(run->metrics_address),
