@@ -142,6 +142,39 @@ class Collector:
         self.server.server_close()
 
 
+class FailingCollector:
+    """An OTLP/HTTP endpoint on loopback that answers every POST with
+    @status, or (status None) holds it unanswered until closed."""
+
+    def __init__(self, status):
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if status is None:
+                    owner.release.wait(30)
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.release = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
 class SlowClients:
     """@n connections to @port that each send part of a request, then a
     byte now and then, never the end; with @reconnect, one closed by the
@@ -653,6 +686,54 @@ class RunTest(unittest.TestCase):
         self.assertEqual(errors[0]["component"], "exporters.file")
         stopped = [e for e in d.events() if e["msg"] == "stopped"][0]
         self.assertGreaterEqual(int(stopped["dropped"]), 4)
+
+    # ---- losses ----
+
+    def test_every_kind_of_loss_is_logged_once_per_minute(self):
+        bad, hung = FailingCollector(400), FailingCollector(None)
+        self.addCleanup(bad.close)
+        self.addCleanup(hung.close)
+        exporters = ("  otlphttp/bad:\n    endpoint: %s\n" % bad.url +
+                     "  otlphttp/hung:\n    endpoint: %s\n" % hung.url +
+                     "    sending_queue:\n      queue_size: 1\n")
+        d = self.daemon(config(exporters=exporters,
+                               receiver="    kernel_loss: 7\n"))
+        kinds = {
+            "kernel ring buffer full: samples lost": "receivers",
+            "kernel ring buffer full: process events lost": "receivers",
+            "export failed permanently: profiles dropped":
+                "exporters.otlphttp/bad",
+            "export queue full: profiles dropped": "exporters.otlphttp/hung",
+        }
+
+        def said(msg):
+            return [e for e in d.events() if e["msg"] == msg]
+        for msg, comp in kinds.items():
+            first = d.wait_event(lambda e: e["msg"] == msg, 10, msg)[0]
+            self.assertEqual(first["level"], "warn")
+            self.assertEqual(first["component"], comp)
+            self.assertGreater(int(first["lost"]), 0)
+            self.assertEqual(first["lost"], first["total"])
+        # More of each is lost, but within the minute nothing more is said.
+        n = len(d.wait_event(lambda e: e["msg"].startswith("fake: offered"),
+                             10, "an interval"))
+        d.wait_event(lambda e: e["msg"].startswith(
+            "fake: offered interval %d " % (n + 10)), 20, "ten more intervals")
+        for msg in kinds:
+            self.assertEqual(len(said(msg)), 1, msg)
+        # Stopping says the rest, with the totals of the stopped line.
+        self.assertEqual(d.stop(), 0)
+        stopped = [e for e in d.events() if e["msg"] == "stopped"][0]
+        for msg in kinds:
+            lines = said(msg)
+            self.assertEqual(len(lines), 2, msg)
+            self.assertEqual(int(lines[0]["total"]) + int(lines[1]["lost"]),
+                             int(lines[1]["total"]))
+        samples = said("kernel ring buffer full: samples lost")
+        self.assertEqual(samples[1]["total"], stopped["samples_lost"])
+        self.assertEqual(int(samples[1]["total"]) % 7, 0)
+        events = said("kernel ring buffer full: process events lost")
+        self.assertEqual(events[1]["total"], stopped["events_lost"])
 
     # ---- /metrics and /healthz ----
 
