@@ -2,11 +2,14 @@
 /* The /metrics and /healthz server: one poll() loop over the listening
  * socket, an eventfd that stops it, and a few non-blocking clients, each
  * read until its request head is complete, answered from the last body
- * published, and closed. */
+ * published, and closed. The backlog is emptied on every wake-up: a
+ * client that cannot have a slot takes the slot of the oldest one still
+ * sending its request, so no number of slow clients keeps a probe out. */
 #include <errno.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,6 +27,7 @@
 #define CONTENT_TYPE_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CONTENT_TYPE_TEXT "text/plain; charset=utf-8"
 #define POLL_MAX_MS 1000
+#define LISTEN_BACKLOG 128
 
 struct client {
 	int fd; /* -1: free slot */
@@ -32,7 +36,8 @@ struct client {
 	char *out; /* the answer, once the request is read */
 	size_t olen;
 	size_t off;
-	uint64_t deadline_ms; /* CLOCK_MONOTONIC */
+	uint64_t accepted_ms; /* CLOCK_MONOTONIC */
+	uint64_t deadline_ms; /* accepted_ms + METRICS_TIMEOUT_MS */
 };
 
 struct metrics_server {
@@ -43,6 +48,9 @@ struct metrics_server {
 	pthread_t thread;
 	bool thread_started;
 	struct client clients[METRICS_MAX_CLIENTS];
+	_Atomic uint64_t connections;
+	_Atomic uint64_t timed_out;
+	_Atomic uint64_t shed;
 
 	pthread_mutex_t lock; /* what is published */
 	char *body;
@@ -208,23 +216,44 @@ static void client_write(struct client *c)
 	}
 }
 
-static void accept_one(struct metrics_server *s)
+/* The slot to give a new connection: a free one, else the one of the
+ * oldest client still sending its request (else the oldest answering),
+ * closed and counted. */
+static struct client *slot_for_new(struct metrics_server *s)
 {
-	struct client *c = NULL;
+	struct client *victim = NULL, *c;
+
+	for (c = s->clients; c < s->clients + METRICS_MAX_CLIENTS; c++) {
+		if (c->fd < 0)
+			return c;
+		if (!victim || (!c->out && victim->out) ||
+		    (!c->out == !victim->out &&
+		     c->accepted_ms < victim->accepted_ms))
+			victim = c;
+	}
+	client_close(victim);
+	atomic_fetch_add(&s->shed, 1);
+	return victim;
+}
+
+/* Accepts every connection waiting (at most a round of slots). */
+static void accept_all(struct metrics_server *s)
+{
+	struct client *c;
 	size_t i;
 	int fd;
 
-	for (i = 0; i < METRICS_MAX_CLIENTS && !c; i++)
-		if (s->clients[i].fd < 0)
-			c = &s->clients[i];
-	if (!c)
-		return;
-	fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
-	c->fd = fd;
-	c->rlen = 0;
-	c->deadline_ms = now_ms() + METRICS_TIMEOUT_MS;
+	for (i = 0; i < METRICS_MAX_CLIENTS; i++) {
+		fd = accept4(s->lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		atomic_fetch_add(&s->connections, 1);
+		c = slot_for_new(s);
+		c->fd = fd;
+		c->rlen = 0;
+		c->accepted_ms = now_ms();
+		c->deadline_ms = c->accepted_ms + METRICS_TIMEOUT_MS;
+	}
 }
 
 static void *server_main(void *arg)
@@ -232,16 +261,16 @@ static void *server_main(void *arg)
 	struct metrics_server *s = arg;
 	struct pollfd pfd[2 + METRICS_MAX_CLIENTS];
 	struct client *who[2 + METRICS_MAX_CLIENTS];
-	size_t i, n, nclients;
+	bool accept_ready;
 	uint64_t now, next;
-	int timeout;
+	size_t i, n;
 
 	for (;;) {
 		now = now_ms();
 		next = now + POLL_MAX_MS;
 		n = 0;
-		nclients = 0;
 		pfd[n++] = (struct pollfd){ .fd = s->stopfd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = s->lfd, .events = POLLIN };
 		for (i = 0; i < METRICS_MAX_CLIENTS; i++) {
 			struct client *c = &s->clients[i];
 
@@ -249,9 +278,9 @@ static void *server_main(void *arg)
 				continue;
 			if (now >= c->deadline_ms) {
 				client_close(c);
+				atomic_fetch_add(&s->timed_out, 1);
 				continue;
 			}
-			nclients++;
 			if (c->deadline_ms < next)
 				next = c->deadline_ms;
 			who[n] = c;
@@ -259,27 +288,23 @@ static void *server_main(void *arg)
 						    .events = c->out ? POLLOUT :
 								       POLLIN };
 		}
-		/* Full: new connections wait in the backlog. */
-		if (nclients < METRICS_MAX_CLIENTS) {
-			who[n] = NULL;
-			pfd[n++] = (struct pollfd){ .fd = s->lfd,
-						    .events = POLLIN };
-		}
-		timeout = (int)(next - now);
-		if (poll(pfd, n, timeout) < 0 && errno != EINTR)
+		if (poll(pfd, n, (int)(next - now)) < 0 && errno != EINTR)
 			break;
 		if (pfd[0].revents)
 			break;
-		for (i = 1; i < n; i++) {
+		/* The clients first: a slot given below to a new
+		 * connection must not be mistaken for the one polled. */
+		accept_ready = pfd[1].revents;
+		for (i = 2; i < n; i++) {
 			if (!pfd[i].revents)
 				continue;
-			if (pfd[i].fd == s->lfd)
-				accept_one(s);
-			else if (who[i]->out)
+			if (who[i]->out)
 				client_write(who[i]);
 			else
 				client_read(s, who[i]);
 		}
+		if (accept_ready)
+			accept_all(s);
 	}
 	for (i = 0; i < METRICS_MAX_CLIENTS; i++)
 		client_close(&s->clients[i]);
@@ -348,7 +373,8 @@ static int listen_on(const char *address, int *ret_port,
 			continue;
 		}
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 16))
+		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) &&
+		    !listen(fd, LISTEN_BACKLOG))
 			break;
 		err = -errno;
 		close(fd);
@@ -438,6 +464,16 @@ int metrics_server__publish(struct metrics_server *s, const char *body,
 	s->healthy = healthy;
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+void metrics_server__stats(const struct metrics_server *s,
+			   struct metrics_server_stats *st)
+{
+	if (!s)
+		return;
+	st->connections += atomic_load(&s->connections);
+	st->timed_out += atomic_load(&s->timed_out);
+	st->shed += atomic_load(&s->shed);
 }
 
 void metrics_server__free(struct metrics_server *s)

@@ -32,6 +32,7 @@
 
 #include "cmd/tgprof/config/config.h"
 #include "cmd/tgprof/hostlog.h"
+#include "cmd/tgprof/losslog.h"
 #include "cmd/tgprof/metrics.h"
 #include "cmd/tgprof/plugin_load.h"
 #include "cmd/tgprof/run_stats.h"
@@ -43,7 +44,8 @@
 #include "lib/clock.h"
 
 #define RUN_DEFAULT_PERIOD_NS (5 * NSEC_PER_SEC)
-#define RUN_SNAPSHOT_NS NSEC_PER_SEC /* /metrics is this fresh */
+/* /metrics is this fresh; losses are looked for as often. */
+#define RUN_SNAPSHOT_NS NSEC_PER_SEC
 #define RUN_COMPONENT_MAX (CONFIG_ID_MAX + 16) /* "exporters.ID" */
 
 struct run;
@@ -97,8 +99,11 @@ struct run {
 	uint64_t reloads;
 	uint64_t reload_failures;
 	struct metrics_server *metrics;
+	/* The counters of metrics servers a reload replaced. */
+	struct metrics_server_stats metrics_retired;
 	char metrics_address[256];
 	uint64_t start_unix_ns;
+	struct losslog losses; /* every kind of loss, rate-limited */
 };
 
 static const char *status_name(int st)
@@ -278,8 +283,8 @@ static void log_stats(struct run *run, const char *msg)
 	run_totals__log(&t, &run->log, msg);
 }
 
-/* A new body and health for the metrics server. */
-static void publish(struct run *run)
+/* A new body and health for the metrics server, from @t. */
+static void publish_totals(struct run *run, const struct run_totals *t)
 {
 	struct run_facts facts = {
 		.plugin_name = run->plugin.desc->name,
@@ -288,18 +293,90 @@ static void publish(struct run *run)
 		.reloads = run->reloads,
 		.reload_failures = run->reload_failures,
 	};
-	struct run_totals t;
 	size_t len = 0;
 	char *body;
 
 	if (!run->metrics)
 		return;
 	facts.up = healthy(run);
-	totals__collect(run, &t);
-	body = run_totals__render(&t, &facts, &len);
+	facts.http = run->metrics_retired;
+	metrics_server__stats(run->metrics, &facts.http);
+	body = run_totals__render(t, &facts, &len);
 	/* Without memory for a new body, the old one stays, health is new. */
 	metrics_server__publish(run->metrics, body, len, facts.up);
 	free(body);
+}
+
+static void publish(struct run *run)
+{
+	struct run_totals t;
+
+	if (!run->metrics)
+		return;
+	totals__collect(run, &t);
+	publish_totals(run, &t);
+}
+
+/* Each loss counter of @t into the rate-limited warnings; @flush at the
+ * end says what is left unsaid. */
+static void note_losses(struct run *run, const struct run_totals *t, bool flush)
+{
+	const uint64_t now = clock_ns(CLOCK_MONOTONIC);
+	const struct run_exporter_totals *e;
+	char comp[RUN_COMPONENT_MAX];
+	struct losslog *l = &run->losses;
+
+	losslog__note(l, "kernel ring buffer full: samples lost", "receivers",
+		      t->rcv.samples_lost, now, flush);
+	losslog__note(l, "kernel ring buffer full: process events lost",
+		      "receivers", t->rcv.events_lost, now, flush);
+	losslog__note(
+		l,
+		"samples dropped: over the profile's bounds or out of memory",
+		"receivers", t->rcv.samples_dropped, now, flush);
+	losslog__note(
+		l,
+		"profiles dropped by the receiver: refused, retries given up, queue full or shutdown",
+		"receivers", t->rcv.requests_dropped, now, flush);
+	for (e = t->exp; e < t->exp + t->nexp; e++) {
+		snprintf(comp, sizeof(comp), "exporters.%.*s", CONFIG_ID_MAX,
+			 e->id);
+		losslog__note(l, "exporter refused profiles: profiles dropped",
+			      comp, e->refused, now, flush);
+		if (e->kind == RUN_EXPORTER_FILE) {
+			losslog__note(l, "export queue full: profiles dropped",
+				      comp, e->file.dropped_queue_full, now,
+				      flush);
+			losslog__note(l, "file write failed: profiles dropped",
+				      comp, e->file.dropped_error, now, flush);
+			losslog__note(
+				l,
+				"export queue not drained at shutdown: profiles dropped",
+				comp, e->file.dropped_shutdown, now, flush);
+			continue;
+		}
+		losslog__note(l, "export queue full: profiles dropped", comp,
+			      e->http.dropped_queue_full, now, flush);
+		losslog__note(l, "export failed permanently: profiles dropped",
+			      comp, e->http.dropped_permanent, now, flush);
+		losslog__note(l, "export retries exhausted: profiles dropped",
+			      comp, e->http.dropped_retries_exhausted, now,
+			      flush);
+		losslog__note(
+			l,
+			"export queue not drained at shutdown: profiles dropped",
+			comp, e->http.dropped_shutdown, now, flush);
+	}
+}
+
+/* Once per RUN_SNAPSHOT_NS: /metrics and the loss warnings. */
+static void tick(struct run *run)
+{
+	struct run_totals t;
+
+	totals__collect(run, &t);
+	publish_totals(run, &t);
+	note_losses(run, &t, false);
 }
 
 /* ---- a generation: receivers and exporters of one config ----------------- */
@@ -768,6 +845,7 @@ static int reload(struct run *run)
 	gen_free(run, old);
 	apply_log_settings(run, sc);
 	if (new_metrics) {
+		metrics_server__stats(run->metrics, &run->metrics_retired);
 		metrics_server__free(run->metrics);
 		run->metrics = metrics;
 		snprintf(run->metrics_address, sizeof(run->metrics_address),
@@ -837,16 +915,14 @@ static int main_loop(struct run *run, int sfd)
 	for (;;) {
 		now = clock_ns(CLOCK_MONOTONIC);
 		if (now >= next_snap) {
-			publish(run);
+			tick(run);
 			next_snap = now + RUN_SNAPSHOT_NS;
 		}
 		if (now >= next_stats) {
 			log_stats(run, "statistics");
 			next_stats = now + run->gen->period_ns;
 		}
-		wake = next_stats;
-		if (run->metrics && next_snap < wake)
-			wake = next_snap;
+		wake = next_stats < next_snap ? next_stats : next_snap;
 		timeout_ms = wake > now ? (wake - now) / NSEC_PER_MSEC + 1 : 0;
 		if (poll(&pfd, 1, timeout_ms) <= 0)
 			continue;
@@ -873,6 +949,7 @@ static int main_loop(struct run *run, int sfd)
  * drained together. */
 static void shutdown_all(struct run *run)
 {
+	struct run_totals t;
 	uint64_t deadline;
 
 	if (!run->gen)
@@ -882,7 +959,9 @@ static void shutdown_all(struct run *run)
 	gen_stop_receivers(run, run->gen, deadline);
 	publish(run);
 	gen_drain_exporters(run, run->gen, deadline);
-	log_stats(run, "stopped");
+	totals__collect(run, &t);
+	note_losses(run, &t, true);
+	run_totals__log(&t, &run->log, "stopped");
 	gen_free(run, run->gen);
 	run->gen = NULL;
 }
@@ -994,6 +1073,7 @@ int cmd_run(int argc, char **argv)
 	run->start_unix_ns = clock_ns(CLOCK_REALTIME);
 	runlog__init(&run->log, STDERR_FILENO, TG_LOG_INFO, false);
 	runlog_component__init(&run->own, &run->log, "tgprof");
+	losslog__init(&run->losses, &run->log, LOSSLOG_INTERVAL_NS);
 	host_log__init(&run->libbpf_hook, TG_LOG_DEBUG);
 	run->libbpf_hook.logger = run->own.logger;
 

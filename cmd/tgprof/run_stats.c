@@ -469,6 +469,22 @@ char *run_totals__render(const struct run_totals *t,
 		"Configurations rejected on SIGHUP (the running one stayed).");
 	fprintf(f, "tgprof_config_reload_failures_total %" PRIu64 "\n",
 		run->reload_failures);
+	prom_header(f, "tgprof_metrics_connections_total", "counter",
+		    "Connections accepted on the metrics port.");
+	fprintf(f, "tgprof_metrics_connections_total %" PRIu64 "\n",
+		run->http.connections);
+	prom_header(
+		f, "tgprof_metrics_connections_closed_total", "counter",
+		"Connections of the metrics port closed before their answer: "
+		"at the deadline from accept, or shed for a newer one.");
+	fprintf(f,
+		"tgprof_metrics_connections_closed_total{reason=\"deadline\"} %" PRIu64
+		"\n",
+		run->http.timed_out);
+	fprintf(f,
+		"tgprof_metrics_connections_closed_total{reason=\"shed\"} %" PRIu64
+		"\n",
+		run->http.shed);
 	if (fclose(f)) {
 		free(buf);
 		return NULL;

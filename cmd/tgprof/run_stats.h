@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "cmd/tgprof/config/config.h"
+#include "cmd/tgprof/metrics.h"
 #include "cmd/tgprof/runlog.h"
 #include "exporter/file.h"
 #include "exporter/otlp_http.h"
@@ -52,6 +53,7 @@ struct run_facts {
 	uint64_t start_unix_ns;
 	uint64_t reloads;
 	uint64_t reload_failures;
+	struct metrics_server_stats http; /* the metrics port's connections */
 };
 
 /* Adds one receiver's counters (and gauges, when @gauges: they are not

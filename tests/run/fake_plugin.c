@@ -39,6 +39,7 @@ struct fake_config {
 	uint32_t samples; /* per interval */
 	bool fail_start; /* start() fails as without privileges */
 	uint32_t permanent_error_after; /* intervals; 0: never */
+	uint32_t kernel_loss; /* samples and events lost per interval */
 	struct configmap_marks marks;
 };
 
@@ -55,7 +56,10 @@ struct fake_config {
 	X("permanent_error_after", permanent_error_after, INT, "0", 0, 1000, \
 	  0,                                                                 \
 	  "Intervals after which it reports a permanent error and stops "    \
-	  "offering; 0: never.")
+	  "offering; 0: never.")                                             \
+	X("kernel_loss", kernel_loss, INT, "0", 0, 1000, 0,                  \
+	  "Samples, and events, counted as lost in the kernel each "         \
+	  "interval.")
 
 #define FAKE_FIELD(...) CONFIGMAP_FIELD(struct fake_config, __VA_ARGS__)
 
@@ -186,6 +190,8 @@ static int build_request(struct tgprof_receiver *r, void **ret, size_t *len)
 	if (!err) {
 		pthread_mutex_lock(&r->lock);
 		r->st.samples += r->cfg.c.samples;
+		r->st.samples_lost += r->cfg.c.kernel_loss;
+		r->st.events_lost += r->cfg.c.kernel_loss;
 		pthread_mutex_unlock(&r->lock);
 	}
 	return err;

@@ -142,6 +142,95 @@ class Collector:
         self.server.server_close()
 
 
+class FailingCollector:
+    """An OTLP/HTTP endpoint on loopback that answers every POST with
+    @status, or (status None) holds it unanswered until closed."""
+
+    def __init__(self, status):
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                if status is None:
+                    owner.release.wait(30)
+                    return
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.release = threading.Event()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever,
+                                       daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class SlowClients:
+    """@n connections to @port that each send part of a request, then a
+    byte now and then, never the end; with @reconnect, one closed by the
+    server is opened again at once. Counts what the server closed and how
+    long each lived."""
+
+    PARTIAL = b"GET /metrics HTTP/1.1\r\nHost: x\r\n"
+
+    def __init__(self, port, n, reconnect):
+        self.port, self.n, self.reconnect = port, n, reconnect
+        self.opened = self.closed = 0
+        self.lifetimes = []
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.main, daemon=True)
+        self.thread.start()
+
+    def connect(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+        s.setblocking(False)
+        s.send(self.PARTIAL)
+        self.opened += 1
+        return s
+
+    def main(self):
+        import select
+        socks = {self.connect(): time.monotonic() for _ in range(self.n)}
+        while not self.stopping.is_set():
+            ready, _, _ = select.select(list(socks), [], [], 0.25)
+            for s in ready:
+                try:
+                    gone = not s.recv(4096)
+                except OSError:
+                    gone = True
+                if not gone:
+                    continue
+                self.lifetimes.append(time.monotonic() - socks.pop(s))
+                s.close()
+                self.closed += 1
+                if self.reconnect and not self.stopping.is_set():
+                    try:
+                        socks[self.connect()] = time.monotonic()
+                    except OSError:
+                        pass
+            for s in socks:
+                try:
+                    s.send(b"X")
+                except OSError:
+                    pass
+        for s in socks:
+            s.close()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join()
+
+
 class Daemon:
     """One `tgprof run` with its stderr read into lines."""
 
@@ -598,6 +687,54 @@ class RunTest(unittest.TestCase):
         stopped = [e for e in d.events() if e["msg"] == "stopped"][0]
         self.assertGreaterEqual(int(stopped["dropped"]), 4)
 
+    # ---- losses ----
+
+    def test_every_kind_of_loss_is_logged_once_per_minute(self):
+        bad, hung = FailingCollector(400), FailingCollector(None)
+        self.addCleanup(bad.close)
+        self.addCleanup(hung.close)
+        exporters = ("  otlphttp/bad:\n    endpoint: %s\n" % bad.url +
+                     "  otlphttp/hung:\n    endpoint: %s\n" % hung.url +
+                     "    sending_queue:\n      queue_size: 1\n")
+        d = self.daemon(config(exporters=exporters,
+                               receiver="    kernel_loss: 7\n"))
+        kinds = {
+            "kernel ring buffer full: samples lost": "receivers",
+            "kernel ring buffer full: process events lost": "receivers",
+            "export failed permanently: profiles dropped":
+                "exporters.otlphttp/bad",
+            "export queue full: profiles dropped": "exporters.otlphttp/hung",
+        }
+
+        def said(msg):
+            return [e for e in d.events() if e["msg"] == msg]
+        for msg, comp in kinds.items():
+            first = d.wait_event(lambda e: e["msg"] == msg, 10, msg)[0]
+            self.assertEqual(first["level"], "warn")
+            self.assertEqual(first["component"], comp)
+            self.assertGreater(int(first["lost"]), 0)
+            self.assertEqual(first["lost"], first["total"])
+        # More of each is lost, but within the minute nothing more is said.
+        n = len(d.wait_event(lambda e: e["msg"].startswith("fake: offered"),
+                             10, "an interval"))
+        d.wait_event(lambda e: e["msg"].startswith(
+            "fake: offered interval %d " % (n + 10)), 20, "ten more intervals")
+        for msg in kinds:
+            self.assertEqual(len(said(msg)), 1, msg)
+        # Stopping says the rest, with the totals of the stopped line.
+        self.assertEqual(d.stop(), 0)
+        stopped = [e for e in d.events() if e["msg"] == "stopped"][0]
+        for msg in kinds:
+            lines = said(msg)
+            self.assertEqual(len(lines), 2, msg)
+            self.assertEqual(int(lines[0]["total"]) + int(lines[1]["lost"]),
+                             int(lines[1]["total"]))
+        samples = said("kernel ring buffer full: samples lost")
+        self.assertEqual(samples[1]["total"], stopped["samples_lost"])
+        self.assertEqual(int(samples[1]["total"]) % 7, 0)
+        events = said("kernel ring buffer full: process events lost")
+        self.assertEqual(events[1]["total"], stopped["events_lost"])
+
     # ---- /metrics and /healthz ----
 
     def test_metrics_and_healthz(self):
@@ -657,6 +794,65 @@ class RunTest(unittest.TestCase):
         self.assertEqual(d.stop(), 0)
         with self.assertRaises(OSError):
             get(port, "/healthz")
+
+    def test_healthz_answers_while_slow_clients_hold_the_port(self):
+        port = free_port()
+        svc = "  telemetry:\n    metrics:\n      address: 127.0.0.1:%d\n" % port
+        d = self.daemon(config(self.out, service=svc))
+
+        def healthy():
+            try:
+                return get(port, "/healthz")[0] == 200
+            except OSError:
+                return False
+        wait_until(healthy, 10, "healthy")
+
+        def closed_counts():
+            m = parse_prometheus(get(port, "/metrics")[2])
+            return (m['tgprof_metrics_connections_closed_total'
+                      '{reason="deadline"}'],
+                    m['tgprof_metrics_connections_closed_total'
+                      '{reason="shed"}'])
+
+        def probe():
+            """One /healthz with a failure deadline (not a measurement)."""
+            start = time.monotonic()
+            status = http(port, b"GET /healthz HTTP/1.1\r\n\r\n",
+                          timeout=2)[0]
+            return status, time.monotonic() - start
+
+        # Sixteen clients that trickle a request in, a byte at a time and
+        # never finish it: each is closed at the deadline from accept
+        # however recently it sent something.
+        slow = SlowClients(port, 16, reconnect=False)
+        self.addCleanup(slow.stop)
+        for _ in range(6):
+            status, took = probe()
+            self.assertEqual(status, 200)
+        wait_until(lambda: slow.closed == 16, 15,
+                   "the server to close the 16 slow clients")
+        self.assertLess(max(slow.lifetimes), 8.0, slow.lifetimes)
+        self.assertGreaterEqual(
+            wait_until(lambda: closed_counts()[0] >= 16 and closed_counts(),
+                       5, "the deadline closes in /metrics")[0], 16)
+        slow.stop()
+
+        # Far more clients than slots, reconnecting as soon as they are
+        # closed: the oldest are shed, every probe gets in.
+        flood = SlowClients(port, 96, reconnect=True)
+        self.addCleanup(flood.stop)
+        wait_until(lambda: flood.opened >= 96, 10, "96 slow connections")
+        took = []
+        for _ in range(12):
+            status, t = probe()
+            self.assertEqual(status, 200)
+            took.append(t)
+        flood.stop()
+        sys.stderr.write("healthz under %d slow clients: max %.3f s, "
+                         "median %.3f s\n" % (96, max(took),
+                                              sorted(took)[len(took) // 2]))
+        wait_until(lambda: closed_counts()[1] > 0, 5, "shed connections")
+        self.assertEqual(d.stop(), 0)
 
     def test_metrics_are_per_exporter_by_component_id(self):
         port = free_port()
