@@ -597,6 +597,10 @@ int pycode_cache__resolve(struct pycode_cache *c,
 		if (err == -EINVAL) {
 			c->st.bad_objects++;
 			cache__warn(c, tgid, code, "not a code object", err);
+		} else if (err == -ESRCH) {
+			/* Its samples outlived it: a short-lived interpreter
+			 * is no news. Counted, not warned about. */
+			c->st.read_errors++;
 		} else if (err != -ENOMEM) {
 			c->st.read_errors++;
 			cache__warn(c, tgid, code, "unreadable", err);
