@@ -221,8 +221,13 @@ static void world_build(struct world *w, struct rand64 *r)
 		bp->nthreads = 1 + rng_below(r, MAX_THREADS);
 		for (j = 0; j < bp->nthreads; j++) {
 			bp->tids[j] = bp->proc.tgid + j;
-			snprintf(bp->comms[j], sizeof(bp->comms[j]), "%.10s-%u",
-				 prog->path + 9, j % 10);
+			char comm[sizeof(bp->comms[j])];
+
+			/* Through a local: gcc cannot tell that prog->path
+			 * is no part of bp (-Wrestrict). */
+			snprintf(comm, sizeof(comm), "%.10s-%u", prog->path + 9,
+				 j % 10);
+			memcpy(bp->comms[j], comm, sizeof(comm));
 		}
 	}
 }

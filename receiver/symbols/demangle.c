@@ -368,7 +368,8 @@ struct v0_ident {
 
 static int v0__undisambiguated_ident(struct v0 *p, struct v0_ident *id)
 {
-	size_t len;
+	size_t len = 0; /* set when v0__decimal() succeeds; -O2 with the
+			   sanitizers cannot tell */
 
 	id->punycode = v0__eat(p, 'u');
 	if (v0__decimal(p, &len))

@@ -106,6 +106,57 @@ def validate_reports_every_problem_with_exit_2(tgprof, src, tmp):
                              r.stderr.splitlines(True), "want", "got")))
 
 
+def local_addresses():
+    """The addresses of this host's interfaces (what `ip` lists)."""
+    r = subprocess.run(["ip", "-o", "addr"], capture_output=True, text=True,
+                       timeout=10)
+    return {w.split("/")[0] for line in r.stdout.splitlines()
+            for w in line.split()[3:4]}
+
+
+def validate_refuses_a_metrics_address_not_of_this_host(tgprof, src, tmp):
+    def check(address):
+        path = write(tmp, "m.yaml", GOOD.replace(
+            "      exporters: [otlphttp/pyroscope, file]\n",
+            "      exporters: [otlphttp/pyroscope, file]\n"
+            "  telemetry:\n"
+            "    metrics:\n"
+            "      address: \"%s\"\n" % address))
+        env = dict(os.environ, TGPROF_CLI_TOKEN="t0ken",
+                   TGPROF_CLI_POD_IP="127.0.0.1")
+        return run(tgprof, "validate", "--config", path, env=env)
+
+    for good in ("127.0.0.1:9464", "127.0.0.2:1", "localhost:9464",
+                 "LOCALHOST:9464", "[::1]:9464",
+                 "${env:TGPROF_CLI_POD_IP}:9464"):
+        r = check(good)
+        expect(r.returncode == 0, f"{good} refused: {r.stderr}")
+    other = "198.51.100.254"
+    expect(other not in local_addresses(),
+           f"{other} is this host's: pick another for the test")
+    wildcard = ("expected one address, not every interface: anyone who "
+                "reaches the host could hold the probe port (use 127.0.0.1, "
+                "or the pod's ${env:POD_IP})")
+    for bad, why in (
+            ("0.0.0.0:9464", wildcard),
+            ("[::]:9464", wildcard),
+            ("metrics.example.com:9464", "expected localhost or a literal "
+             "IP address of this host, not a name to resolve"),
+            ("ip6-localhost:9464", "expected localhost or a literal IP "
+             "address of this host, not a name to resolve"),
+            (other + ":9464",
+             "expected an address of this host's interfaces"),
+            ("[2001:db8::dead]:9464",
+             "expected an address of this host's interfaces"),
+            (":9464", "expected host:port (like 127.0.0.1:8888)")):
+        r = check(bad)
+        want = (f"{tmp}/m.yaml:19:16: service.telemetry.metrics.address: "
+                f"{why}, got \"{bad}\"\n")
+        expect(r.returncode == 2, f"{bad}: exit {r.returncode}")
+        expect(r.stderr == want, f"{bad}:\n want {want!r}\n got  "
+               f"{r.stderr!r}")
+
+
 def validate_needs_a_config_argument(tgprof, src, tmp):
     r = run(tgprof, "validate")
     expect(r.returncode == 2, f"no --config: exit {r.returncode}")
@@ -311,6 +362,7 @@ CASES = {f.__name__: f for f in (
     record_bounds_come_from_the_plugin,
     record_set_refuses_unknown_and_bad_keys,
     update_config_doc,
+    validate_refuses_a_metrics_address_not_of_this_host,
 )}
 
 

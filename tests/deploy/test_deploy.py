@@ -164,6 +164,7 @@ def kustomize_renders_the_whole_stack():
             ("Deployment", "grafana"), ("Deployment", "otel-collector"),
             ("Deployment", "pyroscope"),
             ("Namespace", NAMESPACE),
+            ("NetworkPolicy", "tgprof"),
             ("Service", "grafana"), ("Service", "otel-collector"),
             ("Service", "pyroscope"),
             ("ServiceAccount", "otel-collector"),
@@ -311,10 +312,15 @@ def daemonset_matches_its_configuration():
            "NODE_NAME is not the downward API's spec.nodeName")
     expect(cfg["receivers"]["tgprof"]["host_name"] == "${env:NODE_NAME}",
            "host_name is not ${env:NODE_NAME}")
+    # The metrics port listens on the pod's address alone: where the
+    # kubelet probes, and nowhere else (not a wildcard).
+    expect(env.get("POD_IP", {}).get("valueFrom", {}).get("fieldRef", {})
+           .get("fieldPath") == "status.podIP",
+           "POD_IP is not the downward API's status.podIP")
     address = cfg["service"]["telemetry"]["metrics"]["address"]
     host, port = address.rsplit(":", 1)
-    expect(host in ("0.0.0.0", "[::]", ""),
-           f"metrics listen on {address}: the kubelet cannot probe that")
+    expect(host == "${env:POD_IP}",
+           f"metrics listen on {address}, not on the pod's address")
     ports = {p["name"]: p["containerPort"] for p in c["ports"]}
     expect(ports.get("metrics") == int(port),
            f"container port metrics={ports.get('metrics')}, config {port}")
@@ -322,6 +328,12 @@ def daemonset_matches_its_configuration():
         get = c.get(probe, {}).get("httpGet", {})
         expect(get.get("path") == "/healthz" and get.get("port") == "metrics",
                f"{probe} is not GET /healthz on the metrics port")
+        expect("host" not in get, f"{probe} probes another host than the "
+               "pod's address")
+        # /healthz answers in milliseconds; its server closes a
+        # connection 3 s after accept.
+        expect(1 <= c[probe].get("timeoutSeconds", 1) <= 3,
+               f"{probe} timeoutSeconds {c[probe].get('timeoutSeconds')}")
     expect(spec.get("tolerations") == [{"operator": "Exists"}],
            f"tolerations {spec.get('tolerations')}: not every node")
     expect(cfg["exporters"]["otlphttp"]["endpoint"] ==
@@ -419,6 +431,39 @@ def collector_refuses_the_batch_processor_for_profiles():
     print("PASS: the batch processor is refused in a profiles pipeline")
 
 
+def network_policy_admits_only_the_scraper_to_metrics():
+    objs = render()
+    ds = find(objs, "DaemonSet", "tgprof")
+    c = pod_spec(ds)["containers"][0]
+    port = {p["name"]: p["containerPort"] for p in c["ports"]}["metrics"]
+    labels = ds["spec"]["template"]["metadata"]["labels"]
+    pols = [o for o in objs if o["kind"] == "NetworkPolicy"]
+    expect(len(pols) == 1, f"{len(pols)} NetworkPolicies rendered")
+    pol = pols[0]
+    sel = pol["spec"]["podSelector"].get("matchLabels", {})
+    expect(sel and all(labels.get(k) == v for k, v in sel.items()),
+           f"the NetworkPolicy selects {sel}, not tgprof's pods {labels}")
+    expect(pol["spec"].get("policyTypes") == ["Ingress"],
+           f"policyTypes {pol['spec'].get('policyTypes')}")
+    rules = pol["spec"].get("ingress") or []
+    expect(len(rules) == 1, f"{len(rules)} ingress rules, expected one")
+    rule = rules[0]
+    expect(rule.get("ports") == [{"port": port, "protocol": "TCP"}],
+           f"the rule admits ports {rule.get('ports')}, not {port}/TCP")
+    peers = rule.get("from") or []
+    # Each peer names a namespace and pods in it: never everyone, never an
+    # address block (the kubelet's probes come from the node, which
+    # NetworkPolicy always admits).
+    expect(peers, "the rule admits every source")
+    for peer in peers:
+        expect(set(peer) == {"namespaceSelector", "podSelector"},
+               f"peer {peer} is not one namespace's scraper pods")
+        expect(peer["namespaceSelector"].get("matchLabels") and
+               peer["podSelector"].get("matchLabels"),
+               f"peer {peer} selects every namespace or every pod")
+    print(f"PASS: only {peers} reach tgprof, on {port}/TCP")
+
+
 def tgprof_configs_pass_tgprof_validate():
     expect(TGPROF and os.access(TGPROF, os.X_OK),
            f"TGPROF_BINARY={TGPROF!r} is not an executable")
@@ -427,7 +472,7 @@ def tgprof_configs_pass_tgprof_validate():
         daemonset = os.path.join(d, "daemonset.yaml")
         with open(daemonset, "w") as f:
             f.write(configmap_data(objs, "tgprof-config"))
-        env = dict(os.environ, NODE_NAME="node-1")
+        env = dict(os.environ, NODE_NAME="node-1", POD_IP="127.0.0.1")
         for what, path in (
                 ("the DaemonSet's ConfigMap", daemonset),
                 ("the image's", src("deploy", "image", "config.yaml")),
@@ -437,6 +482,14 @@ def tgprof_configs_pass_tgprof_validate():
             expect(r.returncode == 0 and "config OK" in r.stdout,
                    f"tgprof validate refuses {what} configuration:\n"
                    f"{r.stdout}{r.stderr}")
+        # The metrics address is the pod's: another host's is refused.
+        r = run(TGPROF, "validate", "--config", daemonset,
+                env=dict(env, POD_IP="198.51.100.254"))
+        expect(r.returncode == 2 and
+               "service.telemetry.metrics.address: expected an address of "
+               "this host's interfaces, got \"198.51.100.254:9464\"" in
+               r.stderr, "validate took another host's address for the "
+               f"metrics:\n{r.stdout}{r.stderr}")
         # host_name really comes from the environment.
         env.pop("NODE_NAME")
         r = run(TGPROF, "validate", "--config", daemonset, env=env)
@@ -649,6 +702,7 @@ CASES = {f.__name__: f for f in (
     collector_without_the_feature_gate_refuses_profiles,
     collector_refuses_the_batch_processor_for_profiles,
     tgprof_configs_pass_tgprof_validate,
+    network_policy_admits_only_the_scraper_to_metrics,
     systemd_unit_verifies,
     capabilities_agree_everywhere,
     deploy_scripts_parse,

@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: Apache-2.0
 # `make install` in miniature: cmake --install into a fresh prefix, then
 # checks what landed there and builds a host through tgprof-receiver.pc.
-#   check-install.sh BUILD_DIR SOURCE_DIR CC
+#   check-install.sh BUILD_DIR SOURCE_DIR CC [CFLAGS]
+# CFLAGS: what the library was built with that its host must be too (the
+# sanitizers of -DTGPROF_SANITIZE, whose runtime must come first).
 set -eu
 build=$1
 src=$2
 cc=$3
+extra=${4:-}
 
 prefix=$(mktemp -d /tmp/tgprof-install-XXXXXX)
 trap 'rm -rf "$prefix"' EXIT
@@ -50,7 +53,7 @@ case $libs in
 esac
 
 # shellcheck disable=SC2086 # the flags are words
-"$cc" -std=c99 -Wall -Werror $cflags -o "$prefix/pc_host" \
+"$cc" -std=c99 -Wall -Werror $extra $cflags -o "$prefix/pc_host" \
 	"$src/tests/plugin/pc_host.c" $libs
 out=$(LD_LIBRARY_PATH="$libdir" "$prefix/pc_host")
 version=$(sed -n 's/^project(tgprof VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")

@@ -2,7 +2,13 @@
 /* The `service` section of the YAML: pipelines, telemetry (logs,
  * metrics), the plugin path and the shutdown timeout; its config map
  * table and checks. */
+#include <ifaddrs.h>
+#include <stdio.h>
 #include <string.h>
+#include <strings.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include "cmd/tgprof/config/service.h"
 
@@ -27,7 +33,9 @@
 	  "One event per line, as logfmt or JSON.", .choices = "logfmt|json") \
 	X("telemetry.metrics.address", metrics_address, STRING, "", 0, 0, 0,  \
 	  "host:port serving self-statistics in the Prometheus text format "  \
-	  "(use a loopback address); empty: off.",                            \
+	  "and /healthz; the host is localhost or a literal IP address of "   \
+	  "this host (127.0.0.1; in Kubernetes the pod's, ${env:POD_IP}), "   \
+	  "never a wildcard; empty: off.",                                    \
 	  .max_len = 255)                                                     \
 	X("plugin", plugin, STRING, "", 0, 0, 0,                              \
 	  "Path of libtgprof_receiver.so; empty: next to the binary, then "   \
@@ -51,18 +59,91 @@ static const struct configmap service_map = {
 	.marks_offset = offsetof(struct service_config, marks),
 };
 
+/* Whether the address @family/@addr is one of this host's interfaces. */
+static bool address_of_this_host(int family, const void *addr)
+{
+	struct ifaddrs *ifs, *i;
+	bool found = false;
+
+	if (getifaddrs(&ifs))
+		return false;
+	for (i = ifs; i && !found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != family)
+			continue;
+		if (family == AF_INET)
+			found = !memcmp(
+				&((struct sockaddr_in *)i->ifa_addr)->sin_addr,
+				addr, sizeof(struct in_addr));
+		else
+			found = !memcmp(
+				&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				addr, sizeof(struct in6_addr));
+	}
+	freeifaddrs(ifs);
+	return found;
+}
+
+/* What is wrong with the host part of a metrics address (host:port
+ * already checked), or NULL: localhost, or a literal IP address of this
+ * host. A name would be resolved by DNS, and a wildcard listens on every
+ * interface, where anyone who reaches the node can hold the probe port. */
+static const char *metrics_host_problem(const char *address)
+{
+	unsigned char addr[sizeof(struct in6_addr)];
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon;
+	size_t n;
+	int family = AF_INET;
+
+	if (*address == '[') {
+		family = AF_INET6;
+		address++;
+		colon = strchr(address, ']');
+	} else {
+		colon = strrchr(address, ':');
+	}
+	n = colon - address;
+	if (n >= sizeof(host))
+		return "expected localhost or a literal IP address of this host";
+	memcpy(host, address, n);
+	host[n] = '\0';
+	if (!strcasecmp(host, "localhost"))
+		return NULL;
+	if (inet_pton(family, host, addr) != 1)
+		return "expected localhost or a literal IP address of this host, not a name to resolve";
+	if (family == AF_INET ?
+		    ((struct in_addr *)addr)->s_addr == htonl(INADDR_ANY) :
+		    IN6_IS_ADDR_UNSPECIFIED((struct in6_addr *)addr))
+		return "expected one address, not every interface: anyone who reaches the host could hold the probe port (use 127.0.0.1, or the pod's ${env:POD_IP})";
+	if (family == AF_INET ?
+		    (ntohl(((struct in_addr *)addr)->s_addr) >> 24) == 127 :
+		    IN6_IS_ADDR_LOOPBACK((struct in6_addr *)addr))
+		return NULL;
+	if (!address_of_this_host(family, addr))
+		return "expected an address of this host's interfaces";
+	return NULL;
+}
+
 static size_t service_check(const void *cfg, configmap_report_fn report,
 			    void *ctx)
 {
 	const struct service_config *c = cfg;
 	char got[CONFIGMAP_QUOTE_BUF];
+	const char *why;
 
-	if (!*c->metrics_address || host_port__valid(c->metrics_address))
+	if (!*c->metrics_address)
 		return 0;
 	configmap__quote(c->metrics_address, got, sizeof(got));
-	return host_component__problem(
-		report, ctx, "telemetry.metrics.address",
-		"expected host:port (like 127.0.0.1:8888), got %s", got);
+	if (!host_port__valid(c->metrics_address))
+		return host_component__problem(
+			report, ctx, "telemetry.metrics.address",
+			"expected host:port (like 127.0.0.1:8888), got %s",
+			got);
+	why = metrics_host_problem(c->metrics_address);
+	if (!why)
+		return 0;
+	return host_component__problem(report, ctx, "telemetry.metrics.address",
+				       "%s, got %s", why, got);
 }
 
 const struct host_component host_service = {
