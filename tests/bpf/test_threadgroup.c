@@ -300,7 +300,11 @@ Test(threadgroup, exec_from_non_leader_thread, .timeout = 120)
 		      after);
 	cr_assert_eq(st.procs.new_processes, 1,
 		     "exec must not look like a new process");
-	cr_assert_eq(st.procs.execs, 1);
+	/* The thread's exec; and the harness's own exec of the fixture
+	 * when a sample of its child landed between fork and execv (a
+	 * slow or busy machine), which makes the entry exist before it. */
+	cr_assert(st.procs.execs == 1 || st.procs.execs == 2,
+		  "%llu execs counted", (unsigned long long)st.procs.execs);
 	cr_assert_eq(st.procs.group_exits, 1);
 
 	receiver__free(r);
