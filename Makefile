@@ -6,7 +6,7 @@ CMAKE_FLAGS ?=
 RUN_SECONDS ?= 10
 RUN_OUT ?= tgprof-out
 
-.PHONY: all deps configure build run test install install-deps clean
+.PHONY: all deps configure build run test test-sanitize install install-deps clean
 
 all: build
 
@@ -35,6 +35,21 @@ run: build
 
 test: build
 	@cd $(BUILD) && ctest --output-on-failure --timeout 900
+	@$(MAKE) --no-print-directory test-sanitize
+
+# The unit, plugin, run, cli and BPF tests again, everything built with
+# AddressSanitizer and UndefinedBehaviorSanitizer (-Werror as always); any
+# report fails its test.
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps
+	@cmake -S . -B $(SANITIZE_BUILD) -G Ninja $(CMAKE_FLAGS) \
+		-DTGPROF_SANITIZE=address,undefined >/dev/null
+	@cmake --build $(SANITIZE_BUILD)
+	@cd $(SANITIZE_BUILD) && \
+		ASAN_OPTIONS=halt_on_error=1:abort_on_error=1:detect_leaks=0 \
+		UBSAN_OPTIONS=halt_on_error=1:abort_on_error=1:print_stacktrace=1 \
+		ctest --output-on-failure --timeout 900 -L 'unit|plugin|run|cli|bpf' \
+		-LE 'e2e|deploy|pyroscope|collector|fuzz'
 
 # Installs into PREFIX (default /usr/local): bin/tgprof, the receiver
 # plugin lib/libtgprof_receiver.so* (with its symlinks), the ABI header
