@@ -16,6 +16,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/ratelimit.h"
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
@@ -33,8 +34,6 @@
  * process's, left in /tmp by one that had the PID before (runtimes do not
  * remove their maps); the slack covers clock-tick rounding and steps. */
 #define PERFMAP_STALE_SLACK_NS (2 * NSEC_PER_SEC)
-#define PERFMAP_WARN_BURST 10
-#define PERFMAP_WARN_WINDOW_NS (60 * NSEC_PER_SEC)
 
 /* ---- parser ---- */
 
@@ -433,8 +432,7 @@ struct perfmap_cache {
 	struct pm_proc *head, *tail;
 	struct pm_retired *retired;
 	uint64_t epoch;
-	uint64_t warn_window_ns;
-	unsigned int warn_count;
+	struct ratelimit warn;
 	struct perfmap_stats st;
 };
 
@@ -576,11 +574,7 @@ static void cache__warn(struct perfmap_cache *c, struct pm_proc *p,
 	if (p->warned || !c->log)
 		return;
 	p->warned = true;
-	if (now - c->warn_window_ns > PERFMAP_WARN_WINDOW_NS) {
-		c->warn_window_ns = now;
-		c->warn_count = 0;
-	}
-	if (c->warn_count++ >= PERFMAP_WARN_BURST)
+	if (!ratelimit__allow(&c->warn, now))
 		return;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);

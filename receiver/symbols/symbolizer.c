@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/ratelimit.h"
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/opts.h"
@@ -44,8 +45,6 @@
 /* Demangled names cached per file; more are shown mangled, counted. */
 #define SYMBOLIZER_MAX_NAMES_PER_FILE 65536
 /* Bad-file warnings: at most this many per window, the rest counted. */
-#define SYMBOLIZER_WARN_BURST 10
-#define SYMBOLIZER_WARN_WINDOW_NS (60 * NSEC_PER_SEC)
 
 /* A demangled name, keyed by the address of the system name it shows. */
 struct symname {
@@ -114,8 +113,7 @@ struct symbolizer {
 	const char *debug_dirs[DEBUGINFO_MAX_DIRS];
 	size_t ndebug_dirs;
 	uint64_t epoch;
-	uint64_t warn_window_ns;
-	unsigned int warn_count;
+	struct ratelimit warn;
 	struct symbolizer_stats st;
 };
 
@@ -491,11 +489,7 @@ static void symbolizer__warn_file(struct symbolizer *sy, struct symfile *f,
 	if (f->logged)
 		return;
 	f->logged = true;
-	if (now - sy->warn_window_ns > SYMBOLIZER_WARN_WINDOW_NS) {
-		sy->warn_window_ns = now;
-		sy->warn_count = 0;
-	}
-	if (++sy->warn_count > SYMBOLIZER_WARN_BURST) {
+	if (!ratelimit__allow(&sy->warn, now)) {
 		sy->st.warnings_suppressed++;
 		return;
 	}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/uio.h>
 
+#include "lib/ratelimit.h"
 #include "lib/clock.h"
 #include "lib/htab.h"
 #include "lib/list.h"
@@ -20,8 +21,6 @@
 #define PY_MAX_LINE (1 << 24) /* a line or firstlineno past this: garbage */
 #define PY_MAX_STR_LEN (1 << 24) /* characters of a str believed */
 #define PY_VARINT_MAX_CHUNKS 5 /* 30 bits: more is a runaway varint */
-#define PY_WARN_BURST 10
-#define PY_WARN_WINDOW_NS (60 * NSEC_PER_SEC)
 
 /* ---- location table ---- */
 
@@ -216,8 +215,7 @@ struct pycode_cache {
 	struct py_line_range *scratch; /* PYCODE_MAX_LINETABLE ranges */
 	uint8_t *buf; /* PYCODE_MAX_LINETABLE + a code object */
 	size_t buf_size;
-	uint64_t warn_window_ns;
-	unsigned int warn_count;
+	struct ratelimit warn;
 	struct pycode_stats st;
 };
 
@@ -313,11 +311,7 @@ static void cache__warn(struct pycode_cache *c, uint32_t tgid, uint64_t code,
 	if (!c->log)
 		return;
 	now = clock_ns(CLOCK_MONOTONIC);
-	if (now - c->warn_window_ns > PY_WARN_WINDOW_NS) {
-		c->warn_window_ns = now;
-		c->warn_count = 0;
-	}
-	if (c->warn_count++ >= PY_WARN_BURST)
+	if (!ratelimit__allow(&c->warn, now))
 		return;
 	tg_warn(c->log,
 		"python code object %#" PRIx64 " of process %" PRIu32
