@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -143,6 +144,45 @@ void fixture_cleanup(struct fixture *f)
 	if (f->out_fd >= 0)
 		close(f->out_fd);
 	f->go_fd = f->out_fd = -1;
+}
+
+void harness_load_start(struct load *l)
+{
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	pid_t parent = getpid();
+
+	l->n = 0;
+	if (ncpu < 1)
+		ncpu = 1;
+	if (ncpu > (long)(sizeof(l->pid) / sizeof(l->pid[0])))
+		ncpu = sizeof(l->pid) / sizeof(l->pid[0]);
+	while (l->n < ncpu) {
+		pid_t pid = fork();
+
+		cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+		if (pid == 0) {
+			volatile unsigned long spin = 0;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(0);
+			prctl(PR_SET_NAME, "tgprof-load");
+			for (;;)
+				spin++;
+		}
+		l->pid[l->n++] = pid;
+	}
+}
+
+void harness_load_stop(struct load *l)
+{
+	int i;
+
+	for (i = 0; i < l->n; i++) {
+		kill(l->pid[i], SIGKILL);
+		waitpid(l->pid[i], NULL, 0);
+	}
+	l->n = 0;
 }
 
 static void capture_on_sample(void *ctx, const struct sym_sample *s)

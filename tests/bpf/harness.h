@@ -86,6 +86,18 @@ void run_cmd(char *const argv[], struct cmd_result *res);
 /* The exit code, or -1 when killed by a signal. */
 int exit_code(const struct cmd_result *res);
 
+/* Both cores busy, as on the hosts tgprof runs on: one spinning child per
+ * online CPU (comm "tgprof-load"), killed with the test process if it dies.
+ * Tests whose behaviour must hold under load start it themselves. */
+struct load {
+	pid_t pid[64];
+	int n;
+};
+
+void harness_load_start(struct load *l);
+/* Kills and reaps the spinners; safe to call twice. */
+void harness_load_stop(struct load *l);
+
 /* TGPROF_FIXTURE_DIR "/" @name, in a static buffer per call site. */
 const char *fixture_path(const char *name, char *buf, size_t len);
 
