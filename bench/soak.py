@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
+"""tgprof run's memory over a long run: the soak.
+
+Starts the ~500-process host of bench/load/host_load.sh (large C++ and Go
+binaries, python3.11, node, short-lived processes, both cores busy), a
+loopback OTLP/HTTP sink that answers 200, and `tgprof run` at the
+DaemonSet's settings (19 Hz, 5 s intervals, whole host) exporting to it with
+its /metrics on loopback. Every 10 s it reads tgprof's resident memory
+(VmRSS, RssAnon, RssFile) and the byte gauges of /metrics; it prints a line
+per minute and, at the end, RSS at 1 minute (the start of the steady
+state), 10 minutes and the end, with the peak and the cache sizes.
+
+Usage: sudo python3 bench/soak.py [BUILD] [MINUTES] [SCALE]
+       (defaults: build 60 1; SCALE multiplies the host load)
+"""
+import http.server
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
+MINUTES = float(sys.argv[2]) if len(sys.argv) > 2 else 60
+SCALE = sys.argv[3] if len(sys.argv) > 3 else "1"
+LOAD = os.path.join(HERE, "load", "host_load.sh")
+
+
+class Sink:
+    """Loopback OTLP/HTTP endpoint: 200 to every POST, counts bytes."""
+
+    def __init__(self):
+        owner = self
+        self.posts = 0
+        self.bytes = 0
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get(
+                    "Content-Length", 0)))
+                owner.posts += 1
+                owner.bytes += len(body)
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                                      Handler)
+        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever,
+                         daemon=True).start()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def status_kib(pid):
+    got = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            if k in ("VmRSS", "VmHWM", "RssAnon", "RssFile", "RssShmem"):
+                got[k] = int(v.split()[0])
+    return got
+
+
+def gauges(url):
+    """tgprof_*_bytes gauges and a few counters from /metrics."""
+    got = {}
+    try:
+        with urllib.request.urlopen(url + "/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return got
+    for line in text.splitlines():
+        if line.startswith("#") or not line:
+            continue
+        key, _, value = line.rpartition(" ")
+        name = key.split("{")[0]
+        if name.endswith("_bytes") or name in (
+                "tgprof_processes", "tgprof_samples_total",
+                "tgprof_samples_lost_total", "tgprof_events_lost_total"):
+            got[key] = float(value)
+    return got
+
+
+def host_processes():
+    return sum(1 for d in os.listdir("/proc") if d.isdigit())
+
+
+def main():
+    if os.geteuid() != 0:
+        sys.exit("soak: needs root")
+    tgprof = os.path.join(BUILD, "tgprof")
+    if not os.access(tgprof, os.X_OK):
+        sys.exit("soak: build first (make build)")
+    work = tempfile.mkdtemp(prefix="tgprof-soak-")
+    sink = Sink()
+    port = free_port()
+    metrics = "http://127.0.0.1:%d" % port
+    config = os.path.join(work, "tgprof.yaml")
+    with open(config, "w") as f:
+        f.write("receivers:\n  tgprof:\n    sampling_frequency_hz: 19\n"
+                "    report_interval: 5s\n"
+                "exporters:\n  otlphttp:\n    endpoint: %s\n"
+                "service:\n  pipelines:\n    profiles:\n"
+                "      receivers: [tgprof]\n      exporters: [otlphttp]\n"
+                "  telemetry:\n    metrics:\n      address: 127.0.0.1:%d\n"
+                % (sink.url, port))
+    subprocess.run([LOAD, "start", os.path.join(work, "load"), SCALE],
+                   check=True)
+    err = open(os.path.join(work, "tgprof.log"), "wb")
+    proc = subprocess.Popen([tgprof, "run", "--config", config],
+                            stdout=subprocess.DEVNULL, stderr=err)
+    t0 = time.monotonic()
+    marks = {}
+    peak = 0
+    last = {}
+    try:
+        print("min  procs   VmRSS  RssAnon  RssFile  (MiB)  posts")
+        next_print = 0
+        while time.monotonic() - t0 < MINUTES * 60:
+            if proc.poll() is not None:
+                sys.exit("soak: tgprof exited with %d (log: %s)" %
+                         (proc.returncode, err.name))
+            st = status_kib(proc.pid)
+            peak = max(peak, st["VmRSS"])
+            m = (time.monotonic() - t0) / 60
+            for mark in (1, 10, 60, MINUTES):
+                if m >= mark and mark not in marks:
+                    marks[mark] = st
+            if m >= next_print:
+                print("%4.0f %6d %7.1f %8.1f %8.1f %12d" % (
+                    m, host_processes(), st["VmRSS"] / 1024,
+                    st["RssAnon"] / 1024, st["RssFile"] / 1024, sink.posts),
+                    flush=True)
+                next_print += 1
+            last = gauges(metrics) or last
+            time.sleep(10)
+        marks[MINUTES] = status_kib(proc.pid)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        subprocess.run([LOAD, "stop", os.path.join(work, "load")])
+    print("\nRSS (MiB), tgprof run, %s minutes, ~%s x 500 processes:" %
+          (MINUTES, SCALE))
+    for mark in sorted(marks):
+        st = marks[mark]
+        print("  at %5.1f min: VmRSS %6.1f  anon %6.1f  file %6.1f" % (
+            mark, st["VmRSS"] / 1024, st["RssAnon"] / 1024,
+            st["RssFile"] / 1024))
+    print("  peak VmRSS: %.1f MiB" % (peak / 1024))
+    print("  profiles exported: %d (%.1f MB)" % (sink.posts, sink.bytes / 1e6))
+    print("gauges at the end:")
+    for k in sorted(last):
+        print("  %s %.0f" % (k, last[k]))
+
+
+if __name__ == "__main__":
+    main()
