@@ -5,13 +5,17 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "lib/htab.h"
 #include "receiver/symbols/dwarf.h"
@@ -55,7 +59,18 @@
  * for a lookup to touch), and freed with the file. */
 #define DWARF_CHUNK_MIN (4u << 10)
 #define DWARF_CHUNK_MAX (256u << 10)
-/* Distinct file names of one file's DWARF (the budget stops it first). */
+/* libdw's handle, the sections it inflated and the line tables it
+ * caches per unit are needed only to index a unit (or to walk one too
+ * large to index); the maps hold their own copies of every name. Once a
+ * file has gone DWARF_IDLE_LOOKUPS lookups and DWARF_IDLE_NS without
+ * needing libdw, all of that is released (and the free heap trimmed) and
+ * a later lookup that needs it reads the file again through the fd kept
+ * for it. Only files whose DWARF is at least the open's release_min bytes
+ * keep an fd and are released. */
+#define DWARF_IDLE_LOOKUPS 1024u /* a power of two: see dwarf__idle() */
+#define DWARF_IDLE_NS (10ull * 1000000000ull)
+/* Distinct strings (file and function names) of one file's DWARF (the
+ * budget stops it first). */
 #define DWARF_MAX_FILES (1u << 24)
 /* Interning nodes are carved from the chunks this many at a time. */
 #define DWARF_FILE_NODES 256
@@ -144,7 +159,13 @@ struct dwarf_walked {
 
 struct dwarf_file {
 	Elf *elf;
-	Dwarf *dbg;
+	Dwarf *dbg; /* NULL while released */
+	int fd; /* kept to read the file again; -1: never released */
+	bool gone; /* could not be read again: no more indexing */
+	uint64_t file_size; /* what the file was when first read */
+	int64_t file_mtime_ns;
+	uint64_t idle; /* lookups since libdw was last needed */
+	uint64_t last_use_ns; /* CLOCK_MONOTONIC_COARSE */
 	size_t section_bytes;
 	size_t max_bytes;
 	size_t index_bytes; /* units, ranges, file names, the units' maps */
@@ -282,10 +303,124 @@ static int dwarf__pad(struct dwarf_file *d)
 	return 0;
 }
 
-struct dwarf_file *dwarf__open_fd(int fd, size_t max_bytes)
+static uint64_t coarse_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* libdw's handle over the file at @fd (size @file_size): the sections
+ * read (inflated, padded) now. On a second read the DWARF must be what it
+ * was. Returns 0 or -errno; on failure dwarf__unload() cleans up. */
+static int dwarf__load(struct dwarf_file *d, int fd, uint64_t file_size)
+{
+	uint64_t bytes = 0;
+	int err;
+
+	/* Read, not mapped: see the header. */
+	d->elf = elf_begin(fd, ELF_C_READ, NULL);
+	if (!d->elf || elf_kind(d->elf) != ELF_K_ELF)
+		return -ENOEXEC;
+	err = dwarf__section_bytes(d->elf, file_size, &bytes);
+	if (err)
+		return err;
+	if (!bytes)
+		return -ENODATA;
+	if (d->section_bytes && bytes != d->section_bytes)
+		return -ESTALE;
+	if (bytes > d->max_bytes / DWARF_MEMORY_FACTOR)
+		return -EFBIG;
+	d->section_bytes = bytes;
+	err = dwarf__pad(d);
+	if (err)
+		return err;
+	d->dbg = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
+	if (!d->dbg)
+		return -ENODATA;
+	/* Every section libdw uses was read by dwarf_begin_elf(); later
+	 * reads through the fd must fail. */
+	elf_cntl(d->elf, ELF_C_FDDONE);
+	return 0;
+}
+
+/* Frees libdw's handle, libelf's and our copies of the sections. */
+static void dwarf__unload(struct dwarf_file *d)
+{
+	if (d->dbg)
+		dwarf_end(d->dbg);
+	d->dbg = NULL;
+	if (d->elf)
+		elf_end(d->elf);
+	d->elf = NULL;
+	while (d->npads)
+		free(d->pads[--d->npads]);
+	d->pad_bytes = 0;
+}
+
+/* libdw's handle, read again from the kept fd when released. False when
+ * it cannot be had (the file changed, or is unreadable): the units not
+ * indexed yet stay without lines from then on. */
+static bool dwarf__need(struct dwarf_file *d)
+{
+	struct stat st;
+	int err;
+
+	d->idle = 0;
+	d->last_use_ns = coarse_ns();
+	if (d->dbg)
+		return true;
+	if (d->gone || d->fd < 0)
+		return false;
+	err = -ESTALE;
+	if (fstat(d->fd, &st) == 0 && (uint64_t)st.st_size == d->file_size &&
+	    (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec ==
+		    d->file_mtime_ns)
+		err = dwarf__load(d, d->fd, d->file_size);
+	if (err) {
+		dwarf__unload(d);
+		d->gone = true;
+		close(d->fd);
+		d->fd = -1;
+		d->st.reopen_failed++;
+		return false;
+	}
+	d->st.reopens++;
+	return true;
+}
+
+/* Called per lookup that did without libdw: releases it once idle. The
+ * clock is read once every DWARF_IDLE_LOOKUPS such lookups. */
+static void dwarf__idle(struct dwarf_file *d)
+{
+	if (!d->dbg || d->fd < 0)
+		return;
+	if ((++d->idle & (DWARF_IDLE_LOOKUPS - 1)) ||
+	    coarse_ns() - d->last_use_ns < DWARF_IDLE_NS)
+		return;
+	dwarf__release(d);
+}
+
+int dwarf__release(struct dwarf_file *d)
+{
+	if (!d || d->fd < 0)
+		return -EINVAL;
+	if (!d->dbg)
+		return 0;
+	dwarf__unload(d);
+	d->idle = 0;
+	d->st.releases++;
+	/* libdw's line tables are many small blocks: give the pages they
+	 * leave free back. */
+	malloc_trim(0);
+	return 0;
+}
+
+struct dwarf_file *dwarf__open_fd_release(int fd, size_t max_bytes,
+					  size_t release_min)
 {
 	struct dwarf_file *d;
-	uint64_t bytes = 0;
 	struct stat st;
 	int err;
 
@@ -299,36 +434,14 @@ struct dwarf_file *dwarf__open_fd(int fd, size_t max_bytes)
 		errno = ENOMEM;
 		return NULL;
 	}
-	/* Read, not mapped: see the header. */
-	d->elf = elf_begin(fd, ELF_C_READ, NULL);
-	if (!d->elf || elf_kind(d->elf) != ELF_K_ELF) {
-		err = ENOEXEC;
-		goto err_free;
-	}
-	err = -dwarf__section_bytes(d->elf, (uint64_t)st.st_size, &bytes);
-	if (err)
-		goto err_free;
-	if (!bytes) {
-		err = ENODATA;
-		goto err_free;
-	}
-	if (bytes > max_bytes / DWARF_MEMORY_FACTOR) {
-		err = EFBIG;
-		goto err_free;
-	}
-	d->section_bytes = bytes;
-	err = -dwarf__pad(d);
-	if (err)
-		goto err_free;
-	d->dbg = dwarf_begin_elf(d->elf, DWARF_C_READ, NULL);
-	if (!d->dbg) {
-		err = ENODATA;
-		goto err_free;
-	}
-	/* Every section libdw uses was read by dwarf_begin_elf(); later
-	 * reads through the fd (which the caller closes) must fail. */
-	elf_cntl(d->elf, ELF_C_FDDONE);
+	d->fd = -1;
 	d->max_bytes = max_bytes;
+	d->file_size = (uint64_t)st.st_size;
+	d->file_mtime_ns =
+		(int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+	err = -dwarf__load(d, fd, d->file_size);
+	if (err)
+		goto err_free;
 	err = -dwarf__index_units(d);
 	if (err)
 		goto err_free;
@@ -337,6 +450,12 @@ struct dwarf_file *dwarf__open_fd(int fd, size_t max_bytes)
 		err = ENOMEM;
 		goto err_free;
 	}
+	if (d->section_bytes >= release_min) {
+		d->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+		if (d->fd < 0)
+			d->st.reopen_failed++; /* kept loaded instead */
+	}
+	d->last_use_ns = coarse_ns();
 	return d;
 
 err_free:
@@ -345,16 +464,18 @@ err_free:
 	return NULL;
 }
 
+struct dwarf_file *dwarf__open_fd(int fd, size_t max_bytes)
+{
+	return dwarf__open_fd_release(fd, max_bytes, DWARF_RELEASE_MIN_BYTES);
+}
+
 void dwarf__free(struct dwarf_file *d)
 {
 	if (!d)
 		return;
-	if (d->dbg)
-		dwarf_end(d->dbg);
-	if (d->elf)
-		elf_end(d->elf);
-	while (d->npads)
-		free(d->pads[--d->npads]);
+	dwarf__unload(d);
+	if (d->fd >= 0)
+		close(d->fd);
 	while (d->chunks) {
 		struct dw_chunk *c = d->chunks;
 
@@ -375,7 +496,10 @@ size_t dwarf__memory(const struct dwarf_file *d)
 {
 	if (!d)
 		return 0;
-	return sizeof(*d) + d->section_bytes * (DWARF_MEMORY_FACTOR - 1) +
+	/* Released, libdw's share is gone; the budget still admits the
+	 * file as if it were held (it may be read again). */
+	return sizeof(*d) +
+	       (d->dbg ? d->section_bytes * (DWARF_MEMORY_FACTOR - 1) : 0) +
 	       d->pad_bytes + d->index_bytes +
 	       DWARF_CACHE_SLOTS * sizeof(*d->slots);
 }
@@ -795,15 +919,17 @@ static int dwarf__grow_files(struct dwarf_file *d)
 	return 0;
 }
 
-/* The index of file name @name (borrowed from libdw, which keeps it as
- * long as d->dbg) in d->files, added when new; DWARF_NONE for NULL. */
+/* The index of string @name (a file or function name, borrowed from
+ * libdw) in d->files, a copy of it added when new (libdw may be released:
+ * the maps hand out only their own copies); DWARF_NONE for NULL. */
 static int dwarf__intern_file(struct dwarf_file *d, const char *name,
 			      uint32_t *ret)
 {
 	struct dw_file_node *fn;
 	struct htab_node *pos;
-	size_t buckets;
+	size_t buckets, len;
 	uint64_t h;
+	char *copy;
 	int err;
 
 	*ret = DWARF_NONE;
@@ -822,9 +948,12 @@ static int dwarf__intern_file(struct dwarf_file *d, const char *name,
 		if (err)
 			return err;
 	}
+	len = strlen(name) + 1;
 	fn = dwarf__file_node(d);
-	if (!fn)
+	copy = fn ? dwarf__alloc(d, len) : NULL;
+	if (!copy)
 		return -EFBIG;
+	memcpy(copy, name, len);
 	/* The bucket array the insert may grow into, net of the old one. */
 	buckets = htab__bytes_after_insert(&d->file_tab) -
 		  htab__bytes(&d->file_tab);
@@ -836,9 +965,19 @@ static int dwarf__intern_file(struct dwarf_file *d, const char *name,
 		dwarf__uncharge(d, buckets);
 		return err;
 	}
-	d->files[d->nfiles] = name;
+	d->files[d->nfiles] = copy;
 	*ret = d->nfiles++;
 	return 0;
+}
+
+/* The file's own copy of @s (NULL for NULL or when over the budget). */
+static const char *dwarf__own(struct dwarf_file *d, const char *s)
+{
+	uint32_t id;
+
+	if (dwarf__intern_file(d, s, &id) || id == DWARF_NONE)
+		return NULL;
+	return d->files[id];
 }
 
 /* Build-time: a line table row. */
@@ -981,6 +1120,7 @@ static int scope_add(struct dwarf_file *d, struct unit_build *b, Dwarf_Die *cu,
 	Dwarf_Addr base, lo, hi;
 	struct dwarf_frame call = { 0 };
 	struct dw_scope_src *s;
+	const char *name;
 	struct dw_span *sp;
 	ptrdiff_t off = 0;
 	size_t nr = 0;
@@ -995,12 +1135,14 @@ static int scope_add(struct dwarf_file *d, struct unit_build *b, Dwarf_Die *cu,
 				return -E2BIG;
 			if (tag == DW_TAG_inlined_subroutine)
 				call_site(cu, die, &call);
+			name = dwarf__own(d, die_name(die));
+			call.file = dwarf__own(d, call.file);
 			s = build__push(d, b, (void **)&b->scopes, &b->nscopes,
 					&b->scopes_cap, sizeof(*s));
 			if (!s)
 				return -EFBIG;
 			*s = (struct dw_scope_src){
-				.name = die_name(die),
+				.name = name,
 				.call_file = call.file,
 				.call_line = call.line,
 				.parent = parent,
@@ -1377,6 +1519,13 @@ static const struct dw_range *dwarf__range(struct dwarf_file *d, uint64_t vaddr,
 	*ret_failed = u->failed;
 	if (u->indexed)
 		return NULL;
+	if (!dwarf__need(d)) {
+		/* Not read again: stays unindexed, counted once. */
+		u->indexed = true;
+		u->failed = true;
+		d->st.walk_limited++;
+		return NULL;
+	}
 	u->indexed = true;
 	if (!dwarf_offdie(d->dbg, u->die_off, &cu)) {
 		u->failed = true;
@@ -1446,7 +1595,7 @@ static size_t dwarf__walk_frames(struct dwarf_file *d, uint64_t vaddr,
 	size_t n, i, k;
 	int lineno;
 
-	if (!dwarf_addrdie(d->dbg, vaddr, &cu))
+	if (!dwarf__need(d) || !dwarf_addrdie(d->dbg, vaddr, &cu))
 		return 0;
 	n = dwarf__walk(d, &cu, vaddr, chain, DWARF_MAX_FRAMES);
 	/* all[0] innermost: the line table; each outer frame sits at the
@@ -1458,13 +1607,21 @@ static size_t dwarf__walk_frames(struct dwarf_file *d, uint64_t vaddr,
 		if (dwarf_lineno(line, &lineno) == 0 && lineno > 0)
 			all[0].line = (uint32_t)lineno;
 	}
-	if (!n)
+	if (!n) {
+		all[0].file = dwarf__own(d, all[0].file);
 		return all[0].file ? 1 : 0;
+	}
 	for (i = 0; i < n; i++) {
 		k = n - 1 - i; /* chain is outermost first */
 		all[i].name = die_name(&chain[k]);
 		if (i + 1 < n)
 			call_site(&cu, &chain[k], &all[i + 1]);
+	}
+	/* The caller keeps the names as long as the file: they must
+	 * outlive libdw. */
+	for (i = 0; i < n; i++) {
+		all[i].name = dwarf__own(d, all[i].name);
+		all[i].file = dwarf__own(d, all[i].file);
 	}
 	return n;
 }
@@ -1530,6 +1687,7 @@ size_t dwarf__lookup(struct dwarf_file *d, uint64_t vaddr,
 	}
 	if (row)
 		n = dwarf__from_row(d, row, all);
+	dwarf__idle(d);
 	/* Keep the outermost frames when @max is short. */
 	i = n > max ? n - max : 0;
 	memcpy(out, all + i, (n - i) * sizeof(*all));
