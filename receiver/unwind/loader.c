@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,6 +39,11 @@
  * the samples taken before it was loaded are in the ring buffer now and
  * come within a drain or two. */
 #define LOADER_USER_KEEP_NS (10 * NSEC_PER_SEC)
+/* Compiles and layouts come in bursts (a new process maps dozens of
+ * files) of large blocks freed soon after, which malloc keeps as free
+ * heap, where a later small allocation pins its page: after this many
+ * bytes were freed, a tick gives the free pages back. */
+#define LOADER_TRIM_BYTES (1u << 20)
 #define LOADER_VDSO_MAX (1u << 20)
 /* A file evicted or refused for want of room is tried again no sooner:
  * a bound too small for what runs must not cost a compile per new
@@ -135,6 +141,9 @@ struct unwind_loader {
 	struct uproc **touched; /* sampled since the last tick */
 	size_t ntouched, touched_cap;
 	struct unwind_loader_stats st;
+	/* Heap freed (tables dropped, layouts and compile buffers released)
+	 * since the free heap was last given back: see loader__trim(). */
+	uint64_t freed_bytes;
 	bool warned_budget;
 	bool warned_maps;
 };
@@ -401,6 +410,7 @@ static void ufile__drop_table(struct unwind_loader *ul, struct ufile *f)
 	if (!f->table)
 		return;
 	ul->st.user_bytes -= f->table_bytes;
+	ul->freed_bytes += f->table_bytes;
 	unwind_table__free(f->table);
 	f->table = NULL;
 	f->table_bytes = 0;
@@ -695,6 +705,7 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 	ul->st.files++;
 	ul->st.files_loaded++;
 	ul->st.rows_cut += l.rows_cut;
+	ul->freed_bytes += need;
 	unwind_layout__release(&l);
 	ul->st.load_cpu_ns += clock_ns(CLOCK_THREAD_CPUTIME_ID) - t0;
 	return;
@@ -1174,13 +1185,38 @@ void unwind_loader__touch(struct unwind_loader *ul, struct proc *p)
 	ul->touched[ul->ntouched++] = u;
 }
 
-void unwind_loader__tick(struct unwind_loader *ul, uint64_t now_ns)
+/* Gives the free heap back once enough was freed since the last time. */
+static void loader__trim(struct unwind_loader *ul)
+{
+	if (ul->freed_bytes < LOADER_TRIM_BYTES)
+		return;
+	ul->freed_bytes = 0;
+	malloc_trim(0);
+	ul->st.heap_trims++;
+}
+
+/* User-space copies that no walk finished here needs any more; all of
+ * them when walks compiled more than half the bound. */
+static void loader__drop_tables(struct unwind_loader *ul, uint64_t now_ns)
 {
 	struct htab_node *pos, *tmp;
+	struct ufile *f;
+	size_t bkt;
 	bool over;
+
+	over = ul->st.user_bytes > ul->max_bytes / 2;
+	htab_for_each_safe(&ul->by_key, pos, tmp, bkt) {
+		f = container_of(pos, struct ufile, node);
+		if (f->table && (over || now_ns >= f->keep_until_ns))
+			ufile__drop_table(ul, f);
+	}
+}
+
+void unwind_loader__tick(struct unwind_loader *ul, uint64_t now_ns)
+{
 	struct ufile *f;
 	struct uproc *u;
-	size_t i, bkt;
+	size_t i;
 	uint32_t j;
 
 	for (i = 0; i < ul->ntouched; i++) {
@@ -1195,16 +1231,9 @@ void unwind_loader__tick(struct unwind_loader *ul, uint64_t now_ns)
 		}
 	}
 	ul->ntouched = 0;
-	if (!ul->st.user_bytes)
-		return;
-	/* User-space copies that no walk finished here needs any more;
-	 * all of them when walks compiled more than half the bound. */
-	over = ul->st.user_bytes > ul->max_bytes / 2;
-	htab_for_each_safe(&ul->by_key, pos, tmp, bkt) {
-		f = container_of(pos, struct ufile, node);
-		if (f->table && (over || now_ns >= f->keep_until_ns))
-			ufile__drop_table(ul, f);
-	}
+	if (ul->st.user_bytes)
+		loader__drop_tables(ul, now_ns);
+	loader__trim(ul);
 }
 
 /* ---- walks finished here ---------------------------------------------------- */

@@ -52,6 +52,7 @@ struct unwind_loader_stats {
 	 * back to frame pointers until the file is loaded again. */
 	uint64_t files_evicted_in_use;
 	uint64_t files_over_budget; /* could not be loaded: too large */
+	uint64_t heap_trims; /* free heap given back after compile bursts */
 	uint64_t files_no_cfi; /* no .eh_frame nor .debug_frame */
 	uint64_t files_failed; /* unreadable or corrupt */
 	uint64_t files_shared; /* another path or inode, same build-id */
