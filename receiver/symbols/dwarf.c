@@ -72,6 +72,9 @@
 /* Distinct strings (file and function names) of one file's DWARF (the
  * budget stops it first). */
 #define DWARF_MAX_FILES (1u << 24)
+/* Names are packed in blocks of this size carved from the chunks (a
+ * longer one gets a block of its own). */
+#define DWARF_STR_BLOCK 4096u
 /* Interning nodes are carved from the chunks this many at a time. */
 #define DWARF_FILE_NODES 256
 
@@ -186,6 +189,8 @@ struct dwarf_file {
 	uint32_t files_cap;
 	struct htab file_tab; /* of struct dw_file_node: name -> files[] */
 	struct dw_file_node *spare_nodes; /* carved, not used yet */
+	char *str_free; /* names are packed here, unaligned */
+	size_t str_left;
 	uint32_t nspare_nodes;
 	void *pads[DWARF_MAX_SECTIONS]; /* our copies of the sections */
 	size_t npads;
@@ -919,6 +924,27 @@ static int dwarf__grow_files(struct dwarf_file *d)
 	return 0;
 }
 
+/* @len bytes for a name, packed; NULL over the budget. */
+static char *dwarf__alloc_str(struct dwarf_file *d, size_t len)
+{
+	char *p;
+
+	if (len > DWARF_STR_BLOCK / 4)
+		return dwarf__alloc(d, len);
+	if (d->str_left < len) {
+		d->str_free = dwarf__alloc(d, DWARF_STR_BLOCK);
+		if (!d->str_free) {
+			d->str_left = 0;
+			return NULL;
+		}
+		d->str_left = DWARF_STR_BLOCK;
+	}
+	p = d->str_free;
+	d->str_free += len;
+	d->str_left -= len;
+	return p;
+}
+
 /* The index of string @name (a file or function name, borrowed from
  * libdw) in d->files, a copy of it added when new (libdw may be released:
  * the maps hand out only their own copies); DWARF_NONE for NULL. */
@@ -950,7 +976,7 @@ static int dwarf__intern_file(struct dwarf_file *d, const char *name,
 	}
 	len = strlen(name) + 1;
 	fn = dwarf__file_node(d);
-	copy = fn ? dwarf__alloc(d, len) : NULL;
+	copy = fn ? dwarf__alloc_str(d, len) : NULL;
 	if (!copy)
 		return -EFBIG;
 	memcpy(copy, name, len);

@@ -416,6 +416,21 @@ static bool row_same_rules(const struct unwind_row *a,
 	       a->cfa_offset == b->cfa_offset && a->rbp_offset == b->rbp_offset;
 }
 
+/* The rows array cut to its length: the doubling left up to half of it
+ * unused, held as long as the table is (the loader keeps tables). */
+static void table__fit(struct unwind_table *t)
+{
+	struct unwind_row *v;
+
+	if (!t->n || t->n == t->cap)
+		return;
+	v = realloc(t->rows, t->n * sizeof(*v));
+	if (!v)
+		return;
+	t->rows = v;
+	t->cap = t->n;
+}
+
 static int table__push(struct compile *c, const struct unwind_row *row)
 {
 	struct unwind_table *t = c->t;
@@ -1000,6 +1015,7 @@ static int compile(const struct src *src, const struct src *dbg,
 		goto out;
 	}
 	table__count(c->t);
+	table__fit(c->t);
 	*ret = c->t;
 	c->t = NULL;
 	err = 0;
