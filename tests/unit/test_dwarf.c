@@ -3,6 +3,9 @@
  * fixture: what it holds in memory for a well-formed file and for one
  * whose string section does not end its last string. */
 #include <criterion/criterion.h>
+#include <criterion/logging.h>
+#include <elfutils/libdw.h>
+#include <sys/stat.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -253,5 +256,74 @@ Test(dwarf, a_file_truncated_after_release_is_not_read_again)
 	cr_assert_eq(st.reopen_failed, 1, "refused once, counted");
 	dwarf__free(d);
 	dwarf__free(ref);
+	close(fd);
+}
+
+/* What libdw itself says for this test program's addresses: the line
+ * table row (file, line) in force, as the innermost frame's. */
+Test(dwarf, the_index_gives_libdws_line_for_every_address)
+{
+	int fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	struct dwarf_frame f[DWARF_MAX_FRAMES];
+	struct dwarf_file *d;
+	Dwarf_Die cu;
+	Dwarf_Line *line;
+	Dwarf *dbg;
+	uint64_t lo, hi, x;
+	size_t n, checked = 0;
+	int lineno;
+
+	cr_assert(fd >= 0);
+	text_of(fd, &lo, &hi);
+	d = dwarf__open_fd_release(fd, 256u << 20, 0);
+	cr_assert_not_null(d);
+	cr_assert_eq(dwarf__release(d), 0, "answers come from the maps");
+	dbg = dwarf_begin(fd, DWARF_C_READ);
+	cr_assert_not_null(dbg);
+	for (x = lo; x < hi; x++) {
+		if (!dwarf_addrdie(dbg, x, &cu))
+			continue;
+		line = dwarf_getsrc_die(&cu, x);
+		if (!line || dwarf_lineno(line, &lineno) || lineno <= 0)
+			continue;
+		n = dwarf__lookup(d, x, f, DWARF_MAX_FRAMES);
+		cr_assert_gt(n, 0, "%#lx: libdw has a line", (long)x);
+		cr_assert_eq(f[0].line, (uint32_t)lineno, "%#lx", (long)x);
+		cr_assert(same_str(f[0].file, dwarf_linesrc(line, NULL, NULL)),
+			  "%#lx: %s", (long)x, f[0].file);
+		checked++;
+	}
+	cr_assert_gt(checked, 1000);
+	dwarf_end(dbg);
+	dwarf__free(d);
+	close(fd);
+}
+
+/* Hostile: the DWARF cut short. Refused or answering, never a crash. */
+Test(dwarf, a_truncated_file_is_refused_or_answers_without_crashing)
+{
+	int fd = copy_with_last_byte("/proc/self/exe", NULL, 0);
+	struct dwarf_file *d;
+	struct stat st;
+	uint64_t lo, hi;
+	size_t named;
+
+	text_of(fd, &lo, &hi);
+	cr_assert_eq(fstat(fd, &st), 0);
+	cr_assert_eq(ftruncate(fd, st.st_size - st.st_size / 3), 0);
+	d = dwarf__open_fd(fd, 256u << 20);
+	if (!d) {
+		cr_assert(errno == ENOEXEC || errno == ENODATA, "refused: %s",
+			  strerror(errno));
+	} else {
+		named = 0;
+		for (uint64_t x = lo; x < hi; x += 3) {
+			struct dwarf_frame f[DWARF_MAX_FRAMES];
+
+			named += dwarf__lookup(d, x, f, DWARF_MAX_FRAMES);
+		}
+		cr_log_info("answered %zu frames", named);
+		dwarf__free(d);
+	}
 	close(fd);
 }
