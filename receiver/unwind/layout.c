@@ -3,6 +3,7 @@
  * (bpf/unwind_maps.h explains the layout); and the BPF walk's lookup over
  * them, for the tests. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,9 +13,13 @@
 #define SLOT_MASK ((1u << UNWIND_SLOT_BITS) - 1)
 #define MAX_CHUNKS (1u << (32 - UNWIND_SLOT_BITS))
 
-/* Where rows go while the layout is built. */
+/* Where rows go while the layout is built. A dry run (no chunks array)
+ * only counts the chunks, so the real one allocates them at their exact
+ * number: a large library's layout is megabytes, and growing it by
+ * doubling held up to twice that. */
 struct packer {
 	struct unwind_layout *l;
+	bool dry;
 	uint32_t cap; /* chunks allocated */
 	uint32_t used; /* slots used in the last chunk */
 	size_t first; /* row index at slot 0 of the last chunk */
@@ -29,6 +34,10 @@ static int packer__new_chunk(struct packer *pk, size_t first)
 
 	if (l->nchunks == MAX_CHUNKS)
 		return -E2BIG;
+	if (pk->dry) {
+		l->nchunks++;
+		goto out;
+	}
 	if (l->nchunks == pk->cap) {
 		uint32_t cap = pk->cap ? pk->cap * 2 : 4;
 
@@ -41,6 +50,7 @@ static int packer__new_chunk(struct packer *pk, size_t first)
 	c = &l->chunks[l->nchunks++];
 	for (i = 0; i < UNWIND_CHUNK_ROWS; i++)
 		c->rows[i] = (struct unwind_row){ .pc = UNWIND_ROW_UNUSED };
+out:
 	pk->used = 0;
 	pk->first = first;
 	pk->emitted = first;
@@ -49,7 +59,9 @@ static int packer__new_chunk(struct packer *pk, size_t first)
 
 static void packer__emit(struct packer *pk, const struct unwind_row *row)
 {
-	pk->l->chunks[pk->l->nchunks - 1].rows[pk->used++] = *row;
+	if (!pk->dry)
+		pk->l->chunks[pk->l->nchunks - 1].rows[pk->used] = *row;
+	pk->used++;
 }
 
 /*
@@ -99,14 +111,41 @@ out:
 	return 0;
 }
 
+/* Places every page's rows: a dry run counts, a real one fills. */
+static int layout__pack(struct packer *pk, const struct unwind_row *rows,
+			size_t n)
+{
+	struct unwind_layout *l = pk->l;
+	uint64_t start, end;
+	size_t a = 0, b;
+	uint32_t p, entry;
+	int err;
+
+	for (p = 0; p < l->npages; p++) {
+		start = (uint64_t)p << UNWIND_PAGE_SHIFT;
+		end = start + PAGE_BYTES;
+		/* a: the row in force at the page's first byte; b: the last
+		 * one that starts inside the page. */
+		while (a + 1 < n && rows[a + 1].pc <= start)
+			a++;
+		for (b = a; b + 1 < n && rows[b + 1].pc < end; b++)
+			;
+		err = packer__page(pk, rows, a, b, &entry);
+		if (err)
+			return err;
+		if (!pk->dry)
+			l->groups[p / UNWIND_GROUP_PAGES]
+				.page[p % UNWIND_GROUP_PAGES] = entry;
+	}
+	return 0;
+}
+
 int unwind_layout__build(const struct unwind_row *rows, size_t n,
 			 uint64_t extent, struct unwind_layout *ret)
 {
 	struct unwind_layout l = { 0 };
-	struct packer pk = { .l = &l };
-	uint64_t start, end;
-	size_t i, a = 0, b;
-	uint32_t p, entry;
+	struct packer pk = { .l = &l, .dry = true };
+	size_t i;
 	int err;
 
 	if (!n || rows[0].pc != 0 || extent <= rows[n - 1].pc)
@@ -123,21 +162,25 @@ int unwind_layout__build(const struct unwind_row *rows, size_t n,
 	if (!l.groups)
 		return -ENOMEM;
 
-	for (p = 0; p < l.npages; p++) {
-		start = (uint64_t)p << UNWIND_PAGE_SHIFT;
-		end = start + PAGE_BYTES;
-		/* a: the row in force at the page's first byte; b: the last
-		 * one that starts inside the page. */
-		while (a + 1 < n && rows[a + 1].pc <= start)
-			a++;
-		for (b = a; b + 1 < n && rows[b + 1].pc < end; b++)
-			;
-		err = packer__page(&pk, rows, a, b, &entry);
-		if (err)
-			goto err_release;
-		l.groups[p / UNWIND_GROUP_PAGES].page[p % UNWIND_GROUP_PAGES] =
-			entry;
+	err = layout__pack(&pk, rows, n);
+	if (err)
+		goto err_release;
+	if (!l.nchunks) {
+		err = -EINVAL;
+		goto err_release;
 	}
+	l.chunks = malloc((size_t)l.nchunks * sizeof(*l.chunks));
+	if (!l.chunks) {
+		err = -ENOMEM;
+		goto err_release;
+	}
+	pk = (struct packer){ .l = &l, .cap = l.nchunks };
+	l.nchunks = 0;
+	l.rows_repeated = 0;
+	l.rows_cut = 0;
+	err = layout__pack(&pk, rows, n);
+	if (err)
+		goto err_release;
 	*ret = l;
 	return 0;
 
