@@ -317,6 +317,13 @@ size_t kallsyms__count(const struct kallsyms *ks)
 	return ks ? ks->n : 0;
 }
 
+size_t kallsyms__memory(const struct kallsyms *ks)
+{
+	if (!ks)
+		return 0;
+	return sizeof(*ks) + ks->cap * sizeof(*ks->syms) + ks->pool_cap;
+}
+
 void kallsyms__free(struct kallsyms *ks)
 {
 	if (!ks)

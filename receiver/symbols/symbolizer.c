@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <link.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,6 @@
 #include "receiver/symbols/symbolizer.h"
 
 #define SYMBOLIZER_DEFAULT_MAX_FILES 512
-#define SYMBOLIZER_DEFAULT_MAX_BYTES (256u << 20)
 /* A file that failed is not reopened for every frame that lands in it,
  * but it gets another chance: it may have been mid-write, or the thread
  * we went through may have been exiting. */
@@ -44,7 +44,10 @@
 #define SYMBOLIZER_VDSO_MAX (1u << 20) /* the vdso is a few pages */
 /* Demangled names cached per file; more are shown mangled, counted. */
 #define SYMBOLIZER_MAX_NAMES_PER_FILE 65536
-/* Bad-file warnings: at most this many per window, the rest counted. */
+/* Bytes evicted after which the heap's free top is handed back to the
+ * kernel (malloc_trim): symbol tables are large and short-lived, and
+ * glibc keeps what they freed otherwise. */
+#define SYMBOLIZER_TRIM_BYTES (4u << 20)
 
 /* A demangled name, keyed by the address of the system name it shows. */
 struct symname {
@@ -113,6 +116,7 @@ struct symbolizer {
 	const char *debug_dirs[DEBUGINFO_MAX_DIRS];
 	size_t ndebug_dirs;
 	uint64_t epoch;
+	size_t evicted_since_trim; /* bytes; see SYMBOLIZER_TRIM_BYTES */
 	struct ratelimit warn;
 	struct symbolizer_stats st;
 };
@@ -146,6 +150,12 @@ static void lru__push_head(struct symbolizer *sy, struct symfile *f)
 		sy->tail = f;
 }
 
+/* What an entry itself holds: the struct, its module name, its bucket. */
+static size_t symfile__memory(const struct symfile *f)
+{
+	return sizeof(*f) + strlen(f->module) + 1 + sizeof(void *);
+}
+
 static void symdata__free(struct symdata *d)
 {
 	struct htab_node *pos, *tmp;
@@ -177,9 +187,13 @@ static void symbolizer__put_data(struct symbolizer *sy, struct symdata *d)
 
 static void symbolizer__evict(struct symbolizer *sy, struct symfile *f)
 {
+	uint64_t before = sy->st.cache_bytes;
+
 	htab__remove(&sy->files, &f->node);
 	lru__unlink(sy, f);
 	symbolizer__put_data(sy, f->data);
+	sy->st.cache_bytes -= symfile__memory(f);
+	sy->evicted_since_trim += before - sy->st.cache_bytes;
 	free(f);
 }
 
@@ -198,6 +212,11 @@ static void symbolizer__trim(struct symbolizer *sy, size_t limit)
 	       (f = sy->tail) && f->epoch != sy->epoch) {
 		symbolizer__evict(sy, f);
 		sy->st.cache_evictions++;
+	}
+	if (sy->evicted_since_trim >= SYMBOLIZER_TRIM_BYTES) {
+		sy->evicted_since_trim = 0;
+		sy->st.heap_trims++;
+		malloc_trim(0);
 	}
 }
 
@@ -714,7 +733,7 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 		sy->st.bad_files++;
 		symbolizer__warn_file(sy, f, m->path,
 				      "symbols larger than the symbol cache "
-				      "budget (max_symbol_bytes)",
+				      "budget (symbol_cache_memory)",
 				      0);
 		symdata__free(d);
 		err = -EFBIG;
@@ -789,10 +808,12 @@ static struct symfile *symbolizer__file(struct symbolizer *sy, uint32_t tgid,
 	if (!f)
 		return NULL;
 	strcpy(f->module, base);
+	sy->st.cache_bytes += symfile__memory(f);
 	f->dev = dev;
 	f->ino = m->inode;
 	f->epoch = sy->epoch;
 	if (htab__insert(&sy->files, &f->node, hash) != 0) {
+		sy->st.cache_bytes -= symfile__memory(f);
 		free(f);
 		return NULL;
 	}
@@ -1124,6 +1145,7 @@ void symbolizer__stats(const struct symbolizer *sy,
 {
 	*ret = sy->st;
 	ret->cache_files = sy->files.count;
+	ret->kernel_symbol_bytes = kallsyms__memory(sy->ks);
 	if (sy->jit)
 		perfmap_cache__stats(sy->jit, &ret->perf_map);
 }
