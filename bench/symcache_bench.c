@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
+#include <stdbool.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,92 @@ static void run(size_t budget, const struct bproc *procs, size_t nprocs,
 	symbolizer__free(sy);
 }
 
+struct excess {
+	const char *path;
+	uint64_t accounted;
+	uint64_t heap;
+	bool dwarf;
+};
+
+static int by_excess(const void *pa, const void *pb)
+{
+	const struct excess *a = pa, *b = pb;
+	int64_t ea = (int64_t)a->heap - (int64_t)a->accounted;
+	int64_t eb = (int64_t)b->heap - (int64_t)b->accounted;
+
+	return ea < eb ? 1 : ea > eb ? -1 : 0;
+}
+
+/* Each distinct file alone in a fresh cache (unbounded, so DWARF is
+ * admitted): the heap it kept next to what the cache accounted. */
+static void per_file(const struct bproc *procs, size_t nprocs)
+{
+	struct symbolizer_opts o = { .sz = sizeof(o), .max_bytes = 1ull << 32 };
+	struct sym_frame out[SYM_MAX_FRAMES_PER_ADDR];
+	uint64_t tot_acc = 0, tot_heap = 0, dw_acc = 0, dw_heap = 0;
+	struct symbolizer_stats st;
+	struct mallinfo2 before, after;
+	struct excess *ex;
+	size_t i, j, k, n = 0, cap = 0;
+
+	for (i = 0; i < nprocs; i++)
+		cap += procs[i].maps->n;
+	ex = calloc(cap, sizeof(*ex));
+	if (!ex)
+		return;
+	for (i = 0; i < nprocs; i++) {
+		for (j = 0; j < procs[i].maps->n; j++) {
+			const struct mapping *m = &procs[i].maps->v[j];
+			struct symbolizer *sy;
+			bool seen = false;
+
+			for (k = 0; k < n && !seen; k++)
+				seen = !strcmp(ex[k].path, m->path);
+			if (seen)
+				continue;
+			malloc_trim(0);
+			before = mallinfo2();
+			sy = symbolizer__new(&o, NULL);
+			if (!sy)
+				continue;
+			symbolizer__user(sy, procs[i].pid, procs[i].pid, m,
+					 m->start + (m->end - m->start) / 2,
+					 false, out, SYM_MAX_FRAMES_PER_ADDR);
+			symbolizer__stats(sy, &st);
+			after = mallinfo2();
+			ex[n].path = m->path;
+			ex[n].accounted = st.cache_bytes;
+			ex[n].heap = after.uordblks > before.uordblks ?
+					     after.uordblks - before.uordblks :
+					     0;
+			ex[n].dwarf = st.dwarf_files > 0;
+			tot_acc += ex[n].accounted;
+			tot_heap += ex[n].heap;
+			if (ex[n].dwarf) {
+				dw_acc += ex[n].accounted;
+				dw_heap += ex[n].heap;
+			}
+			n++;
+			symbolizer__free(sy);
+		}
+	}
+	qsort(ex, n, sizeof(*ex), by_excess);
+	printf("\neach of %zu distinct files alone, unbounded: heap %.2f MiB, "
+	       "accounted %.2f MiB (%+.1f%%); files with DWARF: heap %.2f MiB, "
+	       "accounted %.2f MiB\nlargest excess of heap over accounted:\n",
+	       n, (double)tot_heap / (1 << 20), (double)tot_acc / (1 << 20),
+	       tot_acc ? 100.0 * ((double)tot_heap - (double)tot_acc) /
+				 (double)tot_acc :
+			 0.0,
+	       (double)dw_heap / (1 << 20), (double)dw_acc / (1 << 20));
+	for (i = 0; i < n && i < 8; i++)
+		printf("  %9.1f KiB heap %9.1f KiB accounted%s  %s\n",
+		       (double)ex[i].heap / 1024,
+		       (double)ex[i].accounted / 1024,
+		       ex[i].dwarf ? " DWARF" : "      ", ex[i].path);
+	free(ex);
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t mib[] = { 1, 2, 4, 8, 16, 32, 64, 256, 1024 };
@@ -221,6 +308,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < sizeof(mib) / sizeof(mib[0]); i++)
 		run(mib[i] << 20, procs, n, cdf, samples);
 	run(0, procs, n, cdf, samples);
+	per_file(procs, n);
 	for (i = 0; i < n; i++)
 		maps__free(procs[i].maps);
 	free(procs);

@@ -72,6 +72,10 @@ struct symdata {
 	struct elfsym *mini; /* .gnu_debugdata: local functions */
 	struct dwarf_file *dw; /* from the debug file or the file itself */
 	size_t dw_bytes; /* dwarf__memory(dw) as last counted */
+	/* What opening the DWARF took from the heap beyond dwarf__memory()'s
+	 * count (libdw's own structures): measured, so the budget holds
+	 * what the process really keeps. */
+	size_t dw_heap_extra;
 	struct htab names; /* struct symname by system name address */
 	/* Per symbol of dbg, es, mini: the name shown, once demangled; a
 	 * table's array exists once one of its names needed demangling. */
@@ -566,6 +570,29 @@ out:
 	return mini;
 }
 
+/* Opens the DWARF of @fd into d->dw and measures the heap it took: the
+ * libdw structures behind it are not in dwarf__memory(), and the cache's
+ * budget counts what stays allocated. Another thread's allocations in
+ * the meantime can only make the count larger. */
+static void symbolizer__open_dwarf(struct symbolizer *sy, struct symdata *d,
+				   int fd)
+{
+	struct mallinfo2 before = mallinfo2(), after;
+	size_t heap, counted;
+
+	d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
+	if (!d->dw) {
+		sy->st.dwarf_skipped++;
+		return;
+	}
+	after = mallinfo2();
+	heap = after.uordblks > before.uordblks ?
+		       after.uordblks - before.uordblks :
+		       0;
+	counted = dwarf__memory(d->dw);
+	d->dw_heap_extra = heap > counted ? heap - counted : 0;
+}
+
 /* Separate debug file: its symbols, and its DWARF when the binary has
  * none. Failures only mean fewer names. */
 static void symbolizer__load_debug_file(struct symbolizer *sy,
@@ -587,9 +614,7 @@ static void symbolizer__load_debug_file(struct symbolizer *sy,
 		d->dbg = NULL;
 	}
 	if (want_dwarf && di.has_dwarf) {
-		d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
-		if (!d->dw)
-			sy->st.dwarf_skipped++;
+		symbolizer__open_dwarf(sy, d, fd);
 	}
 	if (d->dbg || d->dw) {
 		sy->st.debug_files++;
@@ -606,7 +631,8 @@ static void symbolizer__load_debug_file(struct symbolizer *sy,
 static size_t symdata__memory(const struct symdata *d)
 {
 	return sizeof(*d) + elfsym__memory(d->es) + elfsym__memory(d->dbg) +
-	       elfsym__memory(d->mini) + dwarf__memory(d->dw);
+	       elfsym__memory(d->mini) + dwarf__memory(d->dw) +
+	       (d->dw ? d->dw_heap_extra : 0);
 }
 
 /*
@@ -656,11 +682,8 @@ static struct symdata *symbolizer__read_data(struct symbolizer *sy, int fd,
 				 q->path ? q->path : "(deleted)",
 				 strerror(-err));
 	}
-	if (!d->dw && di.has_dwarf) {
-		d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
-		if (!d->dw)
-			sy->st.dwarf_skipped++;
-	}
+	if (!d->dw && di.has_dwarf)
+		symbolizer__open_dwarf(sy, d, fd);
 	if (d->dw)
 		sy->st.dwarf_files++;
 	d->dw_bytes = dwarf__memory(d->dw);
@@ -725,6 +748,7 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 		dwarf__free(d->dw);
 		d->dw = NULL;
 		d->dw_bytes = 0;
+		d->dw_heap_extra = 0;
 		sy->st.dwarf_files--;
 		sy->st.dwarf_skipped++;
 		d->bytes = symdata__memory(d);
