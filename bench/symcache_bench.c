@@ -7,8 +7,12 @@
  * heap it really kept (mallinfo2). A sample picks a process with a Zipf
  * law (few busy processes, many idle ones, as on a real host) and has 8
  * frames: one in its executable, one in libc when it maps it, the rest in
- * any of its executable mappings. symbol_cache_memory's default is the
- * smallest budget whose hit rate is within a point of the unbounded one.
+ * any of its executable mappings: a harsher spread than a real profile's,
+ * whose frames gather in a few files. symbol_cache_memory's default is
+ * the largest budget that fits tgprof's 32 MiB next to its fixed costs
+ * (bench/README.md "Symbol cache budget").
+ * Files are opened by their path on this host (as if this process mapped
+ * them), so a process that exits during the run changes nothing.
  * Usage: symcache_bench [SAMPLES] [MAX_PROCESSES]. Needs root to open
  * other processes' files. Prints figures; gates nothing. */
 #include <dirent.h>
@@ -132,6 +136,7 @@ static void run(size_t budget, const struct bproc *procs, size_t nprocs,
 {
 	struct symbolizer_opts o = { .sz = sizeof(o), .max_bytes = budget };
 	struct sym_frame out[SYM_MAX_FRAMES_PER_ADDR];
+	uint32_t self = (uint32_t)getpid();
 	struct symbolizer_stats st;
 	struct mallinfo2 before, after;
 	const struct mapping *m;
@@ -158,7 +163,7 @@ static void run(size_t budget, const struct bproc *procs, size_t nprocs,
 
 			m = frame_mapping(&rng, p, i);
 			n = symbolizer__user(
-				sy, p->pid, p->pid, m,
+				sy, self, self, m,
 				m->start +
 					rand64__below(&rng, m->end - m->start),
 				i > 0, out, SYM_MAX_FRAMES_PER_ADDR);
@@ -239,7 +244,8 @@ static void per_file(const struct bproc *procs, size_t nprocs)
 			sy = symbolizer__new(&o, NULL);
 			if (!sy)
 				continue;
-			symbolizer__user(sy, procs[i].pid, procs[i].pid, m,
+			symbolizer__user(sy, (uint32_t)getpid(),
+					 (uint32_t)getpid(), m,
 					 m->start + (m->end - m->start) / 2,
 					 false, out, SYM_MAX_FRAMES_PER_ADDR);
 			symbolizer__stats(sy, &st);
@@ -279,7 +285,7 @@ static void per_file(const struct bproc *procs, size_t nprocs)
 
 int main(int argc, char **argv)
 {
-	static const size_t mib[] = { 1, 2, 4, 8, 16, 32, 64, 256, 1024 };
+	static const size_t mib[] = { 2, 4, 8, 16, 32, 64, 256 };
 	size_t samples = argc > 1 ? strtoull(argv[1], NULL, 10) : BENCH_SAMPLES;
 	size_t maxp = argc > 2 ? strtoull(argv[2], NULL, 10) : BENCH_MAX_PROCS;
 	struct bproc *procs = calloc(maxp ? maxp : 1, sizeof(*procs));

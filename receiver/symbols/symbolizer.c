@@ -743,8 +743,10 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 		}
 		goto fail;
 	}
-	if (d->bytes > sy->max_bytes && d->dw) {
-		/* Lines are a luxury: keep the names. */
+	if (d->bytes > sy->max_bytes / 4 && d->dw) {
+		/* Lines are a luxury: keep the names. One file whose DWARF
+		 * took most of the budget would make every other file a
+		 * miss (symcache_bench: 94.6% hits at 8 MiB, 99.5% at 4). */
 		dwarf__free(d->dw);
 		d->dw = NULL;
 		d->dw_bytes = 0;

@@ -72,7 +72,8 @@ struct symbolizer_opts {
 	size_t max_files; /* cached ELF files; 0: 512 */
 	/* Memory budget of the symbol cache in bytes: symbol tables, DWARF,
 	 * demangled names, the entries. 0: SYMBOLIZER_DEFAULT_MAX_BYTES. A file that alone needs more gets no
-	 * symbols (one warning); DWARF larger than a quarter is left out. */
+	 * symbols (one warning); a file whose DWARF would take more than a
+	 * quarter keeps its names but no lines. */
 	size_t max_bytes;
 	/* Roots of separate debug files, colon-separated, each searched as
 	 * DIR/.build-id/xx/rest.debug and DIR/<binary's dir>/<debuglink>,
