@@ -152,6 +152,10 @@ static void count_warnings(void *ctx, enum tg_log_level level, const char *msg)
 
 static struct tg_logger test_log = { count_warnings, NULL, TG_LOG_DEBUG };
 
+/* A budget a fixture's symbols fit in, and whose quarter its lines do
+ * not: the sizes the byte-budget tests measure are names only. */
+#define NAMES_ONLY_BUDGET (32u << 10)
+
 static struct symbolizer *new_sym(const char *debug_dirs, size_t max_bytes)
 {
 	struct symbolizer_opts o = {
@@ -567,7 +571,7 @@ Test(symbolizer_files, byte_budget_evicts_the_least_recently_used_file)
 	uint64_t a, b;
 
 	/* Measure one file, then allow a little more than one. */
-	sy = new_sym(NULL, 0);
+	sy = new_sym(NULL, NAMES_ONLY_BUDGET);
 	a = map_elf(FIXTURE("symbols_target"),
 		    nm_addr(FIXTURE("symbols_target"), "symbols_plain"), &ma);
 	lookup(sy, ma.m, a, fr, 4);
@@ -600,10 +604,11 @@ Test(symbolizer_files, byte_budget_evicts_the_least_recently_used_file)
 	unmap_elf(&mb);
 }
 
-/* Bytes @sy holds after looking up @addr of @m, measured in one epoch. */
+/* Bytes a cache holds after looking up @sym of @path: its symbol tables
+ * only, the budget too small for its lines (a quarter of it). */
 static uint64_t bytes_of(const char *path, const char *sym)
 {
-	struct symbolizer *sy = new_sym(NULL, 0);
+	struct symbolizer *sy = new_sym(NULL, NAMES_ONLY_BUDGET);
 	struct symbolizer_stats st;
 	struct sym_frame fr[4];
 	struct mapped mp;
@@ -611,6 +616,8 @@ static uint64_t bytes_of(const char *path, const char *sym)
 
 	lookup(sy, mp.m, a, fr, 4);
 	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.dwarf_files, 0, "%s: lines within a quarter", path);
+	cr_assert_gt(st.cache_bytes, 1024, "%s: loaded", path);
 	symbolizer__free(sy);
 	unmap_elf(&mp);
 	return st.cache_bytes;
