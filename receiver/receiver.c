@@ -77,11 +77,12 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	cfg->sweep_interval_ns = 10 * NSEC_PER_SEC;
 	cfg->maps_reread_interval_ns = 250 * NSEC_PER_MSEC;
 	cfg->exit_grace_ns = 2 * NSEC_PER_SEC;
+	cfg->process_idle_ns = RECEIVER_DEFAULT_IDLE_NS;
 	cfg->max_processes = 16384;
 	cfg->max_symbol_files = 512;
 	cfg->proc_root = "/proc";
 	cfg->kallsyms_path = "/proc/kallsyms";
-	cfg->max_symbol_bytes = 256u << 20;
+	cfg->max_symbol_bytes = SYMBOLIZER_DEFAULT_MAX_BYTES;
 	cfg->perf_maps = true;
 	cfg->perf_map_max_bytes = PERFMAP_DEFAULT_MAX_BYTES;
 	cfg->unwinder = RECEIVER_UNWIND_TABLES;
@@ -466,6 +467,10 @@ static void on_maps_gone(void *ctx, struct proc *p)
 	if (r->unwind)
 		unwind_loader__drop_process(r->unwind, p);
 	python__forget(r->py, p);
+	/* Its perf map goes with its mappings (read again when its JIT
+	 * code is next sampled); exec and exit drop it on their events. */
+	if (r->sym)
+		symbolizer__forget_process(r->sym, p->tgid);
 }
 
 struct receiver *receiver__new(const struct receiver_config *cfg,
@@ -508,6 +513,7 @@ struct receiver *receiver__new(const struct receiver_config *cfg,
 	popts.max_processes = cfg->max_processes;
 	popts.reread_interval_ns = cfg->maps_reread_interval_ns;
 	popts.exit_grace_ns = cfg->exit_grace_ns;
+	popts.idle_ns = cfg->process_idle_ns;
 	r->obs.maps_read = on_maps_read;
 	r->obs.maps_gone = on_maps_gone;
 	r->obs.ctx = r;
@@ -771,6 +777,7 @@ int receiver__poll(struct receiver *r, int timeout_ms)
 	if (r->unwind)
 		unwind_loader__tick(r->unwind, now);
 	proctab__reap(r->procs, now);
+	proctab__drop_idle(r->procs, now);
 	if (r->next_sweep_ns && now >= r->next_sweep_ns) {
 		proctab__sweep(r->procs, now);
 		r->next_sweep_ns = now + r->cfg.sweep_interval_ns;

@@ -27,6 +27,10 @@ enum receiver_unwinder {
 	RECEIVER_UNWIND_FRAME_POINTER = 1,
 };
 
+/* Default process_idle_ns: a daemon that wakes less often than this costs
+ * one maps read per wake-up; one sampled less often holds nothing. */
+#define RECEIVER_DEFAULT_IDLE_NS (120 * NSEC_PER_SEC)
+
 struct receiver_config {
 	/* Per CPU; required (no default here: the bounds and the default
 	 * are the plugin's sampling_frequency_hz key). */
@@ -42,12 +46,16 @@ struct receiver_config {
 	 * samples can follow the exit record; they must find the process,
 	 * not create a new one. Default 2 s. */
 	uint64_t exit_grace_ns;
+	/* A process not sampled for this long loses its mappings and what
+	 * follows them (unwind ranges, perf map), read again at its next
+	 * sample. Default RECEIVER_DEFAULT_IDLE_NS; 0: never. */
+	uint64_t process_idle_ns;
 	uint32_t max_processes; /* default 16384 */
 	size_t max_symbol_files; /* default 512 */
 	const char *proc_root; /* default "/proc"; borrowed */
 	const char *kallsyms_path; /* default "/proc/kallsyms"; borrowed */
 	/* Symbol cache budget in bytes (tables, DWARF, demangled names);
-	 * default 256 MiB. */
+	 * default SYMBOLIZER_DEFAULT_MAX_BYTES. */
 	size_t max_symbol_bytes;
 	/* Name JIT code through the runtime's /tmp/perf-PID.map; default
 	 * true. Bytes read of one map: default 16 MiB. */

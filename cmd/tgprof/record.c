@@ -1001,6 +1001,20 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)st->python_code_entries,
 			(unsigned long long)st->python_code_bytes,
 			(unsigned long long)st->python_code_evictions);
+	if (st->sz >=
+	    offsetof(struct tgprof_receiver_stats, process_idle_drops) +
+		    sizeof(st->process_idle_drops))
+		fprintf(stderr,
+			"tgprof: memory: symbol cache %llu bytes (%llu binaries, %llu evicted), perf maps %llu, kernel symbols %llu, process table %llu, unwind tables %llu (kernel), python code %llu; %llu idle processes dropped\n",
+			(unsigned long long)st->symbol_cache_bytes,
+			(unsigned long long)st->symbol_cache_files,
+			(unsigned long long)st->symbol_cache_evictions,
+			(unsigned long long)st->perf_map_bytes,
+			(unsigned long long)st->kernel_symbol_bytes,
+			(unsigned long long)st->process_table_bytes,
+			(unsigned long long)st->unwind_table_bytes,
+			(unsigned long long)st->python_code_bytes,
+			(unsigned long long)st->process_idle_drops);
 	if (st->samples_dropped)
 		fprintf(stderr,
 			"tgprof: %llu samples were over the receiver's bounds of one report interval: no file has them\n",

@@ -60,7 +60,14 @@ static void add_receiver(struct tgprof_receiver_stats *t,
 		t->python_processes += s->python_processes;
 		t->python_code_bytes += s->python_code_bytes;
 		t->python_code_entries += s->python_code_entries;
+		t->symbol_cache_bytes += s->symbol_cache_bytes;
+		t->symbol_cache_files += s->symbol_cache_files;
+		t->perf_map_bytes += s->perf_map_bytes;
+		t->kernel_symbol_bytes += s->kernel_symbol_bytes;
+		t->process_table_bytes += s->process_table_bytes;
 	}
+	t->symbol_cache_evictions += s->symbol_cache_evictions;
+	t->process_idle_drops += s->process_idle_drops;
 }
 
 static void add_http(struct otlp_http_stats *t, const struct otlp_http_stats *s,
@@ -318,6 +325,24 @@ static const struct metric receiver_metrics[] = {
 	{ "tgprof_python_code_evictions_total", "counter",
 	  "Python code objects dropped to stay under python_code_memory.",
 	  RCV(python_code_evictions) },
+	{ "tgprof_symbol_cache_bytes", "gauge",
+	  "Memory of the symbol cache (held under symbol_cache_memory).",
+	  RCV(symbol_cache_bytes) },
+	{ "tgprof_symbol_cache_files", "gauge",
+	  "Binaries whose symbols are cached.", RCV(symbol_cache_files) },
+	{ "tgprof_symbol_cache_evictions_total", "counter",
+	  "Binaries dropped from the symbol cache to stay in its bounds.",
+	  RCV(symbol_cache_evictions) },
+	{ "tgprof_perf_map_bytes", "gauge", "Memory of the JIT perf maps held.",
+	  RCV(perf_map_bytes) },
+	{ "tgprof_kernel_symbol_bytes", "gauge",
+	  "Memory of the kernel symbol table.", RCV(kernel_symbol_bytes) },
+	{ "tgprof_process_table_bytes", "gauge",
+	  "Memory of the process table: processes, mappings, strings.",
+	  RCV(process_table_bytes) },
+	{ "tgprof_process_idle_drops_total", "counter",
+	  "Idle processes whose mappings were dropped (process_idle_timeout).",
+	  RCV(process_idle_drops) },
 };
 
 static void prom_header(FILE *f, const char *name, const char *type,

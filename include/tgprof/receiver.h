@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define TGPROF_ABI_MAJOR 1
-#define TGPROF_ABI_MINOR 2
+#define TGPROF_ABI_MINOR 3
 
 /* The name of the one exported symbol, for dlsym(). */
 #define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
@@ -183,6 +183,18 @@ struct tgprof_receiver_stats {
 	uint64_t python_code_bytes; /* code objects' names, lines held now */
 	uint64_t python_code_entries; /* code objects cached now */
 	uint64_t python_code_evictions; /* dropped for python_code_memory */
+	/* ABI 1.3: the memory every cache of the receiver holds now, in
+	 * bytes (gauges), and what keeps it bounded. Kernel memory of the
+	 * unwind tables and Python code objects: above. */
+	uint64_t symbol_cache_bytes; /* under symbol_cache_memory */
+	uint64_t symbol_cache_files; /* binaries cached now */
+	uint64_t symbol_cache_evictions; /* dropped to stay in bounds */
+	uint64_t perf_map_bytes; /* JIT perf maps held */
+	uint64_t kernel_symbol_bytes; /* kallsyms table */
+	uint64_t process_table_bytes; /* processes, mappings, strings */
+	/* Processes whose mappings (and unwind ranges, perf map) were dropped
+	 * after process_idle_timeout without a sample. */
+	uint64_t process_idle_drops;
 };
 
 /*

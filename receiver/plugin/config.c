@@ -53,7 +53,14 @@
 	  "Processes tracked at once; beyond it the least recently sampled "   \
 	  "is evicted.")                                                       \
 	X("symbol_cache_files", rcv.max_symbol_files, INT, "512", 1, 65536, 0, \
-	  "Binaries whose symbol tables stay loaded.")                         \
+	  "Binaries whose symbol tables stay loaded (and files that failed, "  \
+	  "remembered not to be opened again at once).")                       \
+	X("symbol_cache_memory", rcv.max_symbol_bytes, SIZE, "8MiB",           \
+	  CONFIGMAP_KIB(256), CONFIGMAP_GIB(4), 0,                             \
+	  "Memory for binaries' symbol tables, line tables and demangled "     \
+	  "names; past it the least recently used binaries are dropped and "   \
+	  "counted, and read again when sampled. Line tables larger than a "   \
+	  "quarter of it are left out.")                                       \
 	X("perf_maps", rcv.perf_maps, BOOL, "true", 0, 0, 0,                   \
 	  "Name JIT-compiled code (Node.js --perf-basic-prof, the JVM's jcmd " \
 	  "Compiler.perfmap, LuaJIT, .NET DOTNET_PerfMapEnabled) through the " \
@@ -83,6 +90,11 @@
 	  CONFIGMAP_MIN(1), 0,                                                 \
 	  "How long an exited process stays known for the samples that "       \
 	  "follow its exit.")                                                  \
+	X("process_idle_timeout", rcv.process_idle_ns, DURATION, "2m", 0,      \
+	  CONFIGMAP_HOUR(24), 0,                                               \
+	  "A process not sampled for this long has its memory maps, unwind "   \
+	  "ranges and perf map dropped, read again at its next sample; 0: "    \
+	  "never.")                                                            \
 	X("unwinder", unwinder, STRING, "eh_frame", 0, 0, 0,                   \
 	  "How user stacks are walked: eh_frame (every binary's call-frame "   \
 	  "tables, in the kernel; frame pointers where a binary has none) "    \

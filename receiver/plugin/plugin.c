@@ -233,6 +233,13 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->python_code_bytes = rs.python.code.bytes;
 	st->python_code_entries = rs.python.code.entries;
 	st->python_code_evictions = rs.python.code.evictions;
+	st->symbol_cache_bytes = rs.sym.cache_bytes;
+	st->symbol_cache_files = rs.sym.cache_files;
+	st->symbol_cache_evictions = rs.sym.cache_evictions;
+	st->perf_map_bytes = rs.sym.perf_map.cached_bytes;
+	st->kernel_symbol_bytes = rs.sym.kernel_symbol_bytes;
+	st->process_table_bytes = rs.procs.bytes;
+	st->process_idle_drops = rs.procs.idle_drops;
 }
 
 /* Makes the counters of now what stats() returns. */

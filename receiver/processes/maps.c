@@ -248,6 +248,7 @@ int maps__parse(const char *text, size_t len, unsigned int flags,
 		s += lines[i].path_len + 1;
 	}
 	m->n = n;
+	m->memory = sizeof(*m) + (n ? n * sizeof(*m->v) + bytes : 0);
 	free(lines);
 	*ret_maps = m;
 	return 0;

@@ -57,6 +57,7 @@ struct maps {
 	size_t n;
 	struct mapping *v; /* sorted by start, non-overlapping */
 	size_t skipped; /* lines that did not parse or were too long */
+	size_t memory; /* bytes allocated for this struct, v and the paths */
 	/* private */
 	char *strings;
 };

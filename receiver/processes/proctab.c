@@ -53,6 +53,7 @@ struct proctab {
 	uint32_t max_processes;
 	uint64_t reread_interval_ns;
 	uint64_t exit_grace_ns;
+	uint64_t idle_ns; /* 0: mappings never dropped for idleness */
 	const struct proctab_observer *obs; /* borrowed, or NULL */
 	const struct tg_logger *log; /* borrowed */
 	struct proctab_stats stats;
@@ -108,6 +109,7 @@ struct proctab *proctab__new(const struct proctab_opts *opts,
 					 o.reread_interval_ns :
 					 PROCTAB_DEFAULT_REREAD_NS;
 	pt->exit_grace_ns = o.exit_grace_ns;
+	pt->idle_ns = o.idle_ns;
 	pt->obs = o.observer;
 	pt->log = log;
 	return pt;
@@ -766,10 +768,57 @@ void proctab__sweep(struct proctab *pt, uint64_t now_ns)
 	}
 }
 
+void proctab__drop_idle(struct proctab *pt, uint64_t now_ns)
+{
+	struct link *l, *prev;
+	struct proc_entry *e;
+
+	if (!pt->idle_ns)
+		return;
+	/* Least recently sampled first: the walk stops at the first entry
+	 * sampled within idle_ns, the rest were sampled later still. */
+	for (l = pt->lru.prev; l != &pt->lru; l = prev) {
+		prev = l->prev;
+		e = container_of(l, struct proc_entry, lru);
+		if (now_ns < e->p.last_sample_ns ||
+		    now_ns - e->p.last_sample_ns < pt->idle_ns)
+			break;
+		if (e->p.state != PROC_ALIVE || !e->p.maps)
+			continue;
+		tg_debug(pt->log, "proctab: %u (%s) idle, mappings dropped",
+			 e->p.tgid, e->p.comm);
+		proctab__maps_gone(pt, e);
+		maps__free(e->p.maps);
+		e->p.maps = NULL;
+		e->p.aspace_id = 0;
+		e->read_err = 0;
+		e->unmatched_aspace = 0;
+		e->miss_read_ns = 0;
+		pt->stats.idle_drops++;
+	}
+}
+
+static size_t str_memory(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
 void proctab__stats(const struct proctab *pt, struct proctab_stats *ret)
 {
+	const struct link *l;
+	const struct proc_entry *e;
+	uint64_t bytes = sizeof(*pt) + pt->h.nbuckets * sizeof(void *);
+
+	for (l = pt->lru.next; l != &pt->lru; l = l->next) {
+		e = container_of(l, const struct proc_entry, lru);
+		bytes += sizeof(*e) + str_memory(e->p.exe_path) +
+			 str_memory(e->p.argv0) + str_memory(e->p.cgroup_path);
+		if (e->p.maps)
+			bytes += e->p.maps->memory;
+	}
 	*ret = pt->stats;
 	ret->processes = pt->h.count;
+	ret->bytes = bytes;
 }
 
 void proctab__for_each(const struct proctab *pt,

@@ -14,8 +14,13 @@
  *  7. every transition is counted in struct proctab_stats.
  *
  * An observer (proctab_opts.observer) hears when a process's mappings are
- * read and when they go (exec, exit reaped, sweep, eviction): the unwind
- * tables follow them (receiver/unwind/loader.h).
+ * read and when they go (exec, exit reaped, sweep, eviction, idle): the
+ * unwind tables follow them (receiver/unwind/loader.h).
+ *
+ * A process not sampled for proctab_opts.idle_ns keeps its entry (identity,
+ * name, filter facts) but its mappings are dropped (proctab__drop_idle()),
+ * read again at its next sample: a host's sleeping daemons cost a few
+ * hundred bytes each, not their maps and what follows them.
  *
  * Not thread-safe: one receiver thread owns it.
  */
@@ -118,6 +123,9 @@ struct proctab_opts {
 	uint64_t exit_grace_ns;
 	/* NULL: none. Borrowed; must outlive the table. */
 	const struct proctab_observer *observer;
+	/* proctab__drop_idle() drops the mappings of processes not sampled
+	 * for this long. 0: never. */
+	uint64_t idle_ns;
 };
 
 struct proctab_stats {
@@ -143,6 +151,11 @@ struct proctab_stats {
 	uint64_t cgroup_errors; /* cgroup file unreadable */
 	uint64_t facts_ratelimited; /* proctab__read_facts() retries held
 				       back */
+	/* Mappings dropped because the process was not sampled for idle_ns
+	 * (read again at its next sample). */
+	uint64_t idle_drops;
+	/* Memory of the table now: entries, their mappings and strings. */
+	uint64_t bytes;
 };
 
 /* Returns a new table (caller frees with proctab__free()) or NULL + errno. */
@@ -217,6 +230,13 @@ void proctab__reap(struct proctab *pt, uint64_t now_ns);
  * and the reused (counted in sweep_removals). */
 void proctab__sweep(struct proctab *pt, uint64_t now_ns);
 
+/* Drops the mappings of alive processes whose last sample is older than
+ * idle_ns before @now_ns (the clock of proctab__get()), telling the
+ * observer (maps_gone); each counts in idle_drops. The entry stays, and
+ * proctab__prepare() reads the mappings again at its next sample. */
+void proctab__drop_idle(struct proctab *pt, uint64_t now_ns);
+
+/* Fills @ret; bytes is counted over the entries (O(processes)). */
 void proctab__stats(const struct proctab *pt, struct proctab_stats *ret);
 
 /* Calls @fn for every entry (tests, stats); @fn must not modify @pt. */

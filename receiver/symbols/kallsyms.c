@@ -17,17 +17,33 @@
  * symbol of a region is not kernel text we know. */
 #define KALLSYMS_MAX_EXTENT (1u << 20)
 #define KALLSYMS_NO_MODULE UINT32_MAX
+/* In ksym.module: the symbol marks where text stops (is_end_marker()). */
+#define KALLSYMS_END_MARKER (UINT32_MAX - 1)
 
-struct ksym {
+/* A symbol while the file is read: sorted by address, then rank. */
+struct ksym_load {
 	uint64_t addr;
-	uint64_t end;
 	uint32_t name; /* offset in ->pool */
 	uint32_t module; /* offset in ->pool, or KALLSYMS_NO_MODULE */
 	uint32_t rank; /* lower wins among symbols at one address */
 };
 
+/* A symbol as it is kept, one per address: 16 bytes for the ~120k of a
+ * distribution kernel. It ends where the next begins, at most
+ * KALLSYMS_MAX_EXTENT on; an end marker covers nothing. */
+struct ksym {
+	uint64_t addr;
+	uint32_t name; /* offset in ->pool */
+	uint32_t module; /* KALLSYMS_NO_MODULE, KALLSYMS_END_MARKER or an
+			    offset in ->pool */
+};
+
 struct kallsyms {
-	struct ksym *syms;
+	/* ksym_load until kallsyms__finish(), then ksym */
+	union {
+		struct ksym_load *load;
+		struct ksym *syms;
+	};
 	size_t n;
 	size_t cap;
 	char *pool;
@@ -98,7 +114,7 @@ static int kallsyms__parse_line(struct kallsyms *ks, char *line,
 	char *p = line, *end, *name, *mod = NULL, *mod_end;
 	uint32_t name_off, mod_off = KALLSYMS_NO_MODULE;
 	unsigned long long addr;
-	struct ksym *v;
+	struct ksym_load *v;
 	size_t cap;
 	char type;
 	int err;
@@ -149,15 +165,14 @@ static int kallsyms__parse_line(struct kallsyms *ks, char *line,
 		return err;
 	if (ks->n == ks->cap) {
 		cap = ks->cap ? ks->cap * 2 : 4096;
-		v = realloc(ks->syms, cap * sizeof(*v));
+		v = realloc(ks->load, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
-		ks->syms = v;
+		ks->load = v;
 		ks->cap = cap;
 	}
-	v = &ks->syms[ks->n++];
+	v = &ks->load[ks->n++];
 	v->addr = addr;
-	v->end = 0;
 	v->name = name_off;
 	v->module = mod_off;
 	v->rank = ksym_rank(name, type);
@@ -166,7 +181,7 @@ static int kallsyms__parse_line(struct kallsyms *ks, char *line,
 
 static int ksym_cmp(const void *pa, const void *pb)
 {
-	const struct ksym *a = pa, *b = pb;
+	const struct ksym_load *a = pa, *b = pb;
 
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
@@ -183,39 +198,37 @@ static void *shrink(void *p, size_t bytes)
 	return q ? q : p;
 }
 
-/* Sorts, keeps one name per address and gives each symbol its extent. */
+/* Sorts, keeps one name per address, in the kept form. */
 static void kallsyms__finish(struct kallsyms *ks)
 {
+	const struct ksym_load *l;
 	size_t i, n = 0;
 	struct ksym *s;
-	uint64_t limit;
 
-	qsort(ks->syms, ks->n, sizeof(*ks->syms), ksym_cmp);
-	for (i = 0; i < ks->n; i++)
-		if (!n || ks->syms[i].addr != ks->syms[n - 1].addr)
-			ks->syms[n++] = ks->syms[i];
-	ks->n = n;
-	/* Held for the receiver's life: give back what doubling left over
-	 * (a third of the 8 MiB this kernel's symbols took). */
-	if (n < ks->cap) {
-		ks->syms = shrink(ks->syms, n * sizeof(*ks->syms));
-		ks->cap = n;
+	qsort(ks->load, ks->n, sizeof(*ks->load), ksym_cmp);
+	/* In place: symbol n is written at 16 n, symbol i >= n read from
+	 * 24 i, which it never overtakes. */
+	for (i = 0; i < ks->n; i++) {
+		l = &ks->load[i];
+		if (n && l->addr == ks->syms[n - 1].addr)
+			continue;
+		s = &ks->syms[n++];
+		*s = (struct ksym){
+			.addr = l->addr,
+			.name = l->name,
+			.module = is_end_marker(ks->pool + l->name) ?
+					  KALLSYMS_END_MARKER :
+					  l->module,
+		};
 	}
+	ks->n = n;
+	/* Held for the receiver's life: give back what doubling and the
+	 * load form left over. */
+	ks->syms = shrink(ks->syms, n * sizeof(*ks->syms));
+	ks->cap = n;
 	if (ks->pool_len < ks->pool_cap) {
 		ks->pool = shrink(ks->pool, ks->pool_len);
 		ks->pool_cap = ks->pool_len;
-	}
-	for (i = 0; i < n; i++) {
-		s = &ks->syms[i];
-		limit = UINT64_MAX - s->addr < KALLSYMS_MAX_EXTENT ?
-				UINT64_MAX :
-				s->addr + KALLSYMS_MAX_EXTENT;
-		if (is_end_marker(ks->pool + s->name))
-			s->end = s->addr;
-		else if (i + 1 < n && ks->syms[i + 1].addr < limit)
-			s->end = ks->syms[i + 1].addr;
-		else
-			s->end = limit;
 	}
 }
 
@@ -301,7 +314,8 @@ const char *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr,
 	if (!lo)
 		return NULL;
 	s = &ks->syms[lo - 1];
-	if (addr >= s->end)
+	if (s->module == KALLSYMS_END_MARKER ||
+	    addr - s->addr >= KALLSYMS_MAX_EXTENT)
 		return NULL;
 	if (ret_offset)
 		*ret_offset = addr - s->addr;
@@ -315,6 +329,13 @@ const char *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr,
 size_t kallsyms__count(const struct kallsyms *ks)
 {
 	return ks ? ks->n : 0;
+}
+
+size_t kallsyms__memory(const struct kallsyms *ks)
+{
+	if (!ks)
+		return 0;
+	return sizeof(*ks) + ks->cap * sizeof(*ks->syms) + ks->pool_cap;
 }
 
 void kallsyms__free(struct kallsyms *ks)

@@ -26,6 +26,8 @@ const char *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr,
 			     uint64_t *ret_offset, const char **ret_module);
 
 size_t kallsyms__count(const struct kallsyms *ks);
+/* Bytes held: the symbol array and the name pool as allocated. */
+size_t kallsyms__memory(const struct kallsyms *ks);
 
 /* Accepts NULL. */
 void kallsyms__free(struct kallsyms *ks);

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 #include <link.h>
 #include <limits.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,6 @@
 #include "receiver/symbols/symbolizer.h"
 
 #define SYMBOLIZER_DEFAULT_MAX_FILES 512
-#define SYMBOLIZER_DEFAULT_MAX_BYTES (256u << 20)
 /* A file that failed is not reopened for every frame that lands in it,
  * but it gets another chance: it may have been mid-write, or the thread
  * we went through may have been exiting. */
@@ -44,7 +44,10 @@
 #define SYMBOLIZER_VDSO_MAX (1u << 20) /* the vdso is a few pages */
 /* Demangled names cached per file; more are shown mangled, counted. */
 #define SYMBOLIZER_MAX_NAMES_PER_FILE 65536
-/* Bad-file warnings: at most this many per window, the rest counted. */
+/* Bytes evicted after which the heap's free top is handed back to the
+ * kernel (malloc_trim): symbol tables are large and short-lived, and
+ * glibc keeps what they freed otherwise. */
+#define SYMBOLIZER_TRIM_BYTES (4u << 20)
 
 /* A demangled name, keyed by the address of the system name it shows. */
 struct symname {
@@ -69,6 +72,10 @@ struct symdata {
 	struct elfsym *mini; /* .gnu_debugdata: local functions */
 	struct dwarf_file *dw; /* from the debug file or the file itself */
 	size_t dw_bytes; /* dwarf__memory(dw) as last counted */
+	/* What opening the DWARF took from the heap beyond dwarf__memory()'s
+	 * count (libdw's own structures): measured, so the budget holds
+	 * what the process really keeps. */
+	size_t dw_heap_extra;
 	struct htab names; /* struct symname by system name address */
 	/* Per symbol of dbg, es, mini: the name shown, once demangled; a
 	 * table's array exists once one of its names needed demangling. */
@@ -113,6 +120,7 @@ struct symbolizer {
 	const char *debug_dirs[DEBUGINFO_MAX_DIRS];
 	size_t ndebug_dirs;
 	uint64_t epoch;
+	size_t evicted_since_trim; /* bytes; see SYMBOLIZER_TRIM_BYTES */
 	struct ratelimit warn;
 	struct symbolizer_stats st;
 };
@@ -146,6 +154,12 @@ static void lru__push_head(struct symbolizer *sy, struct symfile *f)
 		sy->tail = f;
 }
 
+/* What an entry itself holds: the struct, its module name, its bucket. */
+static size_t symfile__memory(const struct symfile *f)
+{
+	return sizeof(*f) + strlen(f->module) + 1 + sizeof(void *);
+}
+
 static void symdata__free(struct symdata *d)
 {
 	struct htab_node *pos, *tmp;
@@ -177,9 +191,13 @@ static void symbolizer__put_data(struct symbolizer *sy, struct symdata *d)
 
 static void symbolizer__evict(struct symbolizer *sy, struct symfile *f)
 {
+	uint64_t before = sy->st.cache_bytes;
+
 	htab__remove(&sy->files, &f->node);
 	lru__unlink(sy, f);
 	symbolizer__put_data(sy, f->data);
+	sy->st.cache_bytes -= symfile__memory(f);
+	sy->evicted_since_trim += before - sy->st.cache_bytes;
 	free(f);
 }
 
@@ -198,6 +216,11 @@ static void symbolizer__trim(struct symbolizer *sy, size_t limit)
 	       (f = sy->tail) && f->epoch != sy->epoch) {
 		symbolizer__evict(sy, f);
 		sy->st.cache_evictions++;
+	}
+	if (sy->evicted_since_trim >= SYMBOLIZER_TRIM_BYTES) {
+		sy->evicted_since_trim = 0;
+		sy->st.heap_trims++;
+		malloc_trim(0);
 	}
 }
 
@@ -547,6 +570,29 @@ out:
 	return mini;
 }
 
+/* Opens the DWARF of @fd into d->dw and measures the heap it took: the
+ * libdw structures behind it are not in dwarf__memory(), and the cache's
+ * budget counts what stays allocated. Another thread's allocations in
+ * the meantime can only make the count larger. */
+static void symbolizer__open_dwarf(struct symbolizer *sy, struct symdata *d,
+				   int fd)
+{
+	struct mallinfo2 before = mallinfo2(), after;
+	size_t heap, counted;
+
+	d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
+	if (!d->dw) {
+		sy->st.dwarf_skipped++;
+		return;
+	}
+	after = mallinfo2();
+	heap = after.uordblks > before.uordblks ?
+		       after.uordblks - before.uordblks :
+		       0;
+	counted = dwarf__memory(d->dw);
+	d->dw_heap_extra = heap > counted ? heap - counted : 0;
+}
+
 /* Separate debug file: its symbols, and its DWARF when the binary has
  * none. Failures only mean fewer names. */
 static void symbolizer__load_debug_file(struct symbolizer *sy,
@@ -568,9 +614,7 @@ static void symbolizer__load_debug_file(struct symbolizer *sy,
 		d->dbg = NULL;
 	}
 	if (want_dwarf && di.has_dwarf) {
-		d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
-		if (!d->dw)
-			sy->st.dwarf_skipped++;
+		symbolizer__open_dwarf(sy, d, fd);
 	}
 	if (d->dbg || d->dw) {
 		sy->st.debug_files++;
@@ -587,7 +631,8 @@ static void symbolizer__load_debug_file(struct symbolizer *sy,
 static size_t symdata__memory(const struct symdata *d)
 {
 	return sizeof(*d) + elfsym__memory(d->es) + elfsym__memory(d->dbg) +
-	       elfsym__memory(d->mini) + dwarf__memory(d->dw);
+	       elfsym__memory(d->mini) + dwarf__memory(d->dw) +
+	       (d->dw ? d->dw_heap_extra : 0);
 }
 
 /*
@@ -637,11 +682,8 @@ static struct symdata *symbolizer__read_data(struct symbolizer *sy, int fd,
 				 q->path ? q->path : "(deleted)",
 				 strerror(-err));
 	}
-	if (!d->dw && di.has_dwarf) {
-		d->dw = dwarf__open_fd(fd, sy->max_bytes / 4);
-		if (!d->dw)
-			sy->st.dwarf_skipped++;
-	}
+	if (!d->dw && di.has_dwarf)
+		symbolizer__open_dwarf(sy, d, fd);
 	if (d->dw)
 		sy->st.dwarf_files++;
 	d->dw_bytes = dwarf__memory(d->dw);
@@ -701,11 +743,14 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 		}
 		goto fail;
 	}
-	if (d->bytes > sy->max_bytes && d->dw) {
-		/* Lines are a luxury: keep the names. */
+	if (d->bytes > sy->max_bytes / 4 && d->dw) {
+		/* Lines are a luxury: keep the names. One file whose DWARF
+		 * took most of the budget would make every other file a
+		 * miss (symcache_bench: 94.6% hits at 8 MiB, 99.5% at 4). */
 		dwarf__free(d->dw);
 		d->dw = NULL;
 		d->dw_bytes = 0;
+		d->dw_heap_extra = 0;
 		sy->st.dwarf_files--;
 		sy->st.dwarf_skipped++;
 		d->bytes = symdata__memory(d);
@@ -714,7 +759,7 @@ static void symbolizer__load(struct symbolizer *sy, struct symfile *f,
 		sy->st.bad_files++;
 		symbolizer__warn_file(sy, f, m->path,
 				      "symbols larger than the symbol cache "
-				      "budget (max_symbol_bytes)",
+				      "budget (symbol_cache_memory)",
 				      0);
 		symdata__free(d);
 		err = -EFBIG;
@@ -789,10 +834,12 @@ static struct symfile *symbolizer__file(struct symbolizer *sy, uint32_t tgid,
 	if (!f)
 		return NULL;
 	strcpy(f->module, base);
+	sy->st.cache_bytes += symfile__memory(f);
 	f->dev = dev;
 	f->ino = m->inode;
 	f->epoch = sy->epoch;
 	if (htab__insert(&sy->files, &f->node, hash) != 0) {
+		sy->st.cache_bytes -= symfile__memory(f);
 		free(f);
 		return NULL;
 	}
@@ -1124,6 +1171,7 @@ void symbolizer__stats(const struct symbolizer *sy,
 {
 	*ret = sy->st;
 	ret->cache_files = sy->files.count;
+	ret->kernel_symbol_bytes = kallsyms__memory(sy->ks);
 	if (sy->jit)
 		perfmap_cache__stats(sy->jit, &ret->perf_map);
 }

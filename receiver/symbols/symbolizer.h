@@ -57,6 +57,10 @@ struct sym_frame {
 	uint32_t build_id_len;
 };
 
+/* The default symbol cache budget (symbol_cache_memory): bench/README.md
+ * "Symbol cache budget" has the hit rates it was chosen by. */
+#define SYMBOLIZER_DEFAULT_MAX_BYTES (8u << 20)
+
 /* Most frames one address can expand to (inline chain + function). */
 #define SYM_MAX_FRAMES_PER_ADDR 16
 
@@ -67,8 +71,9 @@ struct symbolizer_opts {
 	bool kernel; /* load kernel symbols */
 	size_t max_files; /* cached ELF files; 0: 512 */
 	/* Memory budget of the symbol cache in bytes: symbol tables, DWARF,
-	 * demangled names. 0: 256 MiB. A file that alone needs more gets no
-	 * symbols (one warning); DWARF larger than a quarter is left out. */
+	 * demangled names, the entries. 0: SYMBOLIZER_DEFAULT_MAX_BYTES. A file that alone needs more gets no
+	 * symbols (one warning); a file whose DWARF would take more than a
+	 * quarter keeps its names but no lines. */
 	size_t max_bytes;
 	/* Roots of separate debug files, colon-separated, each searched as
 	 * DIR/.build-id/xx/rest.debug and DIR/<binary's dir>/<debuglink>,
@@ -90,7 +95,10 @@ struct symbolizer_stats {
 	uint64_t cache_misses;
 	uint64_t cache_evictions;
 	uint64_t cache_files; /* cached now */
-	uint64_t cache_bytes; /* held by cached symbol tables */
+	/* Held by the cache: symbol tables, DWARF, demangled names and the
+	 * entries themselves (bench/symbolize_bench.c checks it against
+	 * the heap). Never above cache_max_bytes after an epoch ends. */
+	uint64_t cache_bytes;
 	uint64_t open_errors; /* files that could not be opened or matched */
 	uint64_t elf_errors; /* files that are not valid ELF */
 	uint64_t kernel_symbols; /* loaded from kallsyms (0: unavailable) */
@@ -111,6 +119,8 @@ struct symbolizer_stats {
 	/* Files opened through /proc/PID/map_files (deleted, replaced, or
 	 * unreachable by path inside the process's root). */
 	uint64_t map_files_opens;
+	uint64_t kernel_symbol_bytes; /* kallsyms table held */
+	uint64_t heap_trims; /* malloc_trim() after large evictions */
 	struct perfmap_stats perf_map; /* JIT names (all 0: perf_maps off) */
 };
 

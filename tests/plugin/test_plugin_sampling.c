@@ -8,6 +8,7 @@
  * samples arrive. Needs root. */
 #include <errno.h>
 #include <sched.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -502,6 +503,92 @@ Test(plugin_sampling, unwind_counters_reach_the_host_and_add_up)
 	cr_assert_gt(s.unwind_table_bytes, 0);
 	cr_assert_gt(s.unwind_compile_ns, 0);
 
+	h.p->destroy(r);
+	fixture_cleanup(&f);
+}
+
+struct idle_ctx {
+	struct fixture *f;
+	struct tgprof_receiver *r;
+	size_t from_offer; /* offers before it are not looked at */
+	bool need_drop; /* wait for process_idle_drops instead */
+};
+
+/* Whether an offer from from_offer on has samples of the fixture and
+ * names alpha_spin. */
+static bool named_since(void *arg)
+{
+	struct idle_ctx *c = arg;
+	bool found = false;
+	size_t i;
+
+	fixture_pump(c->f);
+	pthread_mutex_lock(&h.lock);
+	for (i = c->from_offer; i < h.noffers && !found; i++)
+		found = th_request_events_of(h.offers[i].buf, h.offers[i].len,
+					     (uint32_t)c->f->pid) > 0 &&
+			th_request_has_function(h.offers[i].buf,
+						h.offers[i].len, "alpha_spin");
+	pthread_mutex_unlock(&h.lock);
+	return found;
+}
+
+static bool idle_dropped(void *arg)
+{
+	struct idle_ctx *c = arg;
+	struct tgprof_receiver_stats s;
+
+	th_stats(&h, c->r, &s);
+	return s.process_idle_drops > 0;
+}
+
+/* A process stopped for longer than process_idle_timeout loses its maps
+ * and what hangs off them (counted); once it runs again its samples are
+ * read afresh and still name its function. Every cache's size reaches
+ * the host (ABI 1.3), the symbol cache's within symbol_cache_memory. */
+Test(plugin_sampling,
+     idle_process_state_is_dropped_and_rebuilt_at_its_next_sample)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("spin_alpha", path, sizeof(path)),
+			 "60000", NULL };
+	struct th_kv extra[] = { { "process_idle_timeout", "1s" },
+				 { "symbol_cache_memory", "4MiB" },
+				 { NULL, NULL } };
+	struct tgprof_receiver_stats s;
+	struct tgprof_receiver *r;
+	struct idle_ctx c = { 0 };
+	struct fixture f;
+
+	fixture_spawn(&f, argv, 0);
+	r = start_for(&f, "200ms", extra);
+	fixture_go(&f);
+	c.f = &f;
+	c.r = r;
+	cr_assert(th_wait(named_since, &c, RUN_TIMEOUT_MS),
+		  "alpha_spin sampled and named; log:\n%s", h.log ? h.log : "");
+	th_stats(&h, r, &s);
+	cr_assert_eq(s.process_idle_drops, 0, "it runs: never idle");
+	cr_assert_gt(s.symbol_cache_bytes, 0);
+	cr_assert_leq(s.symbol_cache_bytes, 4u << 20);
+	cr_assert_gt(s.symbol_cache_files, 0);
+	cr_assert_gt(s.process_table_bytes, 0);
+	cr_assert_gt(s.kernel_symbol_bytes, 0, "root reads kallsyms");
+
+	/* Stopped, it is not sampled: past the timeout its maps go. */
+	cr_assert_eq(kill(f.pid, SIGSTOP), 0);
+	cr_assert(th_wait(idle_dropped, &c, RUN_TIMEOUT_MS),
+		  "process_idle_drops; log:\n%s", h.log ? h.log : "");
+	c.from_offer = th_noffers(&h);
+	cr_assert_eq(kill(f.pid, SIGCONT), 0);
+	cr_assert(th_wait(named_since, &c, RUN_TIMEOUT_MS),
+		  "alpha_spin named again after the drop; log:\n%s",
+		  h.log ? h.log : "");
+	th_stats(&h, r, &s);
+	cr_assert_geq(s.process_idle_drops, 1);
+
+	kill(f.pid, SIGKILL);
+	h.p->shutdown(r, SHUTDOWN_NS);
 	h.p->destroy(r);
 	fixture_cleanup(&f);
 }

@@ -378,6 +378,14 @@ static int fake_stats(struct tgprof_receiver *r,
 	st.new_processes = 1;
 	st.symbol_cache_hits = st.samples * 4;
 	st.symbol_cache_misses = 5;
+	/* Cache sizes (ABI 1.3), each its own value for /metrics to show. */
+	st.symbol_cache_bytes = 1048576;
+	st.symbol_cache_files = 7;
+	st.symbol_cache_evictions = 3;
+	st.perf_map_bytes = 4096;
+	st.kernel_symbol_bytes = 2097152;
+	st.process_table_bytes = 65536;
+	st.process_idle_drops = 2;
 	sz = ret->sz < sizeof(st) ? ret->sz : sizeof(st);
 	st.sz = ret->sz;
 	memcpy(ret, &st, sz);

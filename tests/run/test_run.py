@@ -765,6 +765,16 @@ class RunTest(unittest.TestCase):
                      "tgprof_symbol_cache_misses_total",
                      "tgprof_config_reloads_total"):
             self.assertIn(name, m)
+        # Every cache's size (the fake's canned values, ABI 1.3).
+        for name, value in (("tgprof_symbol_cache_bytes", 1048576),
+                            ("tgprof_symbol_cache_files", 7),
+                            ("tgprof_symbol_cache_evictions_total", 3),
+                            ("tgprof_perf_map_bytes", 4096),
+                            ("tgprof_kernel_symbol_bytes", 2097152),
+                            ("tgprof_process_table_bytes", 65536),
+                            ("tgprof_process_idle_drops_total", 2)):
+            self.assertEqual(m.get(name), value, name)
+        self.assertIn("# TYPE tgprof_symbol_cache_bytes gauge", body)
         # Only configured exporters have series (the otlphttp exporters'
         # retries: test_metrics_are_per_exporter_by_component_id).
         self.assertFalse([k for k in m if 'exporter="otlphttp' in k], m)

@@ -1013,3 +1013,82 @@ Test(proctab, observer_hears_maps_read_exec_and_removal_not_leader_exit)
 	proctab__free(pt);
 	cr_assert_eq(h.gone, 2, "proctab__free() calls no observer");
 }
+
+/* A process not sampled for idle_ns loses its mappings (the observer hears
+ * it, so the unwind ranges and perf map go too) but keeps its entry; the
+ * one sampled recently keeps everything; the idle one's next sample reads
+ * its maps again and finds its addresses. The table's bytes follow. */
+Test(proctab, idle_process_drops_its_maps_and_reads_them_at_its_next_sample)
+{
+	struct heard h = { 0 };
+	struct proctab_observer obs = { .maps_read = heard_read,
+					.maps_gone = heard_gone,
+					.ctx = &h };
+	struct proctab_opts opts = { .sz = sizeof(opts),
+				     .proc_root = root,
+				     .observer = &obs,
+				     .idle_ns = 60 * NSEC_PER_SEC };
+	struct proctab *pt = proctab__new(&opts, &logger);
+	uint64_t t0 = sample_now(), with_maps;
+	struct proc *idle, *busy;
+
+	cr_assert_not_null(pt);
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	fake_process(200, START_TICKS, 'R', 1, &app);
+	idle = proctab__get(pt, 100, ticks_ns(START_TICKS), "app", false, t0);
+	busy = proctab__get(pt, 200, ticks_ns(START_TICKS), "app", false, t0);
+	cr_assert_eq(proctab__prepare(pt, idle, 100, aspace_of(&app), t0), 0);
+	cr_assert_eq(proctab__prepare(pt, busy, 200, aspace_of(&app), t0), 0);
+	with_maps = stats(pt).bytes;
+	cr_assert_gt(with_maps, 2 * idle->maps->memory);
+
+	/* Within idle_ns nothing goes. */
+	proctab__drop_idle(pt, t0 + 59 * NSEC_PER_SEC);
+	cr_assert_not_null(idle->maps);
+	cr_assert_eq(stats(pt).idle_drops, 0);
+
+	/* busy is sampled at 30 s; at 61 s only idle is past the timeout. */
+	cr_assert_eq(proctab__get(pt, 200, ticks_ns(START_TICKS), "app", false,
+				  t0 + 30 * NSEC_PER_SEC),
+		     busy);
+	proctab__drop_idle(pt, t0 + 61 * NSEC_PER_SEC);
+	cr_assert_null(idle->maps);
+	cr_assert_not_null(busy->maps);
+	cr_assert_eq(h.gone, 1, "the observer drops what follows the maps");
+	cr_assert_eq(stats(pt).idle_drops, 1);
+	cr_assert_eq(stats(pt).processes, 2, "the entry stays");
+	cr_assert_lt(stats(pt).bytes, with_maps);
+	/* Dropped once: a second pass has nothing more to drop. */
+	proctab__drop_idle(pt, t0 + 62 * NSEC_PER_SEC);
+	cr_assert_eq(stats(pt).idle_drops, 1);
+	cr_assert_eq(h.gone, 1);
+
+	/* Its next sample reads the maps again and finds libc. */
+	cr_assert_eq(proctab__get(pt, 100, ticks_ns(START_TICKS), "app", false,
+				  t0 + 70 * NSEC_PER_SEC),
+		     idle);
+	cr_assert_eq(proctab__prepare(pt, idle, 101, aspace_of(&app),
+				      t0 + 70 * NSEC_PER_SEC),
+		     0);
+	cr_assert_not_null(idle->maps);
+	cr_assert_eq(h.reads, 3);
+	cr_assert_not_null(proctab__find_mapping(
+		pt, idle, 101, LIBC_TEXT + 0x10, t0 + 70 * NSEC_PER_SEC));
+	cr_assert_eq(stats(pt).bytes, with_maps);
+	proctab__free(pt);
+}
+
+Test(proctab, idle_timeout_zero_never_drops)
+{
+	struct proctab *pt = table(0, 0, 0);
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 1, &app);
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	proctab__drop_idle(pt, sample_now() + HUGE_INTERVAL);
+	cr_assert_not_null(p->maps);
+	cr_assert_eq(stats(pt).idle_drops, 0);
+	proctab__free(pt);
+}
