@@ -586,8 +586,10 @@ static void symbolizer__open_dwarf(struct symbolizer *sy, struct symdata *d,
 		return;
 	}
 	after = mallinfo2();
-	heap = after.uordblks > before.uordblks ?
-		       after.uordblks - before.uordblks :
+	/* Blocks past the mmap threshold are not in uordblks. */
+	heap = after.uordblks + after.hblkhd > before.uordblks + before.hblkhd ?
+		       after.uordblks + after.hblkhd - before.uordblks -
+			       before.hblkhd :
 		       0;
 	counted = dwarf__memory(d->dw);
 	d->dw_heap_extra = heap > counted ? heap - counted : 0;
@@ -979,10 +981,17 @@ static size_t symbolizer__expand(struct symbolizer *sy, struct symdata *d,
 	if (max > SYM_MAX_FRAMES_PER_ADDR)
 		max = SYM_MAX_FRAMES_PER_ADDR;
 	n = dwarf__lookup(d->dw, vaddr, df, max);
-	/* Units are indexed on first use: their bytes join the budget. */
+	/* Units are indexed on first use: their bytes join the budget. A
+	 * file gone quiet releases libdw (dwarf.h): what it shrank by and the
+	 * heap its opening took beyond dwarf__memory() leave the budget. */
 	if (dwarf__memory(d->dw) != d->dw_bytes) {
 		size_t now = dwarf__memory(d->dw);
 
+		if (now < d->dw_bytes) {
+			d->bytes -= d->dw_heap_extra;
+			sy->st.cache_bytes -= d->dw_heap_extra;
+			d->dw_heap_extra = 0;
+		}
 		d->bytes += now - d->dw_bytes;
 		sy->st.cache_bytes += now - d->dw_bytes;
 		d->dw_bytes = now;
