@@ -137,8 +137,31 @@ static struct variant variants[V_MAX] = {
 			   RECEIVER_UNWIND_TABLES, true, true },
 };
 
-/* The highest id of a map named sampler_.bss holding piece_ns, above
- * @after; 0 if none. */
+/* Whether this process holds a descriptor of map @id (another
+ * benchmark may be loading samplers at the same time). */
+static bool own_map(uint32_t id)
+{
+	char path[64], line[128];
+	unsigned int mid;
+	bool found = false;
+	FILE *f;
+	int fd;
+
+	for (fd = 0; fd < 4096 && !found; fd++) {
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "map_id: %u", &mid) == 1 && mid == id)
+				found = true;
+		fclose(f);
+	}
+	return found;
+}
+
+/* The highest id of a map of this process named sampler_.bss holding
+ * piece_ns, above @after; 0 if none. */
 static uint32_t pieces_map(uint32_t after)
 {
 	struct bpf_map_info info;
@@ -153,8 +176,12 @@ static uint32_t pieces_map(uint32_t after)
 		len = sizeof(info);
 		if (!bpf_obj_get_info_by_fd(fd, &info, &len) &&
 		    !strcmp(info.name, "sampler_.bss") &&
-		    info.value_size == PIECES * sizeof(uint64_t))
-			found = id;
+		    info.value_size == PIECES * sizeof(uint64_t)) {
+			close(fd);
+			if (own_map(id))
+				found = id;
+			continue;
+		}
 		close(fd);
 	}
 	return found;

@@ -754,9 +754,10 @@ static __always_inline __u32 walk_fp(struct bpf_perf_event_data *ctx,
 	walk_init(w, klen);
 	walk_regs(ctx, w);
 	w->proc = PROC_FP_ONLY;
-	bpf_loop(TGPROF_MAX_USTACK + 1, walk_step, NULL, 0);
+	/* As many frames as bpf_get_stack() gave (TGPROF_MAX_KSTACK). */
+	bpf_loop(TGPROF_MAX_KSTACK, walk_step, NULL, 0);
 	n = w->n;
-	return n > TGPROF_MAX_USTACK ? TGPROF_MAX_USTACK : n;
+	return n > TGPROF_MAX_KSTACK ? TGPROF_MAX_KSTACK : n;
 }
 
 /* Walks the user stack of @task from its user registers with the tables
