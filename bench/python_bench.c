@@ -22,6 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench/bpf_stats.h"
 #include "lib/clock.h"
 #include "receiver/receiver.h"
 
@@ -44,14 +45,6 @@ static void on_sample(void *ctx, const struct sym_sample *s)
 	run->samples++;
 	for (i = 0; i < s->nframes; i++)
 		run->python_frames += s->frames[i].kind == FRAME_CPYTHON;
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * NSEC_PER_SEC + (uint64_t)ts.tv_nsec;
 }
 
 static pid_t spawn(char *const argv[])
@@ -93,14 +86,13 @@ static void start(struct run *run, struct receiver_sink *sink, uint32_t hz,
 static void print(const struct run *run)
 {
 	const struct sampler_counters *c = &run->st.sampler;
-	uint64_t runs = c->bpf_runs - c->samples_idle - c->samples_filtered;
 
 	printf("%-34s %8" PRIu64 " %10.1f %10.0f %10.2f %8" PRIu32 " %8.0f\n",
 	       run->name, run->samples,
 	       run->samples ? (double)run->python_frames / run->samples : 0,
 	       run->cpu_ns ? run->samples / (run->cpu_ns / 1e9) : 0,
-	       c->bpf_runs && runs ? c->bpf_run_ns / 1e3 / runs : 0,
-	       c->bpf_verified_insns, run->start_ns / 1e6);
+	       bench_bpf_us_per_sample(c, 0), c->bpf_verified_insns,
+	       run->start_ns / 1e6);
 }
 
 int main(int argc, char **argv)
@@ -120,7 +112,6 @@ int main(int argc, char **argv)
 	uint64_t t0, end;
 	pid_t py, sh;
 	int status, i;
-	FILE *f;
 
 	if (secs < 1 || !hz)
 		return 2;
@@ -129,11 +120,7 @@ int main(int argc, char **argv)
 			SCRIPT);
 		return 1;
 	}
-	f = fopen("/proc/sys/kernel/bpf_stats_enabled", "we");
-	if (f) {
-		fputs("1\n", f);
-		fclose(f);
-	}
+	bench_bpf_stats_on();
 	snprintf(dur, sizeof(dur), "%d", secs);
 	py = spawn(py_argv);
 	sh = spawn(sh_argv);
@@ -143,15 +130,15 @@ int main(int argc, char **argv)
 	end = boot_ns() + (uint64_t)secs * NSEC_PER_SEC;
 	while (boot_ns() < end) {
 		for (i = 0; i < 3; i++) {
-			t0 = thread_cpu_ns();
+			t0 = bench_thread_cpu_ns();
 			receiver__poll(runs[i].r, 10);
-			runs[i].cpu_ns += thread_cpu_ns() - t0;
+			runs[i].cpu_ns += bench_thread_cpu_ns() - t0;
 		}
 	}
 	for (i = 0; i < 3; i++) {
-		t0 = thread_cpu_ns();
+		t0 = bench_thread_cpu_ns();
 		receiver__stop(runs[i].r);
-		runs[i].cpu_ns += thread_cpu_ns() - t0;
+		runs[i].cpu_ns += bench_thread_cpu_ns() - t0;
 		receiver__stats(runs[i].r, &runs[i].st);
 	}
 	kill(sh, SIGKILL);

@@ -27,6 +27,12 @@ struct {
 /* Interpreter and thread-state steps one search takes at most: 64
  * threads, a few interpreters. */
 #define PY_MAX_THREAD_STEPS 72
+/* How long a CPU takes a process it found missing from python_procs for
+ * not Python without looking again: a hash lookup costs a sample as much
+ * as its header here. A process user space adds meanwhile gets Python
+ * frames up to this much later. */
+#define PY_NOT_PYTHON_NS (50 * 1000 * 1000ULL)
+
 /* Bytes of one frame read at once: every field the walk needs. */
 #define PY_FRAME_READ TGPROF_PY_FRAME_READ
 
@@ -43,6 +49,12 @@ struct py_walk {
 	__u8 found;
 	__u8 err;
 	__u8 pad[6];
+	/* The last process this CPU found not Python (tgid, start), and
+	 * until when that answer holds: its samples skip the lookup. */
+	__u32 not_tgid;
+	__u32 not_pad;
+	__u64 not_start_ns;
+	__u64 not_until_ns;
 	/* One frame as read, with room for an 8-byte field at any offset
 	 * below PY_FRAME_READ. */
 	__u8 buf[PY_FRAME_READ + 8];
@@ -173,12 +185,21 @@ static __always_inline __u32 py_walk_thread(struct tgprof_sample *s,
 
 	if (!python_frames)
 		return 0;
-	pp = bpf_map_lookup_elem(&python_procs, &tgid);
-	if (!pp || pp->start_ns != s->hdr.start_ns ||
-	    (pp->aspace_id && pp->aspace_id != s->aspace_id))
-		return 0;
 	pw = py_state(&frames);
 	if (!pw)
+		return 0;
+	if (pw->not_tgid == tgid && pw->not_start_ns == s->hdr.start_ns &&
+	    s->hdr.ts_ns < pw->not_until_ns)
+		return 0;
+	pp = bpf_map_lookup_elem(&python_procs, &tgid);
+	if (!pp) {
+		pw->not_tgid = tgid;
+		pw->not_start_ns = s->hdr.start_ns;
+		pw->not_until_ns = s->hdr.ts_ns + PY_NOT_PYTHON_NS;
+		return 0;
+	}
+	if (pp->start_ns != s->hdr.start_ns ||
+	    (pp->aspace_id && pp->aspace_id != s->aspace_id))
 		return 0;
 	pw->pp = *pp;
 	pw->first = first;

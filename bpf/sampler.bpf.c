@@ -120,6 +120,8 @@ struct {
 #define PROC_SMALL 1
 #define PROC_LARGE 2
 #define PROC_FP_ONLY 3
+/* Bytes of stack one frame-pointer read brings in (a power of two). */
+#define FP_WIN 512
 
 /*
  * The state of one walk, in the per-CPU sample buffer rather than on the
@@ -151,6 +153,14 @@ struct walk {
 	struct unwind_row row;
 	__u32 fc_file; /* the last file entry read, and its extent */
 	__u64 fc_extent;
+	/* User stack read at once from a frame pointer on, up to its page's
+	 * end: the frames above it are then read from here, with one
+	 * bpf_probe_read_user() for several. Not cleared between samples:
+	 * win_len 0 says it holds nothing. */
+	__u64 win_lo;
+	__u32 win_len;
+	__u32 win_pad;
+	__u8 win[FP_WIN];
 };
 
 /* Frame slots of a sample: native frames, Python frames (two slots
@@ -292,6 +302,35 @@ static __always_inline void fill_hdr(struct tgprof_rec_hdr *h, __u32 type,
 	BPF_CORE_READ_STR_INTO(&h->comm, task, comm);
 }
 
+/* fill_hdr() for the current task, through its BTF pointer: plain loads
+ * instead of a bpf_probe_read_kernel() call for every field. */
+static __always_inline void fill_sample_hdr(struct tgprof_sample *s,
+					    struct task_struct *t)
+{
+	struct task_struct *leader = t->group_leader;
+
+	s->hdr.type = TGPROF_REC_SAMPLE;
+	s->hdr.tgid = t->tgid;
+	s->hdr.tid = t->pid;
+	s->hdr.cpu = bpf_get_smp_processor_id();
+	s->hdr.ts_ns = bpf_ktime_get_boot_ns();
+	s->hdr.start_ns = leader->start_boottime;
+	bpf_get_current_comm(&s->hdr.comm, sizeof(s->hdr.comm));
+	/* comm is NUL-padded (strscpy_pad): the same bytes as a string
+	 * read, in one copy. */
+	bpf_probe_read_kernel(&s->pcomm, sizeof(s->pcomm), leader->comm);
+}
+
+/* task_aspace_id() of the current task, through its BTF pointer. */
+static __always_inline __u64 current_aspace_id(struct task_struct *t)
+{
+	struct mm_struct *mm = t->mm;
+
+	if (!mm)
+		return 0;
+	return tgprof_aspace_id(mm->start_code, mm->end_code, mm->start_stack);
+}
+
 /*
  * Binary searches without branches on the data: each halving adds the
  * half to the base through a mask when the probed key is at or below the
@@ -415,14 +454,34 @@ static __always_inline long walk_stop(struct walk *w, __u32 why)
  * return address are at RBP and RBP + 8. */
 static __always_inline long fp_step(struct walk *w)
 {
-	__u64 frame[2];
+	__u64 frame[2], off = w->bp - w->win_lo, len;
 
 	if (!w->bp)
 		return walk_stop(w, UNWIND_STOP_FP_END);
 	if (w->bp + 16 <= w->sp)
 		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
-	if (bpf_probe_read_user(frame, sizeof(frame), (void *)w->bp))
+	if (off >= w->win_len || w->win_len - off < sizeof(frame)) {
+		/* Up to the end of the frame's page, which is mapped or
+		 * not as a whole; a frame across the end, on its own. */
+		len = 4096 - (w->bp & 4095);
+		if (len > FP_WIN)
+			len = FP_WIN;
+		if (len < sizeof(frame))
+			len = sizeof(frame);
+		barrier_var(len);
+		if (len > FP_WIN)
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+		w->win_len = 0;
+		if (bpf_probe_read_user(w->win, len, (void *)w->bp))
+			return walk_stop(w, UNWIND_STOP_READ_FAULT);
+		w->win_lo = w->bp;
+		w->win_len = len;
+		off = 0;
+	}
+	barrier_var(off);
+	if (off > FP_WIN - sizeof(frame))
 		return walk_stop(w, UNWIND_STOP_READ_FAULT);
+	__builtin_memcpy(frame, &w->win[off], sizeof(frame));
 	if (!frame[1])
 		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
 	w->sp = w->bp + 16;
@@ -652,20 +711,22 @@ static __always_inline __u8 find_proc(__u32 tgid, __u64 start_ns,
 	return PROC_NONE;
 }
 
-/* Walks the user stack of @task from its user registers with the tables
- * into b->frames after @klen kernel frames. */
-static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
-				      struct task_struct *task,
-				      struct sample_buf *b, __u32 klen)
+/* Clears @w for a new walk after @klen kernel frames: all but the window's
+ * bytes, which win_len 0 says are stale. */
+static __always_inline void walk_init(struct walk *w, __u32 klen)
 {
-	struct tgprof_sample *s = &b->s;
-	struct walk *w = &b->w;
-	__u32 n, py;
+	__builtin_memset(w, 0, __builtin_offsetof(struct walk, win));
+	w->stop = WALK_GOING;
+	w->exact = 1;
+	w->klen = klen;
+}
 
-	*w = (struct walk){ .stop = WALK_GOING, .exact = 1, .klen = klen };
-	/* The sample hit user space (an address in the lower half), or the
-	 * kernel on the task's behalf: then the user registers are those
-	 * saved at kernel entry. */
+/* The user registers of the sample: those interrupted if it hit user
+ * space (an address in the lower half), else those saved at the kernel
+ * entry on the task's behalf. */
+static __always_inline void walk_regs(struct bpf_perf_event_data *ctx,
+				      struct walk *w)
+{
 	if ((long)ctx->regs.ip >= 0) {
 		w->ip = ctx->regs.ip;
 		w->sp = ctx->regs.sp;
@@ -678,6 +739,39 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 		w->sp = BPF_CORE_READ(u, sp);
 		w->bp = BPF_CORE_READ(u, bp);
 	}
+}
+
+/* Walks the user stack with frame pointers alone into b->frames after
+ * @klen kernel frames: what bpf_get_stack(BPF_F_USER_STACK) gives, with
+ * a read for several frames rather than two for each. Returns the frames
+ * recorded. */
+static __always_inline __u32 walk_fp(struct bpf_perf_event_data *ctx,
+				     struct sample_buf *b, __u32 klen)
+{
+	struct walk *w = &b->w;
+	__u32 n;
+
+	walk_init(w, klen);
+	walk_regs(ctx, w);
+	w->proc = PROC_FP_ONLY;
+	/* As many frames as bpf_get_stack() gave (TGPROF_MAX_KSTACK). */
+	bpf_loop(TGPROF_MAX_KSTACK, walk_step, NULL, 0);
+	n = w->n;
+	return n > TGPROF_MAX_KSTACK ? TGPROF_MAX_KSTACK : n;
+}
+
+/* Walks the user stack of @task from its user registers with the tables
+ * into b->frames after @klen kernel frames. */
+static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
+				      struct task_struct *task,
+				      struct sample_buf *b, __u32 klen)
+{
+	struct tgprof_sample *s = &b->s;
+	struct walk *w = &b->w;
+	__u32 n, py;
+
+	walk_init(w, klen);
+	walk_regs(ctx, w);
 	w->tgid = s->hdr.tgid;
 	w->proc = find_proc(w->tgid, s->hdr.start_ns, s->aspace_id);
 
@@ -720,23 +814,41 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 			     TGPROF_CNT_STACK_COPY_ERR);
 }
 
+#ifdef TGPROF_BPF_TIME_PIECES
+/* Nanoseconds spent in each piece of sample(), and samples timed: read
+ * with bpftool (bench/README.md). Timing costs too: compare pieces. */
+__u64 piece_ns[8];
+#define PIECE(i)                                                         \
+	do {                                                             \
+		__u64 now_ = bpf_ktime_get_ns();                         \
+		__sync_fetch_and_add(&piece_ns[(i)&7], now_ - piece_t_); \
+		piece_t_ = now_;                                         \
+	} while (0)
+#define PIECE_START() __u64 piece_t_ = bpf_ktime_get_ns()
+#else
+#define PIECE(i) ((void)0)
+#define PIECE_START() ((void)0)
+#endif
+
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0, klen = 0;
-	struct task_struct *task;
+	struct task_struct *task, *t;
 	struct sample_buf *b;
 	struct tgprof_sample *s;
 	__u64 size;
 	long n;
+	PIECE_START();
 
 	count(TGPROF_CNT_SAMPLES);
 	if (tid == 0 && !include_idle) {
 		count(TGPROF_CNT_SAMPLES_IDLE);
 		return 0;
 	}
-	task = (struct task_struct *)bpf_get_current_task();
+	t = bpf_get_current_task_btf();
+	task = t;
 	if (filtered_static(tgid) || excluded_dynamic(task, tgid)) {
 		count(TGPROF_CNT_SAMPLES_FILTERED);
 		return 0;
@@ -745,9 +857,9 @@ int sample(struct bpf_perf_event_data *ctx)
 	b = bpf_map_lookup_elem(&sample_bufs, &zero);
 	if (!b)
 		return 0;
+	PIECE(0);
 	s = &b->s;
-	fill_hdr(&s->hdr, TGPROF_REC_SAMPLE, task);
-	BPF_CORE_READ_STR_INTO(&s->pcomm, task, group_leader, comm);
+	fill_sample_hdr(s, t);
 	s->flags = 0;
 	s->kstack_len = 0;
 	s->ustack_len = 0;
@@ -759,8 +871,11 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->regs_ip = 0;
 	s->regs_sp = 0;
 	s->regs_bp = 0;
+	PIECE(1);
 
-	if (kernel_stacks) {
+	/* A sample in user space has no kernel stack: the kernel's walk
+	 * would return none, at the cost of a call. */
+	if (kernel_stacks && (long)ctx->regs.ip < 0) {
 		n = bpf_get_stack(ctx, b->frames, TGPROF_MAX_KSTACK * 8, 0);
 		if (n >= 0) {
 			klen = n / 8;
@@ -772,26 +887,23 @@ int sample(struct bpf_perf_event_data *ctx)
 			count(TGPROF_CNT_KSTACK_ERR);
 		}
 	}
+	PIECE(2);
 
-	if (BPF_CORE_READ(task, flags) & PF_KTHREAD) {
+	if (t->flags & PF_KTHREAD) {
 		s->flags |= TGPROF_SAMPLE_KTHREAD;
 		s->aspace_id = 0;
 	} else if (unwind_tables) {
-		s->aspace_id = task_aspace_id(task);
+		s->aspace_id = current_aspace_id(t);
 		walk_user(ctx, task, b, klen);
 	} else {
-		s->aspace_id = task_aspace_id(task);
+		s->aspace_id = current_aspace_id(t);
+		PIECE(3);
 		if (klen > TGPROF_MAX_KSTACK)
 			klen = TGPROF_MAX_KSTACK;
-		n = bpf_get_stack(ctx, &b->frames[klen], TGPROF_MAX_KSTACK * 8,
-				  BPF_F_USER_STACK);
-		if (n >= 0) {
-			s->ustack_len = n / 8;
-		} else {
-			s->flags |= TGPROF_SAMPLE_USTACK_ERR;
-			count(TGPROF_CNT_USTACK_ERR);
-		}
+		s->ustack_len = walk_fp(ctx, b, klen);
+		PIECE(4);
 		s->py_len = py_walk_thread(s, task, klen + s->ustack_len);
+		PIECE(5);
 	}
 
 	size = sizeof(*s) +
@@ -802,6 +914,10 @@ int sample(struct bpf_perf_event_data *ctx)
 		size = sizeof(*b) - __builtin_offsetof(struct sample_buf, s);
 	if (bpf_ringbuf_output(&records, s, size, wakeup_flags(size)))
 		count(TGPROF_CNT_SAMPLES_LOST);
+	PIECE(6);
+#ifdef TGPROF_BPF_TIME_PIECES
+	__sync_fetch_and_add(&piece_ns[7], 1);
+#endif
 	return 0;
 }
 

@@ -14,7 +14,7 @@
 /* Kernel frames per sample: the kernel's default perf_event_max_stack. */
 #define TGPROF_MAX_KSTACK 127
 /* User frames the kernel's walk records (frame pointers: 127, as
- * bpf_get_stack() gives them). A walk finished in user space may add more,
+ * bpf_get_stack() gave them). A walk finished in user space may add more,
  * up to the same bound. */
 #define TGPROF_MAX_USTACK 256
 /* The most user stack one sample carries for user space to finish its
@@ -48,7 +48,7 @@ enum tgprof_sample_flags {
 	TGPROF_SAMPLE_USTACK_ERR = 1 << 1,
 	TGPROF_SAMPLE_KSTACK_ERR = 1 << 2,
 	/* The user stack was walked with the unwind tables: unwind_stop says
-	 * why it ended. Without it, frame pointers (bpf_get_stack). */
+	 * why it ended. Without it, frame pointers alone. */
 	TGPROF_SAMPLE_TABLES = 1 << 3,
 	/* The walk stopped where user space can go on: regs_* are the
 	 * registers of the last frame in the record and stack_len bytes of

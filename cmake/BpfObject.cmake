@@ -16,6 +16,13 @@ find_program(BPFTOOL NAMES bpftool PATHS /usr/sbin /sbin REQUIRED)
 set(TGPROF_VMLINUX_BTF "/sys/kernel/btf/vmlinux" CACHE FILEPATH
 	"BTF file vmlinux.h is generated from")
 set(TGPROF_BPF_GEN_DIR "${CMAKE_BINARY_DIR}/bpf")
+# Times the pieces of the sampling program into its piece_ns array
+# (bench/README.md, "BPF cost per sample"). Off: not compiled in.
+option(TGPROF_BPF_TIME_PIECES "time the pieces of the BPF sample program" OFF)
+set(TGPROF_BPF_DEFS)
+if(TGPROF_BPF_TIME_PIECES)
+	set(TGPROF_BPF_DEFS -DTGPROF_BPF_TIME_PIECES)
+endif()
 
 if(CMAKE_SYSTEM_PROCESSOR MATCHES "x86_64|amd64")
 	set(TGPROF_BPF_ARCH x86)
@@ -57,7 +64,7 @@ function(tgprof_bpf_object name source)
 	add_custom_command(
 		OUTPUT "${obj}"
 		COMMAND "${BPF_CLANG}" -target bpf -g -O2 -Wall -Werror
-			-D__TARGET_ARCH_${TGPROF_BPF_ARCH}
+			-D__TARGET_ARCH_${TGPROF_BPF_ARCH} ${TGPROF_BPF_DEFS}
 			-I "${TGPROF_BPF_GEN_DIR}" -I "${src_dir}"
 			-c "${src}" -o "${obj}"
 		DEPENDS "${src}" ${shared_headers}

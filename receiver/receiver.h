@@ -22,7 +22,7 @@ enum receiver_unwinder {
 	/* The CFI tables (.eh_frame, .debug_frame) of every file, in the
 	 * kernel; frame pointers where a file has none. */
 	RECEIVER_UNWIND_TABLES = 0,
-	/* Frame pointers only (bpf_get_stack): no tables, no memory for
+	/* Frame pointers only: no tables, no memory for
 	 * them; stacks through code built without frame pointers stop. */
 	RECEIVER_UNWIND_FRAME_POINTER = 1,
 };
