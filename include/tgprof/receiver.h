@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define TGPROF_ABI_MAJOR 1
-#define TGPROF_ABI_MINOR 2
+#define TGPROF_ABI_MINOR 3
 
 /* The name of the one exported symbol, for dlsym(). */
 #define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
@@ -183,6 +183,9 @@ struct tgprof_receiver_stats {
 	uint64_t python_code_bytes; /* code objects' names, lines held now */
 	uint64_t python_code_entries; /* code objects cached now */
 	uint64_t python_code_evictions; /* dropped for python_code_memory */
+	/* ABI 1.3: drains after which the process table was repaired from
+	 * /proc because exec/exit events were lost (events_lost rose). */
+	uint64_t events_repairs;
 };
 
 /*

@@ -233,6 +233,7 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->python_code_bytes = rs.python.code.bytes;
 	st->python_code_entries = rs.python.code.entries;
 	st->python_code_evictions = rs.python.code.evictions;
+	st->events_repairs = rs.events_repairs;
 }
 
 /* Makes the counters of now what stats() returns. */
