@@ -187,9 +187,10 @@ int main(int argc, char **argv)
 	       st.sampler.stack_copies_skipped -
 		       before.sampler.stack_copies_skipped);
 #ifndef RING_LOSS_BEFORE
-	printf("  events repairs %" PRIu64 ", reader wakeups %" PRIu64
-	       " (%.1f/s), sample ring %" PRIu64 " KiB, events ring %" PRIu64
-	       " KiB\n",
+	printf("  events read %" PRIu64 ", repairs %" PRIu64
+	       ", reader wakeups %" PRIu64 " (%.1f/s), sample ring %" PRIu64
+	       " KiB, events ring %" PRIu64 " KiB\n",
+	       st.sampler.events - before.sampler.events,
 	       st.events_repairs - before.events_repairs,
 	       st.sampler.wakeups - before.sampler.wakeups,
 	       (double)(st.sampler.wakeups - before.sampler.wakeups) / secs,

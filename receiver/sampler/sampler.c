@@ -68,6 +68,7 @@ struct sampler {
 	/* TGPROF_CNT_EVENTS_LOST as read before the last drain began. */
 	uint64_t events_lost_seen;
 	uint64_t wakeups; /* polls a ring's wakeup ended */
+	uint64_t events; /* records read from the events ring */
 	struct bpf_link *exec_link;
 	struct bpf_link *exit_link;
 	/* One per attached CPU; each owns its perf event fd. */
@@ -167,6 +168,7 @@ static int on_event_record(void *ctx, void *data, size_t len)
 	struct pending_event *e;
 	uint32_t tail;
 
+	s->events++;
 	/* Too long to hold, or not even a header: the receiver counts it
 	 * malformed. */
 	if (len > SAMPLER_EVENT_MAX || len < sizeof(struct tgprof_rec_hdr)) {
@@ -644,6 +646,7 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->py_truncated = sums[TGPROF_CNT_PY_TRUNCATED];
 	ret->py_no_thread = sums[TGPROF_CNT_PY_NO_THREAD];
 	ret->wakeups = s->wakeups;
+	ret->events = s->events;
 	ret->ring_bytes = bpf_map__max_entries(s->skel->maps.records);
 	ret->events_ring_bytes = bpf_map__max_entries(s->skel->maps.events);
 	sampler__prog_stats(s, ret);

@@ -110,6 +110,7 @@ struct sampler_counters {
 	uint64_t bpf_runs;
 	uint32_t bpf_verified_insns; /* what the verifier went through */
 	uint64_t wakeups; /* polls a ring buffer's wakeup ended */
+	uint64_t events; /* exec/exit records read */
 	uint64_t ring_bytes; /* the sample ring's size */
 	uint64_t events_ring_bytes; /* the events ring's size */
 };
