@@ -36,15 +36,17 @@
 #define SAMPLER_RING_MAX (64u << 20)
 /*
  * The events ring: exec and exit records are 72 and 64 bytes with the
- * ring's header, so 64 KiB per CPU holds some 1,000 per CPU, a fork storm of some
- * thousands per second through the same drain latency. The reader is
+ * ring's header, so 128 KiB per CPU holds some 1,900 per CPU: a fork storm
+ * of thousands a second through the drain latency, or a host's steady
+ * churn (bench/load/host_load.sh: 160 a second) through a reader starved
+ * of CPU for ten seconds (bench/exec_burst on that host). The reader is
  * woken once SAMPLER_EVENTS_WAKEUP bytes (64 events) wait: a storm costs
  * a wakeup per 64 events, a lone event waits for the next poll (or the
  * sample ring's wakeup).
  */
-#define SAMPLER_EVENTS_PER_CPU (64u << 10)
-#define SAMPLER_EVENTS_MIN (128u << 10)
-#define SAMPLER_EVENTS_MAX (8u << 20)
+#define SAMPLER_EVENTS_PER_CPU (128u << 10)
+#define SAMPLER_EVENTS_MIN (256u << 10)
+#define SAMPLER_EVENTS_MAX (16u << 20)
 #define SAMPLER_EVENTS_WAKEUP (4u << 10)
 /* The largest event record (struct tgprof_exec). */
 #define SAMPLER_EVENT_MAX 64

@@ -71,8 +71,8 @@ struct sampler_opts {
 	/* Walk the Python frames of processes in the python_procs map
 	 * (sampler__python_map(), bpf/python.h). */
 	bool python_frames;
-	/* The exec/exit events ring. Power of two, >= page size. 0: 64 KiB
-	 * per online CPU, 128 KiB to 8 MiB. */
+	/* The exec/exit events ring. Power of two, >= page size. 0: 128 KiB
+	 * per online CPU, 256 KiB to 16 MiB. */
 	size_t events_ringbuf_bytes;
 };
 
