@@ -115,7 +115,8 @@ struct sampler_counters {
 	uint64_t events_ring_bytes; /* the events ring's size */
 };
 
-/* Called for every record, in ring order. @rec is valid during the call. */
+/* Called for every record: each ring in its order, events merged before the
+ * samples taken after them. @rec is valid during the call. */
 typedef void (*sampler_record_fn)(void *ctx, const void *rec, size_t len);
 
 /* Opens, configures, loads and attaches. Returns the sampler (caller frees
