@@ -50,6 +50,7 @@ struct receiver {
 	uint64_t next_sweep_ns;
 	/* The kernel's events_lost count the last repair answered. */
 	uint64_t events_lost_repaired;
+	uint64_t next_repair_ns; /* none before: they are rate-limited */
 	uint64_t events_repairs;
 	struct ratelimit repair_warn;
 	uint64_t records;
@@ -777,18 +778,26 @@ static void on_repaired_exec(void *ctx, struct proc *p)
 	symbolizer__forget_process(r->sym, p->tgid);
 }
 
+/* A repair reads /proc for every process in the table: under a fork
+ * storm that loses events at every drain, at most one a second. */
+#define RECEIVER_REPAIR_INTERVAL_NS NSEC_PER_SEC
+
 /*
  * Exec or exit records were lost (events ring full) before the drain that
  * just ended: the table says what those records would have changed only
- * once it looks at /proc, so it looks now rather than at the next sweep.
+ * once it looks at /proc, so it looks now rather than at the next sweep
+ * (or, right after another repair, at the first drain a second later).
  */
-static void receiver__repair(struct receiver *r, uint64_t now)
+static void receiver__repair(struct receiver *r, uint64_t now, bool force)
 {
 	uint64_t lost = sampler__events_lost_seen(r->sampler);
 	struct proctab_stats before, after;
 
 	if (lost <= r->events_lost_repaired)
 		return;
+	if (!force && now < r->next_repair_ns)
+		return;
+	r->next_repair_ns = now + RECEIVER_REPAIR_INTERVAL_NS;
 	proctab__stats(r->procs, &before);
 	proctab__repair(r->procs, now, on_repaired_exec, r);
 	proctab__stats(r->procs, &after);
@@ -813,7 +822,7 @@ int receiver__poll(struct receiver *r, int timeout_ms)
 		return -EINVAL;
 	n = sampler__poll(r->sampler, timeout_ms);
 	now = boot_ns();
-	receiver__repair(r, now);
+	receiver__repair(r, now, false);
 	if (r->unwind)
 		unwind_loader__tick(r->unwind, now);
 	proctab__reap(r->procs, now);
@@ -831,7 +840,7 @@ int receiver__stop(struct receiver *r)
 	if (!r->sampler)
 		return -EINVAL;
 	n = sampler__stop(r->sampler);
-	receiver__repair(r, boot_ns());
+	receiver__repair(r, boot_ns(), true);
 	return n;
 }
 
