@@ -50,6 +50,8 @@
 #define SAMPLER_EVENTS_WAKEUP (4u << 10)
 /* The largest event record (struct tgprof_exec). */
 #define SAMPLER_EVENT_MAX 64
+/* Events one drain holds back at most (80 bytes each). */
+#define SAMPLER_PENDING_MAX 16384
 
 /* An event read ahead of the samples, held until the samples taken
  * before it have been handed out. */
@@ -220,10 +222,10 @@ static uint64_t read_events_lost(const struct sampler *s)
 	return sum;
 }
 
-/* Both rings, merged. The loss counter is read first: every event it
- * counts was lost before the samples and events this drain reads were
- * written after it, so a repair after the drain sees the state those
- * records left. */
+/* Both rings, merged. The loss counter is read first: an event it counts
+ * was lost before this drain began, so every record written before that
+ * loss (a process's samples before its lost exit) is read by this drain,
+ * and a repair after it finds /proc past them. */
 static int drain(struct sampler *s)
 {
 	int n;
@@ -509,6 +511,9 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	/* Every record a full events ring can hold, in the smallest size
 	 * (struct tgprof_exit and the ring's 8-byte header). */
 	s->npending_max = events / (sizeof(struct tgprof_exit) + 8) + 1;
+	/* Beyond it (rings of several MiB) the oldest go out early. */
+	if (s->npending_max > SAMPLER_PENDING_MAX)
+		s->npending_max = SAMPLER_PENDING_MAX;
 	s->pending = calloc(s->npending_max, sizeof(*s->pending));
 	if (!s->pending) {
 		err = -ENOMEM;
