@@ -28,7 +28,7 @@
 #define SMALLEST_RING 4096
 #define NSPAWN 64
 #define NSPIN 8
-#define NBURST 1000
+#define NBURST 600
 /* Room for the host's churn while the test polls, not for the burst. */
 #define SMALL_EVENTS_RING (16u << 10)
 
@@ -99,7 +99,7 @@ static bool wait_samples_lost(struct sampler *s, uint64_t deadline)
 	}
 }
 
-Test(events, survive_a_full_sample_ring, .timeout = 120)
+Test(events, survive_a_full_sample_ring, .timeout = 240)
 {
 	struct tg_logger log = { .fn = quiet, .max_level = TG_LOG_WARN };
 	struct sampler_opts o = { .sz = sizeof(o) };
@@ -219,7 +219,7 @@ static void spin_until_eof(int rd)
 			_exit(0);
 }
 
-Test(events, lost_exits_are_repaired_from_proc, .timeout = 120)
+Test(events, lost_exits_are_repaired_from_proc, .timeout = 240)
 {
 	struct spinners sp = { 0 };
 	struct receiver_stats before, st;
