@@ -2,8 +2,10 @@
 /* Kernel side of tgprof: a CPU-clock perf event per CPU takes stack samples
  * (user stacks walked with the unwind tables of bpf/unwind_maps.h, or with
  * frame pointers); sched_process_exec/exit tracepoints report exec and
- * thread-group exits. Every record goes through one ring buffer, in order,
- * to receiver/sampler/sampler.c. */
+ * thread-group exits. Samples go through the ring buffer `records`,
+ * process events through their own small ring `events`, so a burst of
+ * samples never costs an exec or an exit; receiver/sampler/sampler.c reads
+ * both and hands them on in time order. */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
@@ -26,6 +28,10 @@ const volatile bool include_idle = false;
 /* Wake the reader only once this much is waiting; below it the reader
  * finds the records on its periodic poll. 0: wake on every record. */
 const volatile __u64 wakeup_bytes = 0;
+/* The same for the events ring: a fork storm wakes the reader once per
+ * this many bytes of events, not once per event; a lone event waits for
+ * the reader's periodic poll (its timeout, 100 ms in the plugin). */
+const volatile __u64 events_wakeup_bytes = 0;
 /* Walk user stacks with the unwind tables (else frame pointers only). */
 const volatile bool unwind_tables = false;
 /* Stack bytes a sample carries when its walk stops at code whose table is
@@ -36,6 +42,13 @@ struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 4 << 20); /* resized before load */
 } records SEC(".maps");
+
+/* Exec and exit events only (72 and 64 bytes with the ring's header):
+ * sized by user space before load, small. */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 64 << 10); /* resized before load */
+} events SEC(".maps");
 
 /* TGID -> enum tgprof_filter_verdict, from the configuration. */
 struct {
@@ -225,9 +238,16 @@ static __always_inline __u64 wakeup_flags(__u64 adding)
 	return BPF_RB_NO_WAKEUP;
 }
 
-static __always_inline void submit(void *rec)
+/* Events are submitted after they are written: what is waiting already
+ * includes this one. */
+static __always_inline void submit_event(void *rec)
 {
-	bpf_ringbuf_submit(rec, wakeup_flags(0));
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >=
+	    events_wakeup_bytes)
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(rec, flags);
 }
 
 static __always_inline __u64 task_aspace_id(struct task_struct *task)
@@ -931,7 +951,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	 * may have a name the filters include. */
 	if (filtered_static(BPF_CORE_READ(p, tgid)))
 		return 0;
-	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TGPROF_CNT_EVENTS_LOST);
 		return 0;
@@ -940,7 +960,7 @@ int BPF_PROG(handle_exec, struct task_struct *p, pid_t old_pid,
 	e->old_tid = old_pid;
 	e->pad = 0;
 	e->aspace_id = task_aspace_id(p);
-	submit(e);
+	submit_event(e);
 	return 0;
 }
 
@@ -963,7 +983,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	if (filtered_static(tgid))
 		return 0;
 
-	e = bpf_ringbuf_reserve(&records, sizeof(*e), 0);
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
 	if (!e) {
 		count(TGPROF_CNT_EVENTS_LOST);
 		return 0;
@@ -971,7 +991,7 @@ int BPF_PROG(handle_exit, struct task_struct *p)
 	fill_hdr(&e->hdr, TGPROF_REC_EXIT, p);
 	e->flags = flags;
 	e->exit_code = BPF_CORE_READ(p, exit_code);
-	submit(e);
+	submit_event(e);
 	return 0;
 }
 

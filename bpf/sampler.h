@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
-/* Records bpf/sampler.bpf.c hands to receiver/sampler/sampler.c through one ring
- * buffer, in the order they happened. Shared by kernel and user space:
+/* Records bpf/sampler.bpf.c hands to receiver/sampler/sampler.c: samples
+ * through one ring buffer, exec and exit events through another, each
+ * stamped with the time it happened. Shared by kernel and user space:
  * __u32/__u64 and fixed-size arrays only, no pointers. */
 #ifndef TGPROF_BPF_SAMPLER_H
 #define TGPROF_BPF_SAMPLER_H
@@ -141,8 +142,8 @@ enum tgprof_counter {
 	TGPROF_CNT_SAMPLES = 0, /* perf events that fired */
 	TGPROF_CNT_SAMPLES_IDLE, /* skipped: the CPU was idle */
 	TGPROF_CNT_SAMPLES_FILTERED, /* skipped: excluded by a filter */
-	TGPROF_CNT_SAMPLES_LOST, /* ring buffer full: sample dropped */
-	TGPROF_CNT_EVENTS_LOST, /* ring buffer full: exec/exit dropped */
+	TGPROF_CNT_SAMPLES_LOST, /* sample ring full: sample dropped */
+	TGPROF_CNT_EVENTS_LOST, /* events ring full: exec/exit dropped */
 	TGPROF_CNT_KSTACK_ERR,
 	TGPROF_CNT_USTACK_ERR,
 	/* The table walk (unwinder eh_frame). */

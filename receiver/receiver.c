@@ -1,12 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The receiver: sampler records in, symbolized samples out. Samples, execs
- * and exits arrive in the order they happened, so a sample is always
- * symbolized against the mappings of its own address space, and an exit is
- * handled only after every sample taken before it. Mappings read by the
+ * and exits arrive in the order they happened (the sampler merges its two
+ * rings by time), so a sample is always symbolized against the mappings of
+ * its own address space, and an exit is handled only after every sample
+ * taken before it. When the kernel lost exec or exit events, the process
+ * table is repaired from /proc after the drain. Mappings read by the
  * process table bring the unwind tables of their files into the kernel;
  * a walk the kernel stopped before them is finished here. */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +19,7 @@
 
 #include "bpf/sampler.h"
 #include "lib/clock.h"
+#include "lib/ratelimit.h"
 #include "receiver/receiver.h"
 #include "receiver/runtimes/python/python.h"
 
@@ -44,6 +48,11 @@ struct receiver {
 	bool warned_facts;
 
 	uint64_t next_sweep_ns;
+	/* The kernel's events_lost count the last repair answered. */
+	uint64_t events_lost_repaired;
+	uint64_t next_repair_ns; /* none before: they are rate-limited */
+	uint64_t events_repairs;
+	struct ratelimit repair_warn;
 	uint64_t records;
 	uint64_t records_malformed;
 	uint64_t samples;
@@ -737,6 +746,7 @@ int receiver__start(struct receiver *r)
 	opts.kernel_stacks = r->cfg.kernel_stacks;
 	opts.include_idle = r->cfg.include_idle;
 	opts.ringbuf_bytes = r->cfg.ringbuf_bytes;
+	opts.events_ringbuf_bytes = r->cfg.events_ringbuf_bytes;
 	opts.unwind_tables = r->cfg.unwinder == RECEIVER_UNWIND_TABLES;
 	opts.python_frames = r->cfg.python_frames;
 	uopts.max_bytes = r->cfg.unwind_table_bytes;
@@ -765,6 +775,50 @@ int receiver__start(struct receiver *r)
 	return 0;
 }
 
+/* An exec a repair found: as for an exec record. */
+static void on_repaired_exec(void *ctx, struct proc *p)
+{
+	struct receiver *r = ctx;
+
+	receiver__unexclude(r, p, p->tgid);
+	symbolizer__forget_process(r->sym, p->tgid);
+}
+
+/* A repair reads /proc for every process in the table: under a fork
+ * storm that loses events at every drain, at most one a second. */
+#define RECEIVER_REPAIR_INTERVAL_NS NSEC_PER_SEC
+
+/*
+ * Exec or exit records were lost (events ring full) before the drain that
+ * just ended: the table says what those records would have changed only
+ * once it looks at /proc, so it looks now rather than at the next sweep
+ * (or, right after another repair, at the first drain a second later).
+ */
+static void receiver__repair(struct receiver *r, uint64_t now, bool force)
+{
+	uint64_t lost = sampler__events_lost_seen(r->sampler);
+	struct proctab_stats before, after;
+
+	if (lost <= r->events_lost_repaired)
+		return;
+	if (!force && now < r->next_repair_ns)
+		return;
+	r->next_repair_ns = now + RECEIVER_REPAIR_INTERVAL_NS;
+	proctab__stats(r->procs, &before);
+	proctab__repair(r->procs, now, on_repaired_exec, r);
+	proctab__stats(r->procs, &after);
+	r->events_repairs++;
+	if (ratelimit__allow(&r->repair_warn, clock_ns(CLOCK_MONOTONIC)))
+		tg_warn(r->log,
+			"events ring full: %" PRIu64
+			" exec/exit events lost; process table repaired from /proc (%" PRIu64
+			" exited, %" PRIu64 " exec'd)",
+			lost - r->events_lost_repaired,
+			after.repair_exits - before.repair_exits,
+			after.repair_execs - before.repair_execs);
+	r->events_lost_repaired = lost;
+}
+
 int receiver__poll(struct receiver *r, int timeout_ms)
 {
 	uint64_t now;
@@ -774,6 +828,7 @@ int receiver__poll(struct receiver *r, int timeout_ms)
 		return -EINVAL;
 	n = sampler__poll(r->sampler, timeout_ms);
 	now = boot_ns();
+	receiver__repair(r, now, false);
 	if (r->unwind)
 		unwind_loader__tick(r->unwind, now);
 	proctab__reap(r->procs, now);
@@ -787,9 +842,13 @@ int receiver__poll(struct receiver *r, int timeout_ms)
 
 int receiver__stop(struct receiver *r)
 {
+	int n;
+
 	if (!r->sampler)
 		return -EINVAL;
-	return sampler__stop(r->sampler);
+	n = sampler__stop(r->sampler);
+	receiver__repair(r, boot_ns(), true);
+	return n;
 }
 
 void receiver__sweep(struct receiver *r)
@@ -822,6 +881,7 @@ void receiver__stats(const struct receiver *r, struct receiver_stats *ret)
 	memcpy(ret->unwind_stops, r->unwind_stops, sizeof(ret->unwind_stops));
 	python__stats(r->py, &ret->python);
 	ret->walks_finished = r->walks_finished;
+	ret->events_repairs = r->events_repairs;
 }
 
 const struct proctab *receiver__proctab(const struct receiver *r)

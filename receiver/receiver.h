@@ -39,6 +39,9 @@ struct receiver_config {
 	bool kernel_stacks; /* default true */
 	bool include_idle; /* default false */
 	size_t ringbuf_bytes; /* power of two; default 0: sized by the sampler */
+	/* The exec/exit events ring: power of two; 0 (default): sized by the
+	 * sampler from the CPUs. Not a plugin key: tests shrink it. */
+	size_t events_ringbuf_bytes;
 	uint64_t sweep_interval_ns; /* default 10 s; 0: never */
 	uint64_t maps_reread_interval_ns; /* default 250 ms */
 	/* How long an exited process stays in the table. The last thread
@@ -143,6 +146,11 @@ struct receiver_stats {
 	/* Python processes, frames and the code cache (the kernel's walk:
 	 * sampler.py_*). */
 	struct python_stats python;
+	/* Drains after which the process table was repaired from /proc
+	 * because the kernel lost exec/exit events (sampler.events_lost
+	 * rose): procs.repair_exits and procs.repair_execs say what they
+	 * found. */
+	uint64_t events_repairs;
 };
 
 /* Returns a receiver (caller frees with receiver__free()) or NULL + errno.

@@ -328,8 +328,10 @@ static void note_losses(struct run *run, const struct run_totals *t, bool flush)
 
 	losslog__note(l, "kernel ring buffer full: samples lost", "receivers",
 		      t->rcv.samples_lost, now, flush);
-	losslog__note(l, "kernel ring buffer full: process events lost",
-		      "receivers", t->rcv.events_lost, now, flush);
+	losslog__note(
+		l,
+		"kernel events ring full: process events lost (process table repaired from /proc)",
+		"receivers", t->rcv.events_lost, now, flush);
 	losslog__note(
 		l,
 		"samples dropped: over the profile's bounds or out of memory",

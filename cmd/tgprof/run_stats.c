@@ -56,6 +56,7 @@ static void add_receiver(struct tgprof_receiver_stats *t,
 	t->python_read_errors += s->python_read_errors;
 	t->python_truncated += s->python_truncated;
 	t->python_code_evictions += s->python_code_evictions;
+	t->events_repairs += s->events_repairs;
 	if (gauges) {
 		t->python_processes += s->python_processes;
 		t->python_code_bytes += s->python_code_bytes;
@@ -227,7 +228,11 @@ static const struct metric receiver_metrics[] = {
 	  "Samples dropped in the kernel: ring buffer full.",
 	  RCV(samples_lost) },
 	{ "tgprof_events_lost_total", "counter",
-	  "Exec and exit events dropped in the kernel.", RCV(events_lost) },
+	  "Exec and exit events dropped in the kernel: events ring full.",
+	  RCV(events_lost) },
+	{ "tgprof_events_repairs_total", "counter",
+	  "Process table repairs from /proc after lost exec and exit events.",
+	  RCV(events_repairs) },
 	{ "tgprof_samples_filtered_total", "counter",
 	  "Samples excluded by the receiver's filters.",
 	  RCV(samples_filtered) },

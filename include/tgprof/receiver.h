@@ -195,6 +195,9 @@ struct tgprof_receiver_stats {
 	/* Processes whose mappings (and unwind ranges, perf map) were dropped
 	 * after process_idle_timeout without a sample. */
 	uint64_t process_idle_drops;
+	/* ABI 1.3: drains after which the process table was repaired from
+	 * /proc because exec/exit events were lost (events_lost rose). */
+	uint64_t events_repairs;
 };
 
 /*

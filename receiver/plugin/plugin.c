@@ -240,6 +240,7 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->kernel_symbol_bytes = rs.sym.kernel_symbol_bytes;
 	st->process_table_bytes = rs.procs.bytes;
 	st->process_idle_drops = rs.procs.idle_drops;
+	st->events_repairs = rs.events_repairs;
 }
 
 /* Makes the counters of now what stats() returns. */

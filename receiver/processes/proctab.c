@@ -803,6 +803,47 @@ static size_t str_memory(const char *s)
 	return s ? strlen(s) + 1 : 0;
 }
 
+/*
+ * Lost events: the dead are marked exited rather than removed, so samples
+ * taken before their exit and still in the ring are named through the
+ * grace like after a reported exit. An address space other than the one
+ * the maps were read from is an exec: everything proctab__on_exec() drops
+ * goes, and the name /proc shows is taken.
+ */
+void proctab__repair(struct proctab *pt, uint64_t now_ns,
+		     void (*on_exec)(void *ctx, struct proc *p), void *ctx)
+{
+	struct link *l, *next;
+	struct proc_entry *e;
+	struct proc_stat st;
+	enum group_liveness lv;
+	uint64_t aspace;
+
+	pt->stats.repairs++;
+	for (l = pt->lru.next; l != &pt->lru; l = next) {
+		next = l->next;
+		e = container_of(l, struct proc_entry, lru);
+		if (e->p.state != PROC_ALIVE || !e->p.tgid)
+			continue;
+		lv = proctab__liveness(pt, &e->p, NULL);
+		if (lv != GROUP_ALIVE) {
+			pt->stats.repair_exits++;
+			proctab__mark_exited(pt, e, now_ns, liveness_name(lv));
+			continue;
+		}
+		if (e->p.kernel_thread || !e->p.aspace_id ||
+		    procfs__read_stat(pt->root, e->p.tgid, 0, &st))
+			continue;
+		aspace = stat_aspace(&st);
+		if (!aspace || aspace == e->p.aspace_id)
+			continue;
+		pt->stats.repair_execs++;
+		proctab__on_exec(pt, e->p.tgid, e->p.start_ns, st.comm, now_ns);
+		if (on_exec)
+			on_exec(ctx, &e->p);
+	}
+}
+
 void proctab__stats(const struct proctab *pt, struct proctab_stats *ret)
 {
 	const struct link *l;

@@ -156,6 +156,9 @@ struct proctab_stats {
 	uint64_t idle_drops;
 	/* Memory of the table now: entries, their mappings and strings. */
 	uint64_t bytes;
+	uint64_t repairs; /* proctab__repair() runs */
+	uint64_t repair_exits; /* dead processes a repair marked exited */
+	uint64_t repair_execs; /* exec'd processes a repair found */
 };
 
 /* Returns a new table (caller frees with proctab__free()) or NULL + errno. */
@@ -237,6 +240,17 @@ void proctab__sweep(struct proctab *pt, uint64_t now_ns);
 void proctab__drop_idle(struct proctab *pt, uint64_t now_ns);
 
 /* Fills @ret; bytes is counted over the entries (O(processes)). */
+/*
+ * The kernel lost exec or exit events: checks every alive entry against
+ * /proc now. The dead and the reused are marked exited (freed by
+ * proctab__reap() after the grace); one whose address space is not the
+ * one its maps were read from exec'd: it is handled as by
+ * proctab__on_exec() with the name /proc shows, then @on_exec (optional)
+ * is called with it. Counted in repairs, repair_exits, repair_execs.
+ */
+void proctab__repair(struct proctab *pt, uint64_t now_ns,
+		     void (*on_exec)(void *ctx, struct proc *p), void *ctx);
+
 void proctab__stats(const struct proctab *pt, struct proctab_stats *ret);
 
 /* Calls @fn for every entry (tests, stats); @fn must not modify @pt. */

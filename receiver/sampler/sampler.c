@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 /* User side of the sampler: loads bpf/sampler.bpf.c with its unwind-table
  * maps sized, attaches a CPU-clock perf event on every online CPU and the
- * exec/exit tracepoints, and drains the ring buffer into the receiver in
- * the order the kernel wrote it. */
+ * exec/exit tracepoints, and drains its two ring buffers (samples, process
+ * events) into the receiver, merged in time order. */
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/perf_event.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -20,15 +21,58 @@
 #include "sampler_bpf.skel.h"
 
 #define SAMPLER_MAX_CPUS 4096
-/* Automatic ring size: half a second of samples from every CPU at full
- * rate, so a reader polling every 100 ms never falls behind, within
- * bounds. Its pages count in the memory of whoever loads it. */
+/*
+ * Automatic sample ring size. The reader is woken once the ring is a
+ * quarter full, and may then be busy for up to SAMPLER_DRAIN_LATENCY_MS
+ * before it drains (loading a new binary's symbols and unwind table, a
+ * profile flush, a starved thread on a busy host). Stack copies stop once
+ * the ring is half full, so the other half must hold every CPU's samples
+ * at full rate for that long: the ring is twice that, plus a burst of
+ * stack copies, within bounds. Its pages count in the memory of whoever
+ * loads it.
+ */
+#define SAMPLER_DRAIN_LATENCY_MS 500
 #define SAMPLER_RING_MIN (256u << 10)
 #define SAMPLER_RING_MAX (64u << 20)
+/*
+ * The events ring: exec and exit records are 72 and 64 bytes with the
+ * ring's header, so 128 KiB per CPU holds some 1,900 per CPU: a fork storm
+ * of thousands a second through the drain latency, or a host's steady
+ * churn (bench/load/host_load.sh: 160 a second) through a reader starved
+ * of CPU for ten seconds (bench/exec_burst on that host). The reader is
+ * woken once SAMPLER_EVENTS_WAKEUP bytes (64 events) wait: a storm costs
+ * a wakeup per 64 events, a lone event waits for the next poll (or the
+ * sample ring's wakeup).
+ */
+#define SAMPLER_EVENTS_PER_CPU (128u << 10)
+#define SAMPLER_EVENTS_MIN (256u << 10)
+#define SAMPLER_EVENTS_MAX (16u << 20)
+#define SAMPLER_EVENTS_WAKEUP (4u << 10)
+/* The largest event record (struct tgprof_exec). */
+#define SAMPLER_EVENT_MAX 64
+/* Events one drain holds back at most (80 bytes each). */
+#define SAMPLER_PENDING_MAX 16384
+
+/* An event read ahead of the samples, held until the samples taken
+ * before it have been handed out. */
+struct pending_event {
+	uint64_t ts_ns;
+	uint32_t len;
+	unsigned char rec[SAMPLER_EVENT_MAX];
+};
 
 struct sampler {
 	struct sampler_bpf *skel;
+	/* One manager, one epoll: the events ring was added first, so
+	 * ring_buffer__consume() reads it before the sample ring. */
 	struct ring_buffer *rb;
+	/* Events read in this drain, oldest first, not handed out yet. */
+	struct pending_event *pending;
+	uint32_t npending_max, pending_head, npending;
+	/* TGPROF_CNT_EVENTS_LOST as read before the last drain began. */
+	uint64_t events_lost_seen;
+	uint64_t wakeups; /* polls a ring's wakeup ended */
+	uint64_t events; /* records read from the events ring */
 	struct bpf_link *exec_link;
 	struct bpf_link *exit_link;
 	/* One per attached CPU; each owns its perf event fd. */
@@ -93,12 +137,104 @@ static int online_cpus(unsigned char *mask)
 	return parse_cpu_list(buf, mask);
 }
 
-static int on_ring_record(void *ctx, void *data, size_t len)
+/*
+ * Draining order. Samples and events travel in two rings, so one drain
+ * reads the events ring first and holds its records, then reads the
+ * samples and hands each held event out just before the first sample
+ * taken after it (timestamps are CLOCK_BOOTTIME on both sides), and the
+ * rest at the end:
+ *
+ *  - an exec's record is written by the exec'ing thread before it runs
+ *    the new image, so any sample of the new image in the sample ring was
+ *    written after it: reading the events first, a drain that reads such
+ *    a sample has its exec too, and hands it out first. Samples of the
+ *    old image (earlier timestamps) are handed out before the exec, so
+ *    they are symbolized with the maps they were taken in rather than
+ *    found stale. A sample written between the two reads whose exec was
+ *    not read yet is still named right: the process table compares the
+ *    sample's aspace_id with its maps' and reads them again.
+ *  - an exit's record comes after every sample of the group's threads;
+ *    samples read after it still find the entry, kept for exit_grace_ns
+ *    (proctab__reap() runs after the drain).
+ */
+static void deliver_pending(struct sampler *s)
+{
+	struct pending_event *e = &s->pending[s->pending_head];
+
+	s->fn(s->ctx, e->rec, e->len);
+	s->pending_head = (s->pending_head + 1) % s->npending_max;
+	s->npending--;
+}
+
+static int on_event_record(void *ctx, void *data, size_t len)
 {
 	struct sampler *s = ctx;
+	struct pending_event *e;
+	uint32_t tail;
 
+	s->events++;
+	/* Too long to hold, or not even a header: the receiver counts it
+	 * malformed. */
+	if (len > SAMPLER_EVENT_MAX || len < sizeof(struct tgprof_rec_hdr)) {
+		s->fn(s->ctx, data, len);
+		return 0;
+	}
+	/* More than a ring's worth in one drain (the kernel kept writing):
+	 * the oldest goes out now, still before the samples after it. */
+	if (s->npending == s->npending_max)
+		deliver_pending(s);
+	tail = (s->pending_head + s->npending) % s->npending_max;
+	e = &s->pending[tail];
+	memcpy(e->rec, data, len);
+	e->len = (uint32_t)len;
+	e->ts_ns = ((const struct tgprof_rec_hdr *)data)->ts_ns;
+	s->npending++;
+	return 0;
+}
+
+static int on_sample_record(void *ctx, void *data, size_t len)
+{
+	struct sampler *s = ctx;
+	uint64_t ts = len >= sizeof(struct tgprof_rec_hdr) ?
+			      ((const struct tgprof_rec_hdr *)data)->ts_ns :
+			      0;
+
+	while (s->npending && s->pending[s->pending_head].ts_ns <= ts)
+		deliver_pending(s);
 	s->fn(s->ctx, data, len);
 	return 0;
+}
+
+static uint64_t read_events_lost(const struct sampler *s)
+{
+	uint32_t key = TGPROF_CNT_EVENTS_LOST;
+	uint64_t *vals, sum = 0;
+	int cpu;
+
+	vals = calloc(s->ncpus_possible, sizeof(*vals));
+	if (!vals)
+		return s->events_lost_seen;
+	if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counters), &key,
+				 vals))
+		for (cpu = 0; cpu < s->ncpus_possible; cpu++)
+			sum += vals[cpu];
+	free(vals);
+	return sum;
+}
+
+/* Both rings, merged. The loss counter is read first: an event it counts
+ * was lost before this drain began, so every record written before that
+ * loss (a process's samples before its lost exit) is read by this drain,
+ * and a repair after it finds /proc past them. */
+static int drain(struct sampler *s)
+{
+	int n;
+
+	s->events_lost_seen = read_events_lost(s);
+	n = ring_buffer__consume(s->rb);
+	while (s->npending)
+		deliver_pending(s);
+	return n;
 }
 
 /* What a sample took before records became variable-length: the header
@@ -114,7 +250,8 @@ static int on_ring_record(void *ctx, void *data, size_t len)
 static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus,
 			      uint32_t copy_bytes)
 {
-	uint64_t want = (uint64_t)freq_hz * ncpus * SAMPLER_SAMPLE_BYTES / 2;
+	uint64_t want = 2 * (uint64_t)freq_hz * ncpus * SAMPLER_SAMPLE_BYTES *
+			SAMPLER_DRAIN_LATENCY_MS / 1000;
 
 	if (copy_bytes)
 		want += SAMPLER_COPY_BURST *
@@ -122,6 +259,16 @@ static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus,
 	size_t bytes = SAMPLER_RING_MIN;
 
 	while (bytes < want && bytes < SAMPLER_RING_MAX)
+		bytes <<= 1;
+	return bytes;
+}
+
+static size_t auto_events_bytes(uint32_t ncpus)
+{
+	uint64_t want = (uint64_t)ncpus * SAMPLER_EVENTS_PER_CPU;
+	size_t bytes = SAMPLER_EVENTS_MIN;
+
+	while (bytes < want && bytes < SAMPLER_EVENTS_MAX)
 		bytes <<= 1;
 	return bytes;
 }
@@ -284,7 +431,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 			     const struct tg_logger *log)
 {
 	struct sampler *s;
-	size_t ring;
+	size_t ring, events;
 	int err, i;
 
 	if (!opts || opts->sz < sizeof(*opts) || !fn || !opts->freq_hz) {
@@ -349,6 +496,29 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	/* A quarter full wakes the reader; otherwise its poll timeout does. */
 	s->skel->rodata->wakeup_bytes =
 		bpf_map__max_entries(s->skel->maps.records) / 4;
+	events = opts->events_ringbuf_bytes ? opts->events_ringbuf_bytes :
+					      auto_events_bytes(s->nonline);
+	err = bpf_map__set_max_entries(s->skel->maps.events, events);
+	if (err) {
+		tg_err(log, "events ring buffer size %zu: %s", events,
+		       strerror(-err));
+		goto err_free;
+	}
+	events = bpf_map__max_entries(s->skel->maps.events);
+	s->skel->rodata->events_wakeup_bytes =
+		events / 4 < SAMPLER_EVENTS_WAKEUP ? events / 4 :
+						     SAMPLER_EVENTS_WAKEUP;
+	/* Every record a full events ring can hold, in the smallest size
+	 * (struct tgprof_exit and the ring's 8-byte header). */
+	s->npending_max = events / (sizeof(struct tgprof_exit) + 8) + 1;
+	/* Beyond it (rings of several MiB) the oldest go out early. */
+	if (s->npending_max > SAMPLER_PENDING_MAX)
+		s->npending_max = SAMPLER_PENDING_MAX;
+	s->pending = calloc(s->npending_max, sizeof(*s->pending));
+	if (!s->pending) {
+		err = -ENOMEM;
+		goto err_free;
+	}
 
 	err = sampler_bpf__load(s->skel);
 	if (err) {
@@ -372,11 +542,20 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	if (err)
 		goto err_free;
 
-	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.records),
-				 on_ring_record, s, NULL);
+	/* The events ring first: ring_buffer__consume() reads the rings in
+	 * the order they were added (see drain()). */
+	s->rb = ring_buffer__new(bpf_map__fd(s->skel->maps.events),
+				 on_event_record, s, NULL);
 	if (!s->rb) {
 		err = -errno;
 		tg_err(log, "creating the ring buffer reader: %s",
+		       strerror(-err));
+		goto err_free;
+	}
+	err = ring_buffer__add(s->rb, bpf_map__fd(s->skel->maps.records),
+			       on_sample_record, s);
+	if (err) {
+		tg_err(log, "adding the sample ring to the reader: %s",
 		       strerror(-err));
 		goto err_free;
 	}
@@ -395,17 +574,28 @@ err_free:
 
 int sampler__poll(struct sampler *s, int timeout_ms)
 {
-	int n = ring_buffer__poll(s->rb, timeout_ms);
+	struct epoll_event ev[2];
+	int n;
 
-	/* No wakeup came: records below the wakeup threshold wait for us. */
-	if (n == 0 || n == -EINTR)
-		n = ring_buffer__consume(s->rb);
-	return n;
+	/* Only the wait: whichever ring woke us, both are drained, events
+	 * first (ring_buffer__poll() would read only the ring that woke
+	 * it). Without a wakeup, records below the thresholds wait for us. */
+	n = epoll_wait(ring_buffer__epoll_fd(s->rb), ev, 2, timeout_ms);
+	if (n < 0 && errno != EINTR)
+		return -errno;
+	if (n > 0)
+		s->wakeups++;
+	return drain(s);
 }
 
 int sampler__drain(struct sampler *s)
 {
-	return ring_buffer__consume(s->rb);
+	return drain(s);
+}
+
+uint64_t sampler__events_lost_seen(const struct sampler *s)
+{
+	return s->events_lost_seen;
 }
 
 static void sampler__prog_stats(const struct sampler *s,
@@ -462,6 +652,10 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->py_read_errors = sums[TGPROF_CNT_PY_READ_ERR];
 	ret->py_truncated = sums[TGPROF_CNT_PY_TRUNCATED];
 	ret->py_no_thread = sums[TGPROF_CNT_PY_NO_THREAD];
+	ret->wakeups = s->wakeups;
+	ret->events = s->events;
+	ret->ring_bytes = bpf_map__max_entries(s->skel->maps.records);
+	ret->events_ring_bytes = bpf_map__max_entries(s->skel->maps.events);
 	sampler__prog_stats(s, ret);
 }
 
@@ -513,7 +707,7 @@ static void sampler__detach(struct sampler *s)
 int sampler__stop(struct sampler *s)
 {
 	sampler__detach(s);
-	return ring_buffer__consume(s->rb);
+	return drain(s);
 }
 
 void sampler__free(struct sampler *s)
@@ -523,6 +717,7 @@ void sampler__free(struct sampler *s)
 	/* Stop the producers before the consumer goes away. */
 	sampler__detach(s);
 	ring_buffer__free(s->rb);
+	free(s->pending);
 	sampler_bpf__destroy(s->skel);
 	free(s->perf_links);
 	free(s);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* User side of bpf/sampler.bpf.c: opens and configures the BPF object (the
  * unwind-table maps sized before load), attaches one CPU-clock perf event
- * per online CPU and the exec/exit tracepoints, and hands every
- * ring-buffer record to a callback in order. */
+ * per online CPU and the exec/exit tracepoints, and hands every record of
+ * its two ring buffers (samples, process events) to a callback, merged in
+ * time order. */
 #ifndef TGPROF_RECEIVER_SAMPLER_H
 #define TGPROF_RECEIVER_SAMPLER_H
 
@@ -39,9 +40,10 @@ struct sampler_opts {
 	uint32_t freq_hz;
 	bool kernel_stacks;
 	bool include_idle;
-	/* Power of two, >= page size. 0: sized from the frequency and the
-	 * online CPUs (half a second at full rate, plus 16 samples with
-	 * stack copies, 256 KiB to 64 MiB). */
+	/* The sample ring. Power of two, >= page size. 0: sized from the
+	 * frequency and the online CPUs (twice the samples of a 500 ms
+	 * drain latency at full rate, plus 16 samples with stack copies,
+	 * 256 KiB to 64 MiB). */
 	size_t ringbuf_bytes;
 	/* Filters applied in the kernel (borrowed, copied into BPF maps).
 	 * A process is sampled when it is in include_tgids (if any) and in
@@ -69,6 +71,9 @@ struct sampler_opts {
 	/* Walk the Python frames of processes in the python_procs map
 	 * (sampler__python_map(), bpf/python.h). */
 	bool python_frames;
+	/* The exec/exit events ring. Power of two, >= page size. 0: 128 KiB
+	 * per online CPU, 256 KiB to 16 MiB. */
+	size_t events_ringbuf_bytes;
 };
 
 /* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
@@ -77,7 +82,7 @@ struct sampler_counters {
 	uint64_t samples_idle;
 	uint64_t samples_filtered;
 	uint64_t samples_lost; /* ring buffer full */
-	uint64_t events_lost; /* exec/exit records lost: ring buffer full */
+	uint64_t events_lost; /* exec/exit records lost: events ring full */
 	uint64_t kstack_errors;
 	uint64_t ustack_errors;
 	uint32_t cpus; /* perf events attached */
@@ -104,9 +109,14 @@ struct sampler_counters {
 	uint64_t bpf_run_ns;
 	uint64_t bpf_runs;
 	uint32_t bpf_verified_insns; /* what the verifier went through */
+	uint64_t wakeups; /* polls a ring buffer's wakeup ended */
+	uint64_t events; /* exec/exit records read */
+	uint64_t ring_bytes; /* the sample ring's size */
+	uint64_t events_ring_bytes; /* the events ring's size */
 };
 
-/* Called for every record, in ring order. @rec is valid during the call. */
+/* Called for every record: each ring in its order, events merged before the
+ * samples taken after them. @rec is valid during the call. */
 typedef void (*sampler_record_fn)(void *ctx, const void *rec, size_t len);
 
 /* Opens, configures, loads and attaches. Returns the sampler (caller frees
@@ -116,13 +126,20 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 			     const struct tg_logger *log);
 
 /* Waits up to @timeout_ms for a wakeup (the kernel wakes the reader only
- * once the ring is a quarter full), then hands every waiting record to the
- * callback. Call it periodically: small batches never wake anyone.
- * Returns how many were handled, or -errno. */
+ * once the sample ring is a quarter full, or 64 events wait), then hands
+ * every waiting record of both rings to the callback, each event before
+ * the samples taken after it. Call it periodically: small batches never
+ * wake anyone. Returns how many were handled, or -errno. */
 int sampler__poll(struct sampler *s, int timeout_ms);
 
-/* Hands out what is in the ring buffer now without waiting. */
+/* Hands out what is in the ring buffers now without waiting. */
 int sampler__drain(struct sampler *s);
+
+/* The kernel's count of exec/exit events lost (events ring full), as read
+ * just before the last drain began: a rise since an earlier drain means
+ * the records handed out since then miss some, and the state they built
+ * needs repairing from /proc. */
+uint64_t sampler__events_lost_seen(const struct sampler *s);
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret);
 

@@ -698,6 +698,52 @@ Test(proctab, sweep_removes_dead_groups_and_keeps_live_ones)
 	proctab__free(pt);
 }
 
+static void heard_exec(void *ctx, struct proc *p)
+{
+	*(uint32_t *)ctx = p->tgid;
+}
+
+Test(proctab, repair_after_lost_events_finds_the_dead_and_the_execd)
+{
+	struct proctab *pt = table(0, HUGE_INTERVAL, HUGE_INTERVAL);
+	uint32_t execd = 0;
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app); /* stays as it was */
+	fake_process(200, START_TICKS, 'R', 0, &app); /* exec'd, unreported */
+	p = sampled(pt, 100);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
+	p = sampled(pt, 200);
+	cr_assert_eq(
+		proctab__prepare(pt, p, 200, aspace_of(&app), sample_now()), 0);
+	sampled(pt, 300); /* exited, unreported: gone from /proc */
+	fake_process(200, START_TICKS, 'R', 0, &newimg);
+
+	proctab__repair(pt, 5, heard_exec, &execd);
+	s = stats(pt);
+	cr_assert_eq(s.repairs, 1);
+	cr_assert_eq(s.repair_exits, 1);
+	cr_assert_eq(s.repair_execs, 1);
+	cr_assert_eq(s.execs, 1);
+	cr_assert_eq(s.sweep_removals, 0);
+	cr_assert_eq(execd, 200);
+	p = proctab__lookup(pt, 200, ticks_ns(START_TICKS));
+	cr_assert_not_null(p);
+	cr_assert_null(p->maps, "an exec found by a repair drops the maps");
+	cr_assert_str_eq(p->comm, "my (weird) proc");
+	p = proctab__lookup(pt, 100, ticks_ns(START_TICKS));
+	cr_assert_not_null(p->maps, "an unchanged process keeps its maps");
+	/* The dead one is let go through the grace, as after an exit. */
+	p = proctab__lookup(pt, 300, ticks_ns(START_TICKS));
+	cr_assert_not_null(p);
+	cr_assert_eq(p->state, PROC_EXITED);
+	proctab__reap(pt, 5 + HUGE_INTERVAL);
+	cr_assert_null(proctab__lookup(pt, 300, ticks_ns(START_TICKS)));
+	proctab__free(pt);
+}
+
 static void count_entries(void *ctx, const struct proc *p)
 {
 	uint64_t *sum = ctx;
