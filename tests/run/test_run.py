@@ -700,7 +700,8 @@ class RunTest(unittest.TestCase):
                                receiver="    kernel_loss: 7\n"))
         kinds = {
             "kernel ring buffer full: samples lost": "receivers",
-            "kernel ring buffer full: process events lost": "receivers",
+            "kernel events ring full: process events lost (process table "
+            "repaired from /proc)": "receivers",
             "export failed permanently: profiles dropped":
                 "exporters.otlphttp/bad",
             "export queue full: profiles dropped": "exporters.otlphttp/hung",
@@ -732,7 +733,8 @@ class RunTest(unittest.TestCase):
         samples = said("kernel ring buffer full: samples lost")
         self.assertEqual(samples[1]["total"], stopped["samples_lost"])
         self.assertEqual(int(samples[1]["total"]) % 7, 0)
-        events = said("kernel ring buffer full: process events lost")
+        events = said("kernel events ring full: process events lost (process "
+                      "table repaired from /proc)")
         self.assertEqual(events[1]["total"], stopped["events_lost"])
 
     # ---- /metrics and /healthz ----
