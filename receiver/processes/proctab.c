@@ -670,6 +670,18 @@ const struct mapping *proctab__find_mapping(struct proctab *pt, struct proc *p,
 	return maps__find(p->maps, addr);
 }
 
+/* The mappings go (the observer hears it); the next sample reads them. */
+static void entry__forget_maps(struct proctab *pt, struct proc_entry *e)
+{
+	proctab__maps_gone(pt, e);
+	maps__free(e->p.maps);
+	e->p.maps = NULL;
+	e->p.aspace_id = 0;
+	e->read_err = 0;
+	e->unmatched_aspace = 0;
+	e->miss_read_ns = 0;
+}
+
 void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
 		      const char *comm, uint64_t now_ns)
 {
@@ -680,13 +692,7 @@ void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
 		return;
 	tg_debug(pt->log, "proctab: %u exec: %s -> %.16s", tgid, e->p.comm,
 		 comm ? comm : "");
-	proctab__maps_gone(pt, e);
-	maps__free(e->p.maps);
-	e->p.maps = NULL;
-	e->p.aspace_id = 0;
-	e->read_err = 0;
-	e->unmatched_aspace = 0;
-	e->miss_read_ns = 0;
+	entry__forget_maps(pt, e);
 	entry__drop_facts(e);
 	comm_copy(e->p.comm, sizeof(e->p.comm), comm);
 	pt->stats.execs++;
@@ -787,13 +793,7 @@ void proctab__drop_idle(struct proctab *pt, uint64_t now_ns)
 			continue;
 		tg_debug(pt->log, "proctab: %u (%s) idle, mappings dropped",
 			 e->p.tgid, e->p.comm);
-		proctab__maps_gone(pt, e);
-		maps__free(e->p.maps);
-		e->p.maps = NULL;
-		e->p.aspace_id = 0;
-		e->read_err = 0;
-		e->unmatched_aspace = 0;
-		e->miss_read_ns = 0;
+		entry__forget_maps(pt, e);
 		pt->stats.idle_drops++;
 	}
 }
