@@ -58,7 +58,9 @@
 struct pending_event {
 	uint64_t ts_ns;
 	uint32_t len;
-	unsigned char rec[SAMPLER_EVENT_MAX];
+	/* Read through struct tgprof_rec_hdr and the event structs: as
+	 * aligned as the ring's records (8). */
+	_Alignas(8) unsigned char rec[SAMPLER_EVENT_MAX];
 };
 
 struct sampler {
