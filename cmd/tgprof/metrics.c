@@ -216,9 +216,18 @@ static void client_write(struct client *c)
 	}
 }
 
+/* Who goes first when a slot is needed: 0 a client that sent part of a
+ * request and stopped, 1 one that has sent nothing yet (a probe that just
+ * connected looks like this), 2 one being answered. */
+static int shed_rank(const struct client *c)
+{
+	if (c->out)
+		return 2;
+	return c->rlen ? 0 : 1;
+}
+
 /* The slot to give a new connection: a free one, else the one of the
- * oldest client still sending its request (else the oldest answering),
- * closed and counted. */
+ * oldest client of the lowest shed_rank(), closed and counted. */
 static struct client *slot_for_new(struct metrics_server *s)
 {
 	struct client *victim = NULL, *c;
@@ -226,8 +235,8 @@ static struct client *slot_for_new(struct metrics_server *s)
 	for (c = s->clients; c < s->clients + METRICS_MAX_CLIENTS; c++) {
 		if (c->fd < 0)
 			return c;
-		if (!victim || (!c->out && victim->out) ||
-		    (!c->out == !victim->out &&
+		if (!victim || shed_rank(c) < shed_rank(victim) ||
+		    (shed_rank(c) == shed_rank(victim) &&
 		     c->accepted_ms < victim->accepted_ms))
 			victim = c;
 	}
