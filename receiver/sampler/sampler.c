@@ -81,6 +81,7 @@ struct sampler {
 	struct bpf_link **perf_links;
 	uint32_t nperf;
 	int ncpus_possible;
+	uint64_t *cpu_vals; /* one counter per possible CPU, for drains */
 	unsigned char online[SAMPLER_MAX_CPUS / 8];
 	uint32_t nonline;
 	sampler_record_fn fn;
@@ -207,20 +208,30 @@ static int on_sample_record(void *ctx, void *data, size_t len)
 	return 0;
 }
 
-static uint64_t read_events_lost(const struct sampler *s)
+/* Counter @key summed over every possible CPU into *ret; @vals has room
+ * for one value per possible CPU. 0 or -errno. */
+static int counter_sum(const struct sampler *s, uint32_t key, uint64_t *vals,
+		       uint64_t *ret)
 {
-	uint32_t key = TGPROF_CNT_EVENTS_LOST;
-	uint64_t *vals, sum = 0;
 	int cpu;
 
-	vals = calloc(s->ncpus_possible, sizeof(*vals));
-	if (!vals)
+	if (bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counters), &key,
+				vals))
+		return -errno;
+	*ret = 0;
+	for (cpu = 0; cpu < s->ncpus_possible; cpu++)
+		*ret += vals[cpu];
+	return 0;
+}
+
+/* Read at every drain: into the sampler's own buffer, and the last count
+ * seen when the map cannot be read. */
+static uint64_t read_events_lost(struct sampler *s)
+{
+	uint64_t sum;
+
+	if (counter_sum(s, TGPROF_CNT_EVENTS_LOST, s->cpu_vals, &sum))
 		return s->events_lost_seen;
-	if (!bpf_map_lookup_elem(bpf_map__fd(s->skel->maps.counters), &key,
-				 vals))
-		for (cpu = 0; cpu < s->ncpus_possible; cpu++)
-			sum += vals[cpu];
-	free(vals);
 	return sum;
 }
 
@@ -517,7 +528,8 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	if (s->npending_max > SAMPLER_PENDING_MAX)
 		s->npending_max = SAMPLER_PENDING_MAX;
 	s->pending = calloc(s->npending_max, sizeof(*s->pending));
-	if (!s->pending) {
+	s->cpu_vals = calloc(s->ncpus_possible, sizeof(*s->cpu_vals));
+	if (!s->pending || !s->cpu_vals) {
 		err = -ENOMEM;
 		goto err_free;
 	}
@@ -619,20 +631,14 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 {
 	uint64_t *vals, sums[TGPROF_CNT_MAX] = { 0 };
 	uint32_t key;
-	int cpu, fd;
 
 	memset(ret, 0, sizeof(*ret));
 	ret->cpus = s->nperf;
 	vals = calloc(s->ncpus_possible, sizeof(*vals));
 	if (!vals)
 		return;
-	fd = bpf_map__fd(s->skel->maps.counters);
-	for (key = 0; key < TGPROF_CNT_MAX; key++) {
-		if (bpf_map_lookup_elem(fd, &key, vals))
-			continue;
-		for (cpu = 0; cpu < s->ncpus_possible; cpu++)
-			sums[key] += vals[cpu];
-	}
+	for (key = 0; key < TGPROF_CNT_MAX; key++)
+		counter_sum(s, key, vals, &sums[key]);
 	free(vals);
 
 	ret->samples = sums[TGPROF_CNT_SAMPLES];
@@ -720,6 +726,7 @@ void sampler__free(struct sampler *s)
 	sampler__detach(s);
 	ring_buffer__free(s->rb);
 	free(s->pending);
+	free(s->cpu_vals);
 	sampler_bpf__destroy(s->skel);
 	free(s->perf_links);
 	free(s);
