@@ -43,6 +43,10 @@ if [ ${#missing[@]} -gt 0 ]; then
 		die "apt-get install ${missing[*]} failed"
 fi
 echo "podman: $(podman --version)"
+# Containers of test_container.py runs that were killed (named
+# tgprof-deploy-*): none of them may run on beside the next test.
+podman ps -a --filter name=^tgprof-deploy- --format '{{.Names}}' |
+	while read -r name; do podman rm -f "$name" >/dev/null; done
 
 mkdir -p "$dir"
 start=$(date +%s)

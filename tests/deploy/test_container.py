@@ -376,7 +376,10 @@ class Pod:
         for n in self.notes:
             print("note:", n)
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(["podman", "run", "--rm"] + self.args,
+        # --timeout: a container this test lost (the test killed) ends
+        # on its own; setup-container.sh removes what is left.
+        self.proc = subprocess.Popen(["podman", "run", "--rm",
+                                      "--timeout", "900"] + self.args,
                                      stdout=self.log,
                                      stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
