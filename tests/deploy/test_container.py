@@ -570,6 +570,21 @@ def container_profiles_a_host_workload():
             root = [m.split() for m in mounts if m.split()[4] == "/"]
             expect(root and "ro" in root[-1][5].split(","),
                    f"the root is not read-only: {root}")
+            # The manifest's volume mounts, as mounted.
+            pod_spec = load_manifest()
+            vols = {v["name"]: v for v in pod_spec.get("volumes", [])}
+            for vm in pod_spec["containers"][0].get("volumeMounts", []):
+                at = [m.split() for m in mounts
+                      if m.split()[4] == vm["mountPath"]]
+                expect(at, f"nothing mounted at {vm['mountPath']}")
+                opts, fstype = at[-1][5].split(","), \
+                    at[-1][at[-1].index("-") + 1]
+                if vm.get("readOnly"):
+                    expect("ro" in opts, f"{vm['mountPath']} is writable")
+                if (vols[vm["name"]].get("emptyDir") or {}).get(
+                        "medium") == "Memory":
+                    expect(fstype == "tmpfs",
+                           f"{vm['mountPath']} is {fstype}, not tmpfs")
             # /healthz as the kubelet's probes ask it, on the pod's address.
             port = 9464
             for p in load_manifest()["containers"][0].get("ports", []):
