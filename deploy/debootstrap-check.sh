@@ -9,15 +9,17 @@
 # configurations and, when the host can run BPF, `tgprof run` until
 # /healthz answers and an interval reaches the file exporter.
 #
-# Run once by hand, as root, from anywhere (it is not part of CI: it
-# downloads Debian and takes 10 to 20 minutes on two cores):
+# Run by hand, as root, from anywhere (CI runs the image under podman
+# instead: tests/deploy/test_container.py). A first run downloads Debian
+# and builds tgprof, minutes on two cores; later ones rebuild what changed:
 #
 #   sudo deploy/debootstrap-check.sh [--reuse-build] [WORKDIR]
 #
-# WORKDIR (default /var/tmp/tgprof-debootstrap)/base, the bare bookworm
-# root, is kept and reused; remove it for a new one. --reuse-build keeps
-# the last build root and checks its runtime file set again. Exit 0 when
-# every step passed.
+# WORKDIR (default /var/tmp/tgprof-debootstrap) keeps the bare bookworm
+# root (base) and the build stage's (build-root) for the next run
+# (deploy/image-rootfs.sh); remove it for new ones. --reuse-build checks
+# the last runtime file set again without building. Exit 0 when every step
+# passed.
 set -euo pipefail
 
 src=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,8 +29,6 @@ if [ "${1:-}" = --reuse-build ]; then
 	shift
 fi
 work=${1:-/var/tmp/tgprof-debootstrap}
-mirror=${TGPROF_DEBIAN_MIRROR:-http://deb.debian.org/debian}
-base=$work/base
 buildroot=$work/build-root
 runtime=$work/runtime
 mounts=()
@@ -62,57 +62,14 @@ mount_in() {
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, chroot, mounts)"
 mkdir -p "$work"
 
-step "debootstrap (bookworm, minbase) into $base"
-if ! command -v debootstrap >/dev/null; then
-	apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap
-fi
-if [ ! -x "$base/usr/bin/apt-get" ]; then
-	rm -rf "$base"
-	debootstrap --variant=minbase bookworm "$base" "$mirror"
-	# The sources debian:bookworm-slim has: updates and security too.
-	rm -f "$base/etc/apt/sources.list"
-	cat >"$base/etc/apt/sources.list.d/debian.sources" <<EOF
-Types: deb
-URIs: $mirror
-Suites: bookworm bookworm-updates
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-
-Types: deb
-URIs: ${mirror%/debian}/debian-security
-Suites: bookworm-security
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOF
-else
-	echo "reusing $base"
-fi
-
 if [ -n "$reuse_build" ] && [ -d "$buildroot/rootfs" ]; then
 	step "reusing the build stage's result in $buildroot"
 else
-	step "build stage in a fresh copy of the root ($buildroot)"
-	rm -rf "$buildroot"
-	cp -a "$base" "$buildroot"
-	cp /etc/resolv.conf "$buildroot/etc/resolv.conf"
-	# The build context as deploy/Dockerfile.dockerignore leaves it.
-	mkdir -p "$buildroot/src" "$buildroot/tmp/btf"
-	tar -C "$src" --exclude=./.git --exclude=./build --exclude='./build-*' \
-		--exclude=./out --exclude=./tgprof-out --exclude='__pycache__' \
-		--exclude=./collector \
-		-cf - . | tar -C "$buildroot/src" -xf -
-	cp -a "$src/deploy/btf/." "$buildroot/tmp/btf/"
-	mount_in "$buildroot" /proc
-	mount_in "$buildroot" /dev
-	# /sys read-only, as a container's: the build reads /sys/kernel/btf/vmlinux
-	# when deploy/btf/vmlinux was not provided.
-	mount_in "$buildroot" /sys ro
-	chroot "$buildroot" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin \
-		HOME=/root bash -c 'cd /src && bash deploy/build-stage.sh deps &&
-			rm -rf /var/lib/apt/lists/* &&
-			TGPROF_BTF=/tmp/btf/vmlinux bash deploy/build-stage.sh build /build /rootfs' ||
-		die "the build stage"
+	# debootstrap into $base, the build stage in $buildroot (its packages
+	# kept, its build incremental): deploy/image-rootfs.sh, which the
+	# container tests run too.
+	step "the image's root: deploy/image-rootfs.sh $work"
+	bash "$src/deploy/image-rootfs.sh" "$work" "$src" || die "the build stage"
 fi
 
 step "runtime stage: $runtime, mounted read-only"
@@ -137,7 +94,7 @@ cp "$src/deploy/kubernetes/config/tgprof.yaml" "$rt/tmp/daemonset.yaml"
 # The runtime root has no shell and no env: the environment is set out here.
 chroot_bin=$(command -v chroot)
 in_runtime() {
-	env -i PATH=/usr/bin NODE_NAME=check-node "$chroot_bin" "$rt" "$@"
+	env -i PATH=/usr/bin NODE_NAME=check-node POD_IP=127.0.0.1 "$chroot_bin" "$rt" "$@"
 }
 
 step "tgprof version"
@@ -145,7 +102,7 @@ in_runtime /usr/bin/tgprof version || die "tgprof version"
 step "tgprof validate --config /etc/tgprof/config.yaml (the image's)"
 in_runtime /usr/bin/tgprof validate --config /etc/tgprof/config.yaml ||
 	die "validate of the image's configuration"
-step "tgprof validate --config (the DaemonSet's ConfigMap, NODE_NAME=check-node)"
+step "tgprof validate --config (the DaemonSet's ConfigMap, NODE_NAME=check-node, POD_IP=127.0.0.1)"
 in_runtime /usr/bin/tgprof validate --config /tmp/daemonset.yaml ||
 	die "validate of the DaemonSet's configuration"
 step "curl (the HEALTHCHECK's) runs"

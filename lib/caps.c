@@ -17,6 +17,9 @@
 #ifndef CAP_BPF
 #define CAP_BPF 39
 #endif
+#ifndef CAP_CHECKPOINT_RESTORE
+#define CAP_CHECKPOINT_RESTORE 40
+#endif
 
 /* Bit N is capability N. 0 or -errno. */
 static int caps__effective(uint64_t *ret)
@@ -67,5 +70,15 @@ const char *caps__sampling_missing(const struct tg_logger *log)
 	if (!caps__has(caps, CAP_SYS_PTRACE))
 		tg_warn(log,
 			"CAP_SYS_PTRACE missing: processes of other users cannot be symbolized");
+	/* CAP_DAC_OVERRIDE reads whatever the mode, CAP_SYS_ADMIN opens
+	 * /proc/PID/map_files too. */
+	if (!caps__has(caps, CAP_DAC_READ_SEARCH) &&
+	    !caps__has(caps, CAP_DAC_OVERRIDE))
+		tg_warn(log,
+			"CAP_DAC_READ_SEARCH missing: binaries and debug files whose mode denies reading cannot be symbolized");
+	if (!caps__has(caps, CAP_CHECKPOINT_RESTORE) &&
+	    !caps__has(caps, CAP_SYS_ADMIN))
+		tg_warn(log,
+			"CAP_CHECKPOINT_RESTORE missing: mappings of deleted or replaced binaries cannot be symbolized");
 	return NULL;
 }

@@ -14,8 +14,11 @@
  * privilege" error). CAP_SYS_ADMIN stands for both (kernels before 5.8).
  * When nothing is missing, warns through @log about what only degrades the
  * output: no CAP_SYSLOG (kernel frames unnamed), no CAP_SYS_PTRACE (other
- * users' processes unsymbolized). A set that cannot be read is warned
- * about and gives NULL: loading will tell.
+ * users' processes unsymbolized), no CAP_DAC_READ_SEARCH (nor
+ * CAP_DAC_OVERRIDE: unreadable binaries unsymbolized), no
+ * CAP_CHECKPOINT_RESTORE (nor CAP_SYS_ADMIN: deleted binaries
+ * unsymbolized). A set that cannot be read is warned about and gives NULL:
+ * loading will tell.
  */
 const char *caps__sampling_missing(const struct tg_logger *log);
 

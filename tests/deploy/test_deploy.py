@@ -570,6 +570,7 @@ def deploy_scripts_parse():
     scripts = [src("deploy", f) for f in sorted(os.listdir(src("deploy")))
                if f.endswith(".sh")]
     scripts.append(src("tests", "deploy", "setup-tools.sh"))
+    scripts.append(src("tests", "deploy", "setup-container.sh"))
     expect(len(scripts) >= 4, f"scripts: {scripts}")
     for s in scripts:
         r = run("bash", "-n", s)
