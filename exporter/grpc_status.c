@@ -101,13 +101,13 @@ void grpc_message__decode(const char *v, size_t len, char *out, size_t outsz)
 		return;
 	for (i = 0; i < len && n + 1 < outsz; i++) {
 		c = (unsigned char)v[i];
+		if (c == '\r' || c == '\n') /* the header's own line end */
+			continue;
 		if (c == '%' && i + 2 < len && (hi = hexval(v[i + 1])) >= 0 &&
 		    (lo = hexval(v[i + 2])) >= 0) {
 			c = (unsigned char)(hi * 16 + lo);
 			i += 2;
 		}
-		if (c == '\r' || c == '\n') /* the header's own line end */
-			continue;
 		/* UTF-8 passes; control characters do not reach the log. */
 		out[n++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
 	}

@@ -52,7 +52,7 @@
 /* Failure kinds: an HTTP status, a curl error, or a request given up. */
 #define OTLP_KIND_CURL 1000
 #define OTLP_KIND_EXHAUSTED 2000
-#define OTLP_KIND_GRPC 3000 /* + the grpc-status code */
+#define OTLP_KIND_GRPC 3000 /* + the grpc-status code (+ 100: dropped) */
 /* A grpc-message kept for the log line. */
 #define OTLP_MAX_GRPC_MESSAGE 256
 
@@ -743,8 +743,11 @@ static int attempt_kind(const struct otlp_attempt *a)
 {
 	if (a->code != CURLE_OK)
 		return OTLP_KIND_CURL + (int)a->code;
+	/* RESOURCE_EXHAUSTED is retried or dropped as RetryInfo says: a
+	 * drop is its own kind, logged even after a retried one. */
 	if (a->grpc_status >= 0)
-		return OTLP_KIND_GRPC + a->grpc_status;
+		return OTLP_KIND_GRPC + a->grpc_status +
+		       (a->outcome == OTLP_PERMANENT ? 100 : 0);
 	return (int)a->status;
 }
 
