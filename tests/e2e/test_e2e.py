@@ -94,12 +94,13 @@ def wait_for_cpu(tgid, seconds, timeout, what):
 # ---- The collector ----
 
 class Collector:
-    """otelcol-tgprof on loopback: OTLP/HTTP receiver, debug exporter
+    """otelcol-tgprof on loopback: OTLP/HTTP (and gRPC) receiver, debug exporter
     (detailed) and the jsonfile exporter, one JSON line per request."""
 
     def __init__(self, workdir, tls=None):
         self.workdir = workdir
         self.port = free_port()
+        self.grpc_port = free_port()  # the OTLP receiver's gRPC, plaintext
         self.tls = tls
         self.json_path = os.path.join(workdir, "received.jsonl")
         self.log_path = os.path.join(workdir, "collector.log")
@@ -124,6 +125,8 @@ class Collector:
                 "receivers:\n"
                 "  otlp:\n"
                 "    protocols:\n"
+                "      grpc:\n"
+                "        endpoint: 127.0.0.1:%d\n"
                 "      http:\n"
                 "        endpoint: 127.0.0.1:%d\n"
                 "%s"
@@ -140,7 +143,7 @@ class Collector:
                 "    profiles:\n"
                 "      receivers: [otlp]\n"
                 "      exporters: [debug, jsonfile]\n"
-                % (self.port, tls, self.json_path))
+                % (self.grpc_port, self.port, tls, self.json_path))
 
     def start(self):
         """Starts it (again, on the same port) and waits until it listens."""
