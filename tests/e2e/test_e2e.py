@@ -570,6 +570,28 @@ class CollectorE2E(unittest.TestCase):
         self.assertIn(gnu_build_id(os.path.join(
             FIXTURES, "pthread_exit_leader")), build_ids)
 
+    def test_record_grpc_endpoint_reaches_the_collector(self):
+        # tgprof record --endpoint grpc://: OTLP/gRPC (h2c) into the
+        # collector's gRPC receiver.
+        require_root()
+        c = self.collector()
+        fixture, tgid = self.spawn_fixture("pthread_exit_leader", "200",
+                                           "3000")
+        p = self.record(tgid, 30, "grpc://127.0.0.1:%d" % c.grpc_port,
+                        "e2e-grpc", freq=199)
+        sent, nbytes, retries, dropped, err = self.finish_record(p, 120)
+        fixture.wait(timeout=30)
+        self.assertGreaterEqual(sent, 1, err)
+        self.assertEqual(dropped, 0, err)
+        total = 0
+        for req in (Request(d) for d in c.wait_requests(sent)):
+            for attrs, profiles in req.resources():
+                if attrs.get("process.pid") == tgid:
+                    self.assertEqual(attrs.get("service.name"), "e2e-grpc")
+                    total += sum(sample_count(s) for prof in profiles
+                                 for s in prof.get("samples", []))
+        self.assertGreater(total, 0, "no samples of TGID %d arrived" % tgid)
+
     # c. A collector down for 10 s mid-run loses no interval.
     def test_collector_restart_loses_no_interval(self):
         require_root()
