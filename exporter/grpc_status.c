@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "exporter/grpc_status.h"
+#include "lib/hex.h"
 
 #define NSEC_PER_S 1000000000ULL
 #define RETRY_INFO_TYPE "type.googleapis.com/google.rpc.RetryInfo"
@@ -80,17 +81,6 @@ int grpc_status__parse(const char *v, size_t len)
 	return code;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 void grpc_message__decode(const char *v, size_t len, char *out, size_t outsz)
 {
 	size_t i, n = 0;
@@ -103,8 +93,9 @@ void grpc_message__decode(const char *v, size_t len, char *out, size_t outsz)
 		c = (unsigned char)v[i];
 		if (c == '\r' || c == '\n') /* the header's own line end */
 			continue;
-		if (c == '%' && i + 2 < len && (hi = hexval(v[i + 1])) >= 0 &&
-		    (lo = hexval(v[i + 2])) >= 0) {
+		if (c == '%' && i + 2 < len &&
+		    (hi = hex_digit(v[i + 1])) >= 0 &&
+		    (lo = hex_digit(v[i + 2])) >= 0) {
 			c = (unsigned char)(hi * 16 + lo);
 			i += 2;
 		}
