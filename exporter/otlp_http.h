@@ -17,7 +17,9 @@
  * google.rpc.RetryInfo, whose retry_delay is honoured like Retry-After;
  * HTTP 429/502/503/504 and connection failures as above. Every other code
  * (INVALID_ARGUMENT, UNIMPLEMENTED, ...) and a response without
- * grpc-status are dropped at once (dropped_permanent).
+ * grpc-status are dropped at once (dropped_permanent). Each gRPC request
+ * has a connection of its own: libcurl 7.88 fails a second stream on a
+ * kept HTTP/2 connection.
  *
  * Retried (capped, jittered exponential backoff; Retry-After in seconds or
  * as an HTTP date is honoured, capped at retry_max): HTTP 429, 502, 503,
