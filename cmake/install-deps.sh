@@ -17,6 +17,9 @@ packages=(
 # PyYAML, systemd-analyze for the unit in deploy/systemd/.
 packages+=(python3-venv systemd)
 # ---- end of deploy tests
+# ---- OTLP/gRPC tests (tests/grpc/): scripted gRPC servers in Python.
+packages+=(python3-grpcio)
+# ---- end of OTLP/gRPC tests
 # ---- JIT tests (tests/bpf/test_perfmap.c): Node.js (--perf-basic-prof) and
 # the JVM (jcmd Compiler.perfmap, JDK 17+) write the perf maps they read.
 packages+=(nodejs openjdk-17-jdk-headless)

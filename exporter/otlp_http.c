@@ -19,6 +19,7 @@
 
 #include <curl/curl.h>
 
+#include "exporter/grpc_status.h"
 #include "exporter/otlp_http.h"
 #include "lib/backoff.h"
 #include "lib/clock.h"
@@ -51,6 +52,9 @@
 /* Failure kinds: an HTTP status, a curl error, or a request given up. */
 #define OTLP_KIND_CURL 1000
 #define OTLP_KIND_EXHAUSTED 2000
+#define OTLP_KIND_GRPC 3000 /* + the grpc-status code (+ 100: dropped) */
+/* A grpc-message kept for the log line. */
+#define OTLP_MAX_GRPC_MESSAGE 256
 
 enum otlp_outcome {
 	OTLP_SENT,
@@ -64,6 +68,7 @@ struct otlp_attempt {
 	long status; /* HTTP status; 0 without a response */
 	CURLcode code;
 	uint64_t retry_after_ns; /* 0: the response had none */
+	int grpc_status; /* gRPC: the code; -1 without one */
 };
 
 struct otlp_http {
@@ -73,6 +78,7 @@ struct otlp_http {
 	struct curl_slist *hdrs_gzip; /* with Content-Encoding: gzip */
 	struct curl_slist *hdrs_plain;
 	bool gzip;
+	bool grpc; /* OTLP/gRPC: framing, grpc-status */
 	uint64_t retry_initial_ns;
 	uint64_t retry_max_ns;
 	uint64_t retry_max_elapsed_ns;
@@ -84,6 +90,11 @@ struct otlp_http {
 	char snippet[OTLP_MAX_RESPONSE_SNIPPET + 1]; /* of the response body */
 	size_t snippet_len;
 	char retry_after[64]; /* the response's Retry-After value */
+	/* gRPC: from the response's headers or trailers */
+	int grpc_status; /* -1: none yet */
+	char grpc_message[OTLP_MAX_GRPC_MESSAGE];
+	bool grpc_retry_info; /* the details carried a RetryInfo */
+	uint64_t grpc_retry_ns; /* its retry_delay */
 	struct rand64 rng; /* the backoff's jitter */
 	/* The current outage: failure kinds already logged, and attempts
 	 * failed since the last success. Cleared when a request is sent. */
@@ -190,9 +201,12 @@ static const char *url_error(CURLUcode rc)
 }
 
 /* @endpoint ("http(s)://host[:port][/prefix]") + OTLP_HTTP_PATH, or NULL
- * with the reason logged. Caller frees. */
-static char *otlp__build_url(const char *endpoint, const struct tg_logger *log)
+ * with the reason logged. Caller frees. With @grpc: "http(s)://host[:port]"
+ * or "host[:port]" (https, or http when @insecure) + GRPC_EXPORT_PATH. */
+static char *otlp__build_url(const char *endpoint, bool grpc, bool insecure,
+			     const struct tg_logger *log)
 {
+	char *bare = NULL;
 	char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL;
 	char *query = NULL, *fragment = NULL, *user = NULL, *full = NULL;
 	const char *sep, *why = NULL;
@@ -209,6 +223,15 @@ static char *otlp__build_url(const char *endpoint, const struct tg_logger *log)
 		tg_err(log, "export: endpoint is longer than %d characters",
 		       OTLP_MAX_ENDPOINT_LEN);
 		return NULL;
+	}
+	if (grpc && !strstr(endpoint, "://")) {
+		if (asprintf(&bare, "%s://%s", insecure ? "http" : "https",
+			     endpoint) < 0) {
+			tg_err(log,
+			       "export: out of memory parsing the endpoint");
+			return NULL;
+		}
+		endpoint = bare;
 	}
 	sep = strstr(endpoint, "://");
 	if (has_space_or_ctl(endpoint))
@@ -256,8 +279,12 @@ static char *otlp__build_url(const char *endpoint, const struct tg_logger *log)
 	plen = path ? strlen(path) : 0;
 	while (plen && path[plen - 1] == '/')
 		plen--;
+	if (grpc && plen) {
+		why = "has a path (a gRPC endpoint is host:port)";
+		goto invalid;
+	}
 	if (asprintf(&newpath, "%.*s%s", (int)plen, path ? path : "",
-		     OTLP_HTTP_PATH) < 0) {
+		     grpc ? GRPC_EXPORT_PATH : OTLP_HTTP_PATH) < 0) {
 		newpath = NULL;
 		tg_err(log, "export: out of memory parsing the endpoint");
 		goto out;
@@ -288,6 +315,7 @@ out:
 	curl_free(scheme);
 	free(newpath);
 	curl_url_cleanup(u);
+	free(bare);
 	return url;
 }
 
@@ -314,7 +342,7 @@ static bool header_value_ok(const char *s)
 
 /* Headers the exporter sets itself; a caller's copy would contradict the
  * body. */
-static bool header_reserved(const char *name)
+static bool header_reserved(const char *name, bool grpc)
 {
 	static const char *const reserved[] = {
 		"Content-Type",	     "Content-Encoding", "Content-Length",
@@ -325,7 +353,9 @@ static bool header_reserved(const char *name)
 	for (i = 0; i < sizeof(reserved) / sizeof(reserved[0]); i++)
 		if (!strcasecmp(name, reserved[i]))
 			return true;
-	return false;
+	/* gRPC's own: te, grpc-encoding, grpc-timeout, ... */
+	return grpc &&
+	       (!strcasecmp(name, "te") || !strncasecmp(name, "grpc-", 5));
 }
 
 static int slist_addf(struct curl_slist **list, const char *fmt, ...)
@@ -357,13 +387,29 @@ static int otlp__build_headers(struct curl_slist **ret,
 			       const struct otlp_http_opts *o, bool gzip,
 			       const struct tg_logger *log)
 {
+	uint64_t timeout_ms =
+		(o->request_timeout_ns ?: OTLP_DEFAULT_REQUEST_TIMEOUT_NS) /
+		NSEC_PER_MSEC;
 	struct curl_slist *list = NULL;
 	size_t i;
 	int err;
 
-	err = slist_addf(&list, "Content-Type: application/x-protobuf");
-	if (!err && gzip)
-		err = slist_addf(&list, "Content-Encoding: gzip");
+	if (o->grpc) {
+		err = slist_addf(&list, "Content-Type: application/grpc");
+		if (!err)
+			err = slist_addf(&list, "TE: trailers");
+		if (!err && gzip)
+			err = slist_addf(&list, "grpc-encoding: gzip");
+		if (!err)
+			err = slist_addf(&list, "grpc-accept-encoding: gzip");
+		if (!err)
+			err = slist_addf(&list, "grpc-timeout: %" PRIu64 "m",
+					 min_u64(timeout_ms ?: 1, 99999999));
+	} else {
+		err = slist_addf(&list, "Content-Type: application/x-protobuf");
+		if (!err && gzip)
+			err = slist_addf(&list, "Content-Encoding: gzip");
+	}
 	/* curl would wait for "100 Continue" before large bodies. */
 	if (!err)
 		err = slist_addf(&list, "Expect:");
@@ -375,7 +421,7 @@ static int otlp__build_headers(struct curl_slist **ret,
 			       "export: header name \"%.64s\" is not a valid HTTP header name",
 			       h->name ? h->name : "(null)");
 			err = -EINVAL;
-		} else if (header_reserved(h->name)) {
+		} else if (header_reserved(h->name, o->grpc)) {
 			tg_err(log,
 			       "export: header %s is set by tgprof and cannot be given",
 			       h->name);
@@ -459,6 +505,44 @@ static size_t otlp__on_body(char *ptr, size_t size, size_t nmemb, void *ctx)
 	return n;
 }
 
+/* @line's value when it is header @name (with its colon), trimmed. */
+static const char *header_value(const char *line, size_t n, const char *name,
+				size_t *ret_len)
+{
+	size_t nlen = strlen(name);
+	const char *v, *end = line + n;
+
+	if (n < nlen || strncasecmp(line, name, nlen))
+		return NULL;
+	v = line + nlen;
+	while (v < end && (*v == ' ' || *v == '\t'))
+		v++;
+	while (end > v && isspace((unsigned char)end[-1]))
+		end--;
+	*ret_len = (size_t)(end - v);
+	return v;
+}
+
+/* grpc-status, grpc-message and grpc-status-details-bin, in the headers
+ * of a trailers-only response or in the trailers (libcurl hands both to
+ * the header callback). */
+static void otlp__on_grpc_header(struct otlp_http *e, const char *buf, size_t n)
+{
+	const char *v;
+	size_t vlen;
+
+	if ((v = header_value(buf, n, "grpc-status:", &vlen)))
+		e->grpc_status = grpc_status__parse(v, vlen) < 0 ?
+					 GRPC_UNKNOWN :
+					 grpc_status__parse(v, vlen);
+	else if ((v = header_value(buf, n, "grpc-message:", &vlen)))
+		grpc_message__decode(v, vlen, e->grpc_message,
+				     sizeof(e->grpc_message));
+	else if ((v = header_value(buf, n, "grpc-status-details-bin:", &vlen)))
+		e->grpc_retry_info =
+			grpc_details__retry_delay(v, vlen, &e->grpc_retry_ns);
+}
+
 static size_t otlp__on_header(char *buf, size_t size, size_t nitems, void *ctx)
 {
 	static const char name[] = "retry-after:";
@@ -471,6 +555,8 @@ static size_t otlp__on_header(char *buf, size_t size, size_t nitems, void *ctx)
 		e->retry_after[0] = '\0';
 		return n;
 	}
+	if (e->grpc)
+		otlp__on_grpc_header(e, buf, n);
 	if (n < sizeof(name) - 1 || strncasecmp(buf, name, sizeof(name) - 1))
 		return n;
 	v = buf + sizeof(name) - 1;
@@ -607,6 +693,11 @@ static void otlp__attempt(struct otlp_http *e, const void *body, size_t len,
 	e->snippet[0] = '\0';
 	e->snippet_len = 0;
 	e->retry_after[0] = '\0';
+	e->grpc_status = -1;
+	e->grpc_message[0] = '\0';
+	e->grpc_retry_info = false;
+	e->grpc_retry_ns = 0;
+	a->grpc_status = -1;
 	curl_easy_setopt(e->curl, CURLOPT_HTTPHEADER, hdrs);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
 	curl_easy_setopt(e->curl, CURLOPT_POSTFIELDS, body);
@@ -621,7 +712,21 @@ static void otlp__attempt(struct otlp_http *e, const void *body, size_t len,
 		return;
 	}
 	curl_easy_getinfo(e->curl, CURLINFO_RESPONSE_CODE, &a->status);
-	if (a->status >= 200 && a->status < 300) {
+	if (e->grpc && a->status == 200) {
+		/* No grpc-status at all: a proxy or a server that is not
+		 * gRPC; UNKNOWN, not retried, as gRPC clients do. */
+		a->grpc_status = e->grpc_status < 0 ? GRPC_UNKNOWN :
+						      e->grpc_status;
+		if (a->grpc_status == GRPC_OK) {
+			a->outcome = OTLP_SENT;
+		} else if (grpc_code__retryable(a->grpc_status,
+						e->grpc_retry_info)) {
+			a->outcome = OTLP_RETRY;
+			a->retry_after_ns = e->grpc_retry_ns;
+		} else {
+			a->outcome = OTLP_PERMANENT;
+		}
+	} else if (a->status >= 200 && a->status < 300) {
 		a->outcome = OTLP_SENT;
 	} else if (http_status_retryable(a->status)) {
 		a->outcome = OTLP_RETRY;
@@ -636,8 +741,14 @@ static void otlp__attempt(struct otlp_http *e, const void *body, size_t len,
 
 static int attempt_kind(const struct otlp_attempt *a)
 {
-	return a->code != CURLE_OK ? OTLP_KIND_CURL + (int)a->code :
-				     (int)a->status;
+	if (a->code != CURLE_OK)
+		return OTLP_KIND_CURL + (int)a->code;
+	/* RESOURCE_EXHAUSTED is retried or dropped as RetryInfo says: a
+	 * drop is its own kind, logged even after a retried one. */
+	if (a->grpc_status >= 0)
+		return OTLP_KIND_GRPC + a->grpc_status +
+		       (a->outcome == OTLP_PERMANENT ? 100 : 0);
+	return (int)a->status;
 }
 
 /* Whether @kind is new in this outage (and so gets its one log line). */
@@ -667,6 +778,10 @@ static void otlp__log_failure(struct otlp_http *e, const struct otlp_attempt *a)
 		if (a->code != CURLE_OK)
 			tg_debug(&e->log, "export: %s: failed again: %s",
 				 e->url, curl_easy_strerror(a->code));
+		else if (a->grpc_status >= 0)
+			tg_debug(&e->log,
+				 "export: %s: failed again: gRPC status %s",
+				 e->url, grpc_code__name(a->grpc_status));
 		else
 			tg_debug(&e->log, "export: %s: failed again: HTTP %ld",
 				 e->url, a->status);
@@ -676,6 +791,10 @@ static void otlp__log_failure(struct otlp_http *e, const struct otlp_attempt *a)
 		tg_log(&e->log, level, "export: %s: %s (%s); %s", e->url,
 		       curl_easy_strerror(a->code),
 		       e->errbuf[0] ? e->errbuf : "no detail", then);
+	else if (a->grpc_status >= 0)
+		tg_log(&e->log, level, "export: %s: gRPC status %d %s%s%s; %s",
+		       e->url, a->grpc_status, grpc_code__name(a->grpc_status),
+		       e->grpc_message[0] ? ": " : "", e->grpc_message, then);
 	else
 		tg_log(&e->log, level, "export: %s: HTTP %ld%s%.*s; %s", e->url,
 		       a->status, e->snippet_len ? ": " : "",
@@ -743,6 +862,27 @@ static void stats_add(struct otlp_http *e, uint64_t *field, uint64_t n)
 	pthread_mutex_unlock(&e->lock);
 }
 
+/* Puts the 5-byte gRPC prefix before *@body (@len bytes), in a new buffer
+ * that replaces *@owned (freed). 0, -EMSGSIZE above 4 GiB, -ENOMEM. */
+static int grpc_frame(const void **body, size_t *len, void **owned,
+		      bool compressed)
+{
+	uint8_t *framed;
+
+	if (*len > UINT32_MAX)
+		return -EMSGSIZE;
+	framed = malloc(*len + GRPC_FRAME_PREFIX);
+	if (!framed)
+		return -ENOMEM;
+	grpc_frame__prefix(framed, compressed, (uint32_t)*len);
+	memcpy(framed + GRPC_FRAME_PREFIX, *body, *len);
+	free(*owned);
+	*owned = framed;
+	*body = framed;
+	*len += GRPC_FRAME_PREFIX;
+	return 0;
+}
+
 /* One request, with its retries, to its end: sent or dropped (counted). */
 static void otlp__deliver(struct otlp_http *e, const void *req, size_t req_len)
 {
@@ -767,6 +907,17 @@ static void otlp__deliver(struct otlp_http *e, const void *req, size_t req_len)
 				"export: gzip failed (%s), sending uncompressed",
 				strerror(-err));
 			len = req_len;
+		}
+	}
+	if (e->grpc) {
+		err = grpc_frame(&body, &len, &packed, hdrs == e->hdrs_gzip);
+		if (err) {
+			tg_err(&e->log,
+			       "export: %s: cannot frame a request of %zu bytes (%s); dropped",
+			       e->url, len, strerror(-err));
+			stats_add(e, &e->stats.dropped_permanent, 1);
+			free(packed);
+			return;
 		}
 	}
 	for (;;) {
@@ -862,6 +1013,20 @@ static int otlp__setup_curl(struct otlp_http *e, const struct otlp_http_opts *o)
 	bad |= curl_easy_setopt(c, CURLOPT_URL, e->url);
 	bad |= curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	bad |= curl_easy_setopt(c, CURLOPT_POST, 1L);
+	if (e->grpc)
+		/* h2c without an upgrade round trip, or ALPN h2 over TLS */
+		bad |= curl_easy_setopt(
+			c, CURLOPT_HTTP_VERSION,
+			strncasecmp(e->url, "https:", 6) ?
+				(long)CURL_HTTP_VERSION_2_PRIOR_KNOWLEDGE :
+				(long)CURL_HTTP_VERSION_2TLS);
+	/* One connection per request for gRPC: libcurl 7.88 (Debian 12)
+	 * fails the second stream on a kept HTTP/2 connection with "Error
+	 * in the HTTP2 framing layer" before sending it (the curl tool
+	 * does the same with --next). A request per report interval makes
+	 * the extra handshake cheap. */
+	if (e->grpc)
+		bad |= curl_easy_setopt(c, CURLOPT_FORBID_REUSE, 1L);
 	/* Threads: no signals (alarm-based DNS timeouts) */
 	bad |= curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
 	bad |= curl_easy_setopt(c, CURLOPT_USERAGENT, "tgprof/" TGPROF_VERSION);
@@ -990,6 +1155,7 @@ struct otlp_http *otlp_http__new(const struct otlp_http_opts *opts,
 	if (log)
 		e->log = *log;
 	e->gzip = o.gzip;
+	e->grpc = o.grpc;
 	e->retry_initial_ns = o.retry_initial_ns ?:
 						   OTLP_DEFAULT_RETRY_INITIAL_NS;
 	e->retry_max_ns = o.retry_max_ns ?: OTLP_DEFAULT_RETRY_MAX_NS;
@@ -1000,7 +1166,7 @@ struct otlp_http *otlp_http__new(const struct otlp_http_opts *opts,
 	rand64__init(&e->rng, 0);
 
 	err = -EINVAL;
-	e->url = otlp__build_url(o.endpoint, log);
+	e->url = otlp__build_url(o.endpoint, o.grpc, o.insecure, log);
 	if (!e->url)
 		goto err_free;
 	err = otlp__check_tls(&o, e->url, log);

@@ -5,6 +5,22 @@
  * network. Retries what a collector asks to retry, drops what it refuses,
  * and counts both.
  *
+ * With opts.grpc it speaks OTLP/gRPC instead (the collector's `otlp`
+ * exporter), with the same queue, retries, gzip, headers, TLS and counts:
+ * over HTTP/2 (h2c with prior knowledge for http:// and, with
+ * opts.insecure, for a bare host:port; TLS with ALPN h2 otherwise) it
+ * POSTs one length-prefixed message to GRPC_EXPORT_PATH
+ * (exporter/grpc_status.h) and reads grpc-status / grpc-message from the
+ * trailers, or from the headers of a trailers-only response. Retried:
+ * CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, UNAVAILABLE,
+ * DATA_LOSS, and RESOURCE_EXHAUSTED when the status carries a
+ * google.rpc.RetryInfo, whose retry_delay is honoured like Retry-After;
+ * HTTP 429/502/503/504 and connection failures as above. Every other code
+ * (INVALID_ARGUMENT, UNIMPLEMENTED, ...) and a response without
+ * grpc-status are dropped at once (dropped_permanent). Each gRPC request
+ * has a connection of its own: libcurl 7.88 fails a second stream on a
+ * kept HTTP/2 connection.
+ *
  * Retried (capped, jittered exponential backoff; Retry-After in seconds or
  * as an HTTP date is honoured, capped at retry_max): HTTP 429, 502, 503,
  * 504 and connection failures (refused, reset, timeout, DNS). Dropped at
@@ -60,6 +76,12 @@ struct otlp_http_opts {
 	/* Requests waiting (one more may be in flight); 0: 100, at most
 	 * 100000. When full, the oldest waiting request is dropped. */
 	uint32_t queue_size;
+	/* OTLP/gRPC (see the top of this file). The endpoint is then
+	 * http(s)://host[:port] or host[:port], without a path. */
+	bool grpc;
+	/* gRPC, an endpoint without a scheme: plaintext (h2c) instead of
+	 * TLS, as the collector's tls.insecure. */
+	bool insecure;
 };
 
 struct otlp_http_stats {

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -146,7 +147,8 @@ static void record_usage(FILE *out, const struct record_keys *keys)
 		"      --service-name NAME  service.name of every process in the\n"
 		"                         profiles (default: its executable name)\n"
 		"      --endpoint URL     also send OTLP profiles to a collector\n"
-		"                         (http://host:4318; POST URL/v1development/profiles)\n"
+		"                         (http://host:4318; POST URL/v1development/profiles;\n"
+		"                         grpc://host:4317 or grpcs://host:4317: OTLP/gRPC)\n"
 		"      --interval TIME    report interval for --endpoint%s\n"
 		"      --header NAME=VALUE  extra HTTP header for --endpoint (repeatable)\n"
 		"      --no-gzip          send uncompressed\n"
@@ -607,15 +609,35 @@ static struct otlp_merge *record_merge_new(const struct record_opts *o,
 static int export_start(struct record *rec, const struct record_opts *o)
 {
 	struct otlp_http_opts ho = { .sz = sizeof(ho) };
+	char *grpc_url = NULL;
 
 	ho.endpoint = o->endpoint;
+	/* grpc:// is h2c, grpcs:// TLS: the exporter's gRPC mode with an
+	 * http(s) URL. */
+	if (!strncasecmp(o->endpoint, "grpc://", 7) ||
+	    !strncasecmp(o->endpoint, "grpcs://", 8)) {
+		bool tls = o->endpoint[4] == 's' || o->endpoint[4] == 'S';
+
+		if (asprintf(&grpc_url, "%s://%s", tls ? "https" : "http",
+			     o->endpoint + (tls ? 8 : 7)) < 0)
+			return -ENOMEM;
+		ho.endpoint = grpc_url;
+		ho.grpc = true;
+	}
 	ho.gzip = !o->no_gzip;
 	ho.headers = o->headers;
 	ho.nheaders = o->nheaders;
 	ho.ca_file = o->ca_file;
 	ho.insecure_skip_verify = o->insecure;
 	rec->sinks.http = otlp_http__new(&ho, &rec->hl.logger);
-	return rec->sinks.http ? 0 : -errno;
+	if (!rec->sinks.http) {
+		int err = -errno;
+
+		free(grpc_url);
+		return err;
+	}
+	free(grpc_url);
+	return 0;
 }
 
 /* Waits for the exporter's queue within the shutdown timeout (the

@@ -388,14 +388,16 @@ static int exporter_create(struct run *run, struct run_exporter *re)
 	const struct config_exporter *ce = re->conf;
 
 	runlog_component__init(&re->log, &run->log, re->component);
-	if (!strcmp(ce->component->type, "otlphttp")) {
+	if (!strcmp(ce->component->type, "otlphttp") ||
+	    !strcmp(ce->component->type, "otlp")) {
 		struct otlp_http_header headers[OTLP_HTTP_MAX_HEADERS];
 		struct otlp_http_opts o;
 		int err;
 
 		re->kind = RUN_EXPORTER_OTLP;
-		err = otlphttp_config__opts(ce->cfg, &o, headers,
-					    OTLP_HTTP_MAX_HEADERS);
+		err = otlphttp_config__opts(
+			ce->cfg, !strcmp(ce->component->type, "otlp"), &o,
+			headers, OTLP_HTTP_MAX_HEADERS);
 		if (err)
 			return err;
 		re->http = otlp_http__new(&o, &re->log.logger);

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /* otlp_send: submits files of serialized ExportProfilesServiceRequest bytes
- * through tgprof's OTLP/HTTP exporter (exporter/otlp_http.h), so the e2e
- * tests prove the exporter -> collector path with real requests.
+ * through tgprof's OTLP/HTTP exporter (exporter/otlp_http.h), or its
+ * OTLP/gRPC mode with --grpc, so the e2e tests prove the exporter ->
+ * collector path with real requests.
  *
  * Usage: otlp_send --endpoint URL [--gzip] [--ca-file F] [--cert-file F]
  *        [--key-file F] [--insecure] [--header NAME=VALUE]...
- *        [--retry-max-elapsed-ms N] [--timeout-ms N] [--interval-ms N] FILE...
+ *        [--retry-max-elapsed-ms N] [--timeout-ms N] [--interval-ms N]
+ *        [--grpc] [--plaintext] [--request-timeout-ms N] [--queue-size N]
+ *        FILE...
+ * --plaintext is tls.insecure (h2c to a host:port endpoint); --timeout-ms
+ * bounds the final flush, --request-timeout-ms one attempt.
  * With --interval-ms it submits one file every N ms, as a profile builder
  * would every report interval. Prints one line of counters on stdout; exits 0 when every file was sent,
  * 1 when one was not, 2 on bad usage. Log lines go to stderr. */
@@ -78,6 +83,7 @@ static void usage(void)
 		"usage: otlp_send --endpoint URL [--gzip] [--ca-file F] [--cert-file F]\n"
 		"       [--key-file F] [--insecure] [--header NAME=VALUE]...\n"
 		"       [--retry-max-elapsed-ms N] [--timeout-ms N] [--interval-ms N]\n"
+		"       [--grpc] [--plaintext] [--request-timeout-ms N] [--queue-size N]\n"
 		"       FILE...\n");
 }
 
@@ -94,6 +100,10 @@ int main(int argc, char **argv)
 		{ "retry-max-elapsed-ms", required_argument, NULL, 'r' },
 		{ "timeout-ms", required_argument, NULL, 't' },
 		{ "interval-ms", required_argument, NULL, 'I' },
+		{ "grpc", no_argument, NULL, 'g' },
+		{ "plaintext", no_argument, NULL, 'p' },
+		{ "request-timeout-ms", required_argument, NULL, 'T' },
+		{ "queue-size", required_argument, NULL, 'q' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct tg_logger log = { .fn = log_stderr, .max_level = TG_LOG_WARN };
@@ -150,6 +160,19 @@ int main(int argc, char **argv)
 			interval_ns =
 				strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
 			break;
+		case 'g':
+			o.grpc = true;
+			break;
+		case 'p':
+			o.insecure = true;
+			break;
+		case 'T':
+			o.request_timeout_ns =
+				strtoull(optarg, NULL, 10) * NSEC_PER_MSEC;
+			break;
+		case 'q':
+			o.queue_size = (uint32_t)strtoul(optarg, NULL, 10);
+			break;
 		default:
 			usage();
 			return 2;
@@ -189,8 +212,10 @@ int main(int argc, char **argv)
 	printf("sent=%" PRIu64 " bytes=%" PRIu64 " retries=%" PRIu64
 	       " dropped_permanent=%" PRIu64
 	       " dropped_retries_exhausted=%" PRIu64
-	       " dropped_queue_full=%" PRIu64 " queued=%" PRIu32 "\n",
+	       " dropped_queue_full=%" PRIu64 " dropped_shutdown=%" PRIu64
+	       " queued=%" PRIu32 "\n",
 	       s.sent, s.bytes_sent, s.retries, s.dropped_permanent,
-	       s.dropped_retries_exhausted, s.dropped_queue_full, s.queued);
+	       s.dropped_retries_exhausted, s.dropped_queue_full,
+	       s.dropped_shutdown, s.queued);
 	return s.sent == nfiles ? 0 : 1;
 }

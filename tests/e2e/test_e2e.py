@@ -94,12 +94,13 @@ def wait_for_cpu(tgid, seconds, timeout, what):
 # ---- The collector ----
 
 class Collector:
-    """otelcol-tgprof on loopback: OTLP/HTTP receiver, debug exporter
+    """otelcol-tgprof on loopback: OTLP/HTTP (and gRPC) receiver, debug exporter
     (detailed) and the jsonfile exporter, one JSON line per request."""
 
     def __init__(self, workdir, tls=None):
         self.workdir = workdir
         self.port = free_port()
+        self.grpc_port = free_port()  # the OTLP receiver's gRPC, plaintext
         self.tls = tls
         self.json_path = os.path.join(workdir, "received.jsonl")
         self.log_path = os.path.join(workdir, "collector.log")
@@ -124,6 +125,8 @@ class Collector:
                 "receivers:\n"
                 "  otlp:\n"
                 "    protocols:\n"
+                "      grpc:\n"
+                "        endpoint: 127.0.0.1:%d\n"
                 "      http:\n"
                 "        endpoint: 127.0.0.1:%d\n"
                 "%s"
@@ -140,7 +143,7 @@ class Collector:
                 "    profiles:\n"
                 "      receivers: [otlp]\n"
                 "      exporters: [debug, jsonfile]\n"
-                % (self.port, tls, self.json_path))
+                % (self.grpc_port, self.port, tls, self.json_path))
 
     def start(self):
         """Starts it (again, on the same port) and waits until it listens."""
@@ -566,6 +569,28 @@ class CollectorE2E(unittest.TestCase):
         self.assertIn("worker_spin_hot", functions)
         self.assertIn(gnu_build_id(os.path.join(
             FIXTURES, "pthread_exit_leader")), build_ids)
+
+    def test_record_grpc_endpoint_reaches_the_collector(self):
+        # tgprof record --endpoint grpc://: OTLP/gRPC (h2c) into the
+        # collector's gRPC receiver.
+        require_root()
+        c = self.collector()
+        fixture, tgid = self.spawn_fixture("pthread_exit_leader", "200",
+                                           "3000")
+        p = self.record(tgid, 30, "grpc://127.0.0.1:%d" % c.grpc_port,
+                        "e2e-grpc", freq=199)
+        sent, nbytes, retries, dropped, err = self.finish_record(p, 120)
+        fixture.wait(timeout=30)
+        self.assertGreaterEqual(sent, 1, err)
+        self.assertEqual(dropped, 0, err)
+        total = 0
+        for req in (Request(d) for d in c.wait_requests(sent)):
+            for attrs, profiles in req.resources():
+                if attrs.get("process.pid") == tgid:
+                    self.assertEqual(attrs.get("service.name"), "e2e-grpc")
+                    total += sum(sample_count(s) for prof in profiles
+                                 for s in prof.get("samples", []))
+        self.assertGreater(total, 0, "no samples of TGID %d arrived" % tgid)
 
     # c. A collector down for 10 s mid-run loses no interval.
     def test_collector_restart_loses_no_interval(self):

@@ -25,7 +25,7 @@ from test_e2e import (CollectorE2E, Request, require_root,  # noqa: E402
 PLUGIN = os.environ.get("TGPROF_PLUGIN", "")
 
 
-def run_config(endpoint, tgid, interval):
+def run_config(endpoint, tgid, interval, exporter="otlphttp", extra=""):
     return ("receivers:\n"
             "  tgprof:\n"
             "    sampling_frequency_hz: 49\n"
@@ -33,8 +33,9 @@ def run_config(endpoint, tgid, interval):
             "    filter:\n"
             "      include_pid: [%d]\n"
             "exporters:\n"
-            "  otlphttp:\n"
+            "  %s:\n"
             "    endpoint: %s\n"
+            "%s"
             "    retry_on_failure:\n"
             "      initial_interval: 200ms\n"
             "      max_interval: 1s\n"
@@ -42,11 +43,12 @@ def run_config(endpoint, tgid, interval):
             "  pipelines:\n"
             "    profiles:\n"
             "      receivers: [tgprof]\n"
-            "      exporters: [otlphttp]\n"
+            "      exporters: [%s]\n"
             "  shutdown_timeout: 20s\n"
             "  telemetry:\n"
             "    logs:\n"
-            "      encoding: json\n" % (interval, tgid, endpoint))
+            "      encoding: json\n" % (interval, tgid, exporter, endpoint,
+                                    extra, exporter))
 
 
 class RunE2E(CollectorE2E):
@@ -146,6 +148,30 @@ class RunE2E(CollectorE2E):
                          "tgprof sent %d, %d distinct profiles arrived"
                          % (stopped["sent"], len(distinct)))
         self.assertTrue(any(e["msg"] == "statistics" for e in self.events()))
+
+    def test_run_otlp_grpc_reaches_the_collector(self):
+        # The otlp (gRPC) exporter into the collector's OTLP receiver on
+        # its gRPC port, h2c: every interval arrives, nothing dropped.
+        require_root()
+        c = self.collector()
+        fixture, tgid = self.spawn_fixture("pthread_exit_leader", "200",
+                                           "60000")
+        p = self.start_run(run_config(
+            "127.0.0.1:%d" % c.grpc_port, tgid, "1s", exporter="otlp",
+            extra="    tls:\n      insecure: true\n"))
+        wait_until(lambda: self.alive(p) and len(c.requests()) >= 3, 60,
+                   "3 requests at the collector over gRPC")
+        stopped = self.stop_run(p)
+        fixture.kill()
+        self.assertEqual(stopped["dropped"], 0, stopped)
+        self.assertEqual(stopped["sent"], stopped["requests"], stopped)
+        distinct = wait_until(
+            lambda: len(self.profiles(c, tgid)) >= stopped["sent"] and
+            self.profiles(c, tgid), 30, "%d profiles" % stopped["sent"])
+        self.assertEqual(len(distinct), stopped["sent"])
+        self.assertFalse(any(e.get("level") in ("warn", "error") and
+                             "export" in e["msg"] for e in self.events()),
+                         self.log_text())
 
     def test_run_sighup_with_a_broken_file_keeps_sending(self):
         require_root()

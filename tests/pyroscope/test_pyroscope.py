@@ -11,6 +11,8 @@ function names, its service name, the labels, the sample totals.
       otlp_http exporter: Pyroscope refuses it (why pyroscope_otlp exists;
       fails when an upgrade fixes it, so pyroscope_otlp may go)
   otlphttp_direct_delivers_profiles_to_pyroscope   tgprof run -> Pyroscope
+  otlp_grpc_direct_delivers_profiles_to_pyroscope  the same with the otlp
+      (gRPC) exporter: Pyroscope takes OTLP/gRPC (h2c) on its HTTP port
   pprof_upload_delivers_profiles_to_pyroscope      tgprof record's
       profile.pb.gz -> /ingest?format=pprof, as docs/OPERATIONS.md says
   refusing_pyroscope_is_counted_and_logged   a Pyroscope that refuses
@@ -368,6 +370,26 @@ def otlphttp_direct_delivers_profiles_to_pyroscope(py, workdir):
           "spin_beta, labels %s" % (stopped["samples"], sorted(series[0])))
 
 
+def otlp_grpc_direct_delivers_profiles_to_pyroscope(py, workdir):
+    procs = Procs(workdir)
+    try:
+        _, pid = procs.fixture("spin_alpha", 120000)
+        hz = 100
+        # http://: h2c with prior knowledge, on Pyroscope's HTTP port.
+        stopped, start, end, tg = run_tgprof(
+            procs, tgprof_config(py.url, pid, hz, "1s", free_port(),
+                                 "otlp"), 200, 3)
+        expect(stopped["dropped"] == 0 and stopped["sent"] ==
+               stopped["requests"], "tgprof lost requests: %s" % stopped)
+        series = check_pyroscope(
+            py, "spin_alpha", {"alpha_spin", "main"}, stopped["samples"], hz,
+            start, end, PYROSCOPE_LABELS | RESOURCE_LABELS | SAMPLE_LABELS)
+    finally:
+        procs.close()
+    print("PASS: tgprof run -> Pyroscope (OTLP/gRPC): %d samples of "
+          "spin_alpha, labels %s" % (stopped["samples"], sorted(series[0])))
+
+
 def pprof_upload_delivers_profiles_to_pyroscope(py, workdir):
     procs = Procs(workdir)
     try:
@@ -447,6 +469,7 @@ CASES = {f.__name__: f for f in (
     collector_delivers_profiles_to_pyroscope,
     stock_otlp_exporter_is_refused_by_pyroscope,
     otlphttp_direct_delivers_profiles_to_pyroscope,
+    otlp_grpc_direct_delivers_profiles_to_pyroscope,
     pprof_upload_delivers_profiles_to_pyroscope,
     refusing_pyroscope_is_counted_and_logged,
 )}

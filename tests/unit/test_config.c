@@ -200,8 +200,8 @@ Test(config, otlphttp_settings_map_onto_the_exporter_options)
 	struct otlp_http_header h[OTLP_HTTP_MAX_HEADERS];
 	struct otlp_http_opts opts;
 
-	cr_assert_eq(otlphttp_config__opts(exporter_of(cfg, "otlphttp"), &opts,
-					   h, OTLP_HTTP_MAX_HEADERS),
+	cr_assert_eq(otlphttp_config__opts(exporter_of(cfg, "otlphttp"), false,
+					   &opts, h, OTLP_HTTP_MAX_HEADERS),
 		     0);
 	cr_assert_eq(opts.sz, sizeof(opts));
 	cr_assert_str_eq(opts.endpoint, "https://c:4318");
@@ -218,10 +218,69 @@ Test(config, otlphttp_settings_map_onto_the_exporter_options)
 	/* No retries: an elapsed cap that ends them after one attempt. */
 	cr_assert_eq(opts.retry_max_elapsed_ns, 1);
 	cr_assert_eq(opts.queue_size, 100);
-	cr_assert_eq(otlphttp_config__opts(exporter_of(cfg, "otlphttp"), &opts,
-					   h, 1),
+	cr_assert_eq(otlphttp_config__opts(exporter_of(cfg, "otlphttp"), false,
+					   &opts, h, 1),
 		     -E2BIG);
 	config__free(cfg);
+}
+
+Test(config, otlp_settings_map_onto_grpc_exporter_options)
+{
+	struct config *cfg = load_ok(
+		"exporters:\n"
+		"  otlp:\n"
+		"    endpoint: collector:4317\n"
+		"    compression: none\n"
+		"    tls: { insecure: true }\n"
+		"    sending_queue: { queue_size: 7 }\n"
+		"  otlphttp:\n"
+		"    endpoint: http://c:4318\n"
+		"    tls: { insecure_skip_verify: true }\n"
+		"service:\n"
+		"  pipelines:\n"
+		"    profiles: { receivers: [tgprof], exporters: [otlp] }\n"
+		"receivers: { tgprof: }\n");
+	struct otlp_http_header h[OTLP_HTTP_MAX_HEADERS];
+	struct otlp_http_opts opts;
+
+	cr_assert_eq(otlphttp_config__opts(exporter_of(cfg, "otlp"), true,
+					   &opts, h, OTLP_HTTP_MAX_HEADERS),
+		     0);
+	cr_assert(opts.grpc);
+	cr_assert(opts.insecure);
+	cr_assert_not(opts.gzip);
+	cr_assert_str_eq(opts.endpoint, "collector:4317");
+	cr_assert_eq(opts.queue_size, 7);
+	cr_assert_eq(otlphttp_config__opts(exporter_of(cfg, "otlphttp"), false,
+					   &opts, h, OTLP_HTTP_MAX_HEADERS),
+		     0);
+	cr_assert_not(opts.grpc);
+	cr_assert_not(opts.insecure);
+	config__free(cfg);
+}
+
+Test(config, otlp_endpoint_and_grpc_headers_are_checked)
+{
+	EXPECT_PROBLEMS(
+		"receivers: { tgprof: }\n"
+		"exporters:\n"
+		"  otlp:\n"
+		"    endpoint: http://c:4317/v1\n"
+		"    headers: { te: x, grpc-timeout: 1S, x-ok: y }\n"
+		"  otlp/b:\n"
+		"    endpoint: c\n"
+		"  otlp/c:\n"
+		"    endpoint: https://c:4317/\n"
+		"  otlp/d:\n"
+		"    endpoint: c:4317\n"
+		"    tls: { insecure: maybe }\n"
+		"service:\n"
+		"  pipelines: { profiles: { receivers: [tgprof], exporters: [otlp] } }\n",
+		"t.yaml:4:15: exporters.otlp.endpoint: expected host:port or an http:// or https:// URL without a path (like localhost:4317), got \"http://c:4317/v1\"",
+		"t.yaml:5:20: exporters.otlp.headers.te: expected a header the exporter does not set itself",
+		"t.yaml:5:37: exporters.otlp.headers.grpc-timeout: expected a header the exporter does not set itself",
+		"t.yaml:7:15: exporters.otlp/b.endpoint: expected host:port or an http:// or https:// URL without a path (like localhost:4317), got \"c\"",
+		"t.yaml:12:22: exporters.otlp/d.tls.insecure: expected true or false, got \"maybe\"");
 }
 
 Test(config, wrong_type_says_what_was_expected)
@@ -373,7 +432,7 @@ Test(config, unknown_component_types_and_bad_ids)
 		"t.yaml:3:3: receivers: expected a component id type[/name] (type: lowercase letters, digits, _; name: letters, digits, _ . -), got \"Tgprof\"",
 		"t.yaml:4:3: receivers: expected a component id type[/name] (type: lowercase letters, digits, _; name: letters, digits, _ . -), got \"tgprof/\"",
 		"t.yaml:5:3: receivers: expected a component id type[/name] (type: lowercase letters, digits, _; name: letters, digits, _ . -), got \"tgprof/a b\"",
-		"t.yaml:7:3: exporters.kafka: unknown exporter type \"kafka\" (known: otlphttp, file)",
+		"t.yaml:7:3: exporters.kafka: unknown exporter type \"kafka\" (known: otlphttp, otlp, file)",
 		"t.yaml:9:40: service.pipelines.profiles.receivers[0]: \"otlp\" is not a configured receiver (configured: none)",
 		"t.yaml:9:59: service.pipelines.profiles.exporters[0]: \"kafka\" is not a configured exporter (configured: none)");
 }
@@ -847,7 +906,10 @@ Test(config, the_defaults_round_trip_and_equal_config_new)
 		     b->consumer_retry.max_elapsed_ns);
 	cr_assert_str_eq(a->rcv.proc_root, b->rcv.proc_root);
 	cr_assert_str_eq(a->service_name, b->service_name);
-	cr_assert_eq(cfg->nexporters, 2);
+	cr_assert_eq(cfg->nexporters, 3);
+	cr_assert_str_eq(
+		((struct otlphttp_config *)exporter_of(cfg, "otlp"))->endpoint,
+		"localhost:4317");
 	cr_assert_str_eq(
 		((struct otlphttp_config *)exporter_of(cfg, "otlphttp"))
 			->endpoint,

@@ -1262,6 +1262,69 @@ Test(otlp_http, good_endpoints_are_accepted)
 	}
 }
 
+Test(otlp_http, grpc_endpoints_are_host_port_or_urls_without_a_path)
+{
+	static const char *const good[] = {
+		"127.0.0.1:4317",
+		"collector.example:4317",
+		"http://127.0.0.1:4317",
+		"https://collector.example:4317/",
+	};
+	static const struct {
+		const char *url;
+		const char *why;
+	} bad[] = {
+		{ "http://127.0.0.1:4317/v1", "has a path" },
+		{ "127.0.0.1:4317/x", "has a path" },
+		{ "ftp://127.0.0.1:4317", "scheme is not http or https" },
+		{ "127.0.0.1:0", "port is not a number" },
+	};
+	static const struct otlp_http_header te = { "TE", "gzip" },
+					     gt = { "grpc-timeout", "1S" };
+	struct otlp_http_opts o;
+	struct test_log tl;
+	struct otlp_http *e;
+	char url[64];
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		tlog_init(&tl);
+		o = test_opts(url, sizeof(url), 4317);
+		o.grpc = true;
+		o.insecure = true;
+		o.endpoint = good[i];
+		e = otlp_http__new(&o, &tl.logger);
+		cr_expect_not_null(e, "rejected \"%s\": %s", good[i],
+				   tl.lines[0]);
+		otlp_http__free(e, 0);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		tlog_init(&tl);
+		o = test_opts(url, sizeof(url), 4317);
+		o.grpc = true;
+		o.insecure = true;
+		o.endpoint = bad[i].url;
+		errno = 0;
+		e = otlp_http__new(&o, &tl.logger);
+		cr_expect_null(e, "accepted \"%s\"", bad[i].url);
+		cr_expect_eq(errno, EINVAL);
+		cr_expect_eq(tlog_count(&tl, TG_LOG_ERROR, bad[i].why), 1,
+			     "\"%s\": no line saying \"%s\": %s", bad[i].url,
+			     bad[i].why, tl.lines[0]);
+		otlp_http__free(e, 0);
+	}
+	/* gRPC's own headers cannot be given. */
+	for (i = 0; i < 2; i++) {
+		tlog_init(&tl);
+		o = test_opts(url, sizeof(url), 4317);
+		o.grpc = true;
+		o.headers = i ? &gt : &te;
+		o.nheaders = 1;
+		cr_expect_null(otlp_http__new(&o, &tl.logger));
+		cr_expect_eq(tlog_count(&tl, TG_LOG_ERROR, "set by tgprof"), 1);
+	}
+}
+
 Test(otlp_http, bad_headers_and_options_are_rejected)
 {
 	static const struct otlp_http_header bad[][1] = {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-/* The host's exporters in the YAML (`otlphttp`, `file`): one config map
- * table each, the checks beyond types, and the OTLP/HTTP exporter's
- * options made from its struct. */
+/* The host's exporters in the YAML (`otlphttp`, `otlp`, `file`): one
+ * config map table each (otlphttp and otlp share all keys but two), the
+ * checks beyond types, and the OTLP exporter's options made from their
+ * struct. */
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,15 +13,15 @@
 
 /* ---- otlphttp ---------------------------------------------------------- */
 
-#define OTLPHTTP_KEYS(X)                                                       \
-	X("endpoint", endpoint, STRING, NULL, 0, 0, TGPROF_CONFIG_REQUIRED,    \
-	  "The collector's OTLP/HTTP base URL; /v1development/profiles is "    \
-	  "appended.",                                                         \
-	  .max_len = 2048, .example = "http://localhost:4318")                 \
+/* The keys after the endpoint, the same in otlphttp and otlp. */
+#define OTLP_SHARED_KEYS(X, RETRIED, TLS_MORE)                                 \
 	X("compression", compression, STRING, "gzip", 0, 0, 0,                 \
-	  "Content-Encoding of the requests.", .choices = "gzip|none")         \
+	  "Compression of the requests (gzip: Content-Encoding, or "           \
+	  "grpc-encoding for otlp).",                                          \
+	  .choices = "gzip|none")                                              \
 	X("headers", headers, STRING_MAP, "{}", 0, 0, 0,                       \
-	  "Extra HTTP headers, like authorization: \"Bearer ${env:TOKEN}\".",  \
+	  "Extra HTTP headers (gRPC metadata for otlp), like authorization: "  \
+	  "\"Bearer ${env:TOKEN}\".",                                          \
 	  .max_items = OTLP_HTTP_MAX_HEADERS, .max_len = 4096)                 \
 	X("timeout", timeout_ns, DURATION, "30s", CONFIGMAP_MS(100),           \
 	  CONFIGMAP_MIN(10), 0, "Time allowed for one request.")               \
@@ -34,10 +35,11 @@
 	  "Client private key (PEM), with tls.cert_file.", .max_len = 1023)    \
 	X("tls.insecure_skip_verify", tls.insecure_skip_verify, BOOL, "false", \
 	  0, 0, 0, "Accept any server certificate (for tests only).")          \
+	TLS_MORE(X)                                                            \
 	X("retry_on_failure.enabled", retry_on_failure.enabled, BOOL, "true",  \
 	  0, 0, 0,                                                             \
-	  "Send again what failed for a reason that may pass (429, 502, "      \
-	  "503, 504, network).")                                               \
+	  "Send again what failed for a reason that may pass (" RETRIED        \
+	  ", network).")                                                       \
 	X("retry_on_failure.initial_interval",                                 \
 	  retry_on_failure.initial_interval_ns, DURATION, "5s",                \
 	  CONFIGMAP_MS(1), CONFIGMAP_HOUR(1), 0,                               \
@@ -55,6 +57,29 @@
 	  "Requests waiting to be sent; when full the oldest is dropped and "  \
 	  "counted.")
 
+#define OTLPHTTP_KEYS(X)                                                    \
+	X("endpoint", endpoint, STRING, NULL, 0, 0, TGPROF_CONFIG_REQUIRED, \
+	  "The collector's OTLP/HTTP base URL; /v1development/profiles is " \
+	  "appended.",                                                      \
+	  .max_len = 2048, .example = "http://localhost:4318")              \
+	OTLP_SHARED_KEYS(X, "429, 502, 503, 504", OTLP_NO_KEYS)
+
+#define OTLP_KEYS(X)                                                        \
+	X("endpoint", endpoint, STRING, NULL, 0, 0, TGPROF_CONFIG_REQUIRED, \
+	  "The collector's OTLP/gRPC address: host:port (TLS unless "       \
+	  "tls.insecure), or http://host:port (h2c), https://host:port.",   \
+	  .max_len = 2048, .example = "localhost:4317")                     \
+	OTLP_SHARED_KEYS(X,                                                 \
+			 "UNAVAILABLE, DEADLINE_EXCEEDED, ABORTED, "        \
+			 "CANCELLED, OUT_OF_RANGE, DATA_LOSS; "             \
+			 "RESOURCE_EXHAUSTED with RetryInfo",               \
+			 OTLP_TLS_INSECURE)
+
+#define OTLP_NO_KEYS(X)
+#define OTLP_TLS_INSECURE(X)                                    \
+	X("tls.insecure", tls.insecure, BOOL, "false", 0, 0, 0, \
+	  "A host:port endpoint is plaintext HTTP/2 (h2c), not TLS.")
+
 #define OTLPHTTP_FIELD(...) CONFIGMAP_FIELD(struct otlphttp_config, __VA_ARGS__)
 
 static const struct tgprof_config_key otlphttp_keys[] = { OTLPHTTP_KEYS(
@@ -65,6 +90,17 @@ static const struct configmap otlphttp_map = {
 	.keys = otlphttp_keys,
 	.fields = otlphttp_fields,
 	.nkeys = sizeof(otlphttp_keys) / sizeof(otlphttp_keys[0]),
+	.marks_offset = offsetof(struct otlphttp_config, marks),
+};
+
+static const struct tgprof_config_key otlp_keys[] = { OTLP_KEYS(
+	CONFIGMAP_KEY) };
+static const struct configmap_field otlp_fields[] = { OTLP_KEYS(
+	OTLPHTTP_FIELD) };
+static const struct configmap otlp_map = {
+	.keys = otlp_keys,
+	.fields = otlp_fields,
+	.nkeys = sizeof(otlp_keys) / sizeof(otlp_keys[0]),
 	.marks_offset = offsetof(struct otlphttp_config, marks),
 };
 
@@ -108,23 +144,45 @@ static bool good_header_name(const char *s)
 	return true;
 }
 
-static size_t otlphttp_check(const void *cfg, configmap_report_fn report,
-			     void *ctx)
+/* otlp's endpoint: host:port, or an http(s) URL without a path. */
+static bool grpc_endpoint_valid(const char *s)
+{
+	const char *a = strstr(s, "://"), *slash;
+
+	if (!a)
+		return host_port__valid(s);
+	if (!http_url__valid(s))
+		return false;
+	slash = strchr(a + 3, '/');
+	return !slash || !slash[1];
+}
+
+/* Both OTLP exporters' checks; @grpc for otlp. */
+static size_t otlp_check(const struct otlphttp_config *c, bool grpc,
+			 configmap_report_fn report, void *ctx)
 {
 	static const char *const reserved[] = {
 		"content-type", "content-encoding",  "content-length",
 		"host",		"transfer-encoding",
 	};
-	const struct otlphttp_config *c = cfg;
+	const struct configmap *map = grpc ? &otlp_map : &otlphttp_map;
 	char got[CONFIGMAP_QUOTE_BUF], key[CONFIGMAP_NAME_MAX + 16];
 	size_t n = 0, i, j;
 
-	if (host_component__is_set(&otlphttp_map, c, "endpoint") &&
+	if (host_component__is_set(map, c, "endpoint") && !grpc &&
 	    !http_url__valid(c->endpoint)) {
 		configmap__quote(c->endpoint, got, sizeof(got));
 		n += host_component__problem(
 			report, ctx, "endpoint",
 			"expected an http:// or https:// URL with a host (like http://localhost:4318), got %s",
+			got);
+	}
+	if (host_component__is_set(map, c, "endpoint") && grpc &&
+	    !grpc_endpoint_valid(c->endpoint)) {
+		configmap__quote(c->endpoint, got, sizeof(got));
+		n += host_component__problem(
+			report, ctx, "endpoint",
+			"expected host:port or an http:// or https:// URL without a path (like localhost:4317), got %s",
 			got);
 	}
 	for (i = 0; i < c->headers.n; i++) {
@@ -141,9 +199,13 @@ static size_t otlphttp_check(const void *cfg, configmap_report_fn report,
 		}
 		for (j = 0; j < sizeof(reserved) / sizeof(reserved[0]); j++)
 			if (!strcasecmp(name, reserved[j]))
-				n += host_component__problem(
-					report, ctx, key,
-					"expected a header the exporter does not set itself");
+				break;
+		if (j < sizeof(reserved) / sizeof(reserved[0]) ||
+		    (grpc && (!strcasecmp(name, "te") ||
+			      !strncasecmp(name, "grpc-", 5))))
+			n += host_component__problem(
+				report, ctx, key,
+				"expected a header the exporter does not set itself");
 		if (strpbrk(c->headers.values[i], "\r\n"))
 			n += host_component__problem(
 				report, ctx, key,
@@ -186,6 +248,18 @@ static size_t otlphttp_check(const void *cfg, configmap_report_fn report,
 	return n;
 }
 
+static size_t otlphttp_check(const void *cfg, configmap_report_fn report,
+			     void *ctx)
+{
+	return otlp_check(cfg, false, report, ctx);
+}
+
+static size_t otlpgrpc_check(const void *cfg, configmap_report_fn report,
+			     void *ctx)
+{
+	return otlp_check(cfg, true, report, ctx);
+}
+
 static size_t file_check(const void *cfg, configmap_report_fn report, void *ctx)
 {
 	const struct file_config *c = cfg;
@@ -218,6 +292,12 @@ const struct host_component host_exporters[] = {
 		.check = otlphttp_check,
 	},
 	{
+		.type = "otlp",
+		.map = &otlp_map,
+		.size = sizeof(struct otlphttp_config),
+		.check = otlpgrpc_check,
+	},
+	{
 		.type = "file",
 		.map = &file_map,
 		.size = sizeof(struct file_config),
@@ -237,7 +317,7 @@ const struct host_component *host_exporter__find(const char *type)
 	return NULL;
 }
 
-int otlphttp_config__opts(const struct otlphttp_config *c,
+int otlphttp_config__opts(const struct otlphttp_config *c, bool grpc,
 			  struct otlp_http_opts *ret,
 			  struct otlp_http_header *headers, size_t maxheaders)
 {
@@ -266,5 +346,7 @@ int otlphttp_config__opts(const struct otlphttp_config *c,
 					    c->retry_on_failure.max_elapsed_ns :
 					    1;
 	ret->queue_size = c->sending_queue.queue_size;
+	ret->grpc = grpc;
+	ret->insecure = grpc && c->tls.insecure;
 	return 0;
 }

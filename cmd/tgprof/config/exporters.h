@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The host's exporters in the YAML (exporters.c): `otlphttp` and `file`,
- * each a config map table and a struct the pipeline wiring reads. */
+/* The host's exporters in the YAML (exporters.c): `otlphttp`, `otlp`
+ * (gRPC) and `file`, each a config map table and a struct the pipeline
+ * wiring reads. */
 #ifndef TGPROF_CMD_CONFIG_EXPORTERS_H
 #define TGPROF_CMD_CONFIG_EXPORTERS_H
 
@@ -12,9 +13,12 @@
 #include "exporter/otlp_http.h"
 #include "lib/configmap.h"
 
-/* exporters: otlphttp */
+/* exporters: otlphttp, and otlp (gRPC), whose keys are the same but for
+ * the endpoint's form and tls.insecure */
 struct otlphttp_config {
-	char *endpoint; /* http(s)://host[:port][/prefix] */
+	/* otlphttp: http(s)://host[:port][/prefix]; otlp: host:port or
+	 * http(s)://host:port */
+	char *endpoint;
 	char *compression; /* "gzip" or "none" */
 	struct configmap_str_map headers;
 	uint64_t timeout_ns;
@@ -23,6 +27,7 @@ struct otlphttp_config {
 		char *cert_file; /* with key_file, or neither */
 		char *key_file;
 		bool insecure_skip_verify;
+		bool insecure; /* otlp: plaintext for host:port */
 	} tls;
 	struct {
 		bool enabled;
@@ -53,13 +58,14 @@ extern const size_t host_nexporters;
 const struct host_component *host_exporter__find(const char *type);
 
 /*
- * Fills @ret (for otlp_http__new()) from @c; the strings stay borrowed
+ * Fills @ret (for otlp_http__new()) from @c, for OTLP/gRPC when @grpc
+ * (the `otlp` type); the strings stay borrowed
  * from @c, the headers go to @headers (room for @maxheaders). There is no
  * switch for retries in the options: retry_on_failure.enabled false
  * becomes an elapsed cap of 1 ns, which ends retrying after the first
  * attempt. 0, or -E2BIG when the headers do not fit.
  */
-int otlphttp_config__opts(const struct otlphttp_config *c,
+int otlphttp_config__opts(const struct otlphttp_config *c, bool grpc,
 			  struct otlp_http_opts *ret,
 			  struct otlp_http_header *headers, size_t maxheaders);
 
