@@ -644,21 +644,41 @@ static int loader__make_room(struct unwind_loader *ul, uint64_t need)
 	return 0;
 }
 
+struct chunk_put {
+	struct unwind_loader *ul;
+	uint32_t file_id;
+	uint32_t put; /* chunks in the kernel */
+};
+
+static int chunk__put(void *ctx, uint32_t index,
+		      const struct unwind_chunk *chunk)
+{
+	struct chunk_put *cp = ctx;
+	struct unwind_chunk_key k = { .file_id = cp->file_id, .index = index };
+	int err;
+
+	err = bpf_map_update_elem(cp->ul->maps.chunks, &k, chunk, BPF_ANY);
+	if (err)
+		return err;
+	cp->put = index + 1;
+	return 0;
+}
+
+/* Lays @f's rows out straight into the kernel (@l counted), then the page
+ * index; on failure nothing of it stays there. */
 static int loader__insert_layout(struct unwind_loader *ul, struct ufile *f,
-				 const struct unwind_layout *l)
+				 const struct unwind_row *rows, size_t n,
+				 struct unwind_layout *l)
 {
 	struct unwind_chunk_key k = { .file_id = f->id };
+	struct chunk_put cp = { .ul = ul, .file_id = f->id };
 	uint32_t i;
-	int err = 0;
+	int err;
 
-	for (i = 0; i < l->nchunks && !err; i++) {
-		k.index = i;
-		err = bpf_map_update_elem(ul->maps.chunks, &k, &l->chunks[i],
-					  BPF_ANY);
-	}
+	err = unwind_layout__stream(rows, n, l, chunk__put, &cp);
 	if (err) {
 		loader__map_error(ul, "unwind_chunks", err);
-		loader__del_rows(ul, f->id, i, 0);
+		loader__del_rows(ul, f->id, cp.put, 0);
 		return err;
 	}
 	for (i = 0; i < l->ngroups && !err; i++) {
@@ -700,7 +720,7 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 	int err;
 
 	rows = unwind_table__rows(f->table, &n);
-	err = unwind_layout__build(rows, n, f->extent, &l);
+	err = unwind_layout__count(rows, n, f->extent, &l);
 	if (err) {
 		ul->st.files_failed++;
 		goto no_table;
@@ -717,7 +737,7 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 		loader__warn_budget(ul, need);
 		goto no_table;
 	}
-	err = loader__insert_layout(ul, f, &l);
+	err = loader__insert_layout(ul, f, rows, n, &l);
 	if (err)
 		goto no_table;
 	f->nchunks = l.nchunks;
