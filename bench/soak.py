@@ -7,9 +7,11 @@ binaries, python3.11, node, short-lived processes, both cores busy), a
 loopback OTLP/HTTP sink that answers 200, and `tgprof run` at the
 DaemonSet's settings (19 Hz, 5 s intervals, whole host) exporting to it with
 its /metrics on loopback. Every 10 s it reads tgprof's resident memory
-(VmRSS, RssAnon, RssFile) and the byte gauges of /metrics; it prints a line
-per minute and, at the end, RSS at 1 minute (the start of the steady
-state), 10 minutes and the end, with the peak and the cache sizes.
+(VmRSS, RssAnon, RssFile, and Pss from smaps_rollup: the shared library
+pages divided among the processes mapping them) and the byte gauges of
+/metrics; it prints a line per minute and, at the end, RSS at 1 minute (the
+start of the steady state), 10 minutes and the end, the mean and median of
+every reading from 1 minute on, the peak and the cache sizes.
 
 Usage: sudo python3 bench/soak.py [BUILD] [MINUTES] [SCALE]
        (defaults: build 60 1; SCALE multiplies the host load)
@@ -79,6 +81,17 @@ def status_kib(pid):
     return got
 
 
+def pss_kib(pid):
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def gauges(url):
     """tgprof_*_bytes gauges and a few counters from /metrics."""
     got = {}
@@ -131,6 +144,7 @@ def main():
     marks = {}
     peak = 0
     last = {}
+    steady = []  # (VmRSS, RssAnon, RssFile, Pss) of readings from 1 min on
     try:
         print("min  procs   VmRSS  RssAnon  RssFile  (MiB)  posts")
         next_print = 0
@@ -141,6 +155,9 @@ def main():
             st = status_kib(proc.pid)
             peak = max(peak, st["VmRSS"])
             m = (time.monotonic() - t0) / 60
+            if m >= 1:
+                steady.append((st["VmRSS"], st["RssAnon"], st["RssFile"],
+                               pss_kib(proc.pid)))
             for mark in (1, 10, 60, MINUTES):
                 if m >= mark and mark not in marks:
                     marks[mark] = st
@@ -167,6 +184,16 @@ def main():
         print("  at %5.1f min: VmRSS %6.1f  anon %6.1f  file %6.1f" % (
             mark, st["VmRSS"] / 1024, st["RssAnon"] / 1024,
             st["RssFile"] / 1024))
+    if steady:
+        cols = list(zip(*steady))
+        for name, how in (("mean", lambda v: sum(v) / len(v)),
+                          ("median", lambda v: sorted(v)[len(v) // 2])):
+            print("  %s of %d readings from 1 min on: VmRSS %6.1f  anon "
+                  "%6.1f  file %6.1f  Pss %6.1f" % (
+                      name, len(steady),
+                      *(how(c) / 1024 for c in cols)))
+        over = sum(1 for r in steady if r[0] >= 32 * 1024)
+        print("  readings at or over 32 MiB: %d of %d" % (over, len(steady)))
     print("  peak VmRSS: %.1f MiB" % (peak / 1024))
     print("  profiles exported: %d (%.1f MB)" % (sink.posts, sink.bytes / 1e6))
     print("gauges at the end:")

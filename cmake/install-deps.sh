@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
 	build-essential cmake ninja-build pkg-config
 	clang llvm bpftool libbpf-dev
-	libelf-dev libdw-dev zlib1g-dev liblzma-dev
+	libelf-dev libdw-dev zlib1g-dev liblzma-dev libiberty-dev
 	protobuf-c-compiler libprotobuf-c-dev libcurl4-openssl-dev libyaml-dev
 	libcriterion-dev clang-format
 	util-linux procps python3 openssl

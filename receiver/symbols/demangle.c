@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Symbolizer output stage for names: a mangled symbol becomes the name a
  * person reads, once per symbol (the symbolizer caches the result). C++
- * goes through libstdc++; both Rust schemes are decoded here. */
+ * goes through libiberty's demangler; both Rust schemes are decoded here. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -10,8 +10,9 @@
 
 #include "receiver/symbols/demangle.h"
 
-/* libstdc++'s Itanium demangler (<cxxabi.h> is C++ only). */
-char *__cxa_demangle(const char *mangled, char *buf, size_t *len, int *status);
+/* libiberty's Itanium demangler: libstdc++'s __cxa_demangle is built from
+ * the same source. */
+#include <demangle.h>
 
 /* A v0 name nests paths in types in paths...: real ones stay below 20. */
 #define V0_MAX_DEPTH 64
@@ -988,12 +989,14 @@ enum demangle_lang demangle__lang(const char *name)
 
 static char *demangle__cpp(const char *name)
 {
-	int status = 0;
 	char *out;
 
-	out = __cxa_demangle(name, NULL, NULL, &status);
+	errno = 0;
+	out = cplus_demangle_v3(name, DMGL_PARAMS | DMGL_ANSI);
 	if (!out) {
-		errno = status == -1 ? ENOMEM : EINVAL;
+		/* It says nothing more than NULL: out of memory shows in
+		 * errno, a name it cannot read does not. */
+		errno = errno == ENOMEM ? ENOMEM : EINVAL;
 		return NULL;
 	}
 	if (strlen(out) > DEMANGLE_MAX_OUTPUT) {

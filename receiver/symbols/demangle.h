@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Symbol names as people read them: C++ (Itanium ABI, through libstdc++'s
- * __cxa_demangle), Rust legacy (_ZN...17h<hash>E, hash dropped) and Rust v0
- * (_R..., tgprof's own demangler). The symbolizer keeps the mangled name as
- * the frame's system name and shows what this returns.
+/* Symbol names as people read them: C++ (Itanium ABI, through libiberty's
+ * demangler, libstdc++'s own), Rust legacy (_ZN...17h<hash>E, hash
+ * dropped) and Rust v0 (_R..., tgprof's own demangler). The symbolizer
+ * keeps the mangled name as the frame's system name and shows what this
+ * returns.
  *
  * Hostile input: names come from any ELF file a process maps. Input and
  * output lengths, recursion depth and the work a v0 name can ask for are

@@ -17,8 +17,14 @@
  * symbol of a region is not kernel text we know. */
 #define KALLSYMS_MAX_EXTENT (1u << 20)
 #define KALLSYMS_NO_MODULE UINT32_MAX
-/* In ksym.module: the symbol marks where text stops (is_end_marker()). */
-#define KALLSYMS_END_MARKER (UINT32_MAX - 1)
+/* A kept name offset with this bit set marks where text stops
+ * (is_end_marker()): nothing from its address on is named. */
+#define KALLSYMS_END_MARKER (1u << 31)
+#define KALLSYMS_MAX_POOL (KALLSYMS_END_MARKER - 1)
+/* Function padding of CONFIG_FUNCTION_PADDING_CFI kernels: "__pfx_NAME"
+ * just below NAME, half of a 6.x kernel's text symbols. */
+#define KALLSYMS_PFX "__pfx_"
+#define KALLSYMS_PFX_LEN (sizeof(KALLSYMS_PFX) - 1)
 
 /* A symbol while the file is read: sorted by address, then rank. */
 struct ksym_load {
@@ -28,27 +34,37 @@ struct ksym_load {
 	uint32_t rank; /* lower wins among symbols at one address */
 };
 
-/* A symbol as it is kept, one per address: 16 bytes for the ~120k of a
- * distribution kernel. It ends where the next begins, at most
- * KALLSYMS_MAX_EXTENT on; an end marker covers nothing. */
-struct ksym {
-	uint64_t addr;
-	uint32_t name; /* offset in ->pool */
-	uint32_t module; /* KALLSYMS_NO_MODULE, KALLSYMS_END_MARKER or an
-			    offset in ->pool */
+/* Symbols from index first on that share a value, up to the next run:
+ * the upper 32 bits of their addresses (one run for x86-64's kernel and
+ * modules, a few elsewhere), or their module. */
+struct ksym_run {
+	uint32_t first;
+	uint32_t value;
 };
 
+/*
+ * Kept form, 8 bytes per symbol for the ~120k of a distribution kernel:
+ * the low half of each address (the high half by run), and the name's
+ * offset. A symbol ends where the next begins, at most KALLSYMS_MAX_EXTENT
+ * on; an end marker covers nothing. A name shares the pool bytes of the
+ * "__pfx_" name listed just before it.
+ */
 struct kallsyms {
-	/* ksym_load until kallsyms__finish(), then ksym */
-	union {
-		struct ksym_load *load;
-		struct ksym *syms;
-	};
-	size_t n;
+	struct ksym_load *load; /* until kallsyms__finish() */
 	size_t cap;
+	size_t n;
+	uint32_t *low; /* sorted with ->highs */
+	uint32_t *names; /* offset in ->pool | KALLSYMS_END_MARKER */
+	struct ksym_run *highs; /* value: the high half */
+	size_t nhighs;
+	struct ksym_run *modules; /* value: offset in ->pool or
+				     KALLSYMS_NO_MODULE */
+	size_t nmodules;
 	char *pool;
 	size_t pool_len;
 	size_t pool_cap;
+	uint32_t last_name; /* the pool offset of the last name added */
+	bool have_last;
 	size_t skipped; /* malformed, too long, or beyond the cap */
 };
 
@@ -65,7 +81,7 @@ static int pool__add(struct kallsyms *ks, const char *s, size_t len,
 	size_t cap;
 	char *p;
 
-	if (ks->pool_len + len + 1 > UINT32_MAX - 1)
+	if (ks->pool_len + len + 1 > KALLSYMS_MAX_POOL)
 		return -E2BIG;
 	if (ks->pool_len + len + 1 > ks->pool_cap) {
 		cap = ks->pool_cap ? ks->pool_cap * 2 : 1u << 16;
@@ -81,6 +97,26 @@ static int pool__add(struct kallsyms *ks, const char *s, size_t len,
 	ks->pool[ks->pool_len + len] = '\0';
 	*ret_off = (uint32_t)ks->pool_len;
 	ks->pool_len += len + 1;
+	return 0;
+}
+
+/* @name's offset in the pool: inside the "__pfx_@name" just added when
+ * that is the name before it, as /proc/kallsyms lists them. */
+static int name__add(struct kallsyms *ks, const char *name, uint32_t *ret_off)
+{
+	const char *last = ks->pool + ks->last_name;
+	int err;
+
+	if (ks->have_last && !strncmp(last, KALLSYMS_PFX, KALLSYMS_PFX_LEN) &&
+	    !strcmp(last + KALLSYMS_PFX_LEN, name)) {
+		*ret_off = ks->last_name + (uint32_t)KALLSYMS_PFX_LEN;
+	} else {
+		err = pool__add(ks, name, strlen(name), ret_off);
+		if (err)
+			return err;
+	}
+	ks->last_name = *ret_off;
+	ks->have_last = true;
 	return 0;
 }
 
@@ -160,7 +196,7 @@ static int kallsyms__parse_line(struct kallsyms *ks, char *line,
 			*last_mod = mod_off;
 		}
 	}
-	err = pool__add(ks, name, strlen(name), &name_off);
+	err = name__add(ks, name, &name_off);
 	if (err)
 		return err;
 	if (ks->n == ks->cap) {
@@ -198,38 +234,85 @@ static void *shrink(void *p, size_t bytes)
 	return q ? q : p;
 }
 
+/* Starts a run at symbol @first unless the last run has @value. */
+static int run__add(struct ksym_run **runs, size_t *n, uint32_t value,
+		    uint32_t first)
+{
+	struct ksym_run *v;
+
+	if (*n && (*runs)[*n - 1].value == value)
+		return 0;
+	v = realloc(*runs, (*n + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v[*n] = (struct ksym_run){ .first = first, .value = value };
+	*runs = v;
+	(*n)++;
+	return 0;
+}
+
+/* The last run of @runs (@n >= 1) that starts at or before symbol @i. */
+static const struct ksym_run *run__find(const struct ksym_run *runs, size_t n,
+					size_t i)
+{
+	size_t lo = 0, hi = n, mid;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (runs[mid].first <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return &runs[lo];
+}
+
 /* Sorts, keeps one name per address, in the kept form. */
-static void kallsyms__finish(struct kallsyms *ks)
+static int kallsyms__finish(struct kallsyms *ks)
 {
 	const struct ksym_load *l;
-	size_t i, n = 0;
-	struct ksym *s;
+	uint32_t name, n = 0;
+	uint64_t last = 0;
+	size_t i;
+	int err;
 
 	qsort(ks->load, ks->n, sizeof(*ks->load), ksym_cmp);
-	/* In place: symbol n is written at 16 n, symbol i >= n read from
-	 * 24 i, which it never overtakes. */
+	for (i = 0; i < ks->n; i++)
+		if (!i || ks->load[i].addr != ks->load[i - 1].addr)
+			n++;
+	ks->low = malloc(n * sizeof(*ks->low));
+	ks->names = malloc(n * sizeof(*ks->names));
+	if (!ks->low || !ks->names)
+		return -ENOMEM;
+	n = 0;
 	for (i = 0; i < ks->n; i++) {
 		l = &ks->load[i];
-		if (n && l->addr == ks->syms[n - 1].addr)
+		if (n && l->addr == last)
 			continue;
-		s = &ks->syms[n++];
-		*s = (struct ksym){
-			.addr = l->addr,
-			.name = l->name,
-			.module = is_end_marker(ks->pool + l->name) ?
-					  KALLSYMS_END_MARKER :
-					  l->module,
-		};
+		last = l->addr;
+		err = run__add(&ks->highs, &ks->nhighs,
+			       (uint32_t)(l->addr >> 32), n);
+		if (!err)
+			err = run__add(&ks->modules, &ks->nmodules, l->module,
+				       n);
+		if (err)
+			return err;
+		name = l->name;
+		if (is_end_marker(ks->pool + name))
+			name |= KALLSYMS_END_MARKER;
+		ks->low[n] = (uint32_t)l->addr;
+		ks->names[n++] = name;
 	}
+	free(ks->load);
+	ks->load = NULL;
 	ks->n = n;
-	/* Held for the receiver's life: give back what doubling and the
-	 * load form left over. */
-	ks->syms = shrink(ks->syms, n * sizeof(*ks->syms));
-	ks->cap = n;
+	ks->cap = 0;
+	/* Held for the receiver's life: give back what doubling left. */
 	if (ks->pool_len < ks->pool_cap) {
 		ks->pool = shrink(ks->pool, ks->pool_len);
 		ks->pool_cap = ks->pool_len;
 	}
+	return 0;
 }
 
 struct kallsyms *kallsyms__load(const char *path)
@@ -283,7 +366,9 @@ struct kallsyms *kallsyms__load(const char *path)
 		err = -ENOENT;
 		goto err_free;
 	}
-	kallsyms__finish(ks);
+	err = kallsyms__finish(ks);
+	if (err)
+		goto err_free;
 	fclose(f);
 	return ks;
 
@@ -295,35 +380,74 @@ err_close:
 	return NULL;
 }
 
-const char *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr,
-			     uint64_t *ret_offset, const char **ret_module)
+/* The address of symbol @i. */
+static uint64_t ksym_addr(const struct kallsyms *ks, size_t i)
 {
-	size_t lo = 0, hi, mid;
-	const struct ksym *s;
+	return (uint64_t)run__find(ks->highs, ks->nhighs, i)->value << 32 |
+	       ks->low[i];
+}
 
-	if (!ks || !ks->n)
-		return NULL;
-	hi = ks->n;
+/* The number of symbols at or below @addr. */
+static size_t ksym_rank_of(const struct kallsyms *ks, uint64_t addr)
+{
+	uint32_t high = (uint32_t)(addr >> 32), low = (uint32_t)addr;
+	size_t lo = 0, hi = ks->nhighs, mid, end;
+
+	/* The first run whose addresses are all above @addr. */
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
-		if (ks->syms[mid].addr <= addr)
+		if (ks->highs[mid].value <= high)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	if (!lo)
+		return 0;
+	end = lo < ks->nhighs ? ks->highs[lo].first : ks->n;
+	if (ks->highs[lo - 1].value < high)
+		return end;
+	/* Within the run of @addr's high half. */
+	lo = ks->highs[lo - 1].first;
+	hi = end;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (ks->low[mid] <= low)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* The module name of symbol @i, NULL for vmlinux. */
+static const char *ksym_module(const struct kallsyms *ks, size_t i)
+{
+	uint32_t name = run__find(ks->modules, ks->nmodules, i)->value;
+
+	return name == KALLSYMS_NO_MODULE ? NULL : ks->pool + name;
+}
+
+const char *kallsyms__lookup(const struct kallsyms *ks, uint64_t addr,
+			     uint64_t *ret_offset, const char **ret_module)
+{
+	uint64_t start;
+	size_t i;
+
+	if (!ks || !ks->n)
 		return NULL;
-	s = &ks->syms[lo - 1];
-	if (s->module == KALLSYMS_END_MARKER ||
-	    addr - s->addr >= KALLSYMS_MAX_EXTENT)
+	i = ksym_rank_of(ks, addr);
+	if (!i)
+		return NULL;
+	i--;
+	start = ksym_addr(ks, i);
+	if (ks->names[i] & KALLSYMS_END_MARKER ||
+	    addr - start >= KALLSYMS_MAX_EXTENT)
 		return NULL;
 	if (ret_offset)
-		*ret_offset = addr - s->addr;
+		*ret_offset = addr - start;
 	if (ret_module)
-		*ret_module = s->module == KALLSYMS_NO_MODULE ?
-				      NULL :
-				      ks->pool + s->module;
-	return ks->pool + s->name;
+		*ret_module = ksym_module(ks, i);
+	return ks->pool + ks->names[i];
 }
 
 size_t kallsyms__count(const struct kallsyms *ks)
@@ -335,14 +459,20 @@ size_t kallsyms__memory(const struct kallsyms *ks)
 {
 	if (!ks)
 		return 0;
-	return sizeof(*ks) + ks->cap * sizeof(*ks->syms) + ks->pool_cap;
+	return sizeof(*ks) + ks->n * (sizeof(*ks->low) + sizeof(*ks->names)) +
+	       ks->nhighs * sizeof(*ks->highs) +
+	       ks->nmodules * sizeof(*ks->modules) + ks->pool_cap;
 }
 
 void kallsyms__free(struct kallsyms *ks)
 {
 	if (!ks)
 		return;
-	free(ks->syms);
+	free(ks->load);
+	free(ks->low);
+	free(ks->names);
+	free(ks->highs);
+	free(ks->modules);
 	free(ks->pool);
 	free(ks);
 }

@@ -20,6 +20,11 @@
 struct packer {
 	struct unwind_layout *l;
 	bool dry;
+	/* Streaming: each chunk goes to put() once complete, from one
+	 * buffer, instead of l->chunks. */
+	unwind_layout_put_fn put;
+	void *ctx;
+	struct unwind_chunk *cur; /* the chunk rows go into */
 	uint32_t cap; /* chunks allocated */
 	uint32_t used; /* slots used in the last chunk */
 	size_t first; /* row index at slot 0 of the last chunk */
@@ -38,6 +43,17 @@ static int packer__new_chunk(struct packer *pk, size_t first)
 		l->nchunks++;
 		goto out;
 	}
+	if (pk->put) {
+		if (l->nchunks) {
+			int err = pk->put(pk->ctx, l->nchunks - 1, pk->cur);
+
+			if (err)
+				return err;
+		}
+		c = pk->cur;
+		l->nchunks++;
+		goto clear;
+	}
 	if (l->nchunks == pk->cap) {
 		uint32_t cap = pk->cap ? pk->cap * 2 : 4;
 
@@ -48,6 +64,8 @@ static int packer__new_chunk(struct packer *pk, size_t first)
 		pk->cap = cap;
 	}
 	c = &l->chunks[l->nchunks++];
+	pk->cur = c;
+clear:
 	for (i = 0; i < UNWIND_CHUNK_ROWS; i++)
 		c->rows[i] = (struct unwind_row){ .pc = UNWIND_ROW_UNUSED };
 out:
@@ -60,7 +78,7 @@ out:
 static void packer__emit(struct packer *pk, const struct unwind_row *row)
 {
 	if (!pk->dry)
-		pk->l->chunks[pk->l->nchunks - 1].rows[pk->used] = *row;
+		pk->cur->rows[pk->used] = *row;
 	pk->used++;
 }
 
@@ -140,7 +158,7 @@ static int layout__pack(struct packer *pk, const struct unwind_row *rows,
 	return 0;
 }
 
-int unwind_layout__build(const struct unwind_row *rows, size_t n,
+int unwind_layout__count(const struct unwind_row *rows, size_t n,
 			 uint64_t extent, struct unwind_layout *ret)
 {
 	struct unwind_layout l = { 0 };
@@ -161,24 +179,66 @@ int unwind_layout__build(const struct unwind_row *rows, size_t n,
 	l.groups = calloc(l.ngroups, sizeof(*l.groups));
 	if (!l.groups)
 		return -ENOMEM;
-
 	err = layout__pack(&pk, rows, n);
-	if (err)
-		goto err_release;
-	if (!l.nchunks) {
+	if (!err && !l.nchunks)
 		err = -EINVAL;
-		goto err_release;
+	if (err) {
+		unwind_layout__release(&l);
+		return err;
 	}
+	*ret = l;
+	return 0;
+}
+
+/* The real pass over what unwind_layout__count() counted in @l. */
+static int layout__fill(struct unwind_layout *l, struct packer *pk,
+			const struct unwind_row *rows, size_t n)
+{
+	l->nchunks = 0;
+	l->rows_repeated = 0;
+	l->rows_cut = 0;
+	return layout__pack(pk, rows, n);
+}
+
+int unwind_layout__stream(const struct unwind_row *rows, size_t n,
+			  struct unwind_layout *l, unwind_layout_put_fn put,
+			  void *ctx)
+{
+	uint32_t counted = l->nchunks;
+	struct unwind_chunk *buf;
+	struct packer pk;
+	int err;
+
+	buf = malloc(sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	pk = (struct packer){ .l = l, .put = put, .ctx = ctx, .cur = buf };
+	err = layout__fill(l, &pk, rows, n);
+	if (!err && l->nchunks != counted)
+		err = -EINVAL;
+	if (!err)
+		err = put(ctx, l->nchunks - 1, buf);
+	free(buf);
+	return err;
+}
+
+int unwind_layout__build(const struct unwind_row *rows, size_t n,
+			 uint64_t extent, struct unwind_layout *ret)
+{
+	struct unwind_layout l;
+	struct packer pk;
+	int err;
+
+	err = unwind_layout__count(rows, n, extent, &l);
+	if (err)
+		return err;
 	l.chunks = malloc((size_t)l.nchunks * sizeof(*l.chunks));
 	if (!l.chunks) {
 		err = -ENOMEM;
 		goto err_release;
 	}
 	pk = (struct packer){ .l = &l, .cap = l.nchunks };
-	l.nchunks = 0;
-	l.rows_repeated = 0;
-	l.rows_cut = 0;
-	err = layout__pack(&pk, rows, n);
+	err = layout__fill(&l, &pk, rows, n);
 	if (err)
 		goto err_release;
 	*ret = l;

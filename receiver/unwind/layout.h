@@ -33,6 +33,29 @@ struct unwind_layout {
 int unwind_layout__build(const struct unwind_row *rows, size_t n,
 			 uint64_t extent, struct unwind_layout *ret);
 
+/*
+ * The dry run of unwind_layout__build(): fills *ret's counts and page index
+ * size (groups allocated, zeroed; no chunks) so the kernel bytes are known
+ * before a chunk is made. Same errors. Release with unwind_layout__release().
+ */
+int unwind_layout__count(const struct unwind_row *rows, size_t n,
+			 uint64_t extent, struct unwind_layout *ret);
+
+/* Takes chunk @index, complete, borrowed for the call; 0 or -errno. */
+typedef int (*unwind_layout_put_fn)(void *ctx, uint32_t index,
+				    const struct unwind_chunk *chunk);
+
+/*
+ * Lays out the rows @l was counted from, handing each chunk to @put as it
+ * is complete, from one chunk of memory instead of all of them (a large
+ * library's layout is megabytes), and fills @l's page index. @l->chunks
+ * stays NULL. Returns 0, @put's error (chunks before it were put), or
+ * -ENOMEM.
+ */
+int unwind_layout__stream(const struct unwind_row *rows, size_t n,
+			  struct unwind_layout *l, unwind_layout_put_fn put,
+			  void *ctx);
+
 /* Bytes the kernel allocates for the layout's elements (bpf/unwind_maps.h:
  * a 4 KiB object per chunk, 256 bytes per group). */
 uint64_t unwind_layout__kernel_bytes(const struct unwind_layout *l);

@@ -39,6 +39,9 @@
  * the samples taken before it was loaded are in the ring buffer now and
  * come within a drain or two. */
 #define LOADER_USER_KEEP_NS (10 * NSEC_PER_SEC)
+/* And never more of them than this, whatever the kernel's bound: they are
+ * resident memory of tgprof's own, where the kernel's copy is not. */
+#define LOADER_USER_MAX_BYTES (4u << 20)
 /* Compiles and layouts come in bursts (a new process maps dozens of
  * files) of large blocks freed soon after, which malloc keeps as free
  * heap, where a later small allocation pins its page: after this many
@@ -96,6 +99,8 @@ struct ufile {
 	size_t table_bytes;
 	uint64_t keep_until_ns; /* then the user-space copy goes */
 	uint64_t retry_ns; /* UFILE_NO_TABLE: not loaded again before */
+	uint64_t need; /* bytes its table took in the kernel when it was
+			  refused for want of room; 0 unknown */
 };
 
 struct urange {
@@ -434,6 +439,17 @@ static void ufile__set_table(struct unwind_loader *ul, struct ufile *f,
 
 /* .debug_frame of the separate debug file, found by build-id, for a file
  * without .eh_frame. -ENODATA when there is none. */
+/* The user-space copies hold more than they may: half the kernel's bound,
+ * at most LOADER_USER_MAX_BYTES. */
+static bool loader__user_over(const struct unwind_loader *ul)
+{
+	uint64_t max = ul->max_bytes / 2;
+
+	if (max > LOADER_USER_MAX_BYTES)
+		max = LOADER_USER_MAX_BYTES;
+	return ul->st.user_bytes > max;
+}
+
 static int loader__compile_debug(struct unwind_loader *ul, struct ufile *f,
 				 int fd, uint32_t tgid, uint32_t tid,
 				 const struct mapping *m,
@@ -584,6 +600,21 @@ static void loader__evict(struct unwind_loader *ul, struct ufile *f)
 		ufile__free(ul, f);
 }
 
+/* Whether loader__make_room() could find @need bytes now. */
+static bool loader__room_possible(const struct unwind_loader *ul, uint64_t need)
+{
+	uint64_t pinned = 0;
+	const struct link *l;
+	const struct ufile *f;
+
+	for (l = ul->loaded.next; l != &ul->loaded; l = l->next) {
+		f = container_of(l, struct ufile, lru);
+		if (f->pin == ul->pin)
+			pinned += f->kbytes;
+	}
+	return pinned + need <= ul->max_bytes;
+}
+
 /* Evicts least recently used files, unused ones first and never one the
  * process being set maps, until @need more bytes fit. */
 static int loader__make_room(struct unwind_loader *ul, uint64_t need)
@@ -613,21 +644,41 @@ static int loader__make_room(struct unwind_loader *ul, uint64_t need)
 	return 0;
 }
 
+struct chunk_put {
+	struct unwind_loader *ul;
+	uint32_t file_id;
+	uint32_t put; /* chunks in the kernel */
+};
+
+static int chunk__put(void *ctx, uint32_t index,
+		      const struct unwind_chunk *chunk)
+{
+	struct chunk_put *cp = ctx;
+	struct unwind_chunk_key k = { .file_id = cp->file_id, .index = index };
+	int err;
+
+	err = bpf_map_update_elem(cp->ul->maps.chunks, &k, chunk, BPF_ANY);
+	if (err)
+		return err;
+	cp->put = index + 1;
+	return 0;
+}
+
+/* Lays @f's rows out straight into the kernel (@l counted), then the page
+ * index; on failure nothing of it stays there. */
 static int loader__insert_layout(struct unwind_loader *ul, struct ufile *f,
-				 const struct unwind_layout *l)
+				 const struct unwind_row *rows, size_t n,
+				 struct unwind_layout *l)
 {
 	struct unwind_chunk_key k = { .file_id = f->id };
+	struct chunk_put cp = { .ul = ul, .file_id = f->id };
 	uint32_t i;
-	int err = 0;
+	int err;
 
-	for (i = 0; i < l->nchunks && !err; i++) {
-		k.index = i;
-		err = bpf_map_update_elem(ul->maps.chunks, &k, &l->chunks[i],
-					  BPF_ANY);
-	}
+	err = unwind_layout__stream(rows, n, l, chunk__put, &cp);
 	if (err) {
 		loader__map_error(ul, "unwind_chunks", err);
-		loader__del_rows(ul, f->id, i, 0);
+		loader__del_rows(ul, f->id, cp.put, 0);
 		return err;
 	}
 	for (i = 0; i < l->ngroups && !err; i++) {
@@ -669,7 +720,7 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 	int err;
 
 	rows = unwind_table__rows(f->table, &n);
-	err = unwind_layout__build(rows, n, f->extent, &l);
+	err = unwind_layout__count(rows, n, f->extent, &l);
 	if (err) {
 		ul->st.files_failed++;
 		goto no_table;
@@ -682,10 +733,11 @@ static void loader__load(struct unwind_loader *ul, struct ufile *f)
 		goto no_table;
 	}
 	if (loader__make_room(ul, need)) {
+		f->need = need;
 		loader__warn_budget(ul, need);
 		goto no_table;
 	}
-	err = loader__insert_layout(ul, f, &l);
+	err = loader__insert_layout(ul, f, rows, n, &l);
 	if (err)
 		goto no_table;
 	f->nchunks = l.nchunks;
@@ -872,6 +924,14 @@ static void loader__ensure(struct unwind_loader *ul, struct ufile *f,
 	if (f->state == UFILE_NO_CFI ||
 	    (f->state == UFILE_NO_TABLE && boot_ns() < f->retry_ns))
 		return;
+	if (f->need && !loader__room_possible(ul, f->need)) {
+		/* Refused before and still cannot fit: a compile and a
+		 * layout would only be thrown away (tens of MB of heap for a
+		 * large table). */
+		ul->st.files_over_budget++;
+		f->retry_ns = boot_ns() + LOADER_RETRY_NS;
+		return;
+	}
 	if (!f->table) {
 		/* Evicted earlier, its user-space copy gone: compile it
 		 * again through this process. */
@@ -891,7 +951,7 @@ static void loader__ensure(struct unwind_loader *ul, struct ufile *f,
 	loader__load(ul, f);
 	/* Keep the user-space copy for the walks of samples taken before
 	 * the load, unless that would hold more than half the bound. */
-	if (ul->st.user_bytes > ul->max_bytes / 2)
+	if (loader__user_over(ul))
 		ufile__drop_table(ul, f);
 }
 
@@ -1204,7 +1264,7 @@ static void loader__drop_tables(struct unwind_loader *ul, uint64_t now_ns)
 	size_t bkt;
 	bool over;
 
-	over = ul->st.user_bytes > ul->max_bytes / 2;
+	over = loader__user_over(ul);
 	htab_for_each_safe(&ul->by_key, pos, tmp, bkt) {
 		f = container_of(pos, struct ufile, node);
 		if (f->table && (over || now_ns >= f->keep_until_ns))

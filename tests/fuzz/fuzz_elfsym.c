@@ -63,7 +63,7 @@ static void exercise_names(const uint8_t *data, size_t size)
 	memcpy(name + 2, data, size);
 	name[size + 2] = '\0';
 	(void)demangle__rust_v0(name, out, sizeof(out));
-	/* Through the cached entry point too (C++ goes to libstdc++, which
+	/* Through the cached entry point too (C++ goes to libiberty, which
 	 * is not what this target fuzzes). */
 	s = demangle__name(name);
 	free(s);

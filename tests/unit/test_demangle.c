@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Tests of the demangler (receiver/symbols/demangle.c): C++ through libstdc++,
+/* Tests of the demangler (receiver/symbols/demangle.c): C++ through libiberty,
  * Rust legacy and v0 by tgprof's own code, and names built to break it
  * (deep nesting, self-referring backrefs, lengths past every bound). */
 #include <criterion/criterion.h>

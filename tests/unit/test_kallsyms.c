@@ -232,3 +232,84 @@ Test(kallsyms, real_proc_kallsyms_names_schedule)
 	assert_sym(ks, addr + 4, "schedule", 4, NULL);
 	kallsyms__free(ks);
 }
+
+Test(kallsyms, padding_symbols_share_the_name_of_their_function)
+{
+	static const char pfx_first[] = "ffffffff81000ff0 t __pfx_alpha_fn\n"
+					"ffffffff81001000 t alpha_fn\n"
+					"ffffffff81001ff0 T __pfx_beta_fn\n"
+					"ffffffff81002000 T beta_fn\n";
+	/* The same symbols, each padding listed after its function. */
+	static const char pfx_after[] = "ffffffff81001000 t alpha_fn\n"
+					"ffffffff81000ff0 t __pfx_alpha_fn\n"
+					"ffffffff81002000 T beta_fn\n"
+					"ffffffff81001ff0 T __pfx_beta_fn\n";
+	struct kallsyms *shared = load_text(pfx_first);
+	struct kallsyms *apart = load_text(pfx_after);
+
+	cr_assert(shared && apart);
+	assert_sym(shared, 0xffffffff81000ff4, "__pfx_alpha_fn", 4, NULL);
+	assert_sym(shared, 0xffffffff81001008, "alpha_fn", 8, NULL);
+	assert_sym(shared, 0xffffffff81001ff0, "__pfx_beta_fn", 0, NULL);
+	assert_sym(shared, 0xffffffff81002001, "beta_fn", 1, NULL);
+	assert_sym(apart, 0xffffffff81001008, "alpha_fn", 8, NULL);
+	/* "alpha_fn\0" and "beta_fn\0" are stored once, inside their
+	 * padding's names. */
+	cr_assert_eq(kallsyms__memory(apart) - kallsyms__memory(shared),
+		     strlen("alpha_fn") + 1 + strlen("beta_fn") + 1);
+	kallsyms__free(shared);
+	kallsyms__free(apart);
+}
+
+Test(kallsyms, symbols_whose_high_address_bits_differ_are_found_across_runs)
+{
+	struct kallsyms *ks =
+		load_text("0000000100000000 T low_run_fn\n"
+			  "00000001fffff000 T low_run_last\n"
+			  "0000000200000010 T high_run_first\t[modx]\n"
+			  "ffffffff81000000 T vmlinux_fn\n");
+
+	cr_assert(ks, "load: %s", strerror(errno));
+	assert_sym(ks, 0x100000004, "low_run_fn", 4, NULL);
+	assert_sym(ks, 0x1fffff100, "low_run_last", 0x100, NULL);
+	/* Above the next run's high half but below its first symbol: the
+	 * last symbol of the run before. */
+	assert_sym(ks, 0x200000008, "low_run_last", 0x1008, NULL);
+	assert_sym(ks, 0x200000010, "high_run_first", 0, "modx");
+	assert_sym(ks, 0xffffffff81000010, "vmlinux_fn", 0x10, NULL);
+	/* Between runs, further than any function reaches. */
+	cr_assert_null(kallsyms__lookup(ks, 0x300000000, NULL, NULL));
+	kallsyms__free(ks);
+}
+
+Test(kallsyms, real_proc_kallsyms_costs_at_most_8_bytes_a_symbol_and_names)
+{
+	struct kallsyms *ks = kallsyms__load(NULL);
+	size_t names = 0, n = 0;
+	char line[1024], sym[512], type;
+	unsigned long long addr;
+	FILE *f;
+
+	if (!ks) {
+		if (!in_ci() && (errno == EPERM || errno == EACCES))
+			cr_skip_test("kernel addresses hidden: %s",
+				     strerror(errno));
+		cr_assert_fail("load /proc/kallsyms: %s", strerror(errno));
+	}
+	f = fopen("/proc/kallsyms", "re");
+	cr_assert(f);
+	/* Every text name's bytes, as a table without sharing holds them. */
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%llx %c %511s", &addr, &type, sym) == 3 &&
+		    strchr("tTwW", type)) {
+			names += strlen(sym) + 1;
+			n++;
+		}
+	fclose(f);
+	cr_assert_geq(n, kallsyms__count(ks));
+	cr_assert_leq(kallsyms__memory(ks),
+		      8 * kallsyms__count(ks) + names + 65536,
+		      "%zu bytes for %zu symbols, %zu bytes of names",
+		      kallsyms__memory(ks), kallsyms__count(ks), names);
+	kallsyms__free(ks);
+}

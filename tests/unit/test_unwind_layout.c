@@ -150,3 +150,71 @@ Test(unwind_layout, unsorted_or_misplaced_rows_are_refused)
 	cr_assert_null(l.chunks);
 	unwind_layout__release(&l);
 }
+
+/* What unwind_layout__stream() hands out, checked against a built
+ * layout as it comes. */
+struct stream_check {
+	const struct unwind_layout *built;
+	uint32_t next; /* index expected */
+	uint32_t fail_at; /* UINT32_MAX: never */
+};
+
+static int stream_put(void *ctx, uint32_t index,
+		      const struct unwind_chunk *chunk)
+{
+	struct stream_check *sc = ctx;
+
+	cr_assert_eq(index, sc->next, "chunks come in order");
+	cr_assert_lt(index, sc->built->nchunks);
+	cr_assert(!memcmp(chunk, &sc->built->chunks[index], sizeof(*chunk)),
+		  "chunk %u is the built layout's", index);
+	if (index == sc->fail_at)
+		return -ENOSPC;
+	sc->next++;
+	return 0;
+}
+
+Test(unwind_layout, a_streamed_layout_is_the_built_one_chunk_by_chunk)
+{
+	struct unwind_layout built = { 0 }, l = { 0 };
+	struct unwind_table *t = NULL;
+	struct stream_check sc = { .built = &built, .fail_at = UINT32_MAX };
+	const struct unwind_row *rows;
+	uint64_t extent;
+	size_t n;
+	int fd, err;
+
+	fd = open(LIBC, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	cr_assert_eq(unwind_table__compile_fd(fd, -1, NULL, &t), 0);
+	close(fd);
+	rows = unwind_table__rows(t, &n);
+	extent = unwind_table__extent(t);
+	cr_assert_eq(unwind_layout__build(rows, n, extent, &built), 0);
+
+	cr_assert_eq(unwind_layout__count(rows, n, extent, &l), 0);
+	cr_assert_eq(l.nchunks, built.nchunks);
+	cr_assert_eq(unwind_layout__kernel_bytes(&l),
+		     unwind_layout__kernel_bytes(&built));
+	cr_assert_null(l.chunks, "counting makes no chunks");
+	err = unwind_layout__stream(rows, n, &l, stream_put, &sc);
+	cr_assert_eq(err, 0);
+	cr_assert_eq(sc.next, built.nchunks, "every chunk was put once");
+	cr_assert_null(l.chunks);
+	cr_assert(!memcmp(l.groups, built.groups,
+			  built.ngroups * sizeof(*built.groups)),
+		  "the page index is the built one");
+	unwind_layout__release(&l);
+
+	/* A put that fails stops the stream with its error. */
+	cr_assert_gt(built.nchunks, 3);
+	cr_assert_eq(unwind_layout__count(rows, n, extent, &l), 0);
+	sc.next = 0;
+	sc.fail_at = 2;
+	cr_assert_eq(unwind_layout__stream(rows, n, &l, stream_put, &sc),
+		     -ENOSPC);
+	cr_assert_eq(sc.next, 2);
+	unwind_layout__release(&l);
+	unwind_layout__release(&built);
+	unwind_table__free(t);
+}
