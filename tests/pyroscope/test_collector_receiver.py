@@ -14,6 +14,10 @@ instead of `tgprof run` plus a collector.
   bad_tgprof_key_fails_collector_startup
       a configuration with a key the plugin does not know: the collector
       exits non-zero at startup with the plugin's own message
+  collector_without_cap_bpf_fails_at_start
+      the node collector without CAP_BPF, CAP_PERFMON and CAP_SYS_ADMIN
+      (setpriv): the receiver's Start fails, the collector exits non-zero
+      with the plugin's reason
 
 usage: test_collector_receiver.py STATE_DIR CASE
 environment: TGPROF_COLLECTOR (otelcol-tgprof), TGPROF_RECEIVER_PLUGIN
@@ -172,9 +176,39 @@ def bad_tgprof_key_fails_collector_startup(py, workdir):
     print("PASS: an unknown key stops the collector at startup: " + want)
 
 
+def collector_without_cap_bpf_fails_at_start(py, workdir):
+    procs = tp.Procs(workdir)
+    drop = "-bpf,-perfmon,-sys_admin"
+    try:
+        path = os.path.join(workdir, "override.yaml")
+        with open(path, "w") as f:
+            json.dump({"receivers": {"tgprof": {"library": PLUGIN}},
+                       "service": {"telemetry": {"metrics": {
+                           "level": "none"}}}}, f)
+        env = dict(os.environ, NODE_NAME="collector-receiver-check",
+                   POD_IP="127.0.0.1")
+        node = procs.start("node-collector", [
+            "setpriv", "--bounding-set=" + drop, "--inh-caps=" + drop,
+            COLLECTOR, "--config=file:" + NODE_CONFIG,
+            "--config=file:" + path,
+            "--feature-gates=service.profilesSupport"], env=env)
+        node.wait(timeout=120)
+        log = tp.text(node.log)
+        tp.expect(node.returncode != 0, "the collector started without "
+                  "CAP_BPF:\n" + log)
+        want = ('failed to start "tgprof" receiver: tgprof: missing '
+                'privilege: CAP_BPF and CAP_PERFMON')
+        tp.expect(want in log, "not the plugin's reason (%r):\n%s"
+                  % (want, log))
+    finally:
+        procs.close()
+    print("PASS: without CAP_BPF the collector stops at Start: " + want)
+
+
 CASES = {f.__name__: f for f in (
     tgprof_receiver_in_collector_delivers_to_collector_and_pyroscope,
     bad_tgprof_key_fails_collector_startup,
+    collector_without_cap_bpf_fails_at_start,
 )}
 NEEDS_PYROSCOPE = {
     tgprof_receiver_in_collector_delivers_to_collector_and_pyroscope}
