@@ -25,5 +25,5 @@ func NewFactory() xreceiver.Factory {
 
 func createProfiles(_ context.Context, set receiver.Settings,
 	cfg component.Config, next xconsumer.Profiles) (xreceiver.Profiles, error) {
-	return newReceiver(set, cfg.(*Config), next), nil
+	return newReceiver(set, cfg.(*Config), next)
 }

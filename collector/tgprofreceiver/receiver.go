@@ -20,6 +20,8 @@ import (
 	"go.opentelemetry.io/collector/consumer/xconsumer"
 	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.opentelemetry.io/collector/receiver/receiverhelper/xreceiverhelper"
 	"go.uber.org/zap"
 )
 
@@ -43,9 +45,10 @@ const (
 )
 
 type tgprofReceiver struct {
-	set  receiver.Settings
-	cfg  *Config
-	next xconsumer.Profiles
+	set    receiver.Settings
+	cfg    *Config
+	next   xconsumer.Profiles
+	obsrep *xreceiverhelper.ObsReport // otelcol_receiver_*_profile_samples
 
 	mu    sync.Mutex
 	state state
@@ -62,10 +65,16 @@ type tgprofReceiver struct {
 }
 
 func newReceiver(set receiver.Settings, cfg *Config,
-	next xconsumer.Profiles) *tgprofReceiver {
+	next xconsumer.Profiles) (*tgprofReceiver, error) {
+	obsrep, err := xreceiverhelper.NewObsReport(
+		receiverhelper.ObsReportSettings{ReceiverID: set.ID,
+			Transport: "ebpf", ReceiverCreateSettings: set})
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &tgprofReceiver{set: set, cfg: cfg, next: next, ctx: ctx,
-		cancel: cancel}
+	return &tgprofReceiver{set: set, cfg: cfg, next: next, obsrep: obsrep,
+		ctx: ctx, cancel: cancel}, nil
 }
 
 // Start loads the plugin and starts sampling. The plugin's start returns
@@ -136,7 +145,11 @@ func (r *tgprofReceiver) consume(req []byte) int {
 			"dropped", zap.Int("bytes", len(req)), zap.Error(err))
 		return consumePermanent
 	}
-	return resultOf(r.next.ConsumeProfiles(r.ctx, pd))
+	n := pd.SampleCount()
+	ctx := r.obsrep.StartProfilesOp(r.ctx)
+	err = r.next.ConsumeProfiles(ctx, pd)
+	r.obsrep.EndProfilesOp(ctx, "protobuf", n, err)
+	return resultOf(err)
 }
 
 // resultOf maps the next consumer's answer onto the ABI: nil is taken, a

@@ -98,6 +98,7 @@ def tgprof_receiver_in_collector_delivers_to_collector_and_pyroscope(
         central, url, _ = tp.start_collector(procs, py, with_sink)
         _, pid = procs.fixture("spin_alpha", 120000)
         start = tp.now_ms()
+        nport = free_port()
         node = node_collector(procs, {
             "receivers": {"tgprof": {
                 "library": PLUGIN, "report_interval": "1s",
@@ -107,7 +108,7 @@ def tgprof_receiver_in_collector_delivers_to_collector_and_pyroscope(
                 "logs": {"encoding": "json"},
                 "metrics": {"readers": [{"pull": {"exporter": {
                     "prometheus": {"host": "127.0.0.1",
-                                   "port": free_port()}}}}]}}}})
+                                   "port": nport}}}}]}}}})
 
         def enough():
             if node.poll() is not None:
@@ -115,6 +116,13 @@ def tgprof_receiver_in_collector_delivers_to_collector_and_pyroscope(
                         % (node.returncode, tp.text(node.log)))
             return json_samples(sink) >= 40
         wait_until(enough, 120, "40 samples at the central collector")
+        # The collector's own receiver metrics count what the plugin gave.
+        body = tp.http_get("http://127.0.0.1:%d/metrics" % nport)
+        accepted = tp.metric(body, "otelcol_receiver_accepted_profile_samples",
+                             receiver="tgprof")
+        tp.expect(accepted and accepted > 0, "no "
+                  "otelcol_receiver_accepted_profile_samples for tgprof:\n"
+                  + body[-3000:])
         node.send_signal(signal.SIGTERM)
         node.wait(timeout=60)
         end = tp.now_ms()
