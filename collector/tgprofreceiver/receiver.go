@@ -127,6 +127,10 @@ func (r *tgprofReceiver) Shutdown(ctx context.Context) error {
 	r.statusMu.Lock()
 	r.host = nil
 	r.statusMu.Unlock()
+	// The plugin waits for a consumer call under way even past its
+	// deadline: at the deadline, that call's context is cancelled.
+	deadline := time.AfterFunc(timeout, r.cancel)
+	defer deadline.Stop()
 	r.inst.shutdown(timeout)
 	r.inst.destroy()
 	r.inst = nil

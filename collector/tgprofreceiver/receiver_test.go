@@ -15,6 +15,7 @@ import (
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/consumer/xconsumer"
 	"go.opentelemetry.io/collector/pdata/pprofile"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 )
@@ -52,7 +53,7 @@ func config(t *testing.T, m map[string]any) *Config {
 }
 
 func newTestReceiver(t *testing.T, cfg *Config,
-	next *consumertest.ProfilesSink) *tgprofReceiver {
+	next xconsumer.Profiles) *tgprofReceiver {
 	t.Helper()
 	set := receivertest.NewNopSettings(Type)
 	r, err := NewFactory().CreateProfiles(context.Background(), set, cfg,
@@ -215,4 +216,73 @@ func samples(pd pprofile.Profiles) int {
 		}
 	}
 	return n
+}
+
+// A consumer that never answers on its own (an exporter stuck on a full,
+// blocking queue): Shutdown cancels its context at Shutdown's deadline,
+// so the plugin's thread is joined and Shutdown returns.
+func TestShutdownCancelsAConsumerThatDoesNotAnswer(t *testing.T) {
+	needRoot(t)
+	entered := make(chan struct{}, 1)
+	cancelled := make(chan struct{}, 1)
+	stuck, err := xconsumer.NewProfiles(func(ctx context.Context,
+		_ pprofile.Profiles) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		select {
+		case cancelled <- struct{}{}:
+		default:
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestReceiver(t, config(t, map[string]any{
+		"library":               library(t),
+		"sampling_frequency_hz": 997,
+		"report_interval":       "1s",
+		"filter": map[string]any{
+			"include_pid": []any{os.Getpid()}},
+	}), stuck)
+	if err := r.Start(context.Background(),
+		componenttest.NewNopHost()); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	done := make(chan struct{})
+	go func() {
+		x := 0
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			for i := 0; i < 1000000; i++ {
+				x += i ^ x
+			}
+		}
+	}()
+	select {
+	case <-entered:
+	case <-time.After(120 * time.Second):
+		t.Error("no request reached the consumer")
+	}
+	close(done)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := r.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if t.Failed() {
+		return
+	}
+	select {
+	case <-cancelled:
+	default:
+		t.Fatal("Shutdown returned while the consumer call was under way")
+	}
 }
