@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // otelcol-tgprof: tgprof's OpenTelemetry Collector distribution (collector
-// core v0.165.0). OTLP comes in from every node's tgprof, k8s_attributes adds
-// the pods' names, and pyroscope_otlp (./pyroscopeotlp) sends the profiles to
-// Grafana Pyroscope in the form its OTLP ingest reads. The deployment
+// core v0.165.0). OTLP comes in from every node's tgprof, or the tgprof
+// receiver (./tgprofreceiver, libtgprof_receiver.so through cgo) samples the
+// node inside the collector itself; k8s_attributes adds the pods' names, and
+// pyroscope_otlp (./pyroscopeotlp) sends the profiles to Grafana Pyroscope in
+// the form its OTLP ingest reads. builder-config.yaml describes the same
+// distribution for the OpenTelemetry Collector Builder. The deployment
 // (deploy/kubernetes), the deploy tests' `validate`, the end-to-end tests and
 // the Pyroscope tests all run this one build; "jsonfile" is for the tests.
 package main
@@ -27,6 +30,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	"tgprof.dev/collector/pyroscopeotlp"
+	"tgprof.dev/collector/tgprofreceiver"
 )
 
 // Version is the collector core release this distribution is built from.
@@ -36,7 +40,7 @@ func components() (otelcol.Factories, error) {
 	var err error
 	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 	f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](
-		otlpreceiver.NewFactory())
+		otlpreceiver.NewFactory(), tgprofreceiver.NewFactory())
 	if err != nil {
 		return f, err
 	}
