@@ -258,10 +258,8 @@ uint64_t unwind_layout__kernel_bytes(const struct unwind_layout *l)
 const struct unwind_row *unwind_layout__lookup(const struct unwind_layout *l,
 					       uint64_t pc)
 {
-	uint64_t page = pc >> UNWIND_PAGE_SHIFT, base, len, half;
-	const struct unwind_chunk *c;
+	uint64_t page = pc >> UNWIND_PAGE_SHIFT;
 	uint32_t entry;
-	int i;
 
 	if (page >= l->npages)
 		return NULL;
@@ -269,7 +267,16 @@ const struct unwind_row *unwind_layout__lookup(const struct unwind_layout *l,
 			.page[page % UNWIND_GROUP_PAGES];
 	if ((entry >> UNWIND_SLOT_BITS) >= l->nchunks)
 		return NULL;
-	c = &l->chunks[entry >> UNWIND_SLOT_BITS];
+	return unwind_layout__chunk_row(&l->chunks[entry >> UNWIND_SLOT_BITS],
+					entry, pc);
+}
+
+const struct unwind_row *unwind_layout__chunk_row(const struct unwind_chunk *c,
+						  uint32_t entry, uint64_t pc)
+{
+	uint64_t base, len, half;
+	int i;
+
 	base = entry & SLOT_MASK;
 	if (base >= UNWIND_CHUNK_ROWS)
 		return NULL;

@@ -68,6 +68,14 @@ uint64_t unwind_layout__kernel_bytes(const struct unwind_layout *l);
 const struct unwind_row *unwind_layout__lookup(const struct unwind_layout *l,
 					       uint64_t pc);
 
+/*
+ * The second half of that lookup, for a chunk read from wherever it is
+ * (the kernel's map): the row in force at @pc in chunk @c, from the slot of
+ * page index entry @entry on. NULL when the slot is out of range.
+ */
+const struct unwind_row *unwind_layout__chunk_row(const struct unwind_chunk *c,
+						  uint32_t entry, uint64_t pc);
+
 /* Accepts a zeroed or released layout. */
 void unwind_layout__release(struct unwind_layout *l);
 

@@ -949,9 +949,9 @@ static void loader__ensure(struct unwind_loader *ul, struct ufile *f,
 		}
 	}
 	loader__load(ul, f);
-	/* Keep the user-space copy for the walks of samples taken before
-	 * the load, unless that would hold more than half the bound. */
-	if (loader__user_over(ul))
+	/* Walks finished here read a loaded file's rows in the kernel; one
+	 * that did not load keeps its copy for them, within the bound. */
+	if (f->state == UFILE_LOADED || loader__user_over(ul))
 		ufile__drop_table(ul, f);
 }
 
@@ -1303,7 +1303,52 @@ struct walk_ctx {
 	struct uproc *u;
 	uint32_t tgid;
 	uint32_t tid;
+	const struct ufile *found; /* the file of the last walk_find() */
+	struct unwind_chunk chunk; /* the last chunk read from the kernel */
+	struct unwind_chunk_key chunk_key;
+	bool have_chunk;
 };
+
+/*
+ * The row in force at ELF address @vaddr of a loaded file, read from the
+ * kernel's copy of its table: the page's index entry, then its chunk (kept
+ * for the next frame, often in the same chunk). The user-space copy of a
+ * large table is megabytes; this is one group and one chunk read.
+ */
+static bool walk_kernel_row(void *ctx, uint64_t vaddr, struct unwind_row *ret)
+{
+	struct walk_ctx *c = ctx;
+	const struct ufile *f = c->found;
+	struct unwind_chunk_key k = { .file_id = f->id };
+	const struct unwind_row *row;
+	struct unwind_group g;
+	uint64_t pc, page;
+	uint32_t entry;
+
+	if (vaddr < f->base || vaddr - f->base >= f->extent)
+		return false;
+	pc = vaddr - f->base;
+	page = pc >> UNWIND_PAGE_SHIFT;
+	k.index = (uint32_t)(page / UNWIND_GROUP_PAGES);
+	if (bpf_map_lookup_elem(c->ul->maps.groups, &k, &g))
+		return false;
+	entry = g.page[page % UNWIND_GROUP_PAGES];
+	k.index = entry >> UNWIND_SLOT_BITS;
+	if (!c->have_chunk || c->chunk_key.file_id != k.file_id ||
+	    c->chunk_key.index != k.index) {
+		c->have_chunk = false;
+		if (bpf_map_lookup_elem(c->ul->maps.chunks, &k, &c->chunk))
+			return false;
+		c->chunk_key = k;
+		c->have_chunk = true;
+		c->ul->st.kernel_chunk_reads++;
+	}
+	row = unwind_layout__chunk_row(&c->chunk, entry, pc);
+	if (!row)
+		return false;
+	*ret = *row;
+	return true;
+}
 
 static int walk_find(void *ctx, uint64_t pc, struct unwind_where *ret)
 {
@@ -1312,8 +1357,6 @@ static int walk_find(void *ctx, uint64_t pc, struct unwind_where *ret)
 	uint32_t lo = 0, hi = u->n, mid;
 	const struct urange *r;
 	struct ufile *f;
-	struct stat st;
-	int fd;
 
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
@@ -1331,15 +1374,11 @@ static int walk_find(void *ctx, uint64_t pc, struct unwind_where *ret)
 	if (!f || f->state == UFILE_NO_CFI)
 		return 0;
 	if (!f->table && f->state == UFILE_LOADED) {
-		/* The copy went: the rows are still in the kernel, so the
-		 * table is worth compiling again. */
-		fd = f->vdso ? -1 :
-			       loader__open(c->ul, c->tgid, c->tid, r->m, &st);
-		if (f->vdso || fd >= 0) {
-			loader__compile(c->ul, f, fd, c->tgid, c->tid, r->m);
-			if (fd >= 0)
-				close(fd);
-		}
+		/* The rows are in the kernel: read them there. */
+		c->found = f;
+		ret->row = walk_kernel_row;
+		ret->row_ctx = c;
+		return 0;
 	}
 	if (f->table)
 		f->keep_until_ns = boot_ns() + LOADER_USER_KEEP_NS;

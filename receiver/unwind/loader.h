@@ -77,6 +77,7 @@ struct unwind_loader_stats {
 	uint64_t kernel_entry_bytes;
 	uint64_t kernel_fixed_bytes;
 	uint64_t user_bytes; /* tables kept here for walks finished here */
+	uint64_t kernel_chunk_reads; /* chunks walks here read from the kernel */
 	uint64_t walks; /* samples finished here from their stack copy */
 };
 

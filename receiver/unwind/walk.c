@@ -18,13 +18,17 @@ static bool stack__read(const struct unwind_stack *s, uint64_t addr,
 	return true;
 }
 
-/* The row for @pc (looked up at @lookup_pc), or NULL: frame pointers. */
+/* The row for @pc (looked up at @lookup_pc), or NULL: frame pointers.
+ * A row read from elsewhere is copied into @buf. */
 static const struct unwind_row *where__row(const struct unwind_where *w,
-					   uint64_t lookup_pc)
+					   uint64_t lookup_pc,
+					   struct unwind_row *buf)
 {
-	if (!w->table)
-		return NULL;
-	return unwind_table__lookup(w->table, lookup_pc - w->bias);
+	if (w->table)
+		return unwind_table__lookup(w->table, lookup_pc - w->bias);
+	if (w->row && w->row(w->row_ctx, lookup_pc - w->bias, buf))
+		return buf;
+	return NULL;
 }
 
 void unwind__walk(const struct unwind_regs *regs,
@@ -36,6 +40,7 @@ void unwind__walk(const struct unwind_regs *regs,
 	uint64_t cfa, ra, nrbp;
 	bool is_ra = regs->return_address;
 	const struct unwind_row *row;
+	struct unwind_row row_buf;
 	struct unwind_where w;
 	uint8_t f = 0;
 	int err;
@@ -68,7 +73,7 @@ void unwind__walk(const struct unwind_regs *regs,
 			ret->stop = UNWIND_STOP_NO_TABLE;
 			break;
 		}
-		row = where__row(&w, is_ra ? pc - 1 : pc);
+		row = where__row(&w, is_ra ? pc - 1 : pc, &row_buf);
 		f = 0;
 		switch (row ? row->cfa_type : UNWIND_CFA_NONE) {
 		case UNWIND_CFA_RSP:

@@ -57,7 +57,12 @@ struct unwind_stack {
 /* What the caller knows of a pc: the table of the file mapped there and
  * its load bias (runtime address = ELF vaddr + bias, table.h). */
 struct unwind_where {
-	const struct unwind_table *table; /* NULL: no CFI, frame pointers */
+	const struct unwind_table *table; /* NULL: see row */
+	/* Without a table, where the rows are (the kernel's copy): copies
+	 * the row in force at ELF address @vaddr into *@ret; false when
+	 * there is none (frame pointers). NULL too: no CFI, frame pointers. */
+	bool (*row)(void *row_ctx, uint64_t vaddr, struct unwind_row *ret);
+	void *row_ctx;
 	uint64_t bias;
 };
 

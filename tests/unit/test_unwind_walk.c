@@ -15,6 +15,7 @@
 
 #include "receiver/processes/maps.h"
 #include "receiver/symbols/elfsym.h"
+#include "receiver/unwind/layout.h"
 #include "receiver/unwind/walk.h"
 
 #define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
@@ -32,12 +33,17 @@ struct captured {
 struct file {
 	char path[4096];
 	struct unwind_table *table;
+	struct unwind_layout layout; /* the table in the kernel's layout */
 	struct elfsym *syms;
 	int err;
 };
 
 struct proc {
 	struct maps *maps;
+	/* Hand the walk rows found in the kernel's layout, as the loader
+	 * does for a loaded file, instead of the table. */
+	bool by_layout;
+	unsigned int layout_rows;
 	struct file files[MAX_FILES];
 	size_t nfiles;
 	unsigned int lookups;
@@ -98,9 +104,38 @@ static struct file *proc__file(struct proc *p, const char *path)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	cr_assert(fd >= 0, "open %s", path);
 	f->err = unwind_table__compile_fd(fd, -1, NULL, &f->table);
+	if (!f->err) {
+		const struct unwind_row *rows;
+		size_t n;
+
+		rows = unwind_table__rows(f->table, &n);
+		cr_assert_eq(unwind_layout__build(
+				     rows, n, unwind_table__extent(f->table),
+				     &f->layout),
+			     0);
+	}
 	f->syms = elfsym__load_fd(fd);
 	close(fd);
 	return f;
+}
+
+static struct proc *layout_proc;
+
+/* A row of @ctx's file from its layout, copied as from the kernel. */
+static bool layout_row(void *ctx, uint64_t vaddr, struct unwind_row *ret)
+{
+	const struct file *f = ctx;
+	uint64_t base = unwind_table__base(f->table);
+	const struct unwind_row *row;
+
+	if (vaddr < base)
+		return false;
+	row = unwind_layout__lookup(&f->layout, vaddr - base);
+	if (!row)
+		return false;
+	*ret = *row;
+	layout_proc->layout_rows++;
+	return true;
 }
 
 /* The receiver's side of the walk: pc -> mapping -> table and bias. */
@@ -118,7 +153,13 @@ static int find(void *ctx, uint64_t pc, struct unwind_where *ret)
 	f = proc__file(p, m->path);
 	if (f->err)
 		return 0;
-	ret->table = f->table;
+	if (p->by_layout) {
+		layout_proc = p;
+		ret->row = layout_row;
+		ret->row_ctx = f;
+	} else {
+		ret->table = f->table;
+	}
 	cr_assert_eq(unwind_table__bias(f->table, m->start, m->offset,
 					&ret->bias),
 		     0);
@@ -151,9 +192,12 @@ static void proc__free(struct proc *p)
 
 	for (i = 0; i < p->nfiles; i++) {
 		unwind_table__free(p->files[i].table);
+		unwind_layout__release(&p->files[i].layout);
 		elfsym__free(p->files[i].syms);
 	}
 }
+
+static bool walk_by_layout;
 
 /* Walks a capture; names[] gets each frame's function. */
 static void walk_capture(const char *mode, const char **names,
@@ -173,6 +217,7 @@ static void walk_capture(const char *mode, const char **names,
 	capture(mode, &c);
 	memset(&p, 0, sizeof(p));
 	p.maps = c.maps;
+	p.by_layout = walk_by_layout;
 	unwind__walk(&c.regs, &c.stack, find, &p, pcs, flags, MAX_FRAMES, res);
 	trace[0] = '\0';
 	for (i = 0; i < res->n; i++) {
@@ -357,4 +402,31 @@ Test(unwind_walk, depth_limit_is_reported)
 	unwind__walk(&r, &s, find_none, NULL, pcs, NULL, 4, &res);
 	cr_assert_eq(res.n, 4);
 	cr_assert_eq(res.stop, UNWIND_STOP_DEPTH);
+}
+
+/* A loaded file's rows come from the kernel's copy of its table, read a
+ * row at a time: the walk reaches main as it does with the table. */
+Test(unwind_walk, rows_read_from_the_kernel_layout_walk_as_the_table_does)
+{
+	const char *names[MAX_FRAMES], *want[MAX_FRAMES];
+	char trace[4096], want_trace[4096];
+	struct unwind_walk_result res, want_res;
+	size_t i;
+
+	walk_by_layout = false;
+	walk_capture("plain", want, &want_res, want_trace, sizeof(want_trace));
+	cr_assert_geq(want_res.n, 7, "frames: %s", want_trace);
+	for (i = 0; i < want_res.n; i++)
+		want[i] = strdup(want[i]);
+	walk_by_layout = true;
+	walk_capture("plain", names, &res, trace, sizeof(trace));
+	walk_by_layout = false;
+	cr_assert_gt(layout_proc->layout_rows, 0, "rows came from the layout");
+	cr_assert_eq(res.n, want_res.n, "%s\nagainst %s", trace, want_trace);
+	cr_assert_eq(res.stop, want_res.stop);
+	for (i = 0; i < res.n; i++) {
+		cr_assert_str_eq(names[i], want[i], "frame %zu: %s", i, trace);
+		free((void *)want[i]);
+	}
+	cr_assert_eq(res.fp_frames, 0, "no frame-pointer guesses: %s", trace);
 }
