@@ -1016,17 +1016,18 @@ static const char *symbolizer__shown_sym(struct symbolizer *sy,
 	size_t len, tlen = 0, bytes;
 	ssize_t got;
 
+	/* Full in an earlier epoch: none of its names is out any more, and
+	 * the names this epoch uses get their turn. */
+	if (d->shown_full && d->shown_epoch != sy->epoch)
+		symdata__clear_shown(sy, d);
+	d->shown_epoch = sy->epoch;
 	htab_for_each(&d->shown, pos, hash) {
 		n = container_of(pos, struct symshown, node);
 		if (n->key == key) {
-			d->shown_epoch = sy->epoch;
 			*ret_sys = n->sys;
 			return n->shown;
 		}
 	}
-	/* Full in an earlier epoch: none of its names is out any more. */
-	if (d->shown_full && d->shown_epoch != sy->epoch)
-		symdata__clear_shown(sy, d);
 	got = elfsym__name_copy(symdata__table(d, t), (size_t)i, sy->namebuf,
 				sizeof(sy->namebuf));
 	if (got <= 0) {
@@ -1067,7 +1068,6 @@ static const char *symbolizer__shown_sym(struct symbolizer *sy,
 		sy->st.demangle_uncached++;
 		return n->shown;
 	}
-	d->shown_epoch = sy->epoch;
 	d->shown_bytes += bytes;
 	d->bytes += bytes;
 	sy->st.cache_bytes += bytes;
