@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fakeproc.h"
@@ -334,6 +335,45 @@ Test(symbolizer, names_read_from_the_file_are_bounded_and_charged_to_budget)
 	symbolizer__stats(sy, &st);
 	cr_assert_eq(st.sym_name_resets, 1);
 	cr_assert_lt(st.cache_bytes, before);
+	symbolizer__free(sy);
+	self_maps_free(&sm);
+}
+
+Test(symbolizer, out_of_descriptors_the_names_are_copied_and_counted)
+{
+	uint64_t addr = libc_getpid();
+	struct symbolizer_stats st;
+	const struct mapping *m;
+	struct rlimit rl, low;
+	struct symbolizer *sy;
+	struct self_maps sm;
+	struct sym_frame fr;
+	int extra[64], n = 0, i;
+
+	self_maps_read(&sm);
+	m = self_maps_find(&sm, addr);
+	cr_assert(m);
+	sy = new_symbolizer(0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	extra[n] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(extra[n] >= 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)extra[n] + 32;
+	n++;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64 &&
+	       (extra[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	cr_assert_eq(errno, EMFILE);
+	/* One descriptor left: the file opens, a second one is refused. */
+	close(extra[--n]);
+	user_frame(sy, m, addr, false, &fr);
+	for (i = 0; i < n; i++)
+		close(extra[i]);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_str_eq(fr.name, "getpid", "named from copied names");
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.sym_names_copied, 1);
 	symbolizer__free(sy);
 	self_maps_free(&sm);
 }
