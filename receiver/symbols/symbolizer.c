@@ -143,6 +143,7 @@ struct symbolizer {
 	/* Names handed out this epoch that a full cache could not keep:
 	 * freed by symbolizer__next_epoch(). */
 	struct symshown *spill;
+	size_t spill_bytes; /* at most max_bytes / SYMBOLIZER_NAMES_SHARE */
 	char namebuf[ELFSYM_MAX_NAME]; /* a name read from a file */
 	size_t evicted_since_trim; /* bytes; see SYMBOLIZER_TRIM_BYTES */
 	struct ratelimit warn;
@@ -256,6 +257,7 @@ static void symbolizer__free_spill(struct symbolizer *sy)
 		sy->spill = n->next_spill;
 		free(n);
 	}
+	sy->spill_bytes = 0;
 }
 
 /* Splits the colon-separated @dirs into sy->debug_dirs. */
@@ -1061,8 +1063,16 @@ static const char *symbolizer__shown_sym(struct symbolizer *sy,
 	if (d->shown_bytes + bytes > sy->max_bytes / SYMBOLIZER_NAMES_SHARE ||
 	    d->shown.count >= SYMBOLIZER_MAX_NAMES_PER_FILE ||
 	    htab__insert(&d->shown, &n->node, hash) != 0) {
-		/* Handed out for this epoch only. */
+		/* Handed out for this epoch only, within a bound of its own:
+		 * past it the frame goes unnamed. */
 		d->shown_full = true;
+		if (sy->spill_bytes + bytes >
+		    sy->max_bytes / SYMBOLIZER_NAMES_SHARE) {
+			free(n);
+			sy->st.sym_names_dropped++;
+			return NULL;
+		}
+		sy->spill_bytes += bytes;
 		n->next_spill = sy->spill;
 		sy->spill = n;
 		sy->st.demangle_uncached++;

@@ -121,6 +121,9 @@ struct symbolizer_stats {
 	 * was rewritten since its symbols were loaded): frames unnamed. */
 	uint64_t sym_name_errors;
 	uint64_t sym_name_resets; /* a file's full name cache emptied */
+	/* Frames left unnamed: the names of one epoch that no file's cache
+	 * could keep exceeded an eighth of the budget. */
+	uint64_t sym_names_dropped;
 	/* Symbol tables whose file could not be kept open (EMFILE): their
 	 * names copied into memory as a whole. */
 	uint64_t sym_names_copied;

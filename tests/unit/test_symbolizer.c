@@ -323,6 +323,7 @@ Test(symbolizer, names_read_from_the_file_are_bounded_and_charged_to_budget)
 	cr_assert_gt(named, 1000);
 	cr_assert_gt(st.sym_names_read, 1000);
 	cr_assert_gt(st.demangle_uncached, 0, "the cache filled");
+	cr_assert_gt(st.sym_names_dropped, 0, "and this epoch's share too");
 	cr_assert_gt(st.cache_bytes, base + budget / 16, "names are charged");
 	cr_assert_leq(st.cache_bytes, base + budget / 8, "within their share");
 	cr_assert_eq(st.sym_name_errors, 0);
