@@ -14,9 +14,13 @@
  * Files are opened by their path on this host (as if this process mapped
  * them), so a process that exits during the run changes nothing.
  * Usage: symcache_bench [SAMPLES] [MAX_PROCESSES]. Needs root to open
- * other processes' files. Prints figures; gates nothing. */
+ * other processes' files. Prints figures; gates nothing.
+ * symcache_bench --file PATH: one file's symbol table: its bytes per
+ * symbol, its load's time and resident peak, the cost of a lookup and of
+ * reading a name back from the file. */
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <stdbool.h>
@@ -25,11 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib/rand.h"
 #include "receiver/processes/maps.h"
 #include "receiver/processes/procfs.h"
+#include "receiver/symbols/elfsym.h"
 #include "receiver/symbols/symbolizer.h"
 
 #define BENCH_SAMPLES 50000
@@ -283,6 +289,102 @@ static void per_file(const struct bproc *procs, size_t nprocs)
 	free(ex);
 }
 
+/* ---- one file: symbols, bytes, load cost, lookup cost ---- */
+
+/* VmHWM of this process in KiB (the peak resident set). */
+static long vm_hwm_kib(void)
+{
+	char line[256];
+	long v = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld", &v) == 1)
+			break;
+	fclose(f);
+	return v;
+}
+
+/*
+ * Loads @path's symbol table alone and prints its symbols, the bytes the
+ * cache holds for them, the load's time and its transient peak (in a
+ * child, VmHWM after the load minus before: what a load adds to the
+ * process's resident peak), then the cost of a lookup (address -> symbol
+ * index) and of reading a name back from the file.
+ */
+static int file_figures(const char *path)
+{
+	char name[ELFSYM_MAX_NAME];
+	uint64_t t0, t1, seed = 0x73796d73, vaddr, off, hits = 0;
+	size_t n, i, reads = 0, name_bytes = 0;
+	struct elfsym *e;
+	long hwm0, hwm1;
+	int fd, status;
+	pid_t pid;
+	int64_t k;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		perror(path);
+		return 1;
+	}
+	pid = fork();
+	if (pid == 0) {
+		hwm0 = vm_hwm_kib();
+		e = elfsym__load_fd(fd);
+		hwm1 = vm_hwm_kib();
+		printf("load peak: +%.2f MiB resident (VmHWM %ld -> %ld KiB)\n",
+		       (double)(hwm1 - hwm0) / 1024, hwm0, hwm1);
+		fflush(stdout);
+		_exit(e ? 0 : 1);
+	}
+	waitpid(pid, &status, 0);
+	t0 = now_ns();
+	e = elfsym__load_fd(fd);
+	t1 = now_ns();
+	if (!e) {
+		perror("elfsym__load_fd");
+		return 1;
+	}
+	n = elfsym__count(e);
+	printf("%s: %zu symbols, %zu bytes held (%.1f per symbol), names %s, "
+	       "load %.1f ms\n",
+	       path, n, elfsym__memory(e),
+	       n ? (double)elfsym__memory(e) / (double)n : 0.0,
+	       elfsym__names_in_file(e) ? "in the file" : "in memory",
+	       (double)(t1 - t0) / 1e6);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		if (elfsym__name_copy(e, i, name, sizeof(name)) > 0) {
+			reads++;
+			name_bytes += strlen(name) + 1;
+		}
+	}
+	t1 = now_ns();
+	printf("name read back: %.0f ns each (%zu names, %.1f bytes "
+	       "average)\n",
+	       reads ? (double)(t1 - t0) / (double)reads : 0.0, reads,
+	       reads ? (double)name_bytes / (double)reads : 0.0);
+	t0 = now_ns();
+	for (i = 0; i < 1000000; i++) {
+		seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+		if (elfsym__offset_to_vaddr(e, (seed >> 16) % (1ull << 26),
+					    &vaddr))
+			continue;
+		k = elfsym__lookup_index(e, vaddr, &off);
+		hits += k >= 0;
+	}
+	t1 = now_ns();
+	printf("lookup: %.0f ns each (1,000,000 random offsets, %" PRIu64
+	       " in a symbol)\n",
+	       (double)(t1 - t0) / 1e6, hits);
+	elfsym__free(e);
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const size_t mib[] = { 2, 4, 8, 16, 32, 64, 256 };
@@ -292,6 +394,8 @@ int main(int argc, char **argv)
 	double *cdf;
 	size_t n, i, files = 0;
 
+	if (argc > 2 && !strcmp(argv[1], "--file"))
+		return file_figures(argv[2]);
 	if (!procs || !samples)
 		return 1;
 	n = load_procs(procs, maxp);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cmd/tgprof/tgprof.h"
 
@@ -47,9 +48,27 @@ static void tune_malloc(void)
 		mallopt(M_MMAP_THRESHOLD, 256 << 10);
 }
 
+/*
+ * The symbol cache keeps a descriptor per cached symbol table (up to
+ * symbol_cache_files files, a debug file beside some) to read names from
+ * the file rather than hold them in memory. A soft limit of 1024 (the
+ * systemd and shell default) would run out under it; the hard limit is
+ * what the host grants. Past the limit the cache copies names instead.
+ */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= rl.rlim_max)
+		return;
+	rl.rlim_cur = rl.rlim_max;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
+}
+
 int main(int argc, char **argv)
 {
 	tune_malloc();
+	raise_nofile();
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;

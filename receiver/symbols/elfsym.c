@@ -1,8 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Symbolizer input: one ELF file (or the [vdso] image) read with libelf into
  * a compact table the symbolizer caches per file: function symbols sorted
- * by address, PT_LOAD segments for offset translation, the GNU build-id. */
+ * by address, PT_LOAD segments for offset translation, the GNU build-id.
+ * The names of a file's symbols stay in the file: the table keeps its own
+ * descriptor and reads a name with pread() when it is asked for one. */
 #include <errno.h>
+#include <fcntl.h>
 #include <gelf.h>
 #include <libelf.h>
 #include <pthread.h>
@@ -25,6 +28,13 @@
  * the address (a sized symbol nested inside a larger one). */
 #define ELFSYM_NEST_SCAN 8
 #define ELFSYM_MAX_DEBUGDATA (64u << 20) /* compressed .gnu_debugdata */
+/* Loading reads symbol tables and their strings through buffers of these
+ * sizes, never a whole table: the transient memory of a load is the
+ * candidates (24 bytes a symbol) and these. */
+#define ELFSYM_SYM_CHUNK (64u << 10)
+#define ELFSYM_STR_CHUNK (256u << 10)
+/* A name read for a lookup is read in a first small piece. */
+#define ELFSYM_NAME_FIRST_READ 256
 
 struct elfsym_seg {
 	uint64_t off;
@@ -34,7 +44,7 @@ struct elfsym_seg {
 
 struct elfsym_sym {
 	uint32_t size;
-	uint32_t name; /* offset in ->names */
+	uint32_t name; /* offset in ->names; file offset when ->fd >= 0 */
 };
 
 /* Lookups search addrs[] through a small top-level array of every
@@ -47,8 +57,19 @@ struct elfsym {
 	struct elfsym_sym *syms;
 	uint64_t *top; /* addrs[i * ELFSYM_BLOCK] */
 	size_t nsyms;
-	char *names;
+	char *names; /* NULL when the names are read from ->fd */
 	size_t names_len;
+	/* The file the names are read from (ours, O_CLOEXEC), -1 when they
+	 * are in ->names; its size and mtime at load tell a changed file. */
+	int fd;
+	uint64_t file_size;
+	struct timespec file_mtime;
+	/* elfsym__name() of an fd table: the names it read, per symbol (the
+	 * symbolizer copies names out instead and never makes these). */
+	char **named;
+	size_t named_bytes;
+	size_t name_errors; /* names that could not be read back */
+	bool names_fallback; /* the descriptor could not be kept */
 	struct elfsym_seg segs[ELFSYM_MAX_SEGMENTS];
 	size_t nsegs;
 	uint8_t build_id[ELFSYM_MAX_BUILD_ID];
@@ -60,14 +81,16 @@ struct elfsym {
 	char debuglink[ELFSYM_MAX_DEBUGLINK];
 };
 
-/* A symbol while the tables are merged; names point into libelf data. */
+/* A symbol while the tables are merged: 24 bytes. */
 struct elfsym_cand {
 	uint64_t addr;
-	uint64_t end;
-	const char *name;
-	uint32_t rank; /* lower wins among symbols at one address */
-	bool sized;
+	uint32_t size; /* its extent: st_size, else to the section's end */
+	uint32_t name; /* file offset of its name (tables under 4 GiB) */
+	uint16_t len; /* name length, < ELFSYM_MAX_NAME */
+	uint16_t rank; /* lower wins among symbols at one address */
 };
+
+#define CAND_UNSIZED (1u << 8) /* in rank: the symbol has no st_size */
 
 struct elfsym_cands {
 	struct elfsym_cand *v;
@@ -253,7 +276,7 @@ static int cands__push(struct elfsym_cands *c, const struct elfsym_cand *x)
 	if (c->n == ELFSYM_MAX_SYMBOLS)
 		return -E2BIG;
 	if (c->n == c->cap) {
-		cap = c->cap ? c->cap * 2 : 1024;
+		cap = c->cap ? c->cap + c->cap / 2 : 1024;
 		if (cap > ELFSYM_MAX_SYMBOLS)
 			cap = ELFSYM_MAX_SYMBOLS;
 		v = realloc(c->v, cap * sizeof(*v));
@@ -267,52 +290,145 @@ static int cands__push(struct elfsym_cands *c, const struct elfsym_cand *x)
 }
 
 /* Prefer .symtab, then a symbol with a size, then the name a user writes
- * (getpid over __getpid), then global over weak over local. */
-static uint32_t cand_rank(bool symtab, bool sized, const char *name, int bind)
+ * (getpid over __getpid), then global over weak over local. The leading
+ * underscores are added once the name has been read. */
+static uint16_t cand_rank(bool symtab, bool sized, int bind)
 {
-	uint32_t us = 0, b;
+	uint32_t b = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
 
-	while (name[us] == '_' && us < 3)
-		us++;
-	b = bind == STB_GLOBAL ? 0 : bind == STB_WEAK ? 1 : 2;
-	return (symtab ? 0 : 1u << 12) | (sized ? 0 : 1u << 8) | (us << 4) | b;
+	return (uint16_t)((symtab ? 0 : 1u << 12) | (sized ? 0 : CAND_UNSIZED) |
+			  b);
 }
 
 /* End of the section a symbol lives in, to stop an unsized symbol there. */
-static uint64_t section_end(Elf *elf, size_t shnum, const GElf_Sym *sym)
+static uint64_t section_end(Elf *elf, size_t shnum, uint64_t value,
+			    uint64_t shndx)
 {
 	GElf_Shdr sh;
 	Elf_Scn *scn;
 
-	if (sym->st_shndx == SHN_UNDEF || sym->st_shndx >= SHN_LORESERVE ||
-	    sym->st_shndx >= shnum)
+	if (shndx == SHN_UNDEF || shndx >= SHN_LORESERVE || shndx >= shnum)
 		return UINT64_MAX;
-	scn = elf_getscn(elf, sym->st_shndx);
+	scn = elf_getscn(elf, shndx);
 	if (!scn || !gelf_getshdr(scn, &sh))
 		return UINT64_MAX;
-	if (sym->st_value < sh.sh_addr ||
-	    sym->st_value - sh.sh_addr >= sh.sh_size)
+	if (value < sh.sh_addr || value - sh.sh_addr >= sh.sh_size)
 		return UINT64_MAX;
 	return sh.sh_addr + sh.sh_size;
 }
 
+/* One symbol entry, decoded from the file's byte order and class. */
+struct elfsym_raw {
+	uint32_t name;
+	uint8_t info;
+	uint16_t shndx;
+	uint64_t value;
+	uint64_t size;
+};
+
+static void raw_sym(const unsigned char *p, bool is64, bool msb,
+		    struct elfsym_raw *r)
+{
+	if (is64) {
+		r->name = (uint32_t)get_uint(p + offsetof(Elf64_Sym, st_name),
+					     4, msb);
+		r->info = p[offsetof(Elf64_Sym, st_info)];
+		r->shndx = (uint16_t)get_uint(p + offsetof(Elf64_Sym, st_shndx),
+					      2, msb);
+		r->value = get_uint(p + offsetof(Elf64_Sym, st_value), 8, msb);
+		r->size = get_uint(p + offsetof(Elf64_Sym, st_size), 8, msb);
+	} else {
+		r->name = (uint32_t)get_uint(p + offsetof(Elf32_Sym, st_name),
+					     4, msb);
+		r->info = p[offsetof(Elf32_Sym, st_info)];
+		r->shndx = (uint16_t)get_uint(p + offsetof(Elf32_Sym, st_shndx),
+					      2, msb);
+		r->value = get_uint(p + offsetof(Elf32_Sym, st_value), 4, msb);
+		r->size = get_uint(p + offsetof(Elf32_Sym, st_size), 4, msb);
+	}
+}
+
+static int cand_by_name(const void *pa, const void *pb)
+{
+	const struct elfsym_cand *a = pa, *b = pb;
+
+	if (a->name != b->name)
+		return a->name < b->name ? -1 : 1;
+	return 0;
+}
+
+/*
+ * Reads the names of candidates v[0..n) (offsets into the string table at
+ * [str_off, str_off + str_size)) through one buffer, in file order: each
+ * gets its length and the underscores of its rank, or is dropped when its
+ * name has no NUL within the table and ELFSYM_MAX_NAME. Returns how many
+ * remain (compacted to the front) or -errno.
+ */
+static ssize_t elfsym__scan_names(struct elfsym *e,
+				  const struct elfsym_src *src,
+				  struct elfsym_cand *v, size_t n,
+				  uint64_t str_off, uint64_t str_size,
+				  unsigned char *buf)
+{
+	uint64_t end = str_off + str_size, at = 0, have = 0, o, want;
+	const unsigned char *p, *nul;
+	size_t i, k = 0, us;
+	int err;
+
+	qsort(v, n, sizeof(*v), cand_by_name);
+	for (i = 0; i < n; i++) {
+		o = v[i].name;
+		want = end - o < ELFSYM_MAX_NAME ? end - o : ELFSYM_MAX_NAME;
+		if (o < at || o + want > at + have) {
+			at = o;
+			have = end - o < ELFSYM_STR_CHUNK ? end - o :
+							    ELFSYM_STR_CHUNK;
+			err = src__read(src, at, buf, have);
+			if (err) {
+				e->dropped += n - i;
+				have = 0;
+				break;
+			}
+		}
+		p = buf + (o - at);
+		nul = memchr(p, '\0', want);
+		if (!nul || nul == p) {
+			e->dropped++;
+			continue;
+		}
+		for (us = 0; us < 3 && p[us] == '_'; us++)
+			;
+		v[k] = v[i];
+		v[k].len = (uint16_t)(nul - p);
+		v[k].rank |= (uint16_t)(us << 4);
+		k++;
+	}
+	return (ssize_t)k;
+}
+
+/*
+ * Adds the function symbols of one symbol table to @c: entries read in
+ * ELFSYM_SYM_CHUNK pieces, then their names checked in file order. Only
+ * the header of its string table is needed; no section stays in memory.
+ */
 static int elfsym__read_symtab(struct elfsym *e, struct elfsym_cands *c,
-			       Elf *elf, Elf_Scn *scn, size_t shnum,
-			       uint64_t size)
+			       const struct elfsym_src *src, Elf *elf,
+			       Elf_Scn *scn, size_t shnum, bool is64, bool msb)
 {
 	size_t entsize = gelf_fsize(elf, ELF_T_SYM, 1, EV_CURRENT);
-	uint64_t n, i;
+	uint64_t n, i, j, per, take, end, size;
+	size_t first = c->n;
 	struct elfsym_cand x;
-	Elf_Data *data, *strs;
+	struct elfsym_raw r;
 	GElf_Shdr sh, strsh;
+	unsigned char *buf;
 	Elf_Scn *strscn;
-	GElf_Sym sym;
-	const char *strbuf;
-	bool symtab;
-	int type, err;
+	bool symtab, sized;
+	ssize_t kept;
+	int type, err = 0;
 
 	if (!gelf_getshdr(scn, &sh) || !entsize || sh.sh_entsize != entsize ||
-	    !shdr_readable(&sh, size, ELFSYM_MAX_TABLE_BYTES))
+	    !shdr_readable(&sh, src->size, ELFSYM_MAX_TABLE_BYTES))
 		return 0;
 	symtab = sh.sh_type == SHT_SYMTAB;
 	if (sh.sh_link == 0 || sh.sh_link >= shnum)
@@ -320,76 +436,124 @@ static int elfsym__read_symtab(struct elfsym *e, struct elfsym_cands *c,
 	strscn = elf_getscn(elf, sh.sh_link);
 	if (!strscn || !gelf_getshdr(strscn, &strsh) ||
 	    strsh.sh_type != SHT_STRTAB ||
-	    !shdr_readable(&strsh, size, ELFSYM_MAX_TABLE_BYTES))
+	    !shdr_readable(&strsh, src->size, ELFSYM_MAX_TABLE_BYTES))
 		return 0;
-	data = elf_getdata(scn, NULL);
-	strs = elf_getdata(strscn, NULL);
-	if (!data || !strs || !data->d_buf || !strs->d_buf)
+	n = sh.sh_size / entsize;
+	/* Candidates name their strings by a 32-bit file offset. */
+	if (strsh.sh_offset + strsh.sh_size > UINT32_MAX) {
+		e->dropped += n;
 		return 0;
-	strbuf = strs->d_buf;
-	n = data->d_size / entsize;
-	for (i = 0; i < n; i++) {
-		if (!gelf_getsym(data, (int)i, &sym))
-			break;
-		type = GELF_ST_TYPE(sym.st_info);
-		if (type != STT_FUNC && type != STT_GNU_IFUNC)
-			continue;
-		if (sym.st_shndx == SHN_UNDEF || sym.st_value == 0)
-			continue;
-		if (sym.st_name == 0 || sym.st_name >= strs->d_size ||
-		    !memchr(strbuf + sym.st_name, '\0',
-			    strs->d_size - sym.st_name))
-			continue;
-		x.addr = sym.st_value;
-		x.name = strbuf + sym.st_name;
-		x.sized = sym.st_size != 0;
-		if (x.sized) {
-			if (sym.st_size > UINT32_MAX ||
-			    sym.st_value + sym.st_size < sym.st_value)
-				continue;
-			x.end = sym.st_value + sym.st_size;
-		} else {
-			x.end = section_end(elf, shnum, &sym);
-			if (x.end - x.addr > ELFSYM_UNSIZED_MAX)
-				x.end = UINT64_MAX - x.addr <
-							ELFSYM_UNSIZED_MAX ?
-						UINT64_MAX :
-						x.addr + ELFSYM_UNSIZED_MAX;
-		}
-		x.rank = cand_rank(symtab, x.sized, x.name,
-				   GELF_ST_BIND(sym.st_info));
-		err = cands__push(c, &x);
-		if (err == -E2BIG)
-			e->dropped++;
-		else if (err)
-			return err;
 	}
-	return 0;
+	buf = malloc(ELFSYM_STR_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	per = ELFSYM_SYM_CHUNK / entsize;
+	for (i = 0; i < n && !err; i += take) {
+		take = n - i < per ? n - i : per;
+		if (src__read(src, sh.sh_offset + i * entsize, buf,
+			      take * entsize) != 0)
+			break;
+		for (j = 0; j < take; j++) {
+			raw_sym(buf + j * entsize, is64, msb, &r);
+			type = GELF_ST_TYPE(r.info);
+			if (type != STT_FUNC && type != STT_GNU_IFUNC)
+				continue;
+			if (r.shndx == SHN_UNDEF || r.value == 0)
+				continue;
+			if (r.name == 0 || r.name >= strsh.sh_size)
+				continue;
+			sized = r.size != 0;
+			if (sized) {
+				if (r.size > UINT32_MAX ||
+				    r.value + r.size < r.value)
+					continue;
+				size = r.size;
+			} else {
+				end = section_end(elf, shnum, r.value, r.shndx);
+				size = end - r.value;
+				if (size > ELFSYM_UNSIZED_MAX)
+					size = ELFSYM_UNSIZED_MAX;
+				if (UINT64_MAX - r.value < size)
+					size = UINT64_MAX - r.value;
+			}
+			x.addr = r.value;
+			x.size = (uint32_t)size;
+			x.name = (uint32_t)(strsh.sh_offset + r.name);
+			x.len = 0;
+			x.rank = cand_rank(symtab, sized, GELF_ST_BIND(r.info));
+			err = cands__push(c, &x);
+			if (err == -E2BIG) {
+				e->dropped++;
+				err = 0;
+			}
+		}
+	}
+	if (!err) {
+		kept = elfsym__scan_names(e, src, c->v + first, c->n - first,
+					  strsh.sh_offset, strsh.sh_size, buf);
+		if (kept < 0)
+			err = (int)kept;
+		else
+			c->n = first + (size_t)kept;
+	}
+	free(buf);
+	return err;
 }
 
+/* By address, then rank, then the shorter name; the file offset of the
+ * name last, so equal candidates sort the same on every load. */
 static int cand_cmp(const void *pa, const void *pb)
 {
 	const struct elfsym_cand *a = pa, *b = pb;
-	size_t la, lb;
 
 	if (a->addr != b->addr)
 		return a->addr < b->addr ? -1 : 1;
 	if (a->rank != b->rank)
 		return a->rank < b->rank ? -1 : 1;
-	la = strlen(a->name);
-	lb = strlen(b->name);
-	if (la != lb)
-		return la < lb ? -1 : 1;
-	return strcmp(a->name, b->name);
+	if (a->len != b->len)
+		return a->len < b->len ? -1 : 1;
+	if (a->name != b->name)
+		return a->name < b->name ? -1 : 1;
+	return 0;
 }
 
-/* One symbol per address (the best-ranked name), names into one pool. */
-static int elfsym__build(struct elfsym *e, struct elfsym_cands *c)
+/*
+ * The names stay in the file: the table keeps a descriptor of its own.
+ * False when it cannot (an in-memory image, the descriptor limit), and
+ * the names are copied instead.
+ */
+static bool elfsym__keep_fd(struct elfsym *e, const struct elfsym_src *src)
+{
+	struct stat st;
+	int fd;
+
+	if (src->mem)
+		return false;
+	fd = fcntl(src->fd, F_DUPFD_CLOEXEC, 0);
+	if (fd < 0) {
+		e->names_fallback = true;
+		return false;
+	}
+	if (fstat(fd, &st) != 0) {
+		close(fd);
+		e->names_fallback = true;
+		return false;
+	}
+	e->fd = fd;
+	e->file_size = (uint64_t)st.st_size;
+	e->file_mtime = st.st_mtim;
+	return true;
+}
+
+/* One symbol per address (the best-ranked name); the names stay in the
+ * file, or are copied into one pool when the file cannot be kept open. */
+static int elfsym__build(struct elfsym *e, const struct elfsym_src *src,
+			 struct elfsym_cands *c)
 {
 	size_t i, j, k, n = 0, pool = 0, len;
 	struct elfsym_cand *y;
-	uint64_t end;
-	bool sized;
+	uint64_t end, yend;
+	bool sized, ysized, in_file;
 
 	if (!c->n)
 		return 0;
@@ -401,51 +565,73 @@ static int elfsym__build(struct elfsym *e, struct elfsym_cands *c)
 		end = 0;
 		for (j = i; j < c->n && c->v[j].addr == c->v[i].addr; j++) {
 			y = &c->v[j];
-			if (y->sized && (!sized || y->end > end)) {
+			ysized = !(y->rank & CAND_UNSIZED);
+			yend = y->addr + y->size;
+			if (ysized && (!sized || yend > end)) {
 				sized = true;
-				end = y->end;
-			} else if (!y->sized && !sized && y->end > end) {
-				end = y->end;
+				end = yend;
+			} else if (!ysized && !sized && yend > end) {
+				end = yend;
 			}
 		}
 		c->v[n] = c->v[i];
-		c->v[n].end = end;
-		c->v[n].sized = sized;
+		c->v[n].size = (uint32_t)(end - c->v[i].addr);
+		c->v[n].rank = (uint16_t)((c->v[i].rank & ~CAND_UNSIZED) |
+					  (sized ? 0 : CAND_UNSIZED));
 		n++;
 	}
 	c->n = n;
+	/* Give back what the merge freed before the table is made. */
+	y = realloc(c->v, n * sizeof(*c->v));
+	if (y) {
+		c->v = y;
+		c->cap = n;
+	}
 	e->syms = malloc(n * sizeof(*e->syms));
 	e->addrs = malloc(n * sizeof(*e->addrs));
 	e->top = malloc((n / ELFSYM_BLOCK + 1) * sizeof(*e->top));
 	if (!e->syms || !e->addrs || !e->top)
 		return -ENOMEM;
-	for (i = 0; i < n; i++)
-		pool += strlen(c->v[i].name) + 1;
-	if (pool > UINT32_MAX)
-		pool = UINT32_MAX;
-	e->names = malloc(pool);
-	if (!e->names)
-		return -ENOMEM;
+	in_file = elfsym__keep_fd(e, src);
+	if (!in_file) {
+		for (i = 0; i < n; i++)
+			pool += c->v[i].len + 1u;
+		if (pool > UINT32_MAX)
+			pool = UINT32_MAX;
+		e->names = malloc(pool ? pool : 1);
+		if (!e->names)
+			return -ENOMEM;
+	}
 	for (i = 0, k = 0; i < n; i++) {
 		struct elfsym_cand *x = &c->v[i];
 
-		len = strlen(x->name) + 1;
-		if (len > pool - e->names_len) {
-			e->dropped += n - i;
-			break;
-		}
-		end = x->end;
-		if (!x->sized && i + 1 < n && c->v[i + 1].addr < end)
+		len = x->len + 1u;
+		end = x->addr + x->size;
+		if ((x->rank & CAND_UNSIZED) && i + 1 < n &&
+		    c->v[i + 1].addr < end)
 			end = c->v[i + 1].addr;
-		if (end - x->addr > UINT32_MAX)
-			end = x->addr + UINT32_MAX;
+		if (in_file) {
+			e->syms[k].name = x->name;
+		} else {
+			if (len > pool - e->names_len) {
+				e->dropped += n - i;
+				break;
+			}
+			/* Read again: checked once, but a file may change. */
+			if (src__read(src, x->name, e->names + e->names_len,
+				      len) != 0 ||
+			    e->names[e->names_len + len - 1] != '\0' ||
+			    memchr(e->names + e->names_len, '\0', len - 1)) {
+				e->dropped++;
+				continue;
+			}
+			e->syms[k].name = (uint32_t)e->names_len;
+			e->names_len += len;
+		}
 		e->addrs[k] = x->addr;
 		if (k % ELFSYM_BLOCK == 0)
 			e->top[k / ELFSYM_BLOCK] = x->addr;
 		e->syms[k].size = (uint32_t)(end - x->addr);
-		e->syms[k].name = (uint32_t)e->names_len;
-		memcpy(e->names + e->names_len, x->name, len);
-		e->names_len += len;
 		k++;
 	}
 	e->nsyms = k;
@@ -523,8 +709,11 @@ static void elfsym__note_section(struct elfsym *e, Elf_Scn *scn,
 }
 
 static int elfsym__read_sections(struct elfsym *e, Elf *elf,
-				 const GElf_Ehdr *eh, uint64_t size)
+				 const GElf_Ehdr *eh,
+				 const struct elfsym_src *src)
 {
+	bool is64 = eh->e_ident[EI_CLASS] == ELFCLASS64;
+	uint64_t size = src->size;
 	size_t shnum, shstrndx, i, entsize, from_symtab = 0;
 	struct elfsym_cands c = { 0 };
 	Elf_Scn *symtab = NULL, *dynsym = NULL, *scn;
@@ -561,13 +750,15 @@ static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 	}
 	e->debug.has_dwarf = e->debug.has_dwarf && has_line;
 	if (symtab) {
-		err = elfsym__read_symtab(e, &c, elf, symtab, shnum, size);
+		err = elfsym__read_symtab(e, &c, src, elf, symtab, shnum, is64,
+					  msb);
 		from_symtab = c.n;
 	}
 	if (!err && dynsym)
-		err = elfsym__read_symtab(e, &c, elf, dynsym, shnum, size);
+		err = elfsym__read_symtab(e, &c, src, elf, dynsym, shnum, is64,
+					  msb);
 	if (!err)
-		err = elfsym__build(e, &c);
+		err = elfsym__build(e, src, &c);
 	e->debug.has_symtab = from_symtab > 0;
 	free(c.v);
 	return err;
@@ -592,8 +783,9 @@ static struct elfsym *elfsym__load(const struct elfsym_src *src, Elf *elf)
 		err = -ENOMEM;
 		goto err_out;
 	}
+	e->fd = -1;
 	elfsym__read_phdrs(e, elf, &eh, src->size);
-	err = elfsym__read_sections(e, elf, &eh, src->size);
+	err = elfsym__read_sections(e, elf, &eh, src);
 	if (err)
 		goto err_free;
 	return e;
@@ -745,17 +937,115 @@ int64_t elfsym__lookup_index(const struct elfsym *e, uint64_t vaddr,
 	return -1;
 }
 
-const char *elfsym__name(const struct elfsym *e, size_t index)
+/* Whether the file still is the one the table was made from. */
+static bool elfsym__file_unchanged(const struct elfsym *e)
 {
-	return index < e->nsyms ? e->names + e->syms[index].name : NULL;
+	struct stat st;
+
+	return fstat(e->fd, &st) == 0 && (uint64_t)st.st_size == e->file_size &&
+	       st.st_mtim.tv_sec == e->file_mtime.tv_sec &&
+	       st.st_mtim.tv_nsec == e->file_mtime.tv_nsec;
 }
 
-const char *elfsym__lookup(const struct elfsym *e, uint64_t vaddr,
+ssize_t elfsym__name_copy(struct elfsym *e, size_t index, char *buf, size_t cap)
+{
+	uint64_t off, want;
+	const char *nul;
+	ssize_t n, got;
+
+	if (!e || index >= e->nsyms || cap < 2)
+		return -ERANGE;
+	if (e->fd < 0) {
+		const char *name = e->names + e->syms[index].name;
+		size_t len = strlen(name);
+
+		if (len >= cap)
+			return -ERANGE;
+		memcpy(buf, name, len + 1);
+		return (ssize_t)len;
+	}
+	off = e->syms[index].name;
+	if (cap > ELFSYM_MAX_NAME)
+		cap = ELFSYM_MAX_NAME;
+	if (!elfsym__file_unchanged(e)) {
+		e->name_errors++;
+		return -ESTALE;
+	}
+	if (off >= e->file_size) {
+		e->name_errors++;
+		return -ENOEXEC;
+	}
+	want = e->file_size - off < cap ? e->file_size - off : cap;
+	/* Most names are short: a first small read, the rest if needed. */
+	got = 0;
+	n = pread(e->fd, buf,
+		  want < ELFSYM_NAME_FIRST_READ ? want : ELFSYM_NAME_FIRST_READ,
+		  (off_t)off);
+	if (n > 0) {
+		got = n;
+		nul = memchr(buf, '\0', (size_t)got);
+		if (!nul && (uint64_t)got < want) {
+			n = pread(e->fd, buf + got, want - (uint64_t)got,
+				  (off_t)(off + (uint64_t)got));
+			if (n > 0)
+				got += n;
+		}
+	}
+	nul = got > 0 ? memchr(buf, '\0', (size_t)got) : NULL;
+	if (!nul || nul == buf) {
+		e->name_errors++;
+		return n < 0 ? -errno : -ENOEXEC;
+	}
+	return nul - buf;
+}
+
+const char *elfsym__name(struct elfsym *e, size_t index)
+{
+	char buf[ELFSYM_MAX_NAME];
+	ssize_t len;
+
+	if (!e || index >= e->nsyms)
+		return NULL;
+	if (e->fd < 0)
+		return e->names + e->syms[index].name;
+	if (!e->named) {
+		e->named = calloc(e->nsyms, sizeof(*e->named));
+		if (!e->named)
+			return NULL;
+		e->named_bytes = e->nsyms * sizeof(*e->named);
+	}
+	if (e->named[index])
+		return e->named[index];
+	len = elfsym__name_copy(e, index, buf, sizeof(buf));
+	if (len <= 0)
+		return NULL;
+	e->named[index] = strdup(buf);
+	if (e->named[index])
+		e->named_bytes += (size_t)len + 1;
+	return e->named[index];
+}
+
+const char *elfsym__lookup(struct elfsym *e, uint64_t vaddr,
 			   uint64_t *ret_offset)
 {
 	int64_t k = elfsym__lookup_index(e, vaddr, ret_offset);
 
-	return k < 0 ? NULL : e->names + e->syms[k].name;
+	return k < 0 ? NULL : elfsym__name(e, (size_t)k);
+}
+
+bool elfsym__names_in_file(const struct elfsym *e)
+{
+	return e && e->fd >= 0;
+}
+
+bool elfsym__names_fallback(const struct elfsym *e)
+{
+	return e && e->names_fallback;
+}
+
+size_t elfsym__name_errors(const struct elfsym *e)
+{
+	return e ? e->name_errors : 0;
 }
 
 size_t elfsym__build_id(const struct elfsym *e, uint8_t *buf, size_t cap)
@@ -825,16 +1115,24 @@ size_t elfsym__memory(const struct elfsym *e)
 	if (!e)
 		return 0;
 	return sizeof(*e) + e->nsyms * (sizeof(*e->syms) + sizeof(*e->addrs)) +
-	       (e->nsyms / ELFSYM_BLOCK + 1) * sizeof(*e->top) + e->names_len;
+	       (e->nsyms / ELFSYM_BLOCK + 1) * sizeof(*e->top) + e->names_len +
+	       e->named_bytes;
 }
 
 void elfsym__free(struct elfsym *e)
 {
+	size_t i;
+
 	if (!e)
 		return;
 	free(e->syms);
 	free(e->addrs);
 	free(e->top);
 	free(e->names);
+	for (i = 0; e->named && i < e->nsyms; i++)
+		free(e->named[i]);
+	free(e->named);
+	if (e->fd >= 0)
+		close(e->fd);
 	free(e);
 }

@@ -4,19 +4,31 @@
  * file offset into the ELF virtual address symbols are expressed in (the
  * same for PIE and non-PIE), plus the GNU build-id.
  *
+ * The names of a file's symbols are not held: the table keeps its own
+ * descriptor of the file (O_CLOEXEC) and reads a name with pread() when a
+ * lookup asks for it, about 16 bytes a symbol in memory. Tables of an
+ * in-memory image ([vdso], MiniDebugInfo), and of a file whose descriptor
+ * could not be kept (EMFILE), copy their names instead.
+ *
  * Hostile input: a container can hand tgprof any file. Every offset, size
  * and string index is checked against the file; a corrupt table is skipped
- * with an error, never read out of bounds. */
+ * with an error, never read out of bounds. The file is never mapped (a
+ * truncated mapping raises SIGBUS): a name read back from a file that has
+ * changed, shrunk, or holds no NUL where it should is a counted error, and
+ * the symbol has no name. */
 #ifndef TGPROF_RECEIVER_ELFSYM_H
 #define TGPROF_RECEIVER_ELFSYM_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define ELFSYM_MAX_BUILD_ID 64
 #define ELFSYM_MAX_SYMBOLS (8u << 20) /* more are ignored and counted */
 #define ELFSYM_MAX_DEBUGLINK 256 /* longer .gnu_debuglink names: ignored */
+/* Longest symbol name read, with its NUL; longer names are left out. */
+#define ELFSYM_MAX_NAME 8192
 
 struct elfsym;
 
@@ -33,7 +45,8 @@ struct elfsym_debug {
 };
 
 /*
- * Loads the symbols of the ELF file open at @fd (not closed, not kept).
+ * Loads the symbols of the ELF file open at @fd (not closed; the table
+ * keeps a duplicate of it to read names from, closed by elfsym__free()).
  * Returns the table (caller frees with elfsym__free()) or NULL with errno:
  * ENOEXEC not an ELF file / corrupt headers, ENOMEM, or the read error.
  * A file with no symbol table at all still loads (lookups fail) so its
@@ -53,11 +66,14 @@ int elfsym__offset_to_vaddr(const struct elfsym *e, uint64_t file_offset,
 			    uint64_t *ret_vaddr);
 
 /*
- * The function containing ELF virtual address @vaddr: its name (borrowed
- * from @e) and *ret_offset = vaddr - symbol start. NULL when no symbol
- * covers @vaddr.
+ * The function containing ELF virtual address @vaddr: its name and
+ * *ret_offset = vaddr - symbol start. NULL when no symbol covers @vaddr or
+ * its name cannot be read. The name is borrowed from @e. When the names
+ * are in the file, @e keeps the names these two functions read (an array
+ * of a pointer per symbol made on first use): callers that look up many
+ * names of a large file, as the symbolizer, use elfsym__name_copy().
  */
-const char *elfsym__lookup(const struct elfsym *e, uint64_t vaddr,
+const char *elfsym__lookup(struct elfsym *e, uint64_t vaddr,
 			   uint64_t *ret_offset);
 
 /*
@@ -67,8 +83,30 @@ const char *elfsym__lookup(const struct elfsym *e, uint64_t vaddr,
 int64_t elfsym__lookup_index(const struct elfsym *e, uint64_t vaddr,
 			     uint64_t *ret_offset);
 
-/* The name of symbol @index (borrowed), NULL when out of range. */
-const char *elfsym__name(const struct elfsym *e, size_t index);
+/* The name of symbol @index (borrowed as elfsym__lookup()'s), NULL when
+ * out of range or unreadable. */
+const char *elfsym__name(struct elfsym *e, size_t index);
+
+/*
+ * Copies the name of symbol @index into @buf (@cap bytes, NUL-terminated;
+ * at most ELFSYM_MAX_NAME are used) without keeping anything in @e.
+ * Returns its length, or -ERANGE (index, or a name longer than @cap),
+ * -ESTALE (the file changed since the load), -ENOEXEC (no NUL where the
+ * name should end: truncated or rewritten) or the read's -errno; the last
+ * three are counted in elfsym__name_errors().
+ */
+ssize_t elfsym__name_copy(struct elfsym *e, size_t index, char *buf,
+			  size_t cap);
+
+/* True when @e reads its names from the file (holds a descriptor). */
+bool elfsym__names_in_file(const struct elfsym *e);
+
+/* True when @e wanted to keep its file open but could not (EMFILE...)
+ * and copied its names instead. */
+bool elfsym__names_fallback(const struct elfsym *e);
+
+/* Names that could not be read back from the file. */
+size_t elfsym__name_errors(const struct elfsym *e);
 
 /* Copies the GNU build-id into @buf; returns its length (0: none). */
 size_t elfsym__build_id(const struct elfsym *e, uint8_t *buf, size_t cap);

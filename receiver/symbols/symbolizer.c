@@ -49,6 +49,22 @@
  * glibc keeps what they freed otherwise. */
 #define SYMBOLIZER_TRIM_BYTES (4u << 20)
 
+/* A symbol's names held by the cache at most: this share of the budget
+ * per file. A file whose working set is larger gets its cache emptied at
+ * the start of an epoch; meanwhile its names live until the epoch ends. */
+#define SYMBOLIZER_NAMES_SHARE 8
+
+/* The names of one symbol of a file's tables, read from the file when a
+ * lookup first needed them: the system name and the name shown for it
+ * (demangled, or the system name itself). Keyed by (table, index). */
+struct symshown {
+	struct htab_node node;
+	struct symshown *next_spill; /* in symbolizer->spill */
+	uint64_t key; /* index << 2 | table */
+	const char *shown;
+	char sys[]; /* then the demangled text, when there is one */
+};
+
 /* A demangled name, keyed by the address of the system name it shows. */
 struct symname {
 	struct htab_node node;
@@ -76,10 +92,14 @@ struct symdata {
 	 * count (libdw's own structures): measured, so the budget holds
 	 * what the process really keeps. */
 	size_t dw_heap_extra;
-	struct htab names; /* struct symname by system name address */
-	/* Per symbol of dbg, es, mini: the name shown, once demangled; a
-	 * table's array exists once one of its names needed demangling. */
-	const char **shown[3];
+	/* struct symname by DWARF name address (DWARF keeps its names) */
+	struct htab names;
+	/* struct symshown by (table, index): the names of dbg, es, mini that
+	 * lookups used; at most max_bytes / SYMBOLIZER_NAMES_SHARE bytes. */
+	struct htab shown;
+	size_t shown_bytes;
+	uint64_t shown_epoch; /* last epoch a name of ->shown was handed out */
+	bool shown_full; /* empty ->shown once its names are no longer out */
 	size_t bytes; /* all of the above, in the cache budget */
 };
 
@@ -120,6 +140,11 @@ struct symbolizer {
 	const char *debug_dirs[DEBUGINFO_MAX_DIRS];
 	size_t ndebug_dirs;
 	uint64_t epoch;
+	/* Names handed out this epoch that a full cache could not keep:
+	 * freed by symbolizer__next_epoch(). */
+	struct symshown *spill;
+	size_t spill_bytes; /* at most max_bytes / SYMBOLIZER_NAMES_SHARE */
+	char namebuf[ELFSYM_MAX_NAME]; /* a name read from a file */
 	size_t evicted_since_trim; /* bytes; see SYMBOLIZER_TRIM_BYTES */
 	struct ratelimit warn;
 	struct symbolizer_stats st;
@@ -170,9 +195,9 @@ static void symdata__free(struct symdata *d)
 	htab_for_each_safe(&d->names, pos, tmp, bkt)
 		free(container_of(pos, struct symname, node));
 	htab__free(&d->names);
-	free(d->shown[0]);
-	free(d->shown[1]);
-	free(d->shown[2]);
+	htab_for_each_safe(&d->shown, pos, tmp, bkt)
+		free(container_of(pos, struct symshown, node));
+	htab__free(&d->shown);
 	dwarf__free(d->dw);
 	elfsym__free(d->mini);
 	elfsym__free(d->dbg);
@@ -222,6 +247,17 @@ static void symbolizer__trim(struct symbolizer *sy, size_t limit)
 		sy->st.heap_trims++;
 		malloc_trim(0);
 	}
+}
+
+static void symbolizer__free_spill(struct symbolizer *sy)
+{
+	struct symshown *n;
+
+	while ((n = sy->spill)) {
+		sy->spill = n->next_spill;
+		free(n);
+	}
+	sy->spill_bytes = 0;
 }
 
 /* Splits the colon-separated @dirs into sy->debug_dirs. */
@@ -328,6 +364,7 @@ void symbolizer__free(struct symbolizer *sy)
 	}
 	htab__free(&sy->files);
 	htab__free(&sy->datas);
+	symbolizer__free_spill(sy);
 	elfsym__free(sy->vdso);
 	perfmap_cache__free(sy->jit);
 	kallsyms__free(sy->ks);
@@ -688,6 +725,14 @@ static struct symdata *symbolizer__read_data(struct symbolizer *sy, int fd,
 		symbolizer__open_dwarf(sy, d, fd);
 	if (d->dw)
 		sy->st.dwarf_files++;
+	if (elfsym__names_fallback(d->es) || elfsym__names_fallback(d->dbg)) {
+		/* Out of descriptors: the names cost memory, as they did
+		 * before they stayed in the file. */
+		sy->st.sym_names_copied++;
+		tg_debug(&sy->log,
+			 "%s: symbol names copied (file not kept open)",
+			 q->path ? q->path : "(deleted)");
+	}
 	d->dw_bytes = dwarf__memory(d->dw);
 	d->bytes = symdata__memory(d);
 	*ret_err = 0;
@@ -918,9 +963,8 @@ static struct elfsym *symdata__table(const struct symdata *d, int t)
 
 /* The function symbol at @vaddr from the best table that has one: its
  * table (0 debug file, 1 the file, 2 MiniDebugInfo) and index. */
-static const char *symdata__lookup(const struct symdata *d, uint64_t vaddr,
-				   uint64_t *ret_off, int *ret_t,
-				   int64_t *ret_i)
+static bool symdata__lookup(const struct symdata *d, uint64_t vaddr,
+			    uint64_t *ret_off, int *ret_t, int64_t *ret_i)
 {
 	struct elfsym *es;
 	int64_t i;
@@ -934,34 +978,110 @@ static const char *symdata__lookup(const struct symdata *d, uint64_t vaddr,
 		if (i >= 0) {
 			*ret_t = t;
 			*ret_i = i;
-			return elfsym__name(es, (size_t)i);
+			return true;
 		}
 	}
-	return NULL;
+	return false;
 }
 
-/* symbolizer__shown() for symbol @i of table @t, remembered beside the
- * table so a hot symbol costs one load. */
+static void symdata__clear_shown(struct symbolizer *sy, struct symdata *d)
+{
+	struct htab_node *pos, *tmp;
+	size_t bkt;
+
+	htab_for_each_safe(&d->shown, pos, tmp, bkt) {
+		htab__remove(&d->shown, pos);
+		free(container_of(pos, struct symshown, node));
+	}
+	d->bytes -= d->shown_bytes;
+	sy->st.cache_bytes -= d->shown_bytes;
+	d->shown_bytes = 0;
+	d->shown_full = false;
+	sy->st.sym_name_resets++;
+}
+
+/*
+ * The names of symbol @i of table @t: the name shown (returned) and the
+ * system name (*ret_sys), read from the file on first use and kept in
+ * d->shown, charged to the budget. NULL when the name cannot be read
+ * back (the file changed or was cut short: counted).
+ */
 static const char *symbolizer__shown_sym(struct symbolizer *sy,
 					 struct symdata *d, int t, int64_t i,
-					 const char *sys)
+					 const char **ret_sys)
 {
-	size_t n, bytes;
+	uint64_t key = (uint64_t)i << 2 | (uint64_t)t;
+	uint64_t hash = hash_u64(key);
+	struct htab_node *pos;
+	struct symshown *n;
+	char *text = NULL;
+	size_t len, tlen = 0, bytes;
+	ssize_t got;
 
-	if (sys[0] != '_' || (sys[1] != 'Z' && sys[1] != 'R'))
-		return sys;
-	if (!d->shown[t]) {
-		n = elfsym__count(symdata__table(d, t));
-		d->shown[t] = calloc(n, sizeof(*d->shown[t]));
-		if (!d->shown[t])
-			return symbolizer__shown(sy, d, sys);
-		bytes = n * sizeof(*d->shown[t]);
-		d->bytes += bytes;
-		sy->st.cache_bytes += bytes;
+	/* Full in an earlier epoch: none of its names is out any more, and
+	 * the names this epoch uses get their turn. */
+	if (d->shown_full && d->shown_epoch != sy->epoch)
+		symdata__clear_shown(sy, d);
+	d->shown_epoch = sy->epoch;
+	htab_for_each(&d->shown, pos, hash) {
+		n = container_of(pos, struct symshown, node);
+		if (n->key == key) {
+			*ret_sys = n->sys;
+			return n->shown;
+		}
 	}
-	if (!d->shown[t][i])
-		d->shown[t][i] = symbolizer__shown(sy, d, sys);
-	return d->shown[t][i];
+	got = elfsym__name_copy(symdata__table(d, t), (size_t)i, sy->namebuf,
+				sizeof(sy->namebuf));
+	if (got <= 0) {
+		sy->st.sym_name_errors++;
+		return NULL;
+	}
+	sy->st.sym_names_read++;
+	len = (size_t)got + 1;
+	if (sy->namebuf[0] == '_' &&
+	    (sy->namebuf[1] == 'Z' || sy->namebuf[1] == 'R')) {
+		text = demangle__name(sy->namebuf);
+		tlen = text ? strlen(text) + 1 : 0;
+	}
+	n = malloc(sizeof(*n) + len + tlen);
+	if (!n) {
+		free(text);
+		return NULL;
+	}
+	n->key = key;
+	n->next_spill = NULL;
+	memcpy(n->sys, sy->namebuf, len);
+	n->shown = n->sys;
+	if (text) {
+		memcpy(n->sys + len, text, tlen);
+		n->shown = n->sys + len;
+		sy->st.demangled++;
+	}
+	free(text);
+	*ret_sys = n->sys;
+	bytes = sizeof(*n) + len + tlen + sizeof(void *);
+	if (d->shown_bytes + bytes > sy->max_bytes / SYMBOLIZER_NAMES_SHARE ||
+	    d->shown.count >= SYMBOLIZER_MAX_NAMES_PER_FILE ||
+	    htab__insert(&d->shown, &n->node, hash) != 0) {
+		/* Handed out for this epoch only, within a bound of its own:
+		 * past it the frame goes unnamed. */
+		d->shown_full = true;
+		if (sy->spill_bytes + bytes >
+		    sy->max_bytes / SYMBOLIZER_NAMES_SHARE) {
+			free(n);
+			sy->st.sym_names_dropped++;
+			return NULL;
+		}
+		sy->spill_bytes += bytes;
+		n->next_spill = sy->spill;
+		sy->spill = n;
+		sy->st.demangle_uncached++;
+		return n->shown;
+	}
+	d->shown_bytes += bytes;
+	d->bytes += bytes;
+	sy->st.cache_bytes += bytes;
+	return n->shown;
 }
 
 /*
@@ -1068,7 +1188,7 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 	struct elfsym *es = NULL;
 	struct symfile *f;
 	uint64_t off, vaddr, sym_off = 0;
-	const char *name = NULL;
+	const char *name = NULL, *sys = NULL;
 	int64_t sym_i = 0;
 	bool have_vaddr;
 	int sym_t = 0;
@@ -1134,14 +1254,16 @@ size_t symbolizer__user(struct symbolizer *sy, uint32_t tgid, uint32_t tid,
 	if (return_address && off)
 		off--;
 	have_vaddr = es && elfsym__offset_to_vaddr(es, off, &vaddr) == 0;
-	if (have_vaddr)
-		name = d ? symdata__lookup(d, vaddr, &sym_off, &sym_t, &sym_i) :
-			   elfsym__lookup(es, vaddr, &sym_off);
+	if (have_vaddr && d) {
+		if (symdata__lookup(d, vaddr, &sym_off, &sym_t, &sym_i))
+			name = symbolizer__shown_sym(sy, d, sym_t, sym_i, &sys);
+	} else if (have_vaddr) {
+		/* The [vdso]: an in-memory image, its names in memory. */
+		name = sys = elfsym__lookup(es, vaddr, &sym_off);
+	}
 	if (name) {
-		out->system_name = name;
-		out->name =
-			d ? symbolizer__shown_sym(sy, d, sym_t, sym_i, name) :
-			    name;
+		out->system_name = sys;
+		out->name = name;
 		out->sym_offset = sym_off + (out->file_offset - off);
 	}
 	if (have_vaddr && d && d->dw) {
@@ -1169,6 +1291,7 @@ void symbolizer__forget_process(struct symbolizer *sy, uint32_t tgid)
 void symbolizer__next_epoch(struct symbolizer *sy)
 {
 	sy->epoch++;
+	symbolizer__free_spill(sy);
 	if (sy->jit)
 		perfmap_cache__next_epoch(sy->jit);
 	/* A sample may have pushed the cache past its bound; catch up. */

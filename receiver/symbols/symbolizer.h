@@ -112,7 +112,21 @@ struct symbolizer_stats {
 	uint64_t dwarf_skipped; /* DWARF left out: over budget or unreadable */
 	uint64_t inlined_frames; /* frames emitted for inlined functions */
 	uint64_t demangled; /* distinct names demangled and cached */
-	uint64_t demangle_uncached; /* shown mangled: a file's name cache full */
+	/* Names handed out for one epoch only: a file's name cache full. */
+	uint64_t demangle_uncached;
+	/* Symbol names stay in their files: read back when a lookup first
+	 * needs one, and kept (counted in cache_bytes) while in use. */
+	uint64_t sym_names_read;
+	/* Names that could not be read back (the file changed, shrank or
+	 * was rewritten since its symbols were loaded): frames unnamed. */
+	uint64_t sym_name_errors;
+	uint64_t sym_name_resets; /* a file's full name cache emptied */
+	/* Frames left unnamed: the names of one epoch that no file's cache
+	 * could keep exceeded an eighth of the budget. */
+	uint64_t sym_names_dropped;
+	/* Symbol tables whose file could not be kept open (EMFILE): their
+	 * names copied into memory as a whole. */
+	uint64_t sym_names_copied;
 	/* Corrupt, truncated or too large files: one warning each. */
 	uint64_t bad_files;
 	uint64_t warnings_suppressed; /* by the warning rate limit */

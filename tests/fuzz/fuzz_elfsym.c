@@ -20,7 +20,7 @@
 #define FUZZ_TEXT_START 0x1000
 #define FUZZ_TEXT_END 0x1400
 
-static void exercise_table(const struct elfsym *e, size_t size)
+static void exercise_table(struct elfsym *e, size_t size)
 {
 	struct elfsym_debug di;
 	uint8_t id[ELFSYM_MAX_BUILD_ID];

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -341,17 +342,18 @@ static void probes_init(struct probe_set *p, const char *path)
  * A table loaded from a damaged copy may name things, but only with bytes
  * that are in the copy: anything else was read from outside it.
  */
-static void assert_only_names_from(const struct elfsym *e,
-				   const unsigned char *buf, size_t len,
-				   const struct probe_set *p)
+static void assert_only_names_from(struct elfsym *e, const unsigned char *buf,
+				   size_t len, const struct probe_set *p)
 {
-	const char *name, *last = NULL;
+	static char last[ELFSYM_MAX_NAME];
+	const char *name;
 	uint8_t id[ELFSYM_MAX_BUILD_ID];
 	uint64_t a, vaddr;
 	size_t i;
 
 	if (!e)
 		return;
+	last[0] = '\0';
 	cr_assert_leq(elfsym__build_id(e, id, sizeof(id)), sizeof(id));
 	for (i = 0; i < p->n + 2 * 0x3000 / 4; i++) {
 		if (i < p->n)
@@ -361,9 +363,10 @@ static void assert_only_names_from(const struct elfsym *e,
 		else
 			a = 0x401000 + (i - p->n - 0x3000 / 4) * 4;
 		name = elfsym__lookup(e, a, NULL);
-		if (!name || name == last)
+		/* Names of an fd table share one buffer: compare text. */
+		if (!name || strcmp(name, last) == 0)
 			continue;
-		last = name;
+		snprintf(last, sizeof(last), "%s", name);
 		cr_assert(memmem(buf, len, name, strlen(name) + 1),
 			  "name '%s' is not in the file", name);
 	}
@@ -708,4 +711,146 @@ Test(elfsym, garbage_after_the_elf_magic_is_refused_or_survived)
 		load_damaged(buf, len, &p, it % 20 == 0);
 		free(buf);
 	}
+}
+
+/* ---- names kept in the file ---- */
+
+/* The index of fixture function @want in @e, through its address. */
+static size_t index_of(struct elfsym *e, const char *path, const char *want)
+{
+	uint64_t vaddr = nm_addr(path, want, false), off;
+	int64_t i = elfsym__lookup_index(e, vaddr, &off);
+
+	cr_assert_geq(i, 0, "%s has a symbol", want);
+	cr_assert_eq(off, 0);
+	return (size_t)i;
+}
+
+Test(elfsym, names_are_read_from_the_file_not_held_in_memory)
+{
+	const char *path = FIXTURE("symbols_nopie");
+	struct elfsym *in_file, *in_mem;
+	char a[ELFSYM_MAX_NAME], b[ELFSYM_MAX_NAME];
+	size_t i, len, names = 0;
+	unsigned char *buf;
+	ssize_t na, nb;
+
+	in_file = load_path(path);
+	buf = slurp(path, &len);
+	in_mem = elfsym__load_mem(buf, len);
+	cr_assert(in_file && in_mem);
+	cr_assert(elfsym__names_in_file(in_file), "a file keeps its names");
+	cr_assert_not(elfsym__names_in_file(in_mem), "an image copies them");
+	cr_assert_not(elfsym__names_fallback(in_file));
+	cr_assert_eq(elfsym__count(in_file), elfsym__count(in_mem));
+	cr_assert_gt(elfsym__count(in_file), 4);
+	for (i = 0; i < elfsym__count(in_file); i++) {
+		na = elfsym__name_copy(in_file, i, a, sizeof(a));
+		nb = elfsym__name_copy(in_mem, i, b, sizeof(b));
+		cr_assert_gt(na, 0, "symbol %zu read back: %zd", i, na);
+		cr_assert_eq(na, nb);
+		cr_assert_str_eq(a, b);
+		names += (size_t)na + 1;
+	}
+	i = index_of(in_file, path, "symbols_beta");
+	cr_assert_eq(elfsym__name_copy(in_file, i, a, sizeof(a)), 12);
+	cr_assert_str_eq(a, "symbols_beta");
+	/* The same table but for the names: none of them is in memory. */
+	cr_assert_eq(elfsym__memory(in_file) + names, elfsym__memory(in_mem));
+	cr_assert_eq(elfsym__name_errors(in_file), 0);
+	elfsym__free(in_file);
+	elfsym__free(in_mem);
+	free(buf);
+}
+
+Test(elfsym, file_truncated_after_load_gives_counted_unnamed_symbols)
+{
+	const char *path = FIXTURE("symbols_nopie");
+	char name[ELFSYM_MAX_NAME];
+	unsigned char *buf;
+	struct elfsym *e;
+	size_t len, i, n;
+	ssize_t got;
+	int fd;
+
+	buf = slurp(path, &len);
+	fd = memfd_with(buf, len);
+	e = elfsym__load_fd(fd);
+	cr_assert(e, "load: %s", strerror(errno));
+	i = index_of(e, path, "symbols_alpha");
+	cr_assert_str_eq(elfsym__name(e, i), "symbols_alpha");
+	/* Cut before the string tables: every name is gone. */
+	cr_assert_eq(ftruncate(fd, 64), 0);
+	close(fd);
+	n = elfsym__count(e);
+	for (i = 0; i < n; i++) {
+		got = elfsym__name_copy(e, i, name, sizeof(name));
+		cr_assert_lt(got, 0, "symbol %zu has no name now", i);
+	}
+	cr_assert_eq(elfsym__name_errors(e), n, "each failure is counted");
+	/* Lookups go on: the names read before stay, the rest are NULL. */
+	i = index_of(e, path, "symbols_beta");
+	cr_assert_null(elfsym__name(e, i));
+	cr_assert_gt(elfsym__name_errors(e), n);
+	elfsym__free(e);
+	free(buf);
+}
+
+Test(elfsym, file_rewritten_in_place_after_load_is_not_trusted)
+{
+	const char *path = FIXTURE("symbols_nopie");
+	char name[ELFSYM_MAX_NAME];
+	struct timespec ts[2] = { { 0, 0 }, { 12345, 0 } };
+	unsigned char *buf;
+	struct elfsym *e;
+	size_t len, i;
+	int fd;
+
+	buf = slurp(path, &len);
+	fd = memfd_with(buf, len);
+	e = elfsym__load_fd(fd);
+	cr_assert(e);
+	i = index_of(e, path, "symbols_alpha");
+	/* Same size, another modification time: another file. */
+	ts[0].tv_nsec = UTIME_OMIT;
+	cr_assert_eq(futimens(fd, ts), 0);
+	cr_assert_eq(elfsym__name_copy(e, i, name, sizeof(name)), -ESTALE);
+	cr_assert_eq(elfsym__name_errors(e), 1);
+	close(fd);
+	elfsym__free(e);
+	free(buf);
+}
+
+Test(elfsym, out_of_descriptors_copies_the_names_and_says_so)
+{
+	const char *path = FIXTURE("symbols_nopie");
+	struct rlimit rl, low;
+	int fd, extra[64], nextra = 0, i, k;
+	struct elfsym *e;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)fd + 32;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	/* Take every descriptor left. */
+	while (nextra < 64 &&
+	       (extra[nextra] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		nextra++;
+	cr_assert_eq(errno, EMFILE, "descriptors exhausted");
+	e = elfsym__load_fd(fd);
+	for (i = 0; i < nextra; i++)
+		close(extra[i]);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert(e, "loads without a descriptor of its own: %s",
+		  strerror(errno));
+	cr_assert(elfsym__names_fallback(e), "the fallback is reported");
+	cr_assert_not(elfsym__names_in_file(e));
+	for (k = 0; k < 4; k++)
+		cr_assert_str_eq(
+			elfsym__name(e, index_of(e, path, fixture_funcs[k])),
+			fixture_funcs[k]);
+	elfsym__free(e);
+	close(fd);
 }

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "fakeproc.h"
@@ -278,6 +279,102 @@ Test(symbolizer, second_lookup_in_a_file_is_a_cache_hit)
 	cr_assert_eq(st.cache_files, 1);
 	cr_assert_eq(st.lookups, 3);
 	cr_assert_eq(st.resolved, 3);
+	symbolizer__free(sy);
+	self_maps_free(&sm);
+}
+
+Test(symbolizer, names_read_from_the_file_are_bounded_and_charged_to_budget)
+{
+	const size_t budget = 512u << 10;
+	struct symbolizer_opts opts = {
+		.sz = sizeof(opts),
+		.proc_root = "/proc",
+		.max_bytes = budget,
+	};
+	uint64_t addr = libc_getpid(), a, base, before;
+	struct symbolizer_stats st;
+	const struct mapping *m;
+	struct sym_frame fr, first;
+	struct symbolizer *sy;
+	struct self_maps sm;
+	size_t named = 0;
+
+	self_maps_read(&sm);
+	m = self_maps_find(&sm, addr);
+	cr_assert(m);
+	sy = symbolizer__new(&opts, NULL);
+	cr_assert(sy);
+	user_frame(sy, m, addr, false, &first);
+	cr_assert_str_eq(first.name, "getpid");
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.sym_names_read, 1, "the name was read from libc");
+	base = st.cache_bytes;
+	user_frame(sy, m, addr, false, &fr);
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.sym_names_read, 1, "and kept: not read again");
+	cr_assert_eq(fr.name, first.name);
+	/* Every function of libc in one epoch: more names than a file may
+	 * keep (an eighth of the budget); the rest live for the epoch. */
+	for (a = m->start; a < m->end; a += 16) {
+		user_frame(sy, m, a, false, &fr);
+		named += fr.name != NULL;
+	}
+	symbolizer__stats(sy, &st);
+	cr_assert_gt(named, 1000);
+	cr_assert_gt(st.sym_names_read, 1000);
+	cr_assert_gt(st.demangle_uncached, 0, "the cache filled");
+	cr_assert_gt(st.sym_names_dropped, 0, "and this epoch's share too");
+	cr_assert_gt(st.cache_bytes, base + budget / 16, "names are charged");
+	cr_assert_leq(st.cache_bytes, base + budget / 8, "within their share");
+	cr_assert_eq(st.sym_name_errors, 0);
+	cr_assert_str_eq(first.name, "getpid", "names live out the epoch");
+	/* A new epoch: nothing is out any more, the full cache starts over. */
+	before = st.cache_bytes;
+	symbolizer__next_epoch(sy);
+	user_frame(sy, m, addr, false, &fr);
+	cr_assert_str_eq(fr.name, "getpid");
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.sym_name_resets, 1);
+	cr_assert_lt(st.cache_bytes, before);
+	symbolizer__free(sy);
+	self_maps_free(&sm);
+}
+
+Test(symbolizer, out_of_descriptors_the_names_are_copied_and_counted)
+{
+	uint64_t addr = libc_getpid();
+	struct symbolizer_stats st;
+	const struct mapping *m;
+	struct rlimit rl, low;
+	struct symbolizer *sy;
+	struct self_maps sm;
+	struct sym_frame fr;
+	int extra[64], n = 0, i;
+
+	self_maps_read(&sm);
+	m = self_maps_find(&sm, addr);
+	cr_assert(m);
+	sy = new_symbolizer(0);
+	cr_assert_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	extra[n] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	cr_assert(extra[n] >= 0);
+	low = rl;
+	low.rlim_cur = (rlim_t)extra[n] + 32;
+	n++;
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &low), 0);
+	while (n < 64 &&
+	       (extra[n] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0)
+		n++;
+	cr_assert_eq(errno, EMFILE);
+	/* One descriptor left: the file opens, a second one is refused. */
+	close(extra[--n]);
+	user_frame(sy, m, addr, false, &fr);
+	for (i = 0; i < n; i++)
+		close(extra[i]);
+	cr_assert_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	cr_assert_str_eq(fr.name, "getpid", "named from copied names");
+	symbolizer__stats(sy, &st);
+	cr_assert_eq(st.sym_names_copied, 1);
 	symbolizer__free(sy);
 	self_maps_free(&sm);
 }
