@@ -319,3 +319,60 @@ Test(python, cpython_3_12_and_3_13_are_walked_where_installed, .timeout = 300)
 		run_and_check(argv, script, false, paths[i]);
 	}
 }
+
+/* An interpreter that execs itself is found twice, its file read once:
+ * the second detection takes _PyRuntime's place from the file cache. */
+Test(python, an_interpreter_file_is_read_once_for_every_process_of_it,
+     .timeout = 180)
+{
+	char buf[512];
+	const char *script;
+	struct py_tally t = { 0 };
+	struct receiver_sink sink = { .on_sample = tally_on_sample, .ctx = &t };
+	struct receiver_config cfg;
+	struct receiver_stats st;
+	struct receiver *r;
+	struct fixture f;
+
+	require_python();
+	script = fixture_path(SCRIPT, buf, sizeof(buf));
+	{
+		/* Half a second of CPU (sampled, so found) before the exec. */
+		char *argv[] = {
+			PYTHON,
+			"-c",
+			"import os, sys, time\n"
+			"while time.process_time() < 0.5:\n"
+			"    pass\n"
+			"os.execv(sys.executable, [sys.executable] + sys.argv[1:])\n",
+			(char *)script,
+			"2",
+			NULL
+		};
+
+		t.hot_line = hot_line(script);
+		fixture_spawn(&f, argv, 0);
+	}
+	t.tgid = (uint32_t)f.pid;
+	harness_config(&cfg, TEST_FREQ, (uint32_t)f.pid);
+	r = harness_receiver(&cfg, &sink);
+	fixture_go(&f);
+	cr_assert(harness_run_until(r, &f, fixture_exited, &f, RUN_TIMEOUT_MS),
+		  "python did not finish:\n%s", f.out);
+	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
+		  "python failed (status %d):\n%s", f.status, f.out);
+	receiver__stop(r);
+	receiver__stats(r, &st);
+	printf("exec'd interpreter: %llu detected, %llu files read, %llu cache hits, %llu samples with Python frames\n",
+	       (unsigned long long)st.python.detected,
+	       (unsigned long long)st.python.files_read,
+	       (unsigned long long)st.python.file_hits,
+	       (unsigned long long)t.python);
+	cr_assert_geq(st.python.detected, 2, "found before and after exec");
+	cr_assert_eq(st.python.files_read, 1, "%llu reads of one file",
+		     (unsigned long long)st.python.files_read);
+	cr_assert_geq(st.python.file_hits, 1);
+	cr_assert_gt(t.python, 0, "Python frames after the exec");
+	receiver__free(r);
+	fixture_cleanup(&f);
+}

@@ -43,6 +43,28 @@ struct python_proc {
 	struct python_layout layout;
 };
 
+/* What one interpreter file says, read once per file (dev, inode, size,
+ * mtime): a process's maps are read again after an exec, an unknown
+ * address or an idle drop, and a libpython with its debug information is
+ * tens of MB that libelf maps and walks. */
+#define PY_FILE_CACHE 32
+#define PY_MAX_LOADS 8
+
+struct py_file {
+	dev_t dev;
+	ino_t ino;
+	off_t size;
+	struct timespec mtime;
+	uint64_t used; /* python.file_tick at the last use; 0: empty */
+	int err; /* 0, or -ENOENT (not an interpreter), -ENOEXEC */
+	uint64_t runtime; /* ELF virtual addresses */
+	uint64_t version;
+	uint32_t nloads;
+	struct {
+		uint64_t off, filesz, vaddr;
+	} loads[PY_MAX_LOADS];
+};
+
 struct python {
 	struct python_opts o;
 	const struct tg_logger *log;
@@ -54,6 +76,8 @@ struct python {
 	uint32_t read_tid;
 	bool warned_full;
 	bool warned_unsupported;
+	struct py_file files[PY_FILE_CACHE];
+	uint64_t file_tick;
 };
 
 /* ---- interleaving --------------------------------------------------- */
@@ -124,12 +148,6 @@ static int py_read(struct python *py, uint32_t tid, uint64_t addr, void *buf,
 
 /* ---- the interpreter's symbols ------------------------------------------ */
 
-struct py_syms {
-	uint64_t runtime; /* ELF virtual addresses; 0: not found */
-	uint64_t version;
-	uint64_t bias; /* load bias of the mapping looked at */
-};
-
 /* Whether @path may hold an interpreter: python3.X or libpython3.X.so. */
 static bool py_candidate(const char *path)
 {
@@ -139,9 +157,9 @@ static bool py_candidate(const char *path)
 	return !strncmp(base, "python", 6) || !strncmp(base, "libpython", 9);
 }
 
-/* Finds _PyRuntime and Py_Version among @fd's dynamic symbols and the
- * load bias of mapping @m. 0, -ENOENT (not an interpreter) or -errno. */
-static int py_read_syms(int fd, const struct mapping *m, struct py_syms *ret)
+/* Finds _PyRuntime and Py_Version among @fd's dynamic symbols, and the
+ * PT_LOAD segments. 0, -ENOENT (not an interpreter) or -ENOEXEC. */
+static int py_read_file(int fd, struct py_file *ret)
 {
 	Elf_Scn *scn = NULL;
 	size_t i, nphdr, n;
@@ -150,11 +168,9 @@ static int py_read_syms(int fd, const struct mapping *m, struct py_syms *ret)
 	GElf_Sym sym;
 	Elf_Data *data;
 	const char *name;
-	bool biased = false;
 	int err = -ENOENT;
 	Elf *e;
 
-	memset(ret, 0, sizeof(*ret));
 	elf_version(EV_CURRENT);
 	e = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (!e)
@@ -163,18 +179,14 @@ static int py_read_syms(int fd, const struct mapping *m, struct py_syms *ret)
 		err = -ENOEXEC;
 		goto out;
 	}
-	for (i = 0; i < nphdr; i++) {
+	for (i = 0; i < nphdr && ret->nloads < PY_MAX_LOADS; i++) {
 		if (!gelf_getphdr(e, (int)i, &ph) || ph.p_type != PT_LOAD)
 			continue;
-		if (m->offset < ph.p_offset ||
-		    m->offset - ph.p_offset >= ph.p_filesz)
-			continue;
-		ret->bias = m->start - (ph.p_vaddr + (m->offset - ph.p_offset));
-		biased = true;
-		break;
+		ret->loads[ret->nloads].off = ph.p_offset;
+		ret->loads[ret->nloads].filesz = ph.p_filesz;
+		ret->loads[ret->nloads].vaddr = ph.p_vaddr;
+		ret->nloads++;
 	}
-	if (!biased)
-		goto out;
 	while ((scn = elf_nextscn(e, scn))) {
 		if (!gelf_getshdr(scn, &sh) || sh.sh_type != SHT_DYNSYM ||
 		    !sh.sh_entsize)
@@ -199,11 +211,66 @@ static int py_read_syms(int fd, const struct mapping *m, struct py_syms *ret)
 		}
 		break;
 	}
-	if (ret->runtime && ret->version)
+	if (ret->runtime && ret->version && ret->nloads)
 		err = 0;
 out:
 	elf_end(e);
 	return err;
+}
+
+/* The load bias of mapping @m of file @f; -ENOENT when no segment holds
+ * its offset. */
+static int py_file_bias(const struct py_file *f, const struct mapping *m,
+			uint64_t *ret)
+{
+	uint32_t i;
+
+	for (i = 0; i < f->nloads; i++) {
+		if (m->offset < f->loads[i].off ||
+		    m->offset - f->loads[i].off >= f->loads[i].filesz)
+			continue;
+		*ret = m->start -
+		       (f->loads[i].vaddr + (m->offset - f->loads[i].off));
+		return 0;
+	}
+	return -ENOENT;
+}
+
+/* The cache's entry for the file open at @fd, read now if it is not
+ * there (the least recently used entry makes room). */
+static int py_file_get(struct python *py, int fd, const struct py_file **ret)
+{
+	struct py_file *f, *victim = &py->files[0];
+	struct stat st;
+	size_t i;
+
+	if (fstat(fd, &st))
+		return -errno;
+	py->file_tick++;
+	for (i = 0; i < PY_FILE_CACHE; i++) {
+		f = &py->files[i];
+		if (f->used && f->dev == st.st_dev && f->ino == st.st_ino &&
+		    f->size == st.st_size &&
+		    f->mtime.tv_sec == st.st_mtim.tv_sec &&
+		    f->mtime.tv_nsec == st.st_mtim.tv_nsec) {
+			f->used = py->file_tick;
+			py->st.file_hits++;
+			*ret = f;
+			return 0;
+		}
+		if (f->used < victim->used)
+			victim = f;
+	}
+	memset(victim, 0, sizeof(*victim));
+	victim->dev = st.st_dev;
+	victim->ino = st.st_ino;
+	victim->size = st.st_size;
+	victim->mtime = st.st_mtim;
+	victim->used = py->file_tick;
+	victim->err = py_read_file(fd, victim);
+	py->st.files_read++;
+	*ret = victim;
+	return 0;
 }
 
 /* Opens the file of @m as process @tgid sees it (inside its root), and
@@ -322,22 +389,26 @@ static int py_probe(struct python *py, struct proc *p, uint32_t tid,
 		    const struct mapping *m, struct python_proc *pp)
 {
 	uint8_t head[PYTHON_DEBUG_OFFSETS_MAX];
-	struct py_syms syms;
+	const struct py_file *f = NULL;
 	uint32_t version;
+	uint64_t bias;
 	int fd, err;
 
 	fd = py_open(py, p->tgid, tid, m);
 	if (fd < 0)
 		return fd;
-	err = py_read_syms(fd, m, &syms);
+	err = py_file_get(py, fd, &f);
 	close(fd);
+	if (!err)
+		err = f->err;
+	if (!err)
+		err = py_file_bias(f, m, &bias);
 	if (err)
 		return err;
-	err = py_read(py, tid, syms.bias + syms.version, &version,
-		      sizeof(version));
+	err = py_read(py, tid, bias + f->version, &version, sizeof(version));
 	if (err)
 		return err;
-	pp->runtime = syms.bias + syms.runtime;
+	pp->runtime = bias + f->runtime;
 	/* The debug offsets (3.13 on) head _PyRuntime; before, the version
 	 * alone decides. */
 	memset(head, 0, sizeof(head));

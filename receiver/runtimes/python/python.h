@@ -42,6 +42,8 @@ struct python_stats {
 	uint64_t detected; /* interpreters found, all time */
 	uint64_t unsupported; /* an interpreter of a version not known */
 	uint64_t detect_errors; /* file or memory unreadable, no symbols */
+	uint64_t files_read; /* interpreter files whose ELF was read */
+	uint64_t file_hits; /* ... found read already (dev, inode, mtime) */
 	uint64_t map_full; /* the kernel's map was full: not walked */
 	uint64_t samples; /* samples with Python frames */
 	uint64_t frames; /* Python frames named */
