@@ -23,55 +23,20 @@ usage: sudo python3 bench/collector_receiver_compare.py [BUILD] [SECONDS]
 Needs BUILD/collector/otelcol-tgprof (ctest -R e2e/build_collector),
 BUILD/tgprof and BUILD/libtgprof_receiver.so.1.
 """
-import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+
+from otlp_sink import Sink, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 LOAD = os.path.join(HERE, "load", "host_load.sh")
 TICK = os.sysconf("SC_CLK_TCK")
 WARMUP = 20
-
-
-class Sink:
-    """Loopback OTLP/HTTP endpoint: 200 to every POST, counts bytes."""
-
-    def __init__(self):
-        owner = self
-        self.posts = 0
-        self.bytes = 0
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get(
-                    "Content-Length", 0)))
-                owner.posts += 1
-                owner.bytes += len(body)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_ticks(pid):

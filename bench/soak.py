@@ -16,59 +16,22 @@ every reading from 1 minute on, the peak and the cache sizes.
 Usage: sudo python3 bench/soak.py [BUILD] [MINUTES] [SCALE]
        (defaults: build 60 1; SCALE multiplies the host load)
 """
-import http.server
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 import urllib.request
+
+from otlp_sink import Sink, free_port
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "build")
 MINUTES = float(sys.argv[2]) if len(sys.argv) > 2 else 60
 SCALE = sys.argv[3] if len(sys.argv) > 3 else "1"
 LOAD = os.path.join(HERE, "load", "host_load.sh")
-
-
-class Sink:
-    """Loopback OTLP/HTTP endpoint: 200 to every POST, counts bytes."""
-
-    def __init__(self):
-        owner = self
-        self.posts = 0
-        self.bytes = 0
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get(
-                    "Content-Length", 0)))
-                owner.posts += 1
-                owner.bytes += len(body)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                                      Handler)
-        self.url = "http://127.0.0.1:%d" % self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever,
-                         daemon=True).start()
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 def status_kib(pid):
