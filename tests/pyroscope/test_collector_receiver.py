@@ -155,7 +155,7 @@ def tgprof_receiver_in_collector_delivers_to_collector_and_pyroscope(
             start, end,
             tp.PYROSCOPE_LABELS | tp.ALLOWLIST_LABELS | tp.SAMPLE_LABELS,
             forbidden={"process_pid", "process_executable_path",
-                       "container_id"})
+                       "container_id"}, host="collector-receiver-check")
         tp.expect(series[0].get("host_name") == "collector-receiver-check",
                   "host.name is not the node's: %s" % series[0])
     finally:

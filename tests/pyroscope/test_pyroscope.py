@@ -150,13 +150,16 @@ def metric(body, name, **labels):
     return total if seen else None
 
 
-def tgprof_config(endpoint, pid, hz, interval, metrics_port, exporter):
+def tgprof_config(endpoint, pid, hz, interval, metrics_port, exporter,
+                  host="pyroscope-check"):
     """tgprof run's configuration (YAML, written as JSON): the fixture
-    only, one otlphttp exporter named @exporter."""
+    only, one otlphttp exporter named @exporter, host.name @host (each
+    test its own, so that its series are its own in the shared
+    Pyroscope)."""
     return {
         "receivers": {"tgprof": {
             "sampling_frequency_hz": hz, "report_interval": interval,
-            "host_name": "pyroscope-check",
+            "host_name": host,
             "filter": {"include_pid": [pid]}}},
         "exporters": {exporter: {
             "endpoint": endpoint, "compression": "gzip",
@@ -200,11 +203,17 @@ def run_tgprof(procs, cfg, min_samples, min_sent=2):
 
 def check_pyroscope(py, service, functions, expected, hz, start, end,
                     allowed, forbidden=(), profile_type=pyroscope.CPU_TYPE,
-                    per_sample=None, wait=60):
+                    per_sample=None, wait=60, host=None):
     """Pyroscope holds @service's profiles: @expected samples in all,
     @functions among its function names, every label named and in
-    @allowed, none in @forbidden."""
-    sel = '{service_name="%s"}' % service
+    @allowed, none in @forbidden. With @host, only the series of that
+    host.name count: the tests share one Pyroscope, and its Series call
+    answers per block, not per sample time, so an earlier test's series
+    of the same service can show up in this test's window."""
+    match = 'service_name="%s"' % service
+    if host:
+        match += ', host_name="%s"' % host
+    sel = "{%s}" % match
     # Profiles carry their interval's time, within the run.
     lo, hi = start - 1000, end + 1000
     # A value is samples x period for cpu:nanoseconds, the count for
@@ -227,8 +236,8 @@ def check_pyroscope(py, service, functions, expected, hz, start, end,
     missing = set(functions) - names
     expect(not missing, "functions %s missing from Pyroscope's flame graph "
            "of %s: %s" % (sorted(missing), service, sorted(names)))
-    series = py.series('{service_name="%s", __profile_type__="%s"}'
-                       % (service, profile_type), lo, hi)
+    series = py.series('{%s, __profile_type__="%s"}'
+                       % (match, profile_type), lo, hi)
     expect(series, "no series for %s" % sel)
     for s in series:
         expect("" not in s, "a label with an empty name: %s" % s)
@@ -289,7 +298,7 @@ def collector_delivers_profiles_to_pyroscope(py, workdir):
         hz = 19  # the DaemonSet's frequency
         stopped, start, end, tg = run_tgprof(
             procs, tgprof_config(url, pid, hz, "1s", free_port(),
-                                 "otlphttp"), 40, 3)
+                                 "otlphttp", "via-collector"), 40, 3)
         expect(stopped["dropped"] == 0 and stopped["sent"] ==
                stopped["requests"], "tgprof lost requests: %s" % stopped)
         series = check_pyroscope(
@@ -297,7 +306,7 @@ def collector_delivers_profiles_to_pyroscope(py, workdir):
             start, end,
             PYROSCOPE_LABELS | ALLOWLIST_LABELS | SAMPLE_LABELS,
             forbidden={"process_pid", "process_executable_path",
-                       "container_id"})
+                       "container_id"}, host="via-collector")
         body = http_get(murl)
         sent = metric(body, "otelcol_exporter_sent_profile_samples",
                       exporter="pyroscope_otlp")
@@ -358,12 +367,13 @@ def otlphttp_direct_delivers_profiles_to_pyroscope(py, workdir):
         hz = 100
         stopped, start, end, tg = run_tgprof(
             procs, tgprof_config(py.url, pid, hz, "1s", free_port(),
-                                 "otlphttp"), 200, 3)
+                                 "otlphttp", "direct-http"), 200, 3)
         expect(stopped["dropped"] == 0 and stopped["sent"] ==
                stopped["requests"], "tgprof lost requests: %s" % stopped)
         series = check_pyroscope(
             py, "spin_beta", {"beta_spin", "main"}, stopped["samples"], hz,
-            start, end, PYROSCOPE_LABELS | RESOURCE_LABELS | SAMPLE_LABELS)
+            start, end, PYROSCOPE_LABELS | RESOURCE_LABELS | SAMPLE_LABELS,
+            host="direct-http")
     finally:
         procs.close()
     print("PASS: tgprof run -> Pyroscope (OTLP/HTTP): %d samples of "
@@ -378,12 +388,13 @@ def otlp_grpc_direct_delivers_profiles_to_pyroscope(py, workdir):
         # http://: h2c with prior knowledge, on Pyroscope's HTTP port.
         stopped, start, end, tg = run_tgprof(
             procs, tgprof_config(py.url, pid, hz, "1s", free_port(),
-                                 "otlp"), 200, 3)
+                                 "otlp", "direct-grpc"), 200, 3)
         expect(stopped["dropped"] == 0 and stopped["sent"] ==
                stopped["requests"], "tgprof lost requests: %s" % stopped)
         series = check_pyroscope(
             py, "spin_alpha", {"alpha_spin", "main"}, stopped["samples"], hz,
-            start, end, PYROSCOPE_LABELS | RESOURCE_LABELS | SAMPLE_LABELS)
+            start, end, PYROSCOPE_LABELS | RESOURCE_LABELS | SAMPLE_LABELS,
+            host="direct-grpc")
     finally:
         procs.close()
     print("PASS: tgprof run -> Pyroscope (OTLP/gRPC): %d samples of "
