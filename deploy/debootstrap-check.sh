@@ -31,7 +31,8 @@ fi
 work=${1:-/var/tmp/tgprof-debootstrap}
 buildroot=$work/build-root
 runtime=$work/runtime
-mounts=()
+# shellcheck source=deploy/mounts.sh
+. "$src/deploy/mounts.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 die() {
@@ -40,24 +41,10 @@ die() {
 }
 
 cleanup() {
-	local i
-	for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-		umount -l "${mounts[i]}" 2>/dev/null || true
-	done
+	unmount_all
 	[ -z "${run_pid:-}" ] || kill "$run_pid" 2>/dev/null || true
 }
 trap cleanup EXIT
-
-# mount_in ROOT WHAT [ro]: WHAT of this host at the same path in ROOT.
-mount_in() {
-	local root=$1 what=$2 mode=${3:-rw}
-	mkdir -p "$root$what"
-	mount --bind "$what" "$root$what"
-	mounts+=("$root$what")
-	if [ "$mode" = ro ]; then
-		mount -o remount,bind,ro "$root$what"
-	fi
-}
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, chroot, mounts)"
 mkdir -p "$work"

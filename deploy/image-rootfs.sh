@@ -34,26 +34,9 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 base=$work/base
 buildroot=$work/build-root
-mounts=()
-
-cleanup() {
-	local i
-	for ((i = ${#mounts[@]} - 1; i >= 0; i--)); do
-		umount -l "${mounts[i]}" 2>/dev/null || true
-	done
-}
-trap cleanup EXIT
-
-# mount_in ROOT WHAT [ro]: WHAT of this host at the same path in ROOT.
-mount_in() {
-	local root=$1 what=$2 mode=${3:-rw}
-	mkdir -p "$root$what"
-	mount --bind "$what" "$root$what"
-	mounts+=("$root$what")
-	if [ "$mode" = ro ]; then
-		mount -o remount,bind,ro "$root$what"
-	fi
-}
+# shellcheck source=deploy/mounts.sh
+. "$src/deploy/mounts.sh"
+trap unmount_all EXIT
 
 # Mounts a killed run left under DIR, deepest first: nothing of the host's
 # /dev or /proc may be under a tree that is about to be removed.
