@@ -31,8 +31,8 @@ fi
 work=${1:-/var/tmp/tgprof-debootstrap}
 buildroot=$work/build-root
 runtime=$work/runtime
-# shellcheck source=deploy/mounts.sh
-. "$src/deploy/mounts.sh"
+# shellcheck source=deploy/lib/mounts.sh
+. "$src/deploy/lib/mounts.sh"
 
 step() { printf '\n==> %s\n' "$*"; }
 die() {

@@ -34,8 +34,8 @@ mkdir -p "$work"
 work=$(cd "$work" && pwd)
 base=$work/base
 buildroot=$work/build-root
-# shellcheck source=deploy/mounts.sh
-. "$src/deploy/mounts.sh"
+# shellcheck source=deploy/lib/mounts.sh
+. "$src/deploy/lib/mounts.sh"
 trap unmount_all EXIT
 
 # Mounts a killed run left under DIR, deepest first: nothing of the host's
