@@ -111,7 +111,10 @@ want_deps=$(cat "$work/.base-stamp" "$src/cmake/install-deps.sh" \
 if ! fresh "$work/.build-root-stamp" "$want_deps"; then
 	step "the build stage's packages, in a fresh copy of the root ($buildroot)"
 	remove "$buildroot" "$work/.build-root-stamp"
-	cp -a "$base" "$buildroot"
+	# Never across a mount point: a killed debootstrap leaves the host's
+	# /proc mounted in its root, and copying that fills the disk.
+	unmount_under "$base"
+	cp -a --one-file-system "$base" "$buildroot"
 	cp /etc/resolv.conf "$buildroot/etc/resolv.conf"
 	mkdir -p "$buildroot/src/cmake" "$buildroot/src/deploy"
 	cp "$src/cmake/install-deps.sh" "$buildroot/src/cmake/"
