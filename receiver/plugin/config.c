@@ -81,6 +81,23 @@
 	  CONFIGMAP_KIB(256), CONFIGMAP_GIB(1), 0,                             \
 	  "Memory for Python code objects' names and line tables; past it "    \
 	  "the least recently used are dropped and counted.")                  \
+	X("off_cpu", rcv.off_cpu, BOOL, "false", 0, 0, 0,                      \
+	  "Also profile where threads wait: each blocking switch's stacks "    \
+	  "(as CPU samples walk them), weighted by the nanoseconds until the " \
+	  "thread runs again, sent as a second profile (off_cpu, "             \
+	  "nanoseconds). Costs some microseconds per sampled switch.")         \
+	X("off_cpu_min_duration", rcv.off_cpu_min_ns, DURATION, "1ms", 0,      \
+	  CONFIGMAP_MIN(1), 0,                                                 \
+	  "Waits shorter than this are counted, not sent.")                    \
+	X("off_cpu_sampling_percent", rcv.off_cpu_percent, INT, "100", 1, 100, \
+	  0,                                                                   \
+	  "Percentage of blocking switches whose stacks are walked; the "      \
+	  "others are counted, not walked (the cost of off-CPU profiling "     \
+	  "falls with it).")                                                   \
+	X("off_cpu_threads", rcv.off_cpu_threads, INT, "4096", 16, 1048576, 0, \
+	  "Threads waiting at once whose stacks are kept until they run "      \
+	  "again (about 5KiB of kernel memory each, allocated as they "        \
+	  "wait); beyond it waits are counted, not sent.")                     \
 	X("sweep_interval", rcv.sweep_interval_ns, DURATION, "10s", 0,         \
 	  CONFIGMAP_HOUR(1), 0,                                                \
 	  "How often the process table is checked against /proc for exits "    \
