@@ -241,6 +241,14 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->process_table_bytes = rs.procs.bytes;
 	st->process_idle_drops = rs.procs.idle_drops;
 	st->events_repairs = rs.events_repairs;
+	st->off_cpu_switches = rs.sampler.offcpu_seen;
+	st->off_cpu_sampled_out = rs.sampler.offcpu_sampled_out;
+	st->off_cpu_no_room = rs.sampler.offcpu_no_room;
+	st->off_cpu_short = rs.sampler.offcpu_short;
+	st->off_cpu_sent = rs.sampler.offcpu_emitted;
+	st->off_cpu_lost = rs.sampler.offcpu_lost;
+	st->off_cpu_samples = ps.off_cpu_samples;
+	st->off_cpu_ns = ps.off_cpu_ns;
 }
 
 /* Makes the counters of now what stats() returns. */
