@@ -71,6 +71,7 @@ struct record_opts {
 	size_t nheaders;
 	bool kernel_stacks;
 	bool include_idle;
+	bool off_cpu; /* --off-cpu: where threads wait, in offcpu.* */
 	/* --set KEY=VALUE: receiver keys, applied after the options above. */
 	const char *sets[RECORD_MAX_SETS];
 	size_t nsets;
@@ -91,6 +92,8 @@ struct record_keys {
  * (the consumer) until shutdown() returned, then from the main thread. */
 struct record_sinks {
 	struct folded *folded; /* stacks.folded, flamegraph.svg, top */
+	/* --off-cpu: offcpu.folded, offcpu.svg, its top; NULL without. */
+	struct folded *offcpu;
 	struct otlp_merge *merge; /* profile.otlp.pb, profile.pb.gz */
 	struct otlp_http *http; /* --endpoint */
 	/* Intervals a sink could not take; the first of each is logged. */
@@ -139,6 +142,8 @@ static void record_usage(FILE *out, const struct record_keys *keys)
 		"Samples on-CPU stacks of every process (or of PID and all its threads)\n"
 		"and writes DIR/stacks.folded, DIR/flamegraph.svg, DIR/profile.pb.gz\n"
 		"(pprof) and DIR/profile.otlp.pb (OTLP); prints the top functions.\n"
+		"With --off-cpu, also where threads wait: DIR/offcpu.folded,\n"
+		"DIR/offcpu.svg and DIR/offcpu.pb.gz, weighed in nanoseconds.\n"
 		"\n"
 		"  -p, --pid PID          only this process (all its threads)\n"
 		"  -d, --duration TIME    how long: 10, 10s, 500ms, 2m (default 10s)\n"
@@ -156,6 +161,8 @@ static void record_usage(FILE *out, const struct record_keys *keys)
 		"      --insecure-skip-verify  do not verify the endpoint's certificate\n"
 		"      --no-kernel        no kernel stacks\n"
 		"      --idle             include the idle task's samples\n"
+		"      --off-cpu          also record off-CPU time (the off_cpu*\n"
+		"                         keys tune it: --set off_cpu_min_duration=5ms)\n"
 		"      --set KEY=VALUE    set a key of the receiver, as in the\n"
 		"                         daemon's receivers.tgprof section\n"
 		"                         (repeatable; 'tgprof config --keys' lists\n"
@@ -237,6 +244,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		OPT_INSECURE,
 		OPT_PLUGIN,
 		OPT_SET,
+		OPT_OFF_CPU,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -256,6 +264,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "insecure-skip-verify", no_argument, NULL, OPT_INSECURE },
 		{ "plugin", required_argument, NULL, OPT_PLUGIN },
 		{ "set", required_argument, NULL, OPT_SET },
+		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -301,6 +310,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_IDLE:
 			o->include_idle = true;
+			break;
+		case OPT_OFF_CPU:
+			o->off_cpu = true;
 			break;
 		case OPT_SET:
 			if (!strchr(optarg, '=') || *optarg == '=')
@@ -562,6 +574,9 @@ static enum tgprof_consume_result record_consume(void *ctx, const void *req,
 	int err;
 
 	err = otlp_folded__add(s->folded, req, len);
+	if (!err && s->offcpu)
+		err = otlp_folded__add_kind(s->offcpu, req, len,
+					    OTLP_PROFILE_OFF_CPU);
 	if (err)
 		sink_failed(rec, &s->fold_failed,
 			    "an interval could not be folded", err);
@@ -778,6 +793,8 @@ static int record_config(const struct tgprof_plugin *p,
 				      "--no-kernel");
 	if (!ret_code && o->include_idle)
 		ret_code = config_set(p, cfg, "include_idle", "true", "--idle");
+	if (!ret_code && o->off_cpu)
+		ret_code = config_set(p, cfg, "off_cpu", "true", "--off-cpu");
 	if (!ret_code && o->pid) {
 		snprintf(buf, sizeof(buf), "%u", o->pid);
 		ret_code = config_set(p, cfg, "filter.include_pid", buf, "-p");
@@ -890,6 +907,7 @@ static int record_loop(struct record *rec, const struct tgprof_plugin *p,
 struct writer {
 	const struct folded *folded;
 	const char *title;
+	const char *count_name; /* of the flame graph; NULL: samples */
 	void *otlp; /* the recording's ExportProfilesServiceRequest */
 	size_t otlp_len;
 	void *pprof; /* gzip'd pprof Profile */
@@ -909,6 +927,7 @@ static int write_svg(void *ctx, FILE *f)
 	const struct writer *w = ctx;
 
 	fo.title = w->title;
+	fo.count_name = w->count_name;
 	return flamegraph__write(w->folded, &fo, f);
 }
 
@@ -1063,6 +1082,58 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)s->merge_failed);
 }
 
+/* --off-cpu: offcpu.folded, offcpu.svg and offcpu.pb.gz (made from the
+ * recording's request @all, encoded already) and the top functions by
+ * time waited. */
+static int write_offcpu(struct record *rec, const struct record_opts *o,
+			const struct writer *all, const char *cpu_title)
+{
+	struct writer w = { .folded = rec->sinks.offcpu };
+	struct topfuncs *top = NULL;
+	char title[160];
+	int err;
+
+	snprintf(title, sizeof(title), "%s, off-CPU time",
+		 cpu_title ? cpu_title : "tgprof");
+	w.title = title;
+	w.count_name = "nanoseconds";
+	err = pprof__from_otlp_kind(all->otlp, all->otlp_len,
+				    OTLP_PROFILE_OFF_CPU, &w.pprof,
+				    &w.pprof_len);
+	if (err) {
+		tg_err(&rec->hl.logger, "encoding the off-CPU profile: %s",
+		       strerror(-err));
+		return err;
+	}
+	err = write_file(o->outdir, "offcpu.folded", write_folded, &w);
+	if (!err)
+		err = write_file(o->outdir, "offcpu.svg", write_svg, &w);
+	if (!err)
+		err = write_file(o->outdir, "offcpu.pb.gz", write_pprof, &w);
+	if (err) {
+		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
+		       strerror(-err));
+		goto out;
+	}
+	if (o->top) {
+		top = topfuncs__compute(rec->sinks.offcpu);
+		if (top) {
+			printf("\nOff-CPU time:\n");
+			topfuncs__print_as(top, o->top, "nanoseconds off CPU",
+					   stdout);
+		}
+		fflush(stdout);
+	}
+	if (o->log_level > TG_LOG_ERROR)
+		fprintf(stderr,
+			"tgprof: wrote %s/offcpu.folded, %s/offcpu.svg and %s/offcpu.pb.gz\n",
+			o->outdir, o->outdir, o->outdir);
+out:
+	topfuncs__free(top);
+	free(w.pprof);
+	return err;
+}
+
 static int write_outputs(struct record *rec, const struct record_opts *o,
 			 uint64_t elapsed, uint32_t freq_hz)
 {
@@ -1103,6 +1174,8 @@ static int write_outputs(struct record *rec, const struct record_opts *o,
 			"tgprof: wrote %s/stacks.folded, %s/flamegraph.svg, %s/profile.pb.gz and %s/profile.otlp.pb\n",
 			o->outdir, o->outdir, o->outdir, o->outdir);
 out:
+	if (!err && rec->sinks.offcpu)
+		err = write_offcpu(rec, o, &w, title);
 	topfuncs__free(top);
 	free(w.otlp);
 	free(w.pprof);
@@ -1166,7 +1239,10 @@ static int record_run(struct record *rec, const struct tgprof_plugin *p,
 	ret = EXIT_RUNTIME;
 	rec->sinks.folded = folded__new(0);
 	rec->sinks.merge = record_merge_new(o, k->freq_hz);
-	if (!rec->sinks.folded || !rec->sinks.merge) {
+	if (o->off_cpu)
+		rec->sinks.offcpu = folded__new(0);
+	if (!rec->sinks.folded || !rec->sinks.merge ||
+	    (o->off_cpu && !rec->sinks.offcpu)) {
 		tg_err(&rec->hl.logger, "out of memory");
 		goto out;
 	}
@@ -1270,6 +1346,7 @@ int cmd_record(int argc, char **argv)
 	otlp_http__free(rec->sinks.http, 0);
 	otlp_merge__free(rec->sinks.merge);
 	folded__free(rec->sinks.folded);
+	folded__free(rec->sinks.offcpu);
 	free(rec);
 out_pidfd:
 	if (cfg)

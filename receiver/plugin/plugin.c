@@ -188,7 +188,10 @@ static void plugin__collect(struct tgprof_receiver *r,
 
 	lost = ps.dropped_processes + ps.dropped_samples + ps.dropped_events +
 	       ps.dropped_nomem;
-	st->samples = ps.samples > lost ? ps.samples - lost : 0;
+	/* CPU samples: off-CPU ones are off_cpu_samples. */
+	st->samples = ps.samples > lost + ps.off_cpu_samples ?
+			      ps.samples - lost - ps.off_cpu_samples :
+			      0;
 	st->samples_lost = rs.sampler.samples_lost;
 	st->events_lost = rs.sampler.events_lost;
 	st->samples_filtered =
