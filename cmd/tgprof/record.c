@@ -1042,6 +1042,16 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)st->python_code_entries,
 			(unsigned long long)st->python_code_bytes,
 			(unsigned long long)st->python_code_evictions);
+	if (st->off_cpu_switches)
+		fprintf(stderr,
+			"tgprof: off-CPU: %llu blocking switches; %llu waits sent (%.1f ms in all), %llu shorter than the minimum, %llu sampled out, %llu without room, %llu lost\n",
+			(unsigned long long)st->off_cpu_switches,
+			(unsigned long long)st->off_cpu_sent,
+			st->off_cpu_ns / 1e6,
+			(unsigned long long)st->off_cpu_short,
+			(unsigned long long)st->off_cpu_sampled_out,
+			(unsigned long long)st->off_cpu_no_room,
+			(unsigned long long)st->off_cpu_lost);
 	if (st->sz >=
 	    offsetof(struct tgprof_receiver_stats, process_idle_drops) +
 		    sizeof(st->process_idle_drops))
