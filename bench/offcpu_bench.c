@@ -4,8 +4,8 @@
  * process pass a byte back and forth through two pipes (every pass is a
  * blocking switch out of one thread and a switch in of the other), under
  * a receiver filtered to this process with off_cpu off, on at the
- * defaults, and on at a lower sampling percentage, each for SECONDS, the
- * three in turn ROUNDS times in one run. Prints per configuration (medians
+ * defaults, on at a lower sampling percentage, and on without kernel
+ * stacks, each for SECONDS, the four in turn ROUNDS times in one run. Prints per configuration (medians
  * of the rounds): blocking switches per second, the switch program's time
  * per run and per walked switch (kernel.bpf_stats_enabled), what became
  * of the switches (walked, short, sent), and the throughput lost against
@@ -27,11 +27,13 @@
 #include "receiver/receiver.h"
 
 #define MAX_ROUNDS 32
+#define NCONFIGS 4
 
 struct config {
 	const char *name;
 	bool off_cpu;
 	uint32_t percent;
+	bool no_kernel; /* kernel_stacks off */
 };
 
 struct result {
@@ -120,6 +122,7 @@ static int run_one(const struct config *conf, double seconds,
 	cfg.filter_tgid = (uint32_t)getpid();
 	cfg.off_cpu = conf->off_cpu;
 	cfg.off_cpu_percent = conf->percent;
+	cfg.kernel_stacks = !conf->no_kernel;
 	r = receiver__new(&cfg, NULL, &log);
 	if (!r || receiver__start(r)) {
 		fprintf(stderr, "offcpu_bench: the receiver did not start\n");
@@ -192,12 +195,13 @@ int main(int argc, char **argv)
 	int rounds = argc > 2 ? atoi(argv[2]) : 5;
 	uint32_t pct = argc > 3 ? (uint32_t)atoi(argv[3]) : 10;
 	char low[32];
-	struct config cfgs[3] = {
-		{ "off", false, 100 },
-		{ "on, defaults (1ms, 100%)", true, 100 },
-		{ low, true, pct },
+	struct config cfgs[NCONFIGS] = {
+		{ "off", false, 100, false },
+		{ "on, defaults (1ms, 100%)", true, 100, false },
+		{ low, true, pct, false },
+		{ "on, 100%, no kernel stacks", true, 100, true },
 	};
-	static struct result res[3][MAX_ROUNDS];
+	static struct result res[NCONFIGS][MAX_ROUNDS];
 	double v[MAX_ROUNDS], base = 0;
 	int i, j;
 
@@ -211,9 +215,9 @@ int main(int argc, char **argv)
 	if (bench_bpf_stats_on())
 		fprintf(stderr,
 			"offcpu_bench: cannot enable kernel.bpf_stats_enabled: no BPF times\n");
-	/* In turn, so the machine's drift spreads over all three. */
+	/* In turn, so the machine's drift spreads over all of them. */
 	for (i = 0; i < rounds; i++)
-		for (j = 0; j < 3; j++)
+		for (j = 0; j < NCONFIGS; j++)
 			if (run_one(&cfgs[j], seconds, &res[j][i]))
 				return 1;
 
@@ -222,7 +226,7 @@ int main(int argc, char **argv)
 	printf("%-26s %10s %12s %7s %8s %10s %10s %9s %7s\n", "off_cpu",
 	       "trips/s", "switches/s", "loss", "us/run", "us/walked", "seen/s",
 	       "short", "sent");
-	for (j = 0; j < 3; j++) {
+	for (j = 0; j < NCONFIGS; j++) {
 		double trips, switches, per_run, per_walked, seen;
 		uint64_t nshort = 0, sent = 0;
 
