@@ -1026,7 +1026,12 @@ static __always_inline void offcpu_switch_in(struct task_struct *next)
 	if (now - s->hdr.ts_ns < offcpu_min_ns) {
 		count(TGPROF_CNT_OFFCPU_SHORT);
 	} else {
+		/* Each wait walked stands for 100 / offcpu_percent waits:
+		 * the totals estimate all of them, as a CPU sample stands
+		 * for its period. */
 		s->off_cpu_ns = now - s->hdr.ts_ns;
+		if (offcpu_percent < 100)
+			s->off_cpu_ns = s->off_cpu_ns * 100 / offcpu_percent;
 		/* Sent now: in time order with the events ring. */
 		s->hdr.ts_ns = now;
 		size = sizeof(*s) + ((__u64)s->kstack_len + s->ustack_len +

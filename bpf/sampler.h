@@ -106,7 +106,8 @@ struct tgprof_sample {
 	__u64 regs_sp;
 	__u64 regs_bp;
 	/* TGPROF_REC_OFFCPU: nanoseconds from the switch out to the switch
-	 * back in. 0 in CPU samples. */
+	 * back in, x 100 / offcpu_percent (the waits not walked). 0 in CPU
+	 * samples. */
 	__u64 off_cpu_ns;
 };
 

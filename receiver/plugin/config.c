@@ -91,9 +91,9 @@
 	  "Waits shorter than this are counted, not sent.")                    \
 	X("off_cpu_sampling_percent", rcv.off_cpu_percent, INT, "100", 1, 100, \
 	  0,                                                                   \
-	  "Percentage of blocking switches whose stacks are walked; the "      \
-	  "others are counted, not walked (the cost of off-CPU profiling "     \
-	  "falls with it).")                                                   \
+	  "Percentage of blocking switches whose stacks are walked (the cost " \
+	  "of off-CPU profiling falls with it); the others are counted, not "  \
+	  "walked, and each wait walked weighs its time x 100 / percent.")     \
 	X("off_cpu_threads", rcv.off_cpu_threads, INT, "4096", 16, 1048576, 0, \
 	  "Threads waiting at once whose stacks are kept until they run "      \
 	  "again (about 5KiB of kernel memory each, allocated as they "        \

@@ -71,6 +71,19 @@ static uint64_t off_cpu_in(const struct capture *c, pid_t pid, const char *func,
 	return sum;
 }
 
+/* What a failure needs to be understood: every off-CPU sample of the
+ * fixture of a millisecond or more, with its stack. */
+static void dump_off_cpu(const struct capture *c, pid_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < c->n; i++)
+		if (c->v[i].tgid == (uint32_t)pid &&
+		    c->v[i].off_cpu_ns >= NSEC_MS)
+			fprintf(stderr, "tid %u %.1f ms %s\n", c->v[i].tid,
+				c->v[i].off_cpu_ns / 1e6, c->v[i].stack);
+}
+
 static unsigned long long must_value(const struct fixture *f, const char *key)
 {
 	unsigned long long v = 0;
@@ -100,6 +113,8 @@ static void assert_total(const struct capture *c, const struct fixture *f,
 	fprintf(stderr,
 		"%s: off-CPU %.1f ms, measured %.1f ms, known %.1f ms\n", func,
 		got / 1e6, measured / 1e6, known / 1e6);
+	if (got * 10 < measured * 9 || got * 10 > measured * 11)
+		dump_off_cpu(c, f->pid);
 	cr_assert(got * 10 >= measured * 9 && got * 10 <= measured * 11,
 		  "%s: %llu ns off CPU, the fixture measured %llu ns", func,
 		  (unsigned long long)got, (unsigned long long)measured);
@@ -139,7 +154,17 @@ static void run_waits(bool leader_exit)
 		  "fixture failed (status %d):\n%s", f.status, f.out);
 	cr_assert_geq(receiver__stop(w.r), 0);
 	receiver__stats(w.r, &st);
+	fprintf(stderr,
+		"waits: seen %llu, no room %llu, short %llu, emitted %llu, lost %llu\n",
+		(unsigned long long)st.sampler.offcpu_seen,
+		(unsigned long long)st.sampler.offcpu_no_room,
+		(unsigned long long)st.sampler.offcpu_short,
+		(unsigned long long)st.sampler.offcpu_emitted,
+		(unsigned long long)st.sampler.offcpu_lost);
 	cr_assert_gt(st.offcpu_samples, 0);
+	/* Nothing here reaches a bound: every wait is sent or short. */
+	cr_assert_eq(st.sampler.offcpu_no_room, 0);
+	cr_assert_eq(st.sampler.offcpu_lost, 0);
 
 	/* The process's identity, from a wait that all modes have. */
 	off_cpu_in(&cap, f.pid, "warmup_wait", &start_ns);
