@@ -261,10 +261,11 @@ static int drain(struct sampler *s)
  * on top. */
 #define SAMPLER_COPY_BURST 16
 
-/* Off-CPU samples the automatic ring makes room for, per CPU and second
- * (waits of 1 ms or more end at most 1,000 times a second per thread;
- * beyond it the ring's losses are counted). */
-#define SAMPLER_OFFCPU_RATE 1000
+/* Off-CPU samples the automatic ring makes room for, per CPU and second,
+ * beside the CPU samples: waits of 1 ms or more that end, 250 a second
+ * per CPU (a 2-CPU host: 1 MiB of ring; beyond the rate a burst has the
+ * drain latency's room, then the ring's losses are counted). */
+#define SAMPLER_OFFCPU_RATE 250
 
 static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus,
 			      uint32_t copy_bytes, bool off_cpu)
