@@ -48,8 +48,9 @@
 	X("ring_buffer_size", rcv.ringbuf_bytes, SIZE, "0", 0,                 \
 	  CONFIGMAP_GIB(1), 0,                                                 \
 	  "Kernel ring buffer for samples: 0 sizes it from the frequency "     \
-	  "and the CPU count (twice a 500 ms drain latency of samples), "      \
-	  "else a power of two of at least 4KiB. Exec and exit events have "   \
+	  "and the CPU count (twice a 500 ms drain latency of samples, and "   \
+	  "with off_cpu of 250 off-CPU samples a second per CPU), else a "     \
+	  "power of two of at least 4KiB. Exec and exit events have "          \
 	  "their own ring, sized from the CPU count.")                         \
 	X("max_processes", rcv.max_processes, INT, "16384", 16, 1048576, 0,    \
 	  "Processes tracked at once; beyond it the least recently sampled "   \
