@@ -882,16 +882,40 @@ static __always_inline void walk_user(const struct uregs *u,
 			     TGPROF_CNT_STACK_COPY_ERR);
 }
 
+#ifdef TGPROF_BPF_TIME_PIECES
+/* Nanoseconds spent in each piece of sample(), and samples timed: read
+ * with bpftool (bench/README.md). Timing costs too: compare pieces. */
+__u64 piece_ns[8];
+/* Piece @i ends now; *@t is when it began (NULL: not timed). */
+#define PIECE_AT(t, i)                                                       \
+	do {                                                                 \
+		__u64 now_ = bpf_ktime_get_ns();                             \
+		if (t) {                                                     \
+			__sync_fetch_and_add(&piece_ns[(i)&7], now_ - *(t)); \
+			*(t) = now_;                                         \
+		}                                                            \
+	} while (0)
+#define PIECE(i) PIECE_AT(&piece_t_, i)
+#define PIECE_START() __u64 piece_t_ = bpf_ktime_get_ns()
+#define PIECE_CLOCK (&piece_t_)
+#else
+#define PIECE_AT(t, i) ((void)(t))
+#define PIECE(i) ((void)0)
+#define PIECE_START() ((void)0)
+#define PIECE_CLOCK NULL
+#endif
+
 /*
  * The stacks of sample b->s of task @t, the current task: its kernel
  * stack when @in_kernel (the kernel's walk from @ctx), then its user
  * stack from @u (the tables, else frame pointers) and its Python frames.
- * @copy: stack for user space where the tables end.
+ * @copy: stack for user space where the tables end. @pt: the pieces'
+ * clock (TGPROF_BPF_TIME_PIECES), or NULL.
  */
 static __always_inline void sample_stacks(void *ctx, struct sample_buf *b,
 					  struct task_struct *t,
 					  const struct uregs *u, bool in_kernel,
-					  bool copy)
+					  bool copy, __u64 *pt)
 {
 	struct tgprof_sample *s = &b->s;
 	__u32 klen = 0;
@@ -924,6 +948,7 @@ static __always_inline void sample_stacks(void *ctx, struct sample_buf *b,
 			count(TGPROF_CNT_KSTACK_ERR);
 		}
 	}
+	PIECE_AT(pt, 2);
 
 	if (t->flags & PF_KTHREAD) {
 		s->flags |= TGPROF_SAMPLE_KTHREAD;
@@ -933,28 +958,15 @@ static __always_inline void sample_stacks(void *ctx, struct sample_buf *b,
 		walk_user(u, t, b, klen, copy);
 	} else {
 		s->aspace_id = current_aspace_id(t);
+		PIECE_AT(pt, 3);
 		if (klen > TGPROF_MAX_KSTACK)
 			klen = TGPROF_MAX_KSTACK;
 		s->ustack_len = walk_fp(u, b, klen);
+		PIECE_AT(pt, 4);
 		s->py_len = py_walk_thread(s, t, klen + s->ustack_len);
+		PIECE_AT(pt, 5);
 	}
 }
-
-#ifdef TGPROF_BPF_TIME_PIECES
-/* Nanoseconds spent in each piece of sample(), and samples timed: read
- * with bpftool (bench/README.md). Timing costs too: compare pieces. */
-__u64 piece_ns[8];
-#define PIECE(i)                                                         \
-	do {                                                             \
-		__u64 now_ = bpf_ktime_get_ns();                         \
-		__sync_fetch_and_add(&piece_ns[(i)&7], now_ - piece_t_); \
-		piece_t_ = now_;                                         \
-	} while (0)
-#define PIECE_START() __u64 piece_t_ = bpf_ktime_get_ns()
-#else
-#define PIECE(i) ((void)0)
-#define PIECE_START() ((void)0)
-#endif
 
 SEC("perf_event")
 int sample(struct bpf_perf_event_data *ctx)
@@ -989,8 +1001,7 @@ int sample(struct bpf_perf_event_data *ctx)
 	PIECE(1);
 	in_kernel = (long)ctx->regs.ip < 0;
 	sample_uregs(ctx, t, in_kernel, &u);
-	sample_stacks(ctx, b, t, &u, in_kernel, true);
-	PIECE(5);
+	sample_stacks(ctx, b, t, &u, in_kernel, true, PIECE_CLOCK);
 
 	size = sizeof(*s) +
 	       ((__u64)s->kstack_len + s->ustack_len + 2 * (__u64)s->py_len) *
@@ -1070,7 +1081,7 @@ static __always_inline void offcpu_switch_out(void *ctx)
 		return;
 	fill_sample_hdr(&b->s, t, TGPROF_REC_OFFCPU);
 	task_uregs(t, &u);
-	sample_stacks(ctx, b, t, &u, true, false);
+	sample_stacks(ctx, b, t, &u, true, false, NULL);
 	/* The record and its frames are contiguous in the sample buffer. */
 	if (bpf_map_update_elem(&offcpu_parked, &tid, &b->s, BPF_ANY))
 		count(TGPROF_CNT_OFFCPU_NO_ROOM);
