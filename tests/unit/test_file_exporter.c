@@ -178,6 +178,67 @@ Test(file_exporter, writes_every_format_atomically)
 	free(req);
 }
 
+/* An interval with off-CPU samples: their own folded, flame graph and
+ * pprof files beside the CPU ones, which keep only the CPU samples; an
+ * interval without has none of them. */
+Test(file_exporter, off_cpu_samples_get_their_own_files)
+{
+	struct file_exporter_opts o = { .sz = sizeof(o), .directory = dir };
+	struct profile_builder_opts bo = { .sz = sizeof(bo), .host_name = "h" };
+	struct profile_builder *b = profile_builder__new(&bo);
+	struct proc p = { .tgid = 9, .start_ns = 1, .comm = "app" };
+	struct sym_frame f[2] = {
+		{ .addr = 0x30, .name = "wait", .system_name = "wait" },
+		{ .addr = 0x10, .name = "main", .system_name = "main" },
+	};
+	struct sym_sample s = { .tgid = 9,
+				.tid = 9,
+				.start_ns = 1,
+				.comm = "app",
+				.pcomm = "app",
+				.proc = &p,
+				.frames = f,
+				.nframes = 2 };
+	struct file_exporter_stats st;
+	struct file_exporter *e;
+	size_t len, cpu_len;
+	void *req, *cpu_req = request(&cpu_len, 2);
+	char got[8][64], *text;
+
+	cr_assert_not_null(b);
+	s.ts_ns = boot_ns();
+	cr_assert_eq(profile_builder__add(b, &s), 0);
+	s.off_cpu_ns = 2500000;
+	cr_assert_eq(profile_builder__add(b, &s), 0);
+	cr_assert_eq(profile_builder__flush(b, &req, &len), 0);
+	profile_builder__free(b);
+
+	e = file_exporter__new(&o, &logger);
+	cr_assert_not_null(e);
+	cr_assert_eq(file_exporter__submit(e, req, len), 0);
+	cr_assert_eq(file_exporter__submit(e, cpu_req, cpu_len), 0);
+	cr_assert_eq(file_exporter__shutdown(e, 10 * SECOND), 0);
+	file_exporter__stats(e, &st);
+	cr_assert_eq(st.written, 2);
+	cr_assert_eq(st.files_written, 11);
+
+	cr_assert_eq(names(".offcpu.folded", got, 8), 1);
+	text = slurp(got[0]);
+	cr_assert_str_eq(text, "app;main;wait 2500000\n");
+	free(text);
+	cr_assert_eq(names(".offcpu.svg", got, 8), 1);
+	cr_assert_eq(names(".offcpu.pb.gz", got, 8), 1);
+	/* The CPU files: the two intervals, CPU samples only. */
+	cr_assert_eq(names(".folded", got, 8), 3);
+	text = slurp(got[0]);
+	cr_assert_str_eq(text, "app;main;wait 1\n");
+	free(text);
+	cr_assert_eq(errors_logged, 0);
+	file_exporter__free(e, 0);
+	free(req);
+	free(cpu_req);
+}
+
 Test(file_exporter, keeps_max_files_counting_an_earlier_run)
 {
 	struct file_exporter_opts o = { .sz = sizeof(o),
