@@ -1092,19 +1092,57 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)s->merge_failed);
 }
 
-/* --off-cpu: offcpu.folded, offcpu.svg and offcpu.pb.gz (made from the
- * recording's request @all, encoded already) and the top functions by
- * time waited. */
+/* One view of the recording: its folded stacks, flame graph and pprof
+ * files, and what its top functions count. */
+struct view {
+	const char *folded, *svg, *pprof;
+	const char *what;
+};
+
+static const struct view cpu_view = { "stacks.folded", "flamegraph.svg",
+				      "profile.pb.gz", "samples" };
+static const struct view offcpu_view = { "offcpu.folded", "offcpu.svg",
+					 "offcpu.pb.gz",
+					 "nanoseconds off CPU" };
+
+/* Writes @v's files of @w and prints its top functions: 0 or -errno
+ * after one line. */
+static int write_view(struct record *rec, const struct record_opts *o,
+		      struct writer *w, const struct view *v)
+{
+	struct topfuncs *top;
+	int err;
+
+	err = write_file(o->outdir, v->folded, write_folded, w);
+	if (!err)
+		err = write_file(o->outdir, v->svg, write_svg, w);
+	if (!err)
+		err = write_file(o->outdir, v->pprof, write_pprof, w);
+	if (err) {
+		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
+		       strerror(-err));
+		return err;
+	}
+	if (o->top) {
+		top = topfuncs__compute(w->folded);
+		if (top)
+			topfuncs__print_as(top, o->top, v->what, stdout);
+		topfuncs__free(top);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/* --off-cpu: the off-CPU view, its pprof made from the recording's
+ * request @all (encoded already). */
 static int write_offcpu(struct record *rec, const struct record_opts *o,
 			const struct writer *all, const char *cpu_title)
 {
 	struct writer w = { .folded = rec->sinks.offcpu };
-	struct topfuncs *top = NULL;
 	char title[160];
 	int err;
 
-	snprintf(title, sizeof(title), "%s, off-CPU time",
-		 cpu_title ? cpu_title : "tgprof");
+	snprintf(title, sizeof(title), "%s, off-CPU time", cpu_title);
 	w.title = title;
 	w.count_name = "nanoseconds";
 	err = pprof__from_otlp_kind(all->otlp, all->otlp_len,
@@ -1115,31 +1153,13 @@ static int write_offcpu(struct record *rec, const struct record_opts *o,
 		       strerror(-err));
 		return err;
 	}
-	err = write_file(o->outdir, "offcpu.folded", write_folded, &w);
-	if (!err)
-		err = write_file(o->outdir, "offcpu.svg", write_svg, &w);
-	if (!err)
-		err = write_file(o->outdir, "offcpu.pb.gz", write_pprof, &w);
-	if (err) {
-		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
-		       strerror(-err));
-		goto out;
-	}
-	if (o->top) {
-		top = topfuncs__compute(rec->sinks.offcpu);
-		if (top) {
-			printf("\nOff-CPU time:\n");
-			topfuncs__print_as(top, o->top, "nanoseconds off CPU",
-					   stdout);
-		}
-		fflush(stdout);
-	}
-	if (o->log_level > TG_LOG_ERROR)
+	if (o->top)
+		printf("\nOff-CPU time:\n");
+	err = write_view(rec, o, &w, &offcpu_view);
+	if (!err && o->log_level > TG_LOG_ERROR)
 		fprintf(stderr,
 			"tgprof: wrote %s/offcpu.folded, %s/offcpu.svg and %s/offcpu.pb.gz\n",
 			o->outdir, o->outdir, o->outdir);
-out:
-	topfuncs__free(top);
 	free(w.pprof);
 	return err;
 }
@@ -1147,7 +1167,6 @@ out:
 static int write_outputs(struct record *rec, const struct record_opts *o,
 			 uint64_t elapsed, uint32_t freq_hz)
 {
-	struct topfuncs *top = NULL;
 	struct writer w = { .folded = rec->sinks.folded };
 	char title[128];
 	int err;
@@ -1161,32 +1180,22 @@ static int write_outputs(struct record *rec, const struct record_opts *o,
 		       strerror(-err));
 		goto out;
 	}
-	err = write_file(o->outdir, "stacks.folded", write_folded, &w);
-	if (!err)
-		err = write_file(o->outdir, "flamegraph.svg", write_svg, &w);
-	if (!err)
-		err = write_file(o->outdir, "profile.pb.gz", write_pprof, &w);
-	if (!err)
-		err = write_file(o->outdir, "profile.otlp.pb", write_otlp, &w);
+	err = write_file(o->outdir, "profile.otlp.pb", write_otlp, &w);
 	if (err) {
 		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
 		       strerror(-err));
 		goto out;
 	}
-	if (o->top) {
-		top = topfuncs__compute(rec->sinks.folded);
-		if (top)
-			topfuncs__print(top, o->top, stdout);
-		fflush(stdout);
-	}
+	err = write_view(rec, o, &w, &cpu_view);
+	if (err)
+		goto out;
 	if (o->log_level > TG_LOG_ERROR)
 		fprintf(stderr,
 			"tgprof: wrote %s/stacks.folded, %s/flamegraph.svg, %s/profile.pb.gz and %s/profile.otlp.pb\n",
 			o->outdir, o->outdir, o->outdir, o->outdir);
-out:
-	if (!err && rec->sinks.offcpu)
+	if (rec->sinks.offcpu)
 		err = write_offcpu(rec, o, &w, title);
-	topfuncs__free(top);
+out:
 	free(w.otlp);
 	free(w.pprof);
 	return err;

@@ -53,7 +53,9 @@ static void teardown(void)
 }
 
 /* One small request: "app;main;work" @count times. */
-static void *request(size_t *len, int count)
+/* A request of @count CPU samples of app;main;work and, with @off_ns,
+ * one off-CPU sample of that many nanoseconds on the same stack. */
+static void *request_off(size_t *len, int count, uint64_t off_ns)
 {
 	struct profile_builder_opts o = { .sz = sizeof(o), .host_name = "h" };
 	struct profile_builder *b = profile_builder__new(&o);
@@ -77,9 +79,18 @@ static void *request(size_t *len, int count)
 		s.ts_ns = boot_ns();
 		cr_assert_eq(profile_builder__add(b, &s), 0);
 	}
+	if (off_ns) {
+		s.off_cpu_ns = off_ns;
+		cr_assert_eq(profile_builder__add(b, &s), 0);
+	}
 	cr_assert_eq(profile_builder__flush(b, &req, len), 0);
 	profile_builder__free(b);
 	return req;
+}
+
+static void *request(size_t *len, int count)
+{
+	return request_off(len, count, 0);
 }
 
 /* The names in the directory ending in @suffix, sorted; how many. */
@@ -184,34 +195,12 @@ Test(file_exporter, writes_every_format_atomically)
 Test(file_exporter, off_cpu_samples_get_their_own_files)
 {
 	struct file_exporter_opts o = { .sz = sizeof(o), .directory = dir };
-	struct profile_builder_opts bo = { .sz = sizeof(bo), .host_name = "h" };
-	struct profile_builder *b = profile_builder__new(&bo);
-	struct proc p = { .tgid = 9, .start_ns = 1, .comm = "app" };
-	struct sym_frame f[2] = {
-		{ .addr = 0x30, .name = "wait", .system_name = "wait" },
-		{ .addr = 0x10, .name = "main", .system_name = "main" },
-	};
-	struct sym_sample s = { .tgid = 9,
-				.tid = 9,
-				.start_ns = 1,
-				.comm = "app",
-				.pcomm = "app",
-				.proc = &p,
-				.frames = f,
-				.nframes = 2 };
 	struct file_exporter_stats st;
 	struct file_exporter *e;
 	size_t len, cpu_len;
-	void *req, *cpu_req = request(&cpu_len, 2);
+	void *req = request_off(&len, 1, 2500000);
+	void *cpu_req = request(&cpu_len, 2);
 	char got[8][64], *text;
-
-	cr_assert_not_null(b);
-	s.ts_ns = boot_ns();
-	cr_assert_eq(profile_builder__add(b, &s), 0);
-	s.off_cpu_ns = 2500000;
-	cr_assert_eq(profile_builder__add(b, &s), 0);
-	cr_assert_eq(profile_builder__flush(b, &req, &len), 0);
-	profile_builder__free(b);
 
 	e = file_exporter__new(&o, &logger);
 	cr_assert_not_null(e);
@@ -224,14 +213,14 @@ Test(file_exporter, off_cpu_samples_get_their_own_files)
 
 	cr_assert_eq(names(".offcpu.folded", got, 8), 1);
 	text = slurp(got[0]);
-	cr_assert_str_eq(text, "app;main;wait 2500000\n");
+	cr_assert_str_eq(text, "app;main;work 2500000\n");
 	free(text);
 	cr_assert_eq(names(".offcpu.svg", got, 8), 1);
 	cr_assert_eq(names(".offcpu.pb.gz", got, 8), 1);
 	/* The CPU files: the two intervals, CPU samples only. */
 	cr_assert_eq(names(".folded", got, 8), 3);
 	text = slurp(got[0]);
-	cr_assert_str_eq(text, "app;main;wait 1\n");
+	cr_assert_str_eq(text, "app;main;work 1\n");
 	free(text);
 	cr_assert_eq(errors_logged, 0);
 	file_exporter__free(e, 0);
