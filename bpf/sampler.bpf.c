@@ -15,6 +15,7 @@
 #include "unwind_maps.h"
 
 #define PF_KTHREAD 0x00200000
+#define EEXIST 17 /* errno-base.h: what BPF_NOEXIST finds */
 
 /* Set by user space before load. */
 const volatile bool kernel_stacks = true;
@@ -1018,44 +1019,77 @@ int sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
-/* A thread that blocked runs again: its parked sample goes out weighted
- * with the time it waited, if that was long enough. */
+/*
+ * A thread that blocked runs again: its parked sample goes out weighted
+ * with the time it waited, if that was long enough, built in this CPU's
+ * sample buffer: its kernel stack now (the thread still sleeps in
+ * __schedule(), its stack as it was when it blocked; reading it only for
+ * the waits that are sent spares the short ones the kernel's unwinder),
+ * then the user and Python frames walked when it blocked.
+ */
 static __always_inline void offcpu_switch_in(struct task_struct *next)
 {
-	__u32 tid = next->pid;
+	__u32 tid = next->pid, zero = 0;
 	struct offcpu_parked *v;
+	struct sample_buf *b;
 	struct tgprof_sample *s;
-	__u64 now, size;
+	__u64 now, wait, size, n, k = 0;
+	long got;
 
 	if (!tid)
 		return;
 	v = bpf_map_lookup_elem(&offcpu_parked, &tid);
 	if (!v)
 		return;
-	s = &v->s;
 	now = bpf_ktime_get_boot_ns();
-	if (now - s->hdr.ts_ns < offcpu_min_ns) {
+	wait = now - v->s.hdr.ts_ns;
+	b = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (wait < offcpu_min_ns || !b) {
 		count(TGPROF_CNT_OFFCPU_SHORT);
-	} else {
-		/* Each wait walked stands for 100 / offcpu_percent waits:
-		 * the totals estimate all of them, as a CPU sample stands
-		 * for its period. */
-		s->off_cpu_ns = now - s->hdr.ts_ns;
-		if (offcpu_percent < 100)
-			s->off_cpu_ns = s->off_cpu_ns * 100 / offcpu_percent;
-		/* Sent now: in time order with the events ring. */
-		s->hdr.ts_ns = now;
-		size = sizeof(*s) + ((__u64)s->kstack_len + s->ustack_len +
-				     2 * (__u64)s->py_len) *
-					    sizeof(__u64);
-		barrier_var(size);
-		if (size > sizeof(*v))
-			size = sizeof(*v);
-		if (bpf_ringbuf_output(&records, v, size, wakeup_flags(size)))
-			count(TGPROF_CNT_OFFCPU_LOST);
-		else
-			count(TGPROF_CNT_OFFCPU_EMITTED);
+		goto out;
 	}
+	s = &b->s;
+	*s = v->s;
+	/* Each wait walked stands for 100 / offcpu_percent waits: the
+	 * totals estimate all of them, as a CPU sample stands for its
+	 * period. */
+	s->off_cpu_ns = offcpu_percent < 100 ? wait * 100 / offcpu_percent :
+					       wait;
+	/* Sent now: in time order with the events ring. */
+	s->hdr.ts_ns = now;
+	if (kernel_stacks) {
+		got = bpf_get_task_stack(next, b->frames,
+					 TGPROF_MAX_KSTACK * sizeof(__u64), 0);
+		if (got >= 0) {
+			k = got / sizeof(__u64);
+		} else {
+			s->flags |= TGPROF_SAMPLE_KSTACK_ERR;
+			count(TGPROF_CNT_KSTACK_ERR);
+		}
+	}
+	if (k > TGPROF_MAX_KSTACK)
+		k = TGPROF_MAX_KSTACK;
+	s->kstack_len = k;
+	n = (__u64)s->ustack_len + 2 * (__u64)s->py_len;
+	barrier_var(n);
+	if (n > TGPROF_OFFCPU_SLOTS)
+		n = TGPROF_OFFCPU_SLOTS;
+	if (n && bpf_probe_read_kernel(&b->frames[k], n * sizeof(__u64),
+				       v->frames)) {
+		/* Cannot happen (map memory); sent without them if so. */
+		s->ustack_len = 0;
+		s->py_len = 0;
+		n = 0;
+	}
+	size = sizeof(*s) + (k + n) * sizeof(__u64);
+	barrier_var(size);
+	if (size > sizeof(*b) - __builtin_offsetof(struct sample_buf, s))
+		size = sizeof(*b) - __builtin_offsetof(struct sample_buf, s);
+	if (bpf_ringbuf_output(&records, s, size, wakeup_flags(size)))
+		count(TGPROF_CNT_OFFCPU_LOST);
+	else
+		count(TGPROF_CNT_OFFCPU_EMITTED);
+out:
 	bpf_map_delete_elem(&offcpu_parked, &tid);
 }
 
@@ -1067,6 +1101,7 @@ static __always_inline void offcpu_switch_out(void *ctx)
 	__u32 tgid = t->tgid, tid = t->pid, zero = 0;
 	struct sample_buf *b;
 	struct uregs u;
+	long err;
 
 	if (!tid || filtered_static(tgid) || excluded_dynamic(t, tgid))
 		return;
@@ -1081,9 +1116,17 @@ static __always_inline void offcpu_switch_out(void *ctx)
 		return;
 	fill_sample_hdr(&b->s, t, TGPROF_REC_OFFCPU);
 	task_uregs(t, &u);
-	sample_stacks(ctx, b, t, &u, true, false, NULL);
+	/* The user stack only: the kernel's is read at the switch in, if
+	 * the wait is sent. */
+	sample_stacks(ctx, b, t, &u, false, false, NULL);
 	/* The record and its frames are contiguous in the sample buffer. */
-	if (bpf_map_update_elem(&offcpu_parked, &tid, &b->s, BPF_ANY))
+	err = bpf_map_update_elem(&offcpu_parked, &tid, &b->s, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		count(TGPROF_CNT_OFFCPU_REPLACED);
+		err = bpf_map_update_elem(&offcpu_parked, &tid, &b->s,
+					  BPF_EXIST);
+	}
+	if (err)
 		count(TGPROF_CNT_OFFCPU_NO_ROOM);
 }
 
@@ -1091,15 +1134,17 @@ static __always_inline void offcpu_switch_out(void *ctx)
  * never comes back from. */
 #define TASK_DEAD 0x00000080
 
-/* Runs in the task switching out (prev is current). A switch that is not a
- * preemption (prev_state is not TASK_RUNNING) is a wait beginning, unless
- * it is the exiting thread's last. */
+/* Runs in the task switching out (prev is current). A thread that is not
+ * TASK_RUNNING is going to sleep: its wait begins, whether it blocks now
+ * or is preempted on its way (set_current_state(), then preempted before
+ * schedule(): it may then not run again before its wakeup, as a thread
+ * blocked would not). Its last switch (TASK_DEAD) is no wait. */
 SEC("tp_btf/sched_switch")
 int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
 	offcpu_switch_in(next);
-	if (!preempt && prev_state && !(prev_state & TASK_DEAD))
+	if (prev_state && !(prev_state & TASK_DEAD))
 		offcpu_switch_out(ctx);
 	return 0;
 }

@@ -111,11 +111,11 @@ struct tgprof_sample {
 	__u64 off_cpu_ns;
 };
 
-/* Frame slots an off-CPU sample keeps while its thread waits: native and
- * Python frames, no stack copy (the walk stops where a table is missing;
- * the process's tables are loaded as its samples arrive). */
-#define TGPROF_OFFCPU_SLOTS \
-	(TGPROF_MAX_KSTACK + TGPROF_MAX_USTACK + 2 * TGPROF_MAX_PYSTACK)
+/* Frame slots an off-CPU sample keeps while its thread waits: its user
+ * and Python frames (the kernel stack is read when the wait ends, and
+ * only for waits that long), no stack copy (the walk stops where a table
+ * is missing; the process's tables are loaded as its samples arrive). */
+#define TGPROF_OFFCPU_SLOTS (TGPROF_MAX_USTACK + 2 * TGPROF_MAX_PYSTACK)
 
 /* Default and bounds of the off-CPU keys (receiver/plugin/config.c). */
 #define TGPROF_OFFCPU_MAX_THREADS (1u << 20)
@@ -187,13 +187,16 @@ enum tgprof_counter {
 	 * thread the filters keep is SEEN, then either SAMPLED_OUT (the
 	 * probability), NO_ROOM (the parked-thread map full), or parked;
 	 * a parked one ends, at its switch back in, SHORT (below the
-	 * minimum), EMITTED, or LOST (sample ring full). */
+	 * minimum), EMITTED, or LOST (sample ring full), or REPLACED. */
 	TGPROF_CNT_OFFCPU_SEEN,
 	TGPROF_CNT_OFFCPU_SAMPLED_OUT,
 	TGPROF_CNT_OFFCPU_NO_ROOM,
 	TGPROF_CNT_OFFCPU_SHORT,
 	TGPROF_CNT_OFFCPU_EMITTED,
 	TGPROF_CNT_OFFCPU_LOST,
+	/* A switch out found its thread's previous record still parked:
+	 * the switch back in was not seen. That record is replaced, lost. */
+	TGPROF_CNT_OFFCPU_REPLACED,
 	TGPROF_CNT_MAX,
 };
 

@@ -1051,7 +1051,8 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)st->off_cpu_short,
 			(unsigned long long)st->off_cpu_sampled_out,
 			(unsigned long long)st->off_cpu_no_room,
-			(unsigned long long)st->off_cpu_lost);
+			(unsigned long long)(st->off_cpu_lost +
+					     st->off_cpu_replaced));
 	if (st->sz >=
 	    offsetof(struct tgprof_receiver_stats, process_idle_drops) +
 		    sizeof(st->process_idle_drops))

@@ -201,9 +201,10 @@ struct tgprof_receiver_stats {
 	/* ABI 1.4: off-CPU samples (off_cpu). Blocking switches of the
 	 * profiled threads, and how each ended: not walked (the sampling
 	 * percentage), no room (off_cpu_threads threads already waiting),
-	 * shorter than off_cpu_min_duration, sent, or lost (ring full).
-	 * off_cpu_samples of the sent ones reached a profile, weighing
-	 * off_cpu_ns. */
+	 * shorter than off_cpu_min_duration, sent, lost (ring full), or
+	 * replaced (its switch back in was not seen: the thread's next wait
+	 * took its place). off_cpu_samples of the sent ones reached a
+	 * profile, weighing off_cpu_ns. */
 	uint64_t off_cpu_switches;
 	uint64_t off_cpu_sampled_out;
 	uint64_t off_cpu_no_room;
@@ -212,6 +213,7 @@ struct tgprof_receiver_stats {
 	uint64_t off_cpu_lost;
 	uint64_t off_cpu_samples;
 	uint64_t off_cpu_ns;
+	uint64_t off_cpu_replaced;
 };
 
 /*

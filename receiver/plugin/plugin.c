@@ -252,6 +252,7 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->off_cpu_lost = rs.sampler.offcpu_lost;
 	st->off_cpu_samples = ps.off_cpu_samples;
 	st->off_cpu_ns = ps.off_cpu_ns;
+	st->off_cpu_replaced = rs.sampler.offcpu_replaced;
 }
 
 /* Makes the counters of now what stats() returns. */

@@ -665,6 +665,7 @@ static void sampler__prog_stats(const struct sampler *s,
 	prog_info(s->skel->progs.handle_switch, &info);
 	ret->offcpu_bpf_run_ns = info.run_time_ns;
 	ret->offcpu_bpf_runs = info.run_cnt;
+	ret->offcpu_bpf_misses = info.recursion_misses;
 }
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
@@ -706,6 +707,7 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->offcpu_short = sums[TGPROF_CNT_OFFCPU_SHORT];
 	ret->offcpu_emitted = sums[TGPROF_CNT_OFFCPU_EMITTED];
 	ret->offcpu_lost = sums[TGPROF_CNT_OFFCPU_LOST];
+	ret->offcpu_replaced = sums[TGPROF_CNT_OFFCPU_REPLACED];
 	ret->wakeups = s->wakeups;
 	ret->events = s->events;
 	ret->ring_bytes = bpf_map__max_entries(s->skel->maps.records);

@@ -127,9 +127,13 @@ struct sampler_counters {
 	uint64_t offcpu_short;
 	uint64_t offcpu_emitted;
 	uint64_t offcpu_lost;
+	uint64_t offcpu_replaced; /* parked, its switch back in not seen */
 	/* The switch program's run time and runs (bpf_stats_enabled). */
 	uint64_t offcpu_bpf_run_ns;
 	uint64_t offcpu_bpf_runs;
+	/* Switches the program did not run for: it was running on that
+	 * CPU already (the kernel's recursion guard). */
+	uint64_t offcpu_bpf_misses;
 	uint64_t wakeups; /* polls a ring buffer's wakeup ended */
 	uint64_t events; /* exec/exit records read */
 	uint64_t ring_bytes; /* the sample ring's size */

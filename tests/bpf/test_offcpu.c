@@ -155,12 +155,14 @@ static void run_waits(bool leader_exit)
 	cr_assert_geq(receiver__stop(w.r), 0);
 	receiver__stats(w.r, &st);
 	fprintf(stderr,
-		"waits: seen %llu, no room %llu, short %llu, emitted %llu, lost %llu\n",
+		"waits: seen %llu, no room %llu, short %llu, emitted %llu, lost %llu, replaced %llu, misses %llu\n",
 		(unsigned long long)st.sampler.offcpu_seen,
 		(unsigned long long)st.sampler.offcpu_no_room,
 		(unsigned long long)st.sampler.offcpu_short,
 		(unsigned long long)st.sampler.offcpu_emitted,
-		(unsigned long long)st.sampler.offcpu_lost);
+		(unsigned long long)st.sampler.offcpu_lost,
+		(unsigned long long)st.sampler.offcpu_replaced,
+		(unsigned long long)st.sampler.offcpu_bpf_misses);
 	cr_assert_gt(st.offcpu_samples, 0);
 	/* Nothing here reaches a bound: every wait is sent or short. */
 	cr_assert_eq(st.sampler.offcpu_no_room, 0);
@@ -255,7 +257,7 @@ Test(offcpu, churn_of_short_waits_is_counted_and_bounded, .timeout = 180)
 	cr_assert_gt(k->offcpu_emitted, 0);
 	/* Every thread ran again before it exited: none is still parked. */
 	ended = k->offcpu_sampled_out + k->offcpu_no_room + k->offcpu_short +
-		k->offcpu_emitted + k->offcpu_lost;
+		k->offcpu_emitted + k->offcpu_lost + k->offcpu_replaced;
 	cr_assert_eq(ended, k->offcpu_seen,
 		     "%llu switches seen, %llu accounted for",
 		     (unsigned long long)k->offcpu_seen,
