@@ -97,7 +97,7 @@
 	  "walked, and each wait walked weighs its time x 100 / percent.")     \
 	X("off_cpu_threads", rcv.off_cpu_threads, INT, "4096", 16, 1048576, 0, \
 	  "Threads waiting at once whose stacks are kept until they run "      \
-	  "again (about 5KiB of kernel memory each, allocated as they "        \
+	  "again (about 4KiB of kernel memory each, allocated as they "        \
 	  "wait); beyond it waits are counted, not sent.")                     \
 	X("sweep_interval", rcv.sweep_interval_ns, DURATION, "10s", 0,         \
 	  CONFIGMAP_HOUR(1), 0,                                                \
