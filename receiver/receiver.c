@@ -297,32 +297,6 @@ static void merge_python(struct receiver *r, const struct proc *p, uint32_t tid,
 	python__count_outer(r->py, outer);
 }
 
-/* Kernel frames an off-CPU sample's walk may record above the switch:
- * the switch program and the tracepoint's glue (named after whatever
- * symbol precedes them, the program being younger than the kernel
- * symbols read). */
-#define RECEIVER_OFFCPU_GLUE_MAX 8
-
-/*
- * An off-CPU sample's kernel frames from the switch on: the frames above
- * __schedule() are tgprof's own program, not where the thread waits. Left
- * as they are when __schedule() is not among the first few.
- */
-static uint32_t drop_switch_glue(struct sym_frame *frames, uint32_t nkernel,
-				 uint32_t n)
-{
-	uint32_t i;
-
-	for (i = 0; i < nkernel && i < RECEIVER_OFFCPU_GLUE_MAX; i++) {
-		if (!frames[i].name || strcmp(frames[i].name, "__schedule"))
-			continue;
-		if (i)
-			memmove(frames, frames + i, (n - i) * sizeof(*frames));
-		return i;
-	}
-	return 0;
-}
-
 static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 			  const __u64 *kstack, const __u64 *ustack,
 			  const struct tgprof_py_frame *pyframes,
@@ -355,8 +329,6 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 	for (i = 0; i < klen; i++)
 		n += symbolizer__kernel(r->sym, kstack[i], &r->frames[n],
 					RECEIVER_MAX_FRAMES - n);
-	if (s->hdr.type == TGPROF_REC_OFFCPU)
-		n -= drop_switch_glue(r->frames, n, n);
 	nkernel = n;
 
 	if (p && !kthread && ulen) {
