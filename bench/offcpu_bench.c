@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
  * Off-CPU profiling's cost on a switch-heavy workload: two threads of this
- * process pass a byte back and forth through two pipes (every pass is a
- * blocking switch out of one thread and a switch in of the other), under
+ * process, both on CPU 0, pass a byte back and forth through two pipes
+ * (every pass is a blocking switch out of one thread and a switch in of
+ * the other), under
  * a receiver filtered to this process with off_cpu off, on at the
  * defaults, on at a lower sampling percentage, and on without kernel
  * stacks, each for SECONDS, the four in turn ROUNDS times in one run. Prints per configuration (medians
@@ -16,6 +17,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,9 +86,22 @@ static void pingpong(int in, int out, bool first)
 	atomic_fetch_add(&vswitches, thread_vswitches() - v0);
 }
 
+/* Both threads on CPU 0: every pass is a switch on one CPU, as lmbench's
+ * lat_ctx measures them, not a wakeup of another CPU out of idle (an IPI,
+ * which in a VM costs more than the switch and hides it). */
+static void pin_cpu0(void)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(0, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+}
+
 static void *ping(void *arg)
 {
 	(void)arg;
+	pin_cpu0();
 	pingpong(ba[0], ab[1], true);
 	return NULL;
 }
@@ -94,6 +109,7 @@ static void *ping(void *arg)
 static void *pong(void *arg)
 {
 	(void)arg;
+	pin_cpu0();
 	pingpong(ab[0], ba[1], false);
 	return NULL;
 }
