@@ -15,6 +15,7 @@
 #include "unwind_maps.h"
 
 #define PF_KTHREAD 0x00200000
+#define EEXIST 17 /* errno-base.h: what BPF_NOEXIST finds */
 
 /* Set by user space before load. */
 const volatile bool kernel_stacks = true;
@@ -37,6 +38,10 @@ const volatile bool unwind_tables = false;
 /* Stack bytes a sample carries when its walk stops at code whose table is
  * not loaded yet (0: none). At most TGPROF_MAX_STACK_COPY. */
 const volatile __u32 stack_copy_bytes = 0;
+/* Off-CPU (handle_switch, loaded only when user space enables it): the
+ * shortest wait sent, and the percentage of blocking switches sampled. */
+const volatile __u64 offcpu_min_ns = 1000000;
+const volatile __u32 offcpu_percent = 100;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -83,6 +88,27 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } counters SEC(".maps");
+
+/* An off-CPU sample while its thread waits: the record as it will be
+ * sent, its stacks walked when the thread blocked. */
+struct offcpu_parked {
+	struct tgprof_sample s;
+	__u64 frames[TGPROF_OFFCPU_SLOTS];
+};
+
+/* Waiting threads' samples: tid -> struct offcpu_parked. Sized by user
+ * space before load (off_cpu_threads); elements allocated as threads
+ * block, freed when they run again. A thread always runs again before it
+ * exits (do_exit() runs in the thread) and its last switch is not parked,
+ * so no entry outlives its thread; threads that block for good hold
+ * theirs, which the bound caps. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct offcpu_parked);
+} offcpu_parked SEC(".maps");
 
 /* The unwind tables (bpf/unwind_maps.h). Sized by user space before load;
  * no element exists until user space inserts it. */
@@ -325,11 +351,11 @@ static __always_inline void fill_hdr(struct tgprof_rec_hdr *h, __u32 type,
 /* fill_hdr() for the current task, through its BTF pointer: plain loads
  * instead of a bpf_probe_read_kernel() call for every field. */
 static __always_inline void fill_sample_hdr(struct tgprof_sample *s,
-					    struct task_struct *t)
+					    struct task_struct *t, __u32 type)
 {
 	struct task_struct *leader = t->group_leader;
 
-	s->hdr.type = TGPROF_REC_SAMPLE;
+	s->hdr.type = type;
 	s->hdr.tgid = t->tgid;
 	s->hdr.tid = t->pid;
 	s->hdr.cpu = bpf_get_smp_processor_id();
@@ -741,38 +767,59 @@ static __always_inline void walk_init(struct walk *w, __u32 klen)
 	w->klen = klen;
 }
 
-/* The user registers of the sample: those interrupted if it hit user
- * space (an address in the lower half), else those saved at the kernel
- * entry on the task's behalf. */
-static __always_inline void walk_regs(struct bpf_perf_event_data *ctx,
-				      struct walk *w)
-{
-	if ((long)ctx->regs.ip >= 0) {
-		w->ip = ctx->regs.ip;
-		w->sp = ctx->regs.sp;
-		w->bp = ctx->regs.bp;
-	} else {
-		struct pt_regs *u = (struct pt_regs *)bpf_task_pt_regs(
-			bpf_get_current_task_btf());
+/* The user registers a walk starts from. */
+struct uregs {
+	__u64 ip, sp, bp;
+};
 
-		w->ip = BPF_CORE_READ(u, ip);
-		w->sp = BPF_CORE_READ(u, sp);
-		w->bp = BPF_CORE_READ(u, bp);
+/* The user registers saved at the kernel entry on @t's behalf. */
+static __always_inline void task_uregs(struct task_struct *t, struct uregs *u)
+{
+	struct pt_regs *r = (struct pt_regs *)bpf_task_pt_regs(t);
+
+	u->ip = BPF_CORE_READ(r, ip);
+	u->sp = BPF_CORE_READ(r, sp);
+	u->bp = BPF_CORE_READ(r, bp);
+}
+
+/* The user registers of a sample: those interrupted if it hit user
+ * space (@in_kernel false), else those saved at the kernel entry on the
+ * task's behalf. The context is read at fixed offsets, once: the verifier
+ * refuses a context pointer the compiler moved. */
+static __always_inline void sample_uregs(struct bpf_perf_event_data *ctx,
+					 struct task_struct *t, bool in_kernel,
+					 struct uregs *u)
+{
+	__u64 ip = ctx->regs.ip, sp = ctx->regs.sp, bp = ctx->regs.bp;
+
+	if (in_kernel) {
+		task_uregs(t, u);
+		return;
 	}
+	u->ip = ip;
+	u->sp = sp;
+	u->bp = bp;
+}
+
+static __always_inline void walk_regs(struct walk *w, const struct uregs *u)
+{
+	w->ip = u->ip;
+	w->sp = u->sp;
+	w->bp = u->bp;
 }
 
 /* Walks the user stack with frame pointers alone into b->frames after
  * @klen kernel frames: what bpf_get_stack(BPF_F_USER_STACK) gives, with
  * a read for several frames rather than two for each. Returns the frames
  * recorded. */
-static __always_inline __u32 walk_fp(struct bpf_perf_event_data *ctx,
+static __always_inline __u32 walk_fp(const struct uregs *u,
 				     struct sample_buf *b, __u32 klen)
 {
 	struct walk *w = &b->w;
 	__u32 n;
 
 	walk_init(w, klen);
-	walk_regs(ctx, w);
+	walk_regs(w, u);
 	w->proc = PROC_FP_ONLY;
 	/* As many frames as bpf_get_stack() gave (TGPROF_MAX_KSTACK). */
 	bpf_loop(TGPROF_MAX_KSTACK, walk_step, NULL, 0);
@@ -780,18 +827,20 @@ static __always_inline __u32 walk_fp(struct bpf_perf_event_data *ctx,
 	return n > TGPROF_MAX_KSTACK ? TGPROF_MAX_KSTACK : n;
 }
 
-/* Walks the user stack of @task from its user registers with the tables
- * into b->frames after @klen kernel frames. */
-static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
+/* Walks the user stack of @task from its user registers @u with the
+ * tables into b->frames after @klen kernel frames; with @copy, stack for
+ * user space to walk on where the tables end. */
+static __always_inline void walk_user(const struct uregs *u,
 				      struct task_struct *task,
-				      struct sample_buf *b, __u32 klen)
+				      struct sample_buf *b, __u32 klen,
+				      bool copy)
 {
 	struct tgprof_sample *s = &b->s;
 	struct walk *w = &b->w;
 	__u32 n, py;
 
 	walk_init(w, klen);
-	walk_regs(ctx, w);
+	walk_regs(w, u);
 	w->tgid = s->hdr.tgid;
 	w->proc = find_proc(w->tgid, s->hdr.start_ns, s->aspace_id);
 
@@ -811,7 +860,7 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 	count_n(TGPROF_CNT_FRAMES_FP, w->frames_fp);
 	py = py_walk_thread(s, task, klen + n);
 	s->py_len = py;
-	if (!w->copy || !stack_copy_bytes || !n)
+	if (!copy || !w->copy || !stack_copy_bytes || !n)
 		return;
 	/* A burst of new processes: their samples carry stack until their
 	 * tables are loaded, each nine times a plain sample, while the
@@ -838,48 +887,41 @@ static __always_inline void walk_user(struct bpf_perf_event_data *ctx,
 /* Nanoseconds spent in each piece of sample(), and samples timed: read
  * with bpftool (bench/README.md). Timing costs too: compare pieces. */
 __u64 piece_ns[8];
-#define PIECE(i)                                                         \
-	do {                                                             \
-		__u64 now_ = bpf_ktime_get_ns();                         \
-		__sync_fetch_and_add(&piece_ns[(i)&7], now_ - piece_t_); \
-		piece_t_ = now_;                                         \
+/* Piece @i ends now; *@t is when it began (NULL: not timed). */
+#define PIECE_AT(t, i)                                                       \
+	do {                                                                 \
+		__u64 now_ = bpf_ktime_get_ns();                             \
+		if (t) {                                                     \
+			__sync_fetch_and_add(&piece_ns[(i)&7], now_ - *(t)); \
+			*(t) = now_;                                         \
+		}                                                            \
 	} while (0)
+#define PIECE(i) PIECE_AT(&piece_t_, i)
 #define PIECE_START() __u64 piece_t_ = bpf_ktime_get_ns()
+#define PIECE_CLOCK (&piece_t_)
 #else
+#define PIECE_AT(t, i) ((void)(t))
 #define PIECE(i) ((void)0)
 #define PIECE_START() ((void)0)
+#define PIECE_CLOCK NULL
 #endif
 
-SEC("perf_event")
-int sample(struct bpf_perf_event_data *ctx)
+/*
+ * The stacks of sample b->s of task @t, the current task: its kernel
+ * stack when @in_kernel (the kernel's walk from @ctx), then its user
+ * stack from @u (the tables, else frame pointers) and its Python frames.
+ * @copy: stack for user space where the tables end. @pt: the pieces'
+ * clock (TGPROF_BPF_TIME_PIECES), or NULL.
+ */
+static __always_inline void sample_stacks(void *ctx, struct sample_buf *b,
+					  struct task_struct *t,
+					  const struct uregs *u, bool in_kernel,
+					  bool copy, __u64 *pt)
 {
-	__u64 id = bpf_get_current_pid_tgid();
-	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0, klen = 0;
-	struct task_struct *task, *t;
-	struct sample_buf *b;
-	struct tgprof_sample *s;
-	__u64 size;
+	struct tgprof_sample *s = &b->s;
+	__u32 klen = 0;
 	long n;
-	PIECE_START();
 
-	count(TGPROF_CNT_SAMPLES);
-	if (tid == 0 && !include_idle) {
-		count(TGPROF_CNT_SAMPLES_IDLE);
-		return 0;
-	}
-	t = bpf_get_current_task_btf();
-	task = t;
-	if (filtered_static(tgid) || excluded_dynamic(task, tgid)) {
-		count(TGPROF_CNT_SAMPLES_FILTERED);
-		return 0;
-	}
-
-	b = bpf_map_lookup_elem(&sample_bufs, &zero);
-	if (!b)
-		return 0;
-	PIECE(0);
-	s = &b->s;
-	fill_sample_hdr(s, t);
 	s->flags = 0;
 	s->kstack_len = 0;
 	s->ustack_len = 0;
@@ -891,11 +933,11 @@ int sample(struct bpf_perf_event_data *ctx)
 	s->regs_ip = 0;
 	s->regs_sp = 0;
 	s->regs_bp = 0;
-	PIECE(1);
+	s->off_cpu_ns = 0;
 
 	/* A sample in user space has no kernel stack: the kernel's walk
 	 * would return none, at the cost of a call. */
-	if (kernel_stacks && (long)ctx->regs.ip < 0) {
+	if (kernel_stacks && in_kernel) {
 		n = bpf_get_stack(ctx, b->frames, TGPROF_MAX_KSTACK * 8, 0);
 		if (n >= 0) {
 			klen = n / 8;
@@ -907,24 +949,60 @@ int sample(struct bpf_perf_event_data *ctx)
 			count(TGPROF_CNT_KSTACK_ERR);
 		}
 	}
-	PIECE(2);
+	PIECE_AT(pt, 2);
 
 	if (t->flags & PF_KTHREAD) {
 		s->flags |= TGPROF_SAMPLE_KTHREAD;
 		s->aspace_id = 0;
 	} else if (unwind_tables) {
 		s->aspace_id = current_aspace_id(t);
-		walk_user(ctx, task, b, klen);
+		walk_user(u, t, b, klen, copy);
 	} else {
 		s->aspace_id = current_aspace_id(t);
-		PIECE(3);
+		PIECE_AT(pt, 3);
 		if (klen > TGPROF_MAX_KSTACK)
 			klen = TGPROF_MAX_KSTACK;
-		s->ustack_len = walk_fp(ctx, b, klen);
-		PIECE(4);
-		s->py_len = py_walk_thread(s, task, klen + s->ustack_len);
-		PIECE(5);
+		s->ustack_len = walk_fp(u, b, klen);
+		PIECE_AT(pt, 4);
+		s->py_len = py_walk_thread(s, t, klen + s->ustack_len);
+		PIECE_AT(pt, 5);
 	}
+}
+
+SEC("perf_event")
+int sample(struct bpf_perf_event_data *ctx)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, tid = (__u32)id, zero = 0;
+	struct task_struct *t;
+	struct sample_buf *b;
+	struct tgprof_sample *s;
+	struct uregs u;
+	bool in_kernel;
+	__u64 size;
+	PIECE_START();
+
+	count(TGPROF_CNT_SAMPLES);
+	if (tid == 0 && !include_idle) {
+		count(TGPROF_CNT_SAMPLES_IDLE);
+		return 0;
+	}
+	t = bpf_get_current_task_btf();
+	if (filtered_static(tgid) || excluded_dynamic(t, tgid)) {
+		count(TGPROF_CNT_SAMPLES_FILTERED);
+		return 0;
+	}
+
+	b = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (!b)
+		return 0;
+	PIECE(0);
+	s = &b->s;
+	fill_sample_hdr(s, t, TGPROF_REC_SAMPLE);
+	PIECE(1);
+	in_kernel = (long)ctx->regs.ip < 0;
+	sample_uregs(ctx, t, in_kernel, &u);
+	sample_stacks(ctx, b, t, &u, in_kernel, true, PIECE_CLOCK);
 
 	size = sizeof(*s) +
 	       ((__u64)s->kstack_len + s->ustack_len + 2 * (__u64)s->py_len) *
@@ -938,6 +1016,136 @@ int sample(struct bpf_perf_event_data *ctx)
 #ifdef TGPROF_BPF_TIME_PIECES
 	__sync_fetch_and_add(&piece_ns[7], 1);
 #endif
+	return 0;
+}
+
+/*
+ * A thread that blocked runs again: its parked sample goes out weighted
+ * with the time it waited, if that was long enough, built in this CPU's
+ * sample buffer: its kernel stack now (the thread still sleeps in
+ * __schedule(), its stack as it was when it blocked; reading it only for
+ * the waits that are sent spares the short ones the kernel's unwinder),
+ * then the user and Python frames walked when it blocked.
+ */
+static __always_inline void offcpu_switch_in(struct task_struct *next)
+{
+	__u32 tid = next->pid, zero = 0;
+	struct offcpu_parked *v;
+	struct sample_buf *b;
+	struct tgprof_sample *s;
+	__u64 now, wait, size, n, k = 0;
+	long got;
+
+	if (!tid)
+		return;
+	v = bpf_map_lookup_elem(&offcpu_parked, &tid);
+	if (!v)
+		return;
+	now = bpf_ktime_get_boot_ns();
+	wait = now - v->s.hdr.ts_ns;
+	b = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (wait < offcpu_min_ns || !b) {
+		count(TGPROF_CNT_OFFCPU_SHORT);
+		goto out;
+	}
+	s = &b->s;
+	*s = v->s;
+	/* Each wait walked stands for 100 / offcpu_percent waits: the
+	 * totals estimate all of them, as a CPU sample stands for its
+	 * period. */
+	s->off_cpu_ns = offcpu_percent < 100 ? wait * 100 / offcpu_percent :
+					       wait;
+	/* Sent now: in time order with the events ring. */
+	s->hdr.ts_ns = now;
+	if (kernel_stacks) {
+		got = bpf_get_task_stack(next, b->frames,
+					 TGPROF_MAX_KSTACK * sizeof(__u64), 0);
+		if (got >= 0) {
+			k = got / sizeof(__u64);
+		} else {
+			s->flags |= TGPROF_SAMPLE_KSTACK_ERR;
+			count(TGPROF_CNT_KSTACK_ERR);
+		}
+	}
+	if (k > TGPROF_MAX_KSTACK)
+		k = TGPROF_MAX_KSTACK;
+	s->kstack_len = k;
+	n = (__u64)s->ustack_len + 2 * (__u64)s->py_len;
+	barrier_var(n);
+	if (n > TGPROF_OFFCPU_SLOTS)
+		n = TGPROF_OFFCPU_SLOTS;
+	if (n && bpf_probe_read_kernel(&b->frames[k], n * sizeof(__u64),
+				       v->frames)) {
+		/* Cannot happen (map memory); sent without them if so. */
+		s->ustack_len = 0;
+		s->py_len = 0;
+		n = 0;
+	}
+	size = sizeof(*s) + (k + n) * sizeof(__u64);
+	barrier_var(size);
+	if (size > sizeof(*b) - __builtin_offsetof(struct sample_buf, s))
+		size = sizeof(*b) - __builtin_offsetof(struct sample_buf, s);
+	if (bpf_ringbuf_output(&records, s, size, wakeup_flags(size)))
+		count(TGPROF_CNT_OFFCPU_LOST);
+	else
+		count(TGPROF_CNT_OFFCPU_EMITTED);
+out:
+	bpf_map_delete_elem(&offcpu_parked, &tid);
+}
+
+/* The current task blocks: its stacks are walked now, while its memory is
+ * the one user reads see, and parked until it runs again. */
+static __always_inline void offcpu_switch_out(void *ctx)
+{
+	struct task_struct *t = bpf_get_current_task_btf();
+	__u32 tgid = t->tgid, tid = t->pid, zero = 0;
+	struct sample_buf *b;
+	struct uregs u;
+	long err;
+
+	if (!tid || filtered_static(tgid) || excluded_dynamic(t, tgid))
+		return;
+	count(TGPROF_CNT_OFFCPU_SEEN);
+	if (offcpu_percent < 100 &&
+	    bpf_get_prandom_u32() % 100 >= offcpu_percent) {
+		count(TGPROF_CNT_OFFCPU_SAMPLED_OUT);
+		return;
+	}
+	b = bpf_map_lookup_elem(&sample_bufs, &zero);
+	if (!b)
+		return;
+	fill_sample_hdr(&b->s, t, TGPROF_REC_OFFCPU);
+	task_uregs(t, &u);
+	/* The user stack only: the kernel's is read at the switch in, if
+	 * the wait is sent. */
+	sample_stacks(ctx, b, t, &u, false, false, NULL);
+	/* The record and its frames are contiguous in the sample buffer. */
+	err = bpf_map_update_elem(&offcpu_parked, &tid, &b->s, BPF_NOEXIST);
+	if (err == -EEXIST) {
+		count(TGPROF_CNT_OFFCPU_REPLACED);
+		err = bpf_map_update_elem(&offcpu_parked, &tid, &b->s,
+					  BPF_EXIST);
+	}
+	if (err)
+		count(TGPROF_CNT_OFFCPU_NO_ROOM);
+}
+
+/* include/linux/sched.h: the state of a task's last switch out, which it
+ * never comes back from. */
+#define TASK_DEAD 0x00000080
+
+/* Runs in the task switching out (prev is current). A thread that is not
+ * TASK_RUNNING is going to sleep: its wait begins, whether it blocks now
+ * or is preempted on its way (set_current_state(), then preempted before
+ * schedule(): it may then not run again before its wakeup, as a thread
+ * blocked would not). Its last switch (TASK_DEAD) is no wait. */
+SEC("tp_btf/sched_switch")
+int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
+	     struct task_struct *next, unsigned int prev_state)
+{
+	offcpu_switch_in(next);
+	if (prev_state && !(prev_state & TASK_DEAD))
+		offcpu_switch_out(ctx);
 	return 0;
 }
 

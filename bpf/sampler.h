@@ -29,6 +29,9 @@ enum tgprof_record_type {
 	TGPROF_REC_SAMPLE = 1,
 	TGPROF_REC_EXEC = 2,
 	TGPROF_REC_EXIT = 3,
+	/* An off-CPU sample: a struct tgprof_sample taken when the thread
+	 * blocked, sent when it ran again (hdr.ts_ns), off_cpu_ns later. */
+	TGPROF_REC_OFFCPU = 4,
 };
 
 /* Common to every record. Times are CLOCK_BOOTTIME nanoseconds. */
@@ -102,7 +105,20 @@ struct tgprof_sample {
 	__u64 regs_ip;
 	__u64 regs_sp;
 	__u64 regs_bp;
+	/* TGPROF_REC_OFFCPU: nanoseconds from the switch out to the switch
+	 * back in, x 100 / offcpu_percent (the waits not walked). 0 in CPU
+	 * samples. */
+	__u64 off_cpu_ns;
 };
+
+/* Frame slots an off-CPU sample keeps while its thread waits: its user
+ * and Python frames (the kernel stack is read when the wait ends, and
+ * only for waits that long), no stack copy (the walk stops where a table
+ * is missing; the process's tables are loaded as its samples arrive). */
+#define TGPROF_OFFCPU_SLOTS (TGPROF_MAX_USTACK + 2 * TGPROF_MAX_PYSTACK)
+
+/* Default and bounds of the off-CPU keys (receiver/plugin/config.c). */
+#define TGPROF_OFFCPU_MAX_THREADS (1u << 20)
 
 /* A successful exec: hdr.tid is the thread that now leads the group (after
  * an exec from a non-leader thread it has taken over the TGID). */
@@ -167,6 +183,20 @@ enum tgprof_counter {
 	TGPROF_CNT_PY_READ_ERR,
 	TGPROF_CNT_PY_TRUNCATED,
 	TGPROF_CNT_PY_NO_THREAD,
+	/* Off-CPU (tp_btf/sched_switch): every blocking switch out of a
+	 * thread the filters keep is SEEN, then either SAMPLED_OUT (the
+	 * probability), NO_ROOM (the parked-thread map full), or parked;
+	 * a parked one ends, at its switch back in, SHORT (below the
+	 * minimum), EMITTED, or LOST (sample ring full), or REPLACED. */
+	TGPROF_CNT_OFFCPU_SEEN,
+	TGPROF_CNT_OFFCPU_SAMPLED_OUT,
+	TGPROF_CNT_OFFCPU_NO_ROOM,
+	TGPROF_CNT_OFFCPU_SHORT,
+	TGPROF_CNT_OFFCPU_EMITTED,
+	TGPROF_CNT_OFFCPU_LOST,
+	/* A switch out found its thread's previous record still parked:
+	 * the switch back in was not seen. That record is replaced, lost. */
+	TGPROF_CNT_OFFCPU_REPLACED,
 	TGPROF_CNT_MAX,
 };
 

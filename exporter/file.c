@@ -30,17 +30,25 @@
  * alone (and said once). */
 #define SCAN_MAX 1000000
 #define NAME_MAX_LEN 160 /* "tgprof-20250101T000000.000Z.otlp.pb" and room */
-#define NFORMATS 4
+#define NFORMATS 7
 
+/* Each format's files, rotated apart. The off-CPU rows come with their
+ * format's bit, written only for a request that has off-CPU samples, and
+ * before the CPU rows: a name is the first row whose suffix it ends in. */
 static const struct {
 	uint32_t bit;
 	const char *name;
 	const char *suffix;
+	enum otlp_profile_kind kind;
 } formats[NFORMATS] = {
-	{ FILE_FORMAT_OTLP, "otlp", ".otlp.pb" },
-	{ FILE_FORMAT_PPROF, "pprof", ".pb.gz" },
-	{ FILE_FORMAT_FOLDED, "folded", ".folded" },
-	{ FILE_FORMAT_SVG, "svg", ".svg" },
+	{ FILE_FORMAT_PPROF, "pprof", ".offcpu.pb.gz", OTLP_PROFILE_OFF_CPU },
+	{ FILE_FORMAT_FOLDED, "folded", ".offcpu.folded",
+	  OTLP_PROFILE_OFF_CPU },
+	{ FILE_FORMAT_SVG, "svg", ".offcpu.svg", OTLP_PROFILE_OFF_CPU },
+	{ FILE_FORMAT_OTLP, "otlp", ".otlp.pb", OTLP_PROFILE_CPU },
+	{ FILE_FORMAT_PPROF, "pprof", ".pb.gz", OTLP_PROFILE_CPU },
+	{ FILE_FORMAT_FOLDED, "folded", ".folded", OTLP_PROFILE_CPU },
+	{ FILE_FORMAT_SVG, "svg", ".svg", OTLP_PROFILE_CPU },
 };
 
 struct fe_req {
@@ -84,7 +92,8 @@ uint32_t file_format__parse(const char *name)
 	size_t i;
 
 	for (i = 0; i < NFORMATS; i++)
-		if (!strcmp(formats[i].name, name))
+		if (formats[i].kind == OTLP_PROFILE_CPU &&
+		    !strcmp(formats[i].name, name))
 			return formats[i].bit;
 	return 0;
 }
@@ -94,7 +103,8 @@ const char *file_format__suffix(uint32_t format)
 	size_t i;
 
 	for (i = 0; i < NFORMATS; i++)
-		if (formats[i].bit == format)
+		if (formats[i].kind == OTLP_PROFILE_CPU &&
+		    formats[i].bit == format)
 			return formats[i].suffix;
 	return NULL;
 }
@@ -232,9 +242,11 @@ struct content {
 	const struct file_exporter *e;
 	const char *stamp; /* ISO 8601, for the flame graph's title */
 	uint32_t format; /* the one being written: FILE_FORMAT_* */
+	enum otlp_profile_kind kind; /* and of which profiles */
 	void *pprof;
 	size_t pprof_len;
 	struct folded *folded;
+	struct folded *offcpu; /* the off-CPU folded stacks, once made */
 };
 
 static int write_bytes(FILE *f, const void *buf, size_t len)
@@ -242,21 +254,40 @@ static int write_bytes(FILE *f, const void *buf, size_t len)
 	return len && fwrite(buf, 1, len, f) != len ? -EIO : 0;
 }
 
-static int content__folded(struct content *c)
+/* The folded stacks of @kind, made once: 0 and *@ret, or -errno. */
+static int content__folded_kind(struct content *c, enum otlp_profile_kind kind,
+				struct folded **ret)
 {
+	struct folded **f = kind == OTLP_PROFILE_OFF_CPU ? &c->offcpu :
+							   &c->folded;
 	int err;
 
-	if (c->folded)
-		return 0;
-	c->folded = folded__new(0);
-	if (!c->folded)
-		return -errno;
-	err = otlp_folded__add(c->folded, c->req->data, c->req->len);
-	if (err) {
-		folded__free(c->folded);
-		c->folded = NULL;
+	if (!*f) {
+		*f = folded__new(0);
+		if (!*f)
+			return -errno;
+		err = otlp_folded__add_kind(*f, c->req->data, c->req->len,
+					    kind);
+		if (err) {
+			folded__free(*f);
+			*f = NULL;
+			return err;
+		}
 	}
-	return err;
+	*ret = *f;
+	return 0;
+}
+
+/* Whether the request has profiles of @c's kind to write: CPU always (an
+ * interval without samples is never sent), off-CPU when it has some. */
+static bool content__has_kind(struct content *c)
+{
+	struct folded *f;
+
+	if (c->kind == OTLP_PROFILE_CPU)
+		return true;
+	return !content__folded_kind(c, OTLP_PROFILE_OFF_CPU, &f) &&
+	       folded__stacks(f);
 }
 
 /* Writes @c in its current format: outdir__write()'s fill. */
@@ -267,26 +298,32 @@ static int content__write(void *ctx, FILE *f)
 	char title[256];
 	int err;
 
+	bool off = c->kind == OTLP_PROFILE_OFF_CPU;
+	struct folded *stacks;
+
 	switch (c->format) {
 	case FILE_FORMAT_OTLP:
 		return write_bytes(f, c->req->data, c->req->len);
 	case FILE_FORMAT_PPROF:
-		err = pprof__from_otlp(c->req->data, c->req->len, &c->pprof,
-				       &c->pprof_len);
+		free(c->pprof);
+		c->pprof = NULL;
+		err = pprof__from_otlp_kind(c->req->data, c->req->len, c->kind,
+					    &c->pprof, &c->pprof_len);
 		if (err)
 			return err;
 		return write_bytes(f, c->pprof, c->pprof_len);
 	case FILE_FORMAT_FOLDED:
-		err = content__folded(c);
-		return err ? err : folded__write(c->folded, f);
+		err = content__folded_kind(c, c->kind, &stacks);
+		return err ? err : folded__write(stacks, f);
 	case FILE_FORMAT_SVG:
-		err = content__folded(c);
+		err = content__folded_kind(c, c->kind, &stacks);
 		if (err)
 			return err;
-		snprintf(title, sizeof(title), "%s, interval ending %s",
-			 c->e->title, c->stamp);
+		snprintf(title, sizeof(title), "%s, %sinterval ending %s",
+			 c->e->title, off ? "off-CPU time, " : "", c->stamp);
 		fo.title = title;
-		return flamegraph__write(c->folded, &fo, f);
+		fo.count_name = off ? "nanoseconds" : NULL;
+		return flamegraph__write(stacks, &fo, f);
 	}
 	return -EINVAL;
 }
@@ -339,9 +376,12 @@ static void write_request(struct file_exporter *e, const struct fe_req *r)
 
 		if (!(e->formats & formats[i].bit))
 			continue;
+		c.format = formats[i].bit;
+		c.kind = formats[i].kind;
+		if (!content__has_kind(&c))
+			continue;
 		snprintf(name, sizeof(name), "%s%s%s", FILE_EXPORTER_PREFIX,
 			 compact, formats[i].suffix);
-		c.format = formats[i].bit;
 		err = outdir__write(e->dirfd, name, 0644, content__write, &c,
 				    &size);
 		if (err) {
@@ -360,6 +400,7 @@ static void write_request(struct file_exporter *e, const struct fe_req *r)
 	}
 	free(c.pprof);
 	folded__free(c.folded);
+	folded__free(c.offcpu);
 
 	if (first_err && first_err != e->last_err)
 		tg_err(&e->log,

@@ -34,6 +34,9 @@
 #define FILE_EXPORTER_MAX_QUEUE 1000
 #define FILE_EXPORTER_MAX_FILES 100000
 
+/* pprof, folded and svg write an interval's off-CPU samples too, when it
+ * has some, into .offcpu.pb.gz, .offcpu.folded and .offcpu.svg, rotated
+ * apart; otlp holds both. */
 enum file_format {
 	FILE_FORMAT_PPROF = 1u << 0, /* .pb.gz */
 	FILE_FORMAT_OTLP = 1u << 1, /* .otlp.pb */

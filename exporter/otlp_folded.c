@@ -350,7 +350,8 @@ static const char *resource_comm(const otlp_resource_profiles *rp)
 	return exe ? exe : service;
 }
 
-static int add_samples(struct walk *w, struct folded *f, const otlp_request *r)
+static int add_samples(struct walk *w, struct folded *f, const otlp_request *r,
+		       enum otlp_profile_kind kind)
 {
 	size_t i, j, k, m;
 	int err;
@@ -365,6 +366,8 @@ static int add_samples(struct walk *w, struct folded *f, const otlp_request *r)
 				const otlp_profile *p =
 					rp->scope_profiles[j]->profiles[k];
 
+				if (otlp_profile_kind(w->d, p) != kind)
+					continue;
 				for (m = 0; m < p->n_samples; m++) {
 					err = add_sample(w, f, comm,
 							 p->samples[m]);
@@ -377,6 +380,12 @@ static int add_samples(struct walk *w, struct folded *f, const otlp_request *r)
 }
 
 int otlp_folded__add(struct folded *f, const void *req, size_t len)
+{
+	return otlp_folded__add_kind(f, req, len, OTLP_PROFILE_CPU);
+}
+
+int otlp_folded__add_kind(struct folded *f, const void *req, size_t len,
+			  enum otlp_profile_kind kind)
 {
 	static const otlp_dictionary empty =
 		OPENTELEMETRY__PROTO__PROFILES__V1DEVELOPMENT__PROFILES_DICTIONARY__INIT;
@@ -402,7 +411,7 @@ int otlp_folded__add(struct folded *f, const void *req, size_t len)
 	if (!err)
 		err = mark_types(w);
 	if (!err)
-		err = add_samples(w, f, r);
+		err = add_samples(w, f, r, kind);
 	folded_line__release(&w->line);
 	free(w->types);
 	free(w);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 
 #include "exporter/folded.h"
+#include "exporter/otlp_request.h"
 
 /*
  * Adds every sample of @len bytes of request at @req to @f, weighted by
@@ -31,5 +32,10 @@
  * -ENOMEM.
  */
 int otlp_folded__add(struct folded *f, const void *req, size_t len);
+
+/* otlp_folded__add() of the profiles of @kind only (otlp_folded__add()
+ * takes the CPU ones): off-CPU stacks weigh the nanoseconds waited. */
+int otlp_folded__add_kind(struct folded *f, const void *req, size_t len,
+			  enum otlp_profile_kind kind);
 
 #endif

@@ -1175,6 +1175,10 @@ static int events__add(struct otlp_merge *m, struct msample *s,
 	uint32_t i;
 	int err;
 
+	/* A Sample with values and no timestamps (off-CPU): nothing to
+	 * reserve, and reserving nothing in empty vectors is no room. */
+	if (!n)
+		return 0;
 	err = vec__reserve(m->ev_ts, m->capev_ts, m->nev + n);
 	if (!err)
 		err = vec__reserve(m->ev_sample, m->capev_sample, m->nev + n);

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "lib/sat.h"
 #include "proto/otlp.h"
@@ -40,6 +41,29 @@ static inline const char *otlp_dict_string(const otlp_dictionary *d,
 	return otlp_in_range(idx, d ? d->n_string_table : 0) ?
 		       d->string_table[idx] :
 		       NULL;
+}
+
+/* The profiles of a request a reader takes: a process's CPU profile, or
+ * its off-CPU one (sample type OTLP_OFF_CPU_TYPE, nanoseconds waited). */
+enum otlp_profile_kind {
+	OTLP_PROFILE_CPU = 0,
+	OTLP_PROFILE_OFF_CPU = 1,
+};
+
+#define OTLP_OFF_CPU_TYPE "off_cpu"
+
+/* The kind of @p in a request of dictionary @d: off-CPU by its sample
+ * type, every other profile CPU. */
+static inline enum otlp_profile_kind otlp_profile_kind(const otlp_dictionary *d,
+						       const otlp_profile *p)
+{
+	const char *t =
+		p->sample_type ?
+			otlp_dict_string(d, p->sample_type->type_strindex) :
+			NULL;
+
+	return t && !strcmp(t, OTLP_OFF_CPU_TYPE) ? OTLP_PROFILE_OFF_CPU :
+						    OTLP_PROFILE_CPU;
 }
 
 /* How many events @s stands for: the sum of its values (a negative sum

@@ -69,6 +69,7 @@ struct conv {
 	size_t ntype_maps;
 	int64_t period;
 	uint64_t start_ns, end_ns;
+	enum otlp_profile_kind kind; /* the profiles converted */
 };
 
 /* Appends @s (borrowed: from the decoded request or a literal) to the
@@ -611,7 +612,8 @@ static int conv__sample(struct conv *c, const otlp_sample *s,
 	ps->location_id = locs;
 	vals[0] = count;
 	vals[1] = count * c->period;
-	ps->n_value = 2;
+	/* Off-CPU: the one value, nanoseconds waited. */
+	ps->n_value = c->kind == OTLP_PROFILE_OFF_CPU ? 1 : 2;
 	ps->value = vals;
 	err = conv__labels(c, s, pl, ps);
 	if (err)
@@ -655,7 +657,12 @@ static int conv__samples(struct conv *c)
 						->scope_profiles[j]
 						->n_profiles;
 			     k++)
-				if (!c->period)
+				if (!c->period &&
+				    otlp_profile_kind(
+					    c->d, r->resource_profiles[i]
+							  ->scope_profiles[j]
+							  ->profiles[k]) ==
+					    c->kind)
 					c->period = r->resource_profiles[i]
 							    ->scope_profiles[j]
 							    ->profiles[k]
@@ -677,6 +684,8 @@ static int conv__samples(struct conv *c)
 			for (k = 0; k < sp->n_profiles; k++) {
 				const otlp_profile *p = sp->profiles[k];
 
+				if (otlp_profile_kind(c->d, p) != c->kind)
+					continue;
 				conv__time(c, p);
 				for (m = 0; m < p->n_samples; m++) {
 					err = conv__sample(c, p->samples[m],
@@ -702,6 +711,17 @@ static int conv__value_types(struct conv *c)
 	perftools__profiles__value_type__init(&vt[0]);
 	perftools__profiles__value_type__init(&vt[1]);
 	perftools__profiles__value_type__init(&vt[2]);
+	if (c->kind == OTLP_PROFILE_OFF_CPU) {
+		err = conv__add_string(c, OTLP_OFF_CPU_TYPE, &vt[0].type);
+		if (!err)
+			err = conv__add_string(c, "nanoseconds", &vt[0].unit);
+		if (err)
+			return err;
+		p[0] = &vt[0];
+		c->prof.n_sample_type = 1;
+		c->prof.sample_type = p;
+		return 0;
+	}
 	err = conv__add_string(c, "samples", &vt[0].type);
 	if (!err)
 		err = conv__add_string(c, "count", &vt[0].unit);
@@ -723,7 +743,15 @@ static int conv__value_types(struct conv *c)
 int pprof__from_otlp(const void *req, size_t len, void **ret_buf,
 		     size_t *ret_len)
 {
-	struct conv c = { 0 };
+	return pprof__from_otlp_kind(req, len, OTLP_PROFILE_CPU, ret_buf,
+				     ret_len);
+}
+
+int pprof__from_otlp_kind(const void *req, size_t len,
+			  enum otlp_profile_kind kind, void **ret_buf,
+			  size_t *ret_len)
+{
+	struct conv c = { .kind = kind };
 	uint8_t *buf = NULL;
 	size_t plen;
 	int err;

@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include "exporter/otlp_request.h"
+
 /*
  * Converts @len bytes of ExportProfilesServiceRequest at @req. The Profile
  * has sample types (samples, count) and (cpu, nanoseconds), one value of
@@ -28,5 +30,12 @@
  */
 int pprof__from_otlp(const void *req, size_t len, void **ret_buf,
 		     size_t *ret_len);
+
+/* pprof__from_otlp() of the profiles of @kind only (pprof__from_otlp()
+ * takes the CPU ones). An off-CPU Profile has the one sample type
+ * (off_cpu, nanoseconds), the nanoseconds waited, and no period. */
+int pprof__from_otlp_kind(const void *req, size_t len,
+			  enum otlp_profile_kind kind, void **ret_buf,
+			  size_t *ret_len);
 
 #endif

@@ -188,7 +188,8 @@ static int digits(uint64_t v)
 	return n;
 }
 
-static int topfuncs__table(struct topfuncs *t, size_t n, int by_self, FILE *out)
+static int topfuncs__table(struct topfuncs *t, size_t n, int by_self,
+			   const char *what, FILE *out)
 {
 	int wself = (int)strlen("self"), wtotal = (int)strlen("total");
 	int wtype = (int)strlen("type");
@@ -206,8 +207,8 @@ static int topfuncs__table(struct topfuncs *t, size_t n, int by_self, FILE *out)
 		if ((int)strlen(t->v[i].type) > wtype)
 			wtype = (int)strlen(t->v[i].type);
 	}
-	fprintf(out, "Top %zu functions by %s samples (of %" PRIu64 "):\n", n,
-		by_self ? "self" : "total", t->samples);
+	fprintf(out, "Top %zu functions by %s %s (of %" PRIu64 "):\n", n,
+		by_self ? "self" : "total", what, t->samples);
 	fprintf(out, "%7s  %*s  %7s  %*s  %-*s  %s\n", "self%", wself, "self",
 		"total%", wtotal, "total", wtype, "type", "function");
 	for (i = 0; i < n; i++) {
@@ -222,17 +223,23 @@ static int topfuncs__table(struct topfuncs *t, size_t n, int by_self, FILE *out)
 	return ferror(out) ? -EIO : 0;
 }
 
-int topfuncs__print(struct topfuncs *t, size_t n, FILE *out)
+int topfuncs__print_as(struct topfuncs *t, size_t n, const char *what,
+		       FILE *out)
 {
 	int err;
 
-	if (!t || !out)
+	if (!t || !out || !what)
 		return -EINVAL;
-	err = topfuncs__table(t, n, 1, out);
+	err = topfuncs__table(t, n, 1, what, out);
 	if (err)
 		return err;
 	fputc('\n', out);
-	return topfuncs__table(t, n, 0, out);
+	return topfuncs__table(t, n, 0, what, out);
+}
+
+int topfuncs__print(struct topfuncs *t, size_t n, FILE *out)
+{
+	return topfuncs__print_as(t, n, "samples", out);
 }
 
 void topfuncs__free(struct topfuncs *t)

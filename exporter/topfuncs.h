@@ -43,6 +43,11 @@ void topfuncs__sort(struct topfuncs *t, int by_self);
  * self, total%, total, type, function. */
 int topfuncs__print(struct topfuncs *t, size_t n, FILE *out);
 
+/* topfuncs__print() of counts that are not samples: @what names them
+ * ("nanoseconds off CPU"). */
+int topfuncs__print_as(struct topfuncs *t, size_t n, const char *what,
+		       FILE *out);
+
 /* Accepts NULL. */
 void topfuncs__free(struct topfuncs *t);
 

@@ -64,6 +64,7 @@ struct receiver {
 	uint64_t unexclusions;
 	uint64_t unwind_stops[UNWIND_STOP_MAX];
 	uint64_t walks_finished;
+	uint64_t offcpu_samples;
 
 	/* Scratch for one sample, so the hot path does not allocate. */
 	struct sym_frame frames[RECEIVER_MAX_FRAMES];
@@ -99,6 +100,9 @@ void receiver_config__defaults(struct receiver_config *cfg)
 	cfg->stack_copy_bytes = 16u << 10;
 	cfg->python_frames = true;
 	cfg->python_code_bytes = PYCODE_DEFAULT_MAX_BYTES;
+	cfg->off_cpu_min_ns = NSEC_PER_MSEC;
+	cfg->off_cpu_percent = 100;
+	cfg->off_cpu_threads = 4096;
 }
 
 /* Junk that frame-pointer unwinding through code without frame pointers
@@ -382,7 +386,10 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 	out.frames = r->frames;
 	out.nframes = n;
 	out.nkernel = nkernel;
+	out.off_cpu_ns = s->off_cpu_ns;
 	r->samples++;
+	if (s->hdr.type == TGPROF_REC_OFFCPU)
+		r->offcpu_samples++;
 	if (r->sink && r->sink->on_sample)
 		r->sink->on_sample(r->sink->ctx, &out);
 	symbolizer__next_epoch(r->sym);
@@ -399,6 +406,13 @@ static void on_record(void *ctx, const void *data, size_t len)
 		goto malformed;
 
 	switch (hdr->type) {
+	case TGPROF_REC_OFFCPU:
+		/* Off-CPU samples are CPU samples' records, weighted; a CPU
+		 * sample carries no weight. */
+		if (len < sizeof(struct tgprof_sample) ||
+		    !((const struct tgprof_sample *)data)->off_cpu_ns)
+			goto malformed;
+		/* fallthrough */
 	case TGPROF_REC_SAMPLE: {
 		const struct tgprof_sample *s = data;
 		const __u64 *frames = (const __u64 *)(s + 1), *py;
@@ -749,6 +763,10 @@ int receiver__start(struct receiver *r)
 	opts.events_ringbuf_bytes = r->cfg.events_ringbuf_bytes;
 	opts.unwind_tables = r->cfg.unwinder == RECEIVER_UNWIND_TABLES;
 	opts.python_frames = r->cfg.python_frames;
+	opts.off_cpu = r->cfg.off_cpu;
+	opts.off_cpu_min_ns = r->cfg.off_cpu_min_ns;
+	opts.off_cpu_percent = r->cfg.off_cpu_percent;
+	opts.off_cpu_threads = r->cfg.off_cpu_threads;
 	uopts.max_bytes = r->cfg.unwind_table_bytes;
 	uopts.max_processes = r->cfg.max_processes;
 	uopts.proc_root = r->cfg.proc_root;
@@ -881,6 +899,7 @@ void receiver__stats(const struct receiver *r, struct receiver_stats *ret)
 	memcpy(ret->unwind_stops, r->unwind_stops, sizeof(ret->unwind_stops));
 	python__stats(r->py, &ret->python);
 	ret->walks_finished = r->walks_finished;
+	ret->offcpu_samples = r->offcpu_samples;
 	ret->events_repairs = r->events_repairs;
 }
 

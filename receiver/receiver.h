@@ -91,6 +91,13 @@ struct receiver_config {
 	 * names and line tables: default PYCODE_DEFAULT_MAX_BYTES. */
 	bool python_frames;
 	size_t python_code_bytes;
+	/* Off-CPU samples: where threads wait (bpf/sampler.bpf.c,
+	 * handle_switch), sampled as struct sampler_opts says. Default off;
+	 * min 1 ms, 100 %, 4096 threads. */
+	bool off_cpu;
+	uint64_t off_cpu_min_ns;
+	uint32_t off_cpu_percent;
+	uint32_t off_cpu_threads;
 };
 
 /* Fills @cfg with the defaults above; freq_hz is left 0. */
@@ -110,6 +117,9 @@ struct sym_sample {
 	const struct sym_frame *frames;
 	uint32_t nframes;
 	uint32_t nkernel; /* frames[0..nkernel) are kernel frames */
+	/* An off-CPU sample: nanoseconds the thread waited, blocked in
+	 * these frames (ts_ns is when it ran again). 0: a CPU sample. */
+	uint64_t off_cpu_ns;
 };
 
 struct receiver_sink {
@@ -151,6 +161,9 @@ struct receiver_stats {
 	 * rose): procs.repair_exits and procs.repair_execs say what they
 	 * found. */
 	uint64_t events_repairs;
+	/* Of samples: off-CPU ones (sampler.offcpu_* counts the kernel's
+	 * side). */
+	uint64_t offcpu_samples;
 };
 
 /* Returns a receiver (caller frees with receiver__free()) or NULL + errno.

@@ -71,6 +71,7 @@ struct record_opts {
 	size_t nheaders;
 	bool kernel_stacks;
 	bool include_idle;
+	bool off_cpu; /* --off-cpu: where threads wait, in offcpu.* */
 	/* --set KEY=VALUE: receiver keys, applied after the options above. */
 	const char *sets[RECORD_MAX_SETS];
 	size_t nsets;
@@ -91,6 +92,8 @@ struct record_keys {
  * (the consumer) until shutdown() returned, then from the main thread. */
 struct record_sinks {
 	struct folded *folded; /* stacks.folded, flamegraph.svg, top */
+	/* --off-cpu: offcpu.folded, offcpu.svg, its top; NULL without. */
+	struct folded *offcpu;
 	struct otlp_merge *merge; /* profile.otlp.pb, profile.pb.gz */
 	struct otlp_http *http; /* --endpoint */
 	/* Intervals a sink could not take; the first of each is logged. */
@@ -139,6 +142,8 @@ static void record_usage(FILE *out, const struct record_keys *keys)
 		"Samples on-CPU stacks of every process (or of PID and all its threads)\n"
 		"and writes DIR/stacks.folded, DIR/flamegraph.svg, DIR/profile.pb.gz\n"
 		"(pprof) and DIR/profile.otlp.pb (OTLP); prints the top functions.\n"
+		"With --off-cpu, also where threads wait: DIR/offcpu.folded,\n"
+		"DIR/offcpu.svg and DIR/offcpu.pb.gz, weighed in nanoseconds.\n"
 		"\n"
 		"  -p, --pid PID          only this process (all its threads)\n"
 		"  -d, --duration TIME    how long: 10, 10s, 500ms, 2m (default 10s)\n"
@@ -156,6 +161,8 @@ static void record_usage(FILE *out, const struct record_keys *keys)
 		"      --insecure-skip-verify  do not verify the endpoint's certificate\n"
 		"      --no-kernel        no kernel stacks\n"
 		"      --idle             include the idle task's samples\n"
+		"      --off-cpu          also record off-CPU time (the off_cpu*\n"
+		"                         keys tune it: --set off_cpu_min_duration=5ms)\n"
 		"      --set KEY=VALUE    set a key of the receiver, as in the\n"
 		"                         daemon's receivers.tgprof section\n"
 		"                         (repeatable; 'tgprof config --keys' lists\n"
@@ -237,6 +244,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		OPT_INSECURE,
 		OPT_PLUGIN,
 		OPT_SET,
+		OPT_OFF_CPU,
 	};
 	static const struct option longopts[] = {
 		{ "pid", required_argument, NULL, 'p' },
@@ -256,6 +264,7 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 		{ "insecure-skip-verify", no_argument, NULL, OPT_INSECURE },
 		{ "plugin", required_argument, NULL, OPT_PLUGIN },
 		{ "set", required_argument, NULL, OPT_SET },
+		{ "off-cpu", no_argument, NULL, OPT_OFF_CPU },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -301,6 +310,9 @@ static int parse_args(int argc, char **argv, struct record_opts *o)
 			break;
 		case OPT_IDLE:
 			o->include_idle = true;
+			break;
+		case OPT_OFF_CPU:
+			o->off_cpu = true;
 			break;
 		case OPT_SET:
 			if (!strchr(optarg, '=') || *optarg == '=')
@@ -562,6 +574,9 @@ static enum tgprof_consume_result record_consume(void *ctx, const void *req,
 	int err;
 
 	err = otlp_folded__add(s->folded, req, len);
+	if (!err && s->offcpu)
+		err = otlp_folded__add_kind(s->offcpu, req, len,
+					    OTLP_PROFILE_OFF_CPU);
 	if (err)
 		sink_failed(rec, &s->fold_failed,
 			    "an interval could not be folded", err);
@@ -778,6 +793,8 @@ static int record_config(const struct tgprof_plugin *p,
 				      "--no-kernel");
 	if (!ret_code && o->include_idle)
 		ret_code = config_set(p, cfg, "include_idle", "true", "--idle");
+	if (!ret_code && o->off_cpu)
+		ret_code = config_set(p, cfg, "off_cpu", "true", "--off-cpu");
 	if (!ret_code && o->pid) {
 		snprintf(buf, sizeof(buf), "%u", o->pid);
 		ret_code = config_set(p, cfg, "filter.include_pid", buf, "-p");
@@ -890,6 +907,7 @@ static int record_loop(struct record *rec, const struct tgprof_plugin *p,
 struct writer {
 	const struct folded *folded;
 	const char *title;
+	const char *count_name; /* of the flame graph; NULL: samples */
 	void *otlp; /* the recording's ExportProfilesServiceRequest */
 	size_t otlp_len;
 	void *pprof; /* gzip'd pprof Profile */
@@ -909,6 +927,7 @@ static int write_svg(void *ctx, FILE *f)
 	const struct writer *w = ctx;
 
 	fo.title = w->title;
+	fo.count_name = w->count_name;
 	return flamegraph__write(w->folded, &fo, f);
 }
 
@@ -1023,6 +1042,17 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)st->python_code_entries,
 			(unsigned long long)st->python_code_bytes,
 			(unsigned long long)st->python_code_evictions);
+	if (st->off_cpu_switches)
+		fprintf(stderr,
+			"tgprof: off-CPU: %llu blocking switches; %llu waits sent (%.1f ms in all), %llu shorter than the minimum, %llu sampled out, %llu without room, %llu lost\n",
+			(unsigned long long)st->off_cpu_switches,
+			(unsigned long long)st->off_cpu_sent,
+			st->off_cpu_ns / 1e6,
+			(unsigned long long)st->off_cpu_short,
+			(unsigned long long)st->off_cpu_sampled_out,
+			(unsigned long long)st->off_cpu_no_room,
+			(unsigned long long)(st->off_cpu_lost +
+					     st->off_cpu_replaced));
 	if (st->sz >=
 	    offsetof(struct tgprof_receiver_stats, process_idle_drops) +
 		    sizeof(st->process_idle_drops))
@@ -1063,10 +1093,81 @@ static void print_summary(const struct record *rec,
 			(unsigned long long)s->merge_failed);
 }
 
+/* One view of the recording: its folded stacks, flame graph and pprof
+ * files, and what its top functions count. */
+struct view {
+	const char *folded, *svg, *pprof;
+	const char *what;
+};
+
+static const struct view cpu_view = { "stacks.folded", "flamegraph.svg",
+				      "profile.pb.gz", "samples" };
+static const struct view offcpu_view = { "offcpu.folded", "offcpu.svg",
+					 "offcpu.pb.gz",
+					 "nanoseconds off CPU" };
+
+/* Writes @v's files of @w and prints its top functions: 0 or -errno
+ * after one line. */
+static int write_view(struct record *rec, const struct record_opts *o,
+		      struct writer *w, const struct view *v)
+{
+	struct topfuncs *top;
+	int err;
+
+	err = write_file(o->outdir, v->folded, write_folded, w);
+	if (!err)
+		err = write_file(o->outdir, v->svg, write_svg, w);
+	if (!err)
+		err = write_file(o->outdir, v->pprof, write_pprof, w);
+	if (err) {
+		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
+		       strerror(-err));
+		return err;
+	}
+	if (o->top) {
+		top = topfuncs__compute(w->folded);
+		if (top)
+			topfuncs__print_as(top, o->top, v->what, stdout);
+		topfuncs__free(top);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+/* --off-cpu: the off-CPU view, its pprof made from the recording's
+ * request @all (encoded already). */
+static int write_offcpu(struct record *rec, const struct record_opts *o,
+			const struct writer *all, const char *cpu_title)
+{
+	struct writer w = { .folded = rec->sinks.offcpu };
+	char title[160];
+	int err;
+
+	snprintf(title, sizeof(title), "%s, off-CPU time", cpu_title);
+	w.title = title;
+	w.count_name = "nanoseconds";
+	err = pprof__from_otlp_kind(all->otlp, all->otlp_len,
+				    OTLP_PROFILE_OFF_CPU, &w.pprof,
+				    &w.pprof_len);
+	if (err) {
+		tg_err(&rec->hl.logger, "encoding the off-CPU profile: %s",
+		       strerror(-err));
+		return err;
+	}
+	if (o->top)
+		printf("\nOff-CPU time:\n");
+	err = write_view(rec, o, &w, &offcpu_view);
+	if (!err && o->log_level > TG_LOG_ERROR)
+		fprintf(stderr,
+			"tgprof: wrote %s/offcpu.folded, %s/offcpu.svg and %s/offcpu.pb.gz\n",
+			o->outdir, o->outdir, o->outdir);
+	free(w.pprof);
+	return err;
+}
+
 static int write_outputs(struct record *rec, const struct record_opts *o,
 			 uint64_t elapsed, uint32_t freq_hz)
 {
-	struct topfuncs *top = NULL;
 	struct writer w = { .folded = rec->sinks.folded };
 	char title[128];
 	int err;
@@ -1080,30 +1181,22 @@ static int write_outputs(struct record *rec, const struct record_opts *o,
 		       strerror(-err));
 		goto out;
 	}
-	err = write_file(o->outdir, "stacks.folded", write_folded, &w);
-	if (!err)
-		err = write_file(o->outdir, "flamegraph.svg", write_svg, &w);
-	if (!err)
-		err = write_file(o->outdir, "profile.pb.gz", write_pprof, &w);
-	if (!err)
-		err = write_file(o->outdir, "profile.otlp.pb", write_otlp, &w);
+	err = write_file(o->outdir, "profile.otlp.pb", write_otlp, &w);
 	if (err) {
 		tg_err(&rec->hl.logger, "writing to %s: %s", o->outdir,
 		       strerror(-err));
 		goto out;
 	}
-	if (o->top) {
-		top = topfuncs__compute(rec->sinks.folded);
-		if (top)
-			topfuncs__print(top, o->top, stdout);
-		fflush(stdout);
-	}
+	err = write_view(rec, o, &w, &cpu_view);
+	if (err)
+		goto out;
 	if (o->log_level > TG_LOG_ERROR)
 		fprintf(stderr,
 			"tgprof: wrote %s/stacks.folded, %s/flamegraph.svg, %s/profile.pb.gz and %s/profile.otlp.pb\n",
 			o->outdir, o->outdir, o->outdir, o->outdir);
+	if (rec->sinks.offcpu)
+		err = write_offcpu(rec, o, &w, title);
 out:
-	topfuncs__free(top);
 	free(w.otlp);
 	free(w.pprof);
 	return err;
@@ -1166,7 +1259,10 @@ static int record_run(struct record *rec, const struct tgprof_plugin *p,
 	ret = EXIT_RUNTIME;
 	rec->sinks.folded = folded__new(0);
 	rec->sinks.merge = record_merge_new(o, k->freq_hz);
-	if (!rec->sinks.folded || !rec->sinks.merge) {
+	if (o->off_cpu)
+		rec->sinks.offcpu = folded__new(0);
+	if (!rec->sinks.folded || !rec->sinks.merge ||
+	    (o->off_cpu && !rec->sinks.offcpu)) {
 		tg_err(&rec->hl.logger, "out of memory");
 		goto out;
 	}
@@ -1270,6 +1366,7 @@ int cmd_record(int argc, char **argv)
 	otlp_http__free(rec->sinks.http, 0);
 	otlp_merge__free(rec->sinks.merge);
 	folded__free(rec->sinks.folded);
+	folded__free(rec->sinks.offcpu);
 	free(rec);
 out_pidfd:
 	if (cfg)

@@ -332,6 +332,15 @@ static void note_losses(struct run *run, const struct run_totals *t, bool flush)
 		l,
 		"kernel events ring full: process events lost (process table repaired from /proc)",
 		"receivers", t->rcv.events_lost, now, flush);
+	losslog__note(l, "kernel ring buffer full: off-CPU samples lost",
+		      "receivers", t->rcv.off_cpu_lost, now, flush);
+	losslog__note(l,
+		      "off-CPU waits lost: their switch back in was not seen",
+		      "receivers", t->rcv.off_cpu_replaced, now, flush);
+	losslog__note(
+		l,
+		"off-CPU waits not kept: off_cpu_threads threads already waiting",
+		"receivers", t->rcv.off_cpu_no_room, now, flush);
 	losslog__note(
 		l,
 		"samples dropped: over the profile's bounds or out of memory",

@@ -57,6 +57,15 @@ static void add_receiver(struct tgprof_receiver_stats *t,
 	t->python_truncated += s->python_truncated;
 	t->python_code_evictions += s->python_code_evictions;
 	t->events_repairs += s->events_repairs;
+	t->off_cpu_switches += s->off_cpu_switches;
+	t->off_cpu_sampled_out += s->off_cpu_sampled_out;
+	t->off_cpu_no_room += s->off_cpu_no_room;
+	t->off_cpu_short += s->off_cpu_short;
+	t->off_cpu_sent += s->off_cpu_sent;
+	t->off_cpu_lost += s->off_cpu_lost;
+	t->off_cpu_samples += s->off_cpu_samples;
+	t->off_cpu_ns += s->off_cpu_ns;
+	t->off_cpu_replaced += s->off_cpu_replaced;
 	if (gauges) {
 		t->python_processes += s->python_processes;
 		t->python_code_bytes += s->python_code_bytes;
@@ -233,6 +242,29 @@ static const struct metric receiver_metrics[] = {
 	{ "tgprof_events_repairs_total", "counter",
 	  "Process table repairs from /proc after lost exec and exit events.",
 	  RCV(events_repairs) },
+	{ "tgprof_off_cpu_switches_total", "counter",
+	  "Blocking switches of profiled threads seen (off_cpu).",
+	  RCV(off_cpu_switches) },
+	{ "tgprof_off_cpu_sampled_out_total", "counter",
+	  "Blocking switches not walked: off_cpu_sampling_percent.",
+	  RCV(off_cpu_sampled_out) },
+	{ "tgprof_off_cpu_no_room_total", "counter",
+	  "Blocking switches not kept: off_cpu_threads threads waiting.",
+	  RCV(off_cpu_no_room) },
+	{ "tgprof_off_cpu_short_total", "counter",
+	  "Waits shorter than off_cpu_min_duration.", RCV(off_cpu_short) },
+	{ "tgprof_off_cpu_replaced_total", "counter",
+	  "Off-CPU waits lost: their switch back in was not seen.",
+	  RCV(off_cpu_replaced) },
+	{ "tgprof_off_cpu_lost_total", "counter",
+	  "Off-CPU samples dropped in the kernel: ring buffer full.",
+	  RCV(off_cpu_lost) },
+	{ "tgprof_off_cpu_samples_total", "counter",
+	  "Off-CPU samples symbolized and added to a profile.",
+	  RCV(off_cpu_samples) },
+	{ "tgprof_off_cpu_nanoseconds_total", "counter",
+	  "Time waited that off-CPU samples weigh, in nanoseconds.",
+	  RCV(off_cpu_ns) },
 	{ "tgprof_samples_filtered_total", "counter",
 	  "Samples excluded by the receiver's filters.",
 	  RCV(samples_filtered) },

@@ -32,7 +32,7 @@ extern "C" {
 #endif
 
 #define TGPROF_ABI_MAJOR 1
-#define TGPROF_ABI_MINOR 3
+#define TGPROF_ABI_MINOR 4
 
 /* The name of the one exported symbol, for dlsym(). */
 #define TGPROF_PLUGIN_ENTRY "tgprof_receiver_plugin"
@@ -198,6 +198,22 @@ struct tgprof_receiver_stats {
 	/* ABI 1.3: drains after which the process table was repaired from
 	 * /proc because exec/exit events were lost (events_lost rose). */
 	uint64_t events_repairs;
+	/* ABI 1.4: off-CPU samples (off_cpu). Blocking switches of the
+	 * profiled threads, and how each ended: not walked (the sampling
+	 * percentage), no room (off_cpu_threads threads already waiting),
+	 * shorter than off_cpu_min_duration, sent, lost (ring full), or
+	 * replaced (its switch back in was not seen: the thread's next wait
+	 * took its place). off_cpu_samples of the sent ones reached a
+	 * profile, weighing off_cpu_ns. */
+	uint64_t off_cpu_switches;
+	uint64_t off_cpu_sampled_out;
+	uint64_t off_cpu_no_room;
+	uint64_t off_cpu_short;
+	uint64_t off_cpu_sent;
+	uint64_t off_cpu_lost;
+	uint64_t off_cpu_samples;
+	uint64_t off_cpu_ns;
+	uint64_t off_cpu_replaced;
 };
 
 /*

@@ -48,8 +48,9 @@
 	X("ring_buffer_size", rcv.ringbuf_bytes, SIZE, "0", 0,                 \
 	  CONFIGMAP_GIB(1), 0,                                                 \
 	  "Kernel ring buffer for samples: 0 sizes it from the frequency "     \
-	  "and the CPU count (twice a 500 ms drain latency of samples), "      \
-	  "else a power of two of at least 4KiB. Exec and exit events have "   \
+	  "and the CPU count (twice a 500 ms drain latency of samples, and "   \
+	  "with off_cpu of 250 off-CPU samples a second per CPU), else a "     \
+	  "power of two of at least 4KiB. Exec and exit events have "          \
 	  "their own ring, sized from the CPU count.")                         \
 	X("max_processes", rcv.max_processes, INT, "16384", 16, 1048576, 0,    \
 	  "Processes tracked at once; beyond it the least recently sampled "   \
@@ -81,6 +82,23 @@
 	  CONFIGMAP_KIB(256), CONFIGMAP_GIB(1), 0,                             \
 	  "Memory for Python code objects' names and line tables; past it "    \
 	  "the least recently used are dropped and counted.")                  \
+	X("off_cpu", rcv.off_cpu, BOOL, "false", 0, 0, 0,                      \
+	  "Also profile where threads wait: each blocking switch's stacks "    \
+	  "(as CPU samples walk them), weighted by the nanoseconds until the " \
+	  "thread runs again, sent as a second profile (off_cpu, "             \
+	  "nanoseconds). Costs some microseconds per sampled switch.")         \
+	X("off_cpu_min_duration", rcv.off_cpu_min_ns, DURATION, "1ms", 0,      \
+	  CONFIGMAP_MIN(1), 0,                                                 \
+	  "Waits shorter than this are counted, not sent.")                    \
+	X("off_cpu_sampling_percent", rcv.off_cpu_percent, INT, "100", 1, 100, \
+	  0,                                                                   \
+	  "Percentage of blocking switches whose stacks are walked (the cost " \
+	  "of off-CPU profiling falls with it); the others are counted, not "  \
+	  "walked, and each wait walked weighs its time x 100 / percent.")     \
+	X("off_cpu_threads", rcv.off_cpu_threads, INT, "4096", 16, 1048576, 0, \
+	  "Threads waiting at once whose stacks are kept until they run "      \
+	  "again (about 4KiB of kernel memory each, allocated as they "        \
+	  "wait); beyond it waits are counted, not sent.")                     \
 	X("sweep_interval", rcv.sweep_interval_ns, DURATION, "10s", 0,         \
 	  CONFIGMAP_HOUR(1), 0,                                                \
 	  "How often the process table is checked against /proc for exits "    \

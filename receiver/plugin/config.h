@@ -72,7 +72,7 @@ struct plugin_config {
 /* Every key, once, in the order `tgprof config --defaults` prints them.
  * Static. PLUGIN_CONFIG_NKEYS is their number, for a static descriptor
  * (plugin_config.c asserts it). */
-#define PLUGIN_CONFIG_NKEYS 35
+#define PLUGIN_CONFIG_NKEYS 39
 extern const struct tgprof_config_key plugin_config_keys[PLUGIN_CONFIG_NKEYS];
 extern const size_t plugin_config_nkeys;
 

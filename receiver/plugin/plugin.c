@@ -188,7 +188,10 @@ static void plugin__collect(struct tgprof_receiver *r,
 
 	lost = ps.dropped_processes + ps.dropped_samples + ps.dropped_events +
 	       ps.dropped_nomem;
-	st->samples = ps.samples > lost ? ps.samples - lost : 0;
+	/* CPU samples: off-CPU ones are off_cpu_samples. */
+	st->samples = ps.samples > lost + ps.off_cpu_samples ?
+			      ps.samples - lost - ps.off_cpu_samples :
+			      0;
 	st->samples_lost = rs.sampler.samples_lost;
 	st->events_lost = rs.sampler.events_lost;
 	st->samples_filtered =
@@ -241,6 +244,15 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->process_table_bytes = rs.procs.bytes;
 	st->process_idle_drops = rs.procs.idle_drops;
 	st->events_repairs = rs.events_repairs;
+	st->off_cpu_switches = rs.sampler.offcpu_seen;
+	st->off_cpu_sampled_out = rs.sampler.offcpu_sampled_out;
+	st->off_cpu_no_room = rs.sampler.offcpu_no_room;
+	st->off_cpu_short = rs.sampler.offcpu_short;
+	st->off_cpu_sent = rs.sampler.offcpu_emitted;
+	st->off_cpu_lost = rs.sampler.offcpu_lost;
+	st->off_cpu_samples = ps.off_cpu_samples;
+	st->off_cpu_ns = ps.off_cpu_ns;
+	st->off_cpu_replaced = rs.sampler.offcpu_replaced;
 }
 
 /* Makes the counters of now what stats() returns. */

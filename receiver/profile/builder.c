@@ -164,6 +164,11 @@ struct profile_builder {
 	struct table sample_t; /* struct profile_sample -> nevents[] */
 	uint32_t *nevents;
 	uint32_t capnevents;
+	/* Off-CPU nanoseconds per Sample (0 for CPU Samples), beside
+	 * nevents[]; noff off-CPU samples added in the interval. */
+	uint64_t *values;
+	uint32_t capvalues;
+	uint32_t noff;
 	struct table fast_t; /* struct fast_key -> sample */
 	/* The raw words of a sample's attributes -> their attribute_table
 	 * indices (attrsets[NSAMPLE_ATTRS * set]): what spares a new Sample
@@ -400,9 +405,12 @@ static int sample__get(struct profile_builder *b,
 
 	/* Room for its count first: a Sample in the table has one. */
 	err = vec__reserve(b->nevents, b->capnevents, b->sample_t.n + 1);
+	if (!err)
+		err = vec__reserve(b->values, b->capvalues, b->sample_t.n + 1);
 	if (err)
 		return err;
 	b->nevents[b->sample_t.n] = 0;
+	b->values[b->sample_t.n] = 0;
 	err = table__intern(&b->sample_t, key, len, hash_key(key, len), false,
 			    ret_idx);
 	if (err == -ENOSPC)
@@ -430,6 +438,12 @@ static int sample__of(struct profile_builder *b, const struct sym_sample *s,
 
 	rawkey__init(&k, s);
 	sample_vals__init(&sv, &fk, &k, s, b->attrs_on);
+	key.kind = s->off_cpu_ns ? PROFILE_KIND_OFF_CPU : PROFILE_KIND_CPU;
+	/* The same stack off CPU is another Sample. */
+	if (key.kind) {
+		fk.h1 = hash_final(hash_mix(fk.h1, key.kind));
+		fk.h2 = hash_final(hash_mix2(fk.h2, key.kind));
+	}
 	/* The first half is hash enough: the key holds the second. */
 	e = table__find(&b->fast_t, &fk, sizeof(fk), fk.h1);
 	if (e) {
@@ -458,12 +472,32 @@ static int sample__of(struct profile_builder *b, const struct sym_sample *s,
 	return table__remember(&b->fast_t, &fk, sizeof(fk), fk.h1, *ret_idx);
 }
 
+/* An off-CPU sample: its time adds to its Sample's value; no event is
+ * kept (the profile carries values, not timestamps). */
+static int profile_builder__add_off_cpu(struct profile_builder *b,
+					const struct sym_sample *s)
+{
+	int32_t sample;
+	int err;
+
+	err = sample__of(b, s, &sample);
+	if (err)
+		return err;
+	b->values[sample] += s->off_cpu_ns;
+	b->noff++;
+	b->stats.off_cpu_samples++;
+	b->stats.off_cpu_ns += s->off_cpu_ns;
+	return 0;
+}
+
 static int profile_builder__add_one(struct profile_builder *b,
 				    const struct sym_sample *s)
 {
 	int32_t sample;
 	int err;
 
+	if (s->off_cpu_ns)
+		return profile_builder__add_off_cpu(b, s);
 	if (b->nev >= b->o.max_events) {
 		b->stats.dropped_events++;
 		return -ENOSPC;
@@ -544,6 +578,7 @@ static void interval__reset(struct profile_builder *b)
 	table__reset(&b->attrset_t);
 	arena__reset(&b->arena);
 	b->nev = 0;
+	b->noff = 0;
 	interval__start(b);
 }
 
@@ -558,6 +593,7 @@ int profile_builder__flush(struct profile_builder *b, void **ret_buf,
 		.nprocs = table__count(&b->proc_t),
 		.samples = &b->sample_t,
 		.nevents = b->nevents,
+		.values = b->values,
 		.ev_ts = b->ev_ts,
 		.ev_sample = b->ev_sample,
 		.nev = b->nev,
@@ -566,7 +602,7 @@ int profile_builder__flush(struct profile_builder *b, void **ret_buf,
 	};
 	int err;
 
-	if (!b->nev) {
+	if (!b->nev && !b->noff) {
 		interval__reset(b);
 		*ret_buf = NULL;
 		*ret_len = 0;
@@ -575,6 +611,10 @@ int profile_builder__flush(struct profile_builder *b, void **ret_buf,
 	/* On failure the interval stays for the next try: interning the
 	 * value types again finds them. */
 	err = dict__value_types(&b->dict, DICT_SAMPLES_CPU, &r.types);
+	/* Only a request with off-CPU samples names their type. */
+	if (!err && b->noff)
+		err = dict__value_types(&b->dict, DICT_SAMPLES_OFF_CPU,
+					&r.off_cpu_types);
 	if (err)
 		return err;
 	r.end_ns = builder__now_unix(b);
@@ -733,6 +773,7 @@ void profile_builder__free(struct profile_builder *b)
 	arena__free(&b->pack_arena);
 	free(b->procs);
 	free(b->nevents);
+	free(b->values);
 	free(b->ev_ts);
 	free(b->ev_sample);
 	free(b->host_name);

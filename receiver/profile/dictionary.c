@@ -23,6 +23,7 @@ _Static_assert(ARRAY_SIZE(frame_types) <= DICT_FRAME_TYPES,
 
 const struct dict_sample_type dict_sample_types[] = {
 	[DICT_SAMPLES_CPU] = { "samples", "count", "cpu", "nanoseconds" },
+	[DICT_SAMPLES_OFF_CPU] = { "off_cpu", "nanoseconds", NULL, NULL },
 };
 
 static const struct dict_key key_frame_type = { "profile.frame.type",
@@ -375,12 +376,14 @@ int dict__value_types(struct dictionary *d, enum dict_sample_kind kind,
 	const struct dict_sample_type *st = &dict_sample_types[kind];
 	int err;
 
+	memset(ret, 0, sizeof(*ret));
 	err = dict__string(d, st->type, true, &ret->type);
 	if (!err)
 		err = dict__string(d, st->unit, true, &ret->unit);
-	if (!err)
+	/* No period (off-CPU): no period_type either. */
+	if (!err && st->period_type)
 		err = dict__string(d, st->period_type, true, &ret->period_type);
-	if (!err)
+	if (!err && st->period_unit)
 		err = dict__string(d, st->period_unit, true, &ret->period_unit);
 	return err;
 }

@@ -61,6 +61,9 @@ struct dict_sample_type {
 
 enum dict_sample_kind {
 	DICT_SAMPLES_CPU,
+	/* Off-CPU: (off_cpu, nanoseconds), no period: Pyroscope's off-CPU
+	 * profile type, values summed. */
+	DICT_SAMPLES_OFF_CPU,
 };
 
 extern const struct dict_sample_type dict_sample_types[];

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 /* The packer: the builder's interval in (struct encode_request), protobuf-c
  * messages built in an arena, one serialized ExportProfilesServiceRequest
- * out. One ResourceProfiles per process, one ScopeProfiles, one Profile;
+ * out. One ResourceProfiles per process, one ScopeProfiles, a CPU Profile
+ * and an off-CPU Profile (each when it has Samples);
  * the dictionary's tables are packed as they stand, zero entries first.
  */
 #include <errno.h>
@@ -55,7 +56,7 @@ struct packer {
 	pb_request req;
 	pb_dictionary dict;
 	pb_scope scope;
-	pb_value_type sample_type, period_type;
+	pb_value_type sample_type, period_type, off_cpu_type;
 	uint8_t profile_id_base[16];
 	uint64_t *ts; /* unix ns, grouped by sample */
 	uint32_t *ts_off; /* per sample: first timestamp in ts */
@@ -312,6 +313,12 @@ static const struct profile_sample *sample_at(const struct packer *pk,
 	return table__key(pk->r->samples, (int32_t)i);
 }
 
+/* Whether Sample @i has something to say: CPU events, off-CPU time. */
+static bool sample_kept(const struct packer *pk, uint32_t i)
+{
+	return pk->r->nevents[i] || (pk->r->values && pk->r->values[i]);
+}
+
 /* The Samples that have events, grouped by process. */
 static int pack__group_samples(struct packer *pk)
 {
@@ -325,11 +332,11 @@ static int pack__group_samples(struct packer *pk)
 		return -ENOMEM;
 	memset(pk->proc_samples, 0, r->nprocs * sizeof(*pk->proc_samples));
 	for (i = 0; i < n; i++)
-		if (r->nevents[i])
+		if (sample_kept(pk, i))
 			pk->proc_samples[sample_at(pk, i)->proc]++;
 	prefix_sums(pk->proc_samples, r->nprocs, pk->proc_off, fill);
 	for (i = 0; i < n; i++)
-		if (r->nevents[i])
+		if (sample_kept(pk, i))
 			pk->by_proc[fill[sample_at(pk, i)->proc]++] = i;
 	return 0;
 }
@@ -387,65 +394,71 @@ static uint32_t pack__resource_attrs(const struct packer *pk,
 	return n;
 }
 
-/* The Samples of process @proc (@n of them), @attrs room for their
- * attribute indices. */
-static void pack__samples(const struct packer *pk, uint32_t proc, uint32_t n,
-			  pb_sample *smp, pb_sample **smpp, int32_t *attrs)
+/* The Samples of process @proc of profile @kind into @smpp (returns how
+ * many), @smp, @attrs and @vals room for them, their attribute indices
+ * and values. */
+static uint32_t pack__samples(const struct packer *pk, uint32_t proc,
+			      uint32_t kind, pb_sample *smp, pb_sample **smpp,
+			      int32_t *attrs, int64_t *vals)
 {
-	uint32_t i, k, na, nk;
+	uint32_t i, k, na, nk, n = 0;
 
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < pk->proc_samples[proc]; i++) {
 		uint32_t si = pk->by_proc[pk->proc_off[proc] + i];
 		const struct profile_sample *s = sample_at(pk, si);
 
+		if (s->kind != kind)
+			continue;
 		nk = (pk->r->samples->v[si]->len -
 		      offsetof(struct profile_sample, attrs)) /
 		     sizeof(s->attrs[0]);
-		PB(sample__init)(&smp[i]);
-		smp[i].stack_index = s->stack;
+		PB(sample__init)(&smp[n]);
+		smp[n].stack_index = s->stack;
 		/* Attributes a full table left out are not listed. */
 		for (k = na = 0; k < nk; k++)
 			if (s->attrs[k])
 				attrs[na++] = s->attrs[k];
-		smp[i].n_attribute_indices = na;
-		smp[i].attribute_indices = attrs;
+		smp[n].n_attribute_indices = na;
+		smp[n].attribute_indices = attrs;
 		attrs += na;
-		smp[i].n_timestamps_unix_nano = pk->r->nevents[si];
-		smp[i].timestamps_unix_nano = &pk->ts[pk->ts_off[si]];
-		smpp[i] = &smp[i];
+		if (kind == PROFILE_KIND_OFF_CPU) {
+			/* One value, no timestamps: Pyroscope sums values,
+			 * and takes more than one per Sample badly. */
+			vals[n] = (int64_t)pk->r->values[si];
+			smp[n].n_values = 1;
+			smp[n].values = &vals[n];
+		} else {
+			smp[n].n_timestamps_unix_nano = pk->r->nevents[si];
+			smp[n].timestamps_unix_nano = &pk->ts[pk->ts_off[si]];
+		}
+		smpp[n] = &smp[n];
+		n++;
 	}
+	return n;
 }
 
-/* One process: its resource, the tgprof scope, one profile. */
-static int pack__process(struct packer *pk, uint32_t proc, uint32_t nth,
-			 pb_resource_profiles **ret)
+/* Profile @kind of process @proc (the @nth profile of the request), its
+ * Samples in @smp and the arrays after it: 0 and *@ret, NULL when it has
+ * none, or -ENOMEM. */
+static int pack__profile(struct packer *pk, uint32_t proc, uint32_t kind,
+			 uint32_t nth, pb_profile **ret)
 {
-	const struct profile_process *p = pk->r->procs[proc];
 	uint32_t n = pk->proc_samples[proc];
-	pb_resource_profiles *rp;
-	pb_scope_profiles *sp, **spp;
-	pb_keyvalue *kv, **kvp;
 	pb_sample *smp, **smpp;
-	pb_resource *res;
-	pb_profile *prof, **profp;
-	pb_anyvalue *av;
+	pb_profile *prof;
 	int32_t *attrs;
+	int64_t *vals;
 	uint8_t *id;
 
-	if (!PACK_ARRAY(pk, rp, 1) || !PACK_ARRAY(pk, res, 1) ||
-	    !PACK_ARRAY(pk, kv, RESOURCE_ATTRS) ||
-	    !PACK_ARRAY(pk, kvp, RESOURCE_ATTRS) ||
-	    !PACK_ARRAY(pk, av, RESOURCE_ATTRS) || !PACK_ARRAY(pk, sp, 1) ||
-	    !PACK_ARRAY(pk, spp, 1) || !PACK_ARRAY(pk, prof, 1) ||
-	    !PACK_ARRAY(pk, profp, 1) || !PACK_ARRAY(pk, id, 16) ||
+	*ret = NULL;
+	if (!PACK_ARRAY(pk, prof, 1) || !PACK_ARRAY(pk, id, 16) ||
 	    !PACK_ARRAY(pk, smp, n) || !PACK_ARRAY(pk, smpp, n) ||
+	    !PACK_ARRAY(pk, vals, n) ||
 	    !PACK_ARRAY(pk, attrs, PROFILE_SAMPLE_ATTRS_MAX * n))
 		return -ENOMEM;
-
-	opentelemetry__proto__resource__v1__resource__init(res);
-	res->n_attributes = pack__resource_attrs(pk, p, kv, kvp, av);
-	res->attributes = kvp;
-	pack__samples(pk, proc, n, smp, smpp, attrs);
+	n = pack__samples(pk, proc, kind, smp, smpp, attrs, vals);
+	if (!n)
+		return 0;
 
 	/* Unique per profile, one random draw per request: the ids of a
 	 * request with many processes share 12 bytes and compress. */
@@ -455,20 +468,62 @@ static int pack__process(struct packer *pk, uint32_t proc, uint32_t nth,
 	id[14] ^= (uint8_t)(nth >> 8);
 	id[15] ^= (uint8_t)nth;
 	PB(profile__init)(prof);
-	prof->sample_type = &pk->sample_type;
-	prof->period_type = &pk->period_type;
-	prof->period = pk->r->period_ns;
+	if (kind == PROFILE_KIND_OFF_CPU) {
+		prof->sample_type = &pk->off_cpu_type;
+	} else {
+		prof->sample_type = &pk->sample_type;
+		prof->period_type = &pk->period_type;
+		prof->period = pk->r->period_ns;
+	}
 	prof->time_unix_nano = pk->start_ns;
 	prof->duration_nano = pk->end_ns - pk->start_ns;
 	prof->profile_id.len = 16;
 	prof->profile_id.data = id;
 	prof->n_samples = n;
 	prof->samples = smpp;
-	profp[0] = prof;
+	*ret = prof;
+	return 0;
+}
+
+/* One process: its resource, the tgprof scope, a CPU profile and an
+ * off-CPU profile, each if it has Samples. @nth counts the profiles of
+ * the request. */
+static int pack__process(struct packer *pk, uint32_t proc, uint32_t *nth,
+			 pb_resource_profiles **ret)
+{
+	const struct profile_process *p = pk->r->procs[proc];
+	pb_resource_profiles *rp;
+	pb_scope_profiles *sp, **spp;
+	pb_keyvalue *kv, **kvp;
+	pb_resource *res;
+	pb_profile **profp;
+	pb_anyvalue *av;
+	uint32_t kind, nprof = 0;
+	int err;
+
+	if (!PACK_ARRAY(pk, rp, 1) || !PACK_ARRAY(pk, res, 1) ||
+	    !PACK_ARRAY(pk, kv, RESOURCE_ATTRS) ||
+	    !PACK_ARRAY(pk, kvp, RESOURCE_ATTRS) ||
+	    !PACK_ARRAY(pk, av, RESOURCE_ATTRS) || !PACK_ARRAY(pk, sp, 1) ||
+	    !PACK_ARRAY(pk, spp, 1) || !PACK_ARRAY(pk, profp, 2))
+		return -ENOMEM;
+
+	opentelemetry__proto__resource__v1__resource__init(res);
+	res->n_attributes = pack__resource_attrs(pk, p, kv, kvp, av);
+	res->attributes = kvp;
+	for (kind = PROFILE_KIND_CPU; kind <= PROFILE_KIND_OFF_CPU; kind++) {
+		err = pack__profile(pk, proc, kind, *nth, &profp[nprof]);
+		if (err)
+			return err;
+		if (profp[nprof]) {
+			nprof++;
+			(*nth)++;
+		}
+	}
 
 	PB(scope_profiles__init)(sp);
 	sp->scope = &pk->scope;
-	sp->n_profiles = 1;
+	sp->n_profiles = nprof;
 	sp->profiles = profp;
 	spp[0] = sp;
 
@@ -490,6 +545,9 @@ static void pack__value_types(struct packer *pk)
 	pk->sample_type.unit_strindex = t->unit;
 	pk->period_type.type_strindex = t->period_type;
 	pk->period_type.unit_strindex = t->period_unit;
+	PB(value_type__init)(&pk->off_cpu_type);
+	pk->off_cpu_type.type_strindex = pk->r->off_cpu_types.type;
+	pk->off_cpu_type.unit_strindex = pk->r->off_cpu_types.unit;
 }
 
 static int pack__request(struct packer *pk)
@@ -501,7 +559,7 @@ static int pack__request(struct packer *pk)
 	};
 	const struct encode_request *r = pk->r;
 	pb_resource_profiles **rps;
-	uint32_t i, n = 0;
+	uint32_t i, n = 0, nth = 0;
 	int err;
 
 	PB_REQUEST(init)(&pk->req);
@@ -522,7 +580,7 @@ static int pack__request(struct packer *pk)
 	for (i = 0; i < r->nprocs; i++) {
 		if (!pk->proc_samples[i])
 			continue;
-		err = pack__process(pk, i, n, &rps[n]);
+		err = pack__process(pk, i, &nth, &rps[n]);
 		if (err)
 			return err;
 		n++;

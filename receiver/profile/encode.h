@@ -26,11 +26,18 @@ struct profile_process {
 	const char *container_id;
 };
 
-/* A Sample: process, stack and the attribute_table index of each sample
- * attribute (0: left out). The key of the builder's sample table, of
- * offsetof(attrs) + 4 bytes per attribute. */
+/* Which profile of its process a Sample belongs to. */
+enum profile_kind {
+	PROFILE_KIND_CPU = 0, /* timestamps, one per sample */
+	PROFILE_KIND_OFF_CPU = 1, /* one value: nanoseconds waited, summed */
+};
+
+/* A Sample: process, profile, stack and the attribute_table index of each
+ * sample attribute (0: left out). The key of the builder's sample table,
+ * of offsetof(attrs) + 4 bytes per attribute. */
 struct profile_sample {
 	uint32_t proc; /* index of its struct profile_process */
+	uint32_t kind; /* enum profile_kind */
 	int32_t stack; /* stack_table */
 	int32_t attrs[PROFILE_SAMPLE_ATTRS_MAX];
 };
@@ -38,8 +45,10 @@ struct profile_sample {
 /* Everything one request is made of, borrowed for encode__request(). */
 struct encode_request {
 	const struct dictionary *dict;
-	/* Sample and period type, interned in @dict. */
+	/* Sample and period type of the CPU profile and of the off-CPU
+	 * one, interned in @dict. */
 	struct dict_value_types types;
+	struct dict_value_types off_cpu_types;
 	int64_t period_ns;
 	const char *host_name; /* "": no host.name */
 
@@ -49,6 +58,9 @@ struct encode_request {
 	 * (timestamps) of Sample i. */
 	const struct table *samples;
 	const uint32_t *nevents;
+	/* Off-CPU Samples: @values[i] nanoseconds of Sample i (0 for CPU
+	 * Samples); one with 0 is left out. */
+	const uint64_t *values;
 	/* Event i: CLOCK_BOOTTIME @ev_ts[i] of Sample @ev_sample[i]. */
 	const uint64_t *ev_ts;
 	const uint32_t *ev_sample;

@@ -6,8 +6,11 @@
  * One ResourceProfiles per process, one ScopeProfiles ("tgprof"), one CPU
  * Profile: sample_type (samples, count), period_type (cpu, nanoseconds),
  * period 1e9 / Hz. Samples with the same stack, thread and CPU are one
- * Sample carrying a timestamp per event (no values: every sample of every
- * request has that one shape). One dictionary per request, every table led
+ * Sample carrying a timestamp per event (no values: every CPU Sample has
+ * that one shape). Off-CPU samples (sym_sample.off_cpu_ns) make a second
+ * Profile of their process: sample_type (off_cpu, nanoseconds), no
+ * period, one value per Sample, the nanoseconds waited summed, no
+ * timestamps. One dictionary per request, every table led
  * by its zero entry, every entry deduplicated.
  *
  * Everything a remote process can grow is bounded per interval; what does
@@ -106,6 +109,9 @@ struct profile_builder_stats {
 	uint64_t dropped_events; /* samples lost: max_events reached */
 	uint64_t dropped_nomem; /* samples lost: allocation failed */
 	uint64_t strings_truncated; /* longer than PROFILE_MAX_STRING_LEN */
+	/* Of samples: off-CPU ones, and the nanoseconds they weigh. */
+	uint64_t off_cpu_samples;
+	uint64_t off_cpu_ns;
 	uint64_t requests; /* produced by profile_builder__flush() */
 	uint64_t request_bytes; /* their serialized size, in all */
 	/* The interval being built (entries exclude the zero entries). */

@@ -77,6 +77,7 @@ struct sampler {
 	uint64_t events; /* records read from the events ring */
 	struct bpf_link *exec_link;
 	struct bpf_link *exit_link;
+	struct bpf_link *switch_link; /* off-CPU; NULL when off */
 	/* One per attached CPU; each owns its perf event fd. */
 	struct bpf_link **perf_links;
 	uint32_t nperf;
@@ -260,10 +261,17 @@ static int drain(struct sampler *s)
  * on top. */
 #define SAMPLER_COPY_BURST 16
 
+/* Off-CPU samples the automatic ring makes room for, per CPU and second,
+ * beside the CPU samples: waits of 1 ms or more that end, 250 a second
+ * per CPU (a 2-CPU host: 1 MiB of ring; beyond the rate a burst has the
+ * drain latency's room, then the ring's losses are counted). */
+#define SAMPLER_OFFCPU_RATE 250
+
 static size_t auto_ring_bytes(uint32_t freq_hz, uint32_t ncpus,
-			      uint32_t copy_bytes)
+			      uint32_t copy_bytes, bool off_cpu)
 {
-	uint64_t want = 2 * (uint64_t)freq_hz * ncpus * SAMPLER_SAMPLE_BYTES *
+	uint64_t rate = freq_hz + (off_cpu ? SAMPLER_OFFCPU_RATE : 0);
+	uint64_t want = 2 * rate * ncpus * SAMPLER_SAMPLE_BYTES *
 			SAMPLER_DRAIN_LATENCY_MS / 1000;
 
 	if (copy_bytes)
@@ -424,6 +432,20 @@ static int size_unwind_maps(struct sampler *s, const struct sampler_opts *o)
 	return err;
 }
 
+/* The switch program is loaded only when off-CPU samples are wanted: off,
+ * it costs nothing, not even a verification. */
+static int setup_offcpu(struct sampler *s, const struct sampler_opts *o)
+{
+	struct sampler_bpf *k = s->skel;
+	uint32_t pct = o->off_cpu_percent;
+
+	bpf_program__set_autoload(k->progs.handle_switch, o->off_cpu);
+	k->rodata->offcpu_min_ns = o->off_cpu_min_ns;
+	k->rodata->offcpu_percent = pct && pct <= 100 ? pct : 100;
+	return set_max(s, k->maps.offcpu_parked,
+		       o->off_cpu ? o->off_cpu_threads : 1);
+}
+
 static int attach_tracepoint(struct sampler *s, struct bpf_program *prog,
 			     struct bpf_link **ret_link, const char *what)
 {
@@ -493,14 +515,16 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 	s->skel->rodata->include_idle = opts->include_idle;
 	s->skel->rodata->python_frames = opts->python_frames;
 	err = size_unwind_maps(s, opts);
+	if (!err)
+		err = setup_offcpu(s, opts);
 	if (err)
 		goto err_free;
 	ring = opts->ringbuf_bytes ?
 		       opts->ringbuf_bytes :
-		       auto_ring_bytes(opts->freq_hz, s->nonline,
-				       opts->unwind_tables ?
-					       opts->stack_copy_bytes :
-					       0);
+		       auto_ring_bytes(
+			       opts->freq_hz, s->nonline,
+			       opts->unwind_tables ? opts->stack_copy_bytes : 0,
+			       opts->off_cpu);
 	err = bpf_map__set_max_entries(s->skel->maps.records, ring);
 	if (err) {
 		tg_err(log, "ring buffer size %zu: %s", ring, strerror(-err));
@@ -555,6 +579,12 @@ struct sampler *sampler__new(const struct sampler_opts *opts,
 				"sched_process_exit");
 	if (err)
 		goto err_free;
+	if (opts->off_cpu) {
+		err = attach_tracepoint(s, s->skel->progs.handle_switch,
+					&s->switch_link, "sched_switch");
+		if (err)
+			goto err_free;
+	}
 
 	/* The events ring first: ring_buffer__consume() reads the rings in
 	 * the order they were added (see drain()). */
@@ -612,19 +642,30 @@ uint64_t sampler__events_lost_seen(const struct sampler *s)
 	return s->events_lost_seen;
 }
 
+/* @prog's kernel statistics; 0 for a program not loaded. */
+static void prog_info(struct bpf_program *prog, struct bpf_prog_info *ret)
+{
+	__u32 len = sizeof(*ret);
+	int fd = bpf_program__fd(prog);
+
+	memset(ret, 0, sizeof(*ret));
+	if (fd >= 0 && bpf_obj_get_info_by_fd(fd, ret, &len))
+		memset(ret, 0, sizeof(*ret));
+}
+
 static void sampler__prog_stats(const struct sampler *s,
 				struct sampler_counters *ret)
 {
 	struct bpf_prog_info info;
-	__u32 len = sizeof(info);
 
-	memset(&info, 0, sizeof(info));
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.sample),
-				   &info, &len))
-		return;
+	prog_info(s->skel->progs.sample, &info);
 	ret->bpf_run_ns = info.run_time_ns;
 	ret->bpf_runs = info.run_cnt;
 	ret->bpf_verified_insns = info.verified_insns;
+	prog_info(s->skel->progs.handle_switch, &info);
+	ret->offcpu_bpf_run_ns = info.run_time_ns;
+	ret->offcpu_bpf_runs = info.run_cnt;
+	ret->offcpu_bpf_misses = info.recursion_misses;
 }
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
@@ -660,6 +701,13 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->py_read_errors = sums[TGPROF_CNT_PY_READ_ERR];
 	ret->py_truncated = sums[TGPROF_CNT_PY_TRUNCATED];
 	ret->py_no_thread = sums[TGPROF_CNT_PY_NO_THREAD];
+	ret->offcpu_seen = sums[TGPROF_CNT_OFFCPU_SEEN];
+	ret->offcpu_sampled_out = sums[TGPROF_CNT_OFFCPU_SAMPLED_OUT];
+	ret->offcpu_no_room = sums[TGPROF_CNT_OFFCPU_NO_ROOM];
+	ret->offcpu_short = sums[TGPROF_CNT_OFFCPU_SHORT];
+	ret->offcpu_emitted = sums[TGPROF_CNT_OFFCPU_EMITTED];
+	ret->offcpu_lost = sums[TGPROF_CNT_OFFCPU_LOST];
+	ret->offcpu_replaced = sums[TGPROF_CNT_OFFCPU_REPLACED];
 	ret->wakeups = s->wakeups;
 	ret->events = s->events;
 	ret->ring_bytes = bpf_map__max_entries(s->skel->maps.records);
@@ -710,6 +758,8 @@ static void sampler__detach(struct sampler *s)
 	s->exec_link = NULL;
 	bpf_link__destroy(s->exit_link);
 	s->exit_link = NULL;
+	bpf_link__destroy(s->switch_link);
+	s->switch_link = NULL;
 }
 
 int sampler__stop(struct sampler *s)

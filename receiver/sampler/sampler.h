@@ -74,6 +74,15 @@ struct sampler_opts {
 	/* The exec/exit events ring. Power of two, >= page size. 0: 128 KiB
 	 * per online CPU, 256 KiB to 16 MiB. */
 	size_t events_ringbuf_bytes;
+	/* Off-CPU samples (tp_btf/sched_switch, loaded only when on): waits
+	 * of at least off_cpu_min_ns, off_cpu_percent (1..100) of blocking
+	 * switches sampled, at most off_cpu_threads threads waiting at once
+	 * tracked (each up to TGPROF_OFFCPU_SLOTS frames, allocated as they
+	 * block). */
+	bool off_cpu;
+	uint64_t off_cpu_min_ns;
+	uint32_t off_cpu_percent;
+	uint32_t off_cpu_threads;
 };
 
 /* Sums of the per-CPU counters of bpf/sampler.bpf.c. */
@@ -109,6 +118,22 @@ struct sampler_counters {
 	uint64_t bpf_run_ns;
 	uint64_t bpf_runs;
 	uint32_t bpf_verified_insns; /* what the verifier went through */
+	/* Off-CPU: blocking switches seen (filters passed), and how each
+	 * ended (bpf/sampler.h, TGPROF_CNT_OFFCPU_*): seen = sampled_out +
+	 * no_room + short + emitted + lost + those still waiting. */
+	uint64_t offcpu_seen;
+	uint64_t offcpu_sampled_out;
+	uint64_t offcpu_no_room;
+	uint64_t offcpu_short;
+	uint64_t offcpu_emitted;
+	uint64_t offcpu_lost;
+	uint64_t offcpu_replaced; /* parked, its switch back in not seen */
+	/* The switch program's run time and runs (bpf_stats_enabled). */
+	uint64_t offcpu_bpf_run_ns;
+	uint64_t offcpu_bpf_runs;
+	/* Switches the program did not run for: it was running on that
+	 * CPU already (the kernel's recursion guard). */
+	uint64_t offcpu_bpf_misses;
 	uint64_t wakeups; /* polls a ring buffer's wakeup ended */
 	uint64_t events; /* exec/exit records read */
 	uint64_t ring_bytes; /* the sample ring's size */

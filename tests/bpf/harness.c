@@ -204,6 +204,7 @@ static void capture_on_sample(void *ctx, const struct sym_sample *s)
 	cs->tid = s->tid;
 	cs->ts_ns = s->ts_ns;
 	cs->start_ns = s->start_ns;
+	cs->off_cpu_ns = s->off_cpu_ns;
 	cs->stack = malloc(len);
 	cr_assert_not_null(cs->stack);
 	cs->stack[off++] = ';';

@@ -46,6 +46,7 @@ struct cap_sample {
 	uint32_t tid;
 	uint64_t ts_ns;
 	uint64_t start_ns;
+	uint64_t off_cpu_ns; /* an off-CPU sample's weight; 0: CPU sample */
 	char *stack;
 };
 

@@ -115,6 +115,70 @@ Test(record_cli, pid_record_writes_folded_svg_and_top_functions, .timeout = 120)
 	fixture_cleanup(&f);
 }
 
+/* The off-CPU files beside the CPU ones: where the fixture's threads
+ * waited, by function, weighed in nanoseconds; the CPU files without
+ * them. */
+Test(record_cli, off_cpu_record_writes_its_own_folded_svg_and_pprof,
+     .timeout = 120)
+{
+	char fx[512], dir[64], pid[16], path[600];
+	char *fargv[] = { (char *)fixture_path("offcpu_waits", fx, sizeof(fx)),
+			  "waits", "self", NULL };
+	struct cmd_result *res = malloc(sizeof(*res));
+	char *folded, *svg, *cpu, *pprof, *line;
+	unsigned long long ns = 0;
+	struct fixture f;
+
+	harness_require_root();
+	make_tmpdir(dir, sizeof(dir));
+	fixture_spawn(&f, fargv, 0);
+	snprintf(pid, sizeof(pid), "%d", f.pid);
+	fixture_go(&f);
+	{
+		char *argv[] = { TGPROF_BINARY, "record", "--off-cpu", "-p",
+				 pid,		"-d",	  "30",	       "-o",
+				 dir,		NULL };
+
+		run_cmd(argv, res);
+	}
+	fixture_pump(&f);
+	cr_assert_eq(exit_code(res), 0, "tgprof record failed:\n%s", res->err);
+	cr_assert(strstr(res->out, "Off-CPU time:"), "stdout:\n%s", res->out);
+	cr_assert(strstr(res->out, "nanoseconds off CPU"), "stdout:\n%s",
+		  res->out);
+	cr_assert(strstr(res->err, "offcpu.folded"), "stderr:\n%s", res->err);
+
+	snprintf(path, sizeof(path), "%s/offcpu.folded", dir);
+	folded = slurp(path);
+	/* Three rounds of 200 ms in wait_on_pipe(): nearly 600 ms. */
+	for (line = strtok(folded, "\n"); line; line = strtok(NULL, "\n")) {
+		const char *sp = strrchr(line, ' ');
+
+		if (strstr(line, ";wait_on_pipe;") && sp)
+			ns += strtoull(sp + 1, NULL, 10);
+	}
+	cr_assert_geq(ns, 540000000ULL, "wait_on_pipe: %llu ns", ns);
+	snprintf(path, sizeof(path), "%s/offcpu.svg", dir);
+	svg = slurp(path);
+	cr_assert(strstr(svg, "wait_on_pipe") && strstr(svg, "</svg>"));
+	cr_assert(strstr(svg, "off-CPU"), "the title says off-CPU");
+	snprintf(path, sizeof(path), "%s/offcpu.pb.gz", dir);
+	pprof = slurp(path);
+	cr_assert(pprof[0] == 0x1f && (unsigned char)pprof[1] == 0x8b,
+		  "offcpu.pb.gz is not gzip");
+	snprintf(path, sizeof(path), "%s/stacks.folded", dir);
+	cpu = slurp(path);
+	cr_assert_null(strstr(cpu, "wait_on_pipe"),
+		       "a wait in the CPU stacks:\n%s", cpu);
+
+	free(folded);
+	free(svg);
+	free(pprof);
+	free(cpu);
+	free(res);
+	fixture_cleanup(&f);
+}
+
 static void expect_usage_error(char *const argv[], const char *what)
 {
 	struct cmd_result *res = malloc(sizeof(*res));

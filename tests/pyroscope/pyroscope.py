@@ -217,6 +217,11 @@ class Pyroscope:
         return sum(int(p.get("value", 0)) for s in out.get("series", [])
                    for p in s.get("points", []))
 
+    def profile_types(self, start_ms, end_ms):
+        """The profile type IDs Pyroscope holds in the window."""
+        out = self.call("ProfileTypes", {"start": start_ms, "end": end_ms})
+        return [t.get("ID", "") for t in out.get("profileTypes", [])]
+
     def functions(self, selector, start_ms, end_ms, profile_type=CPU_TYPE):
         """The function names of @selector's merged flame graph."""
         out = self.call("SelectMergeStacktraces", {

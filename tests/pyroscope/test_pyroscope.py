@@ -476,6 +476,76 @@ def refusing_pyroscope_is_counted_and_logged(py, workdir):
           "quotes its 400" % stopped["dropped"])
 
 
+def off_cpu_profile_reaches_pyroscope_as_its_own_type(py, workdir):
+    """tgprof run with off_cpu on, straight to Pyroscope: the waits of
+    tests/fixtures/offcpu_waits.c are an off-CPU profile type of their
+    own, with their functions, weighing the time waited."""
+    procs = Procs(workdir)
+    try:
+        fx = subprocess.Popen([os.path.join(FIXTURES, "offcpu_waits"),
+                               "waits"], stdin=subprocess.DEVNULL,
+                              stdout=subprocess.PIPE)
+        procs.procs.append(fx)
+        line = fx.stdout.readline().decode()
+        expect(line.startswith("tgid="), "fixture said %r" % line)
+        pid = int(line.split("=")[1])
+        cfg = tgprof_config(py.url, pid, 19, "1s", free_port(), "otlphttp",
+                            "off-cpu")
+        cfg["receivers"]["tgprof"]["off_cpu"] = True
+        path = os.path.join(workdir, "tgprof.yaml")
+        with open(path, "w") as f:
+            json.dump(cfg, f)
+        start = now_ms()
+        p = procs.start("tgprof", [TGPROF, "run", "--config", path])
+
+        def sent_some():
+            if p.poll() is not None:
+                fail("tgprof run exited:\n" + text(p.log))
+            st = [e for e in events(p.log) if e["msg"] == "statistics"]
+            return st and st[-1]["sent"] >= 1
+        # The warm-up waits load the fixture's unwind tables; then the
+        # measured waits, three rounds of 300 + 200 + 100 ms.
+        wait_until(sent_some, 60, "a first request sent")
+        os.kill(pid, signal.SIGUSR1)
+        out = fx.communicate(timeout=60)[0].decode()
+        expect(fx.returncode == 0, "fixture failed: %s" % out)
+        waited = sum(int(l.split("=")[1]) for l in out.splitlines()
+                     if l.split("=")[0] in ("mutex_ns", "pipe_ns",
+                                            "sleep_ns"))
+        # Its last interval is sent at shutdown.
+        p.send_signal(signal.SIGTERM)
+        p.wait(timeout=40)
+        expect(p.returncode == 0, "tgprof run exited %d" % p.returncode)
+        end = now_ms()
+        lo, hi = start - 1000, end + 1000
+        box = {}
+
+        def has_type():
+            ids = [t for t in py.profile_types(lo, hi) if "off_cpu" in t]
+            if ids:
+                box["id"] = ids[0]
+            return bool(ids)
+        wait_until(has_type, 60, "an off_cpu profile type in Pyroscope")
+        sel = '{service_name="offcpu_waits", host_name="off-cpu"}'
+        names = set()
+
+        def has_waits():
+            names.update(py.functions(sel, lo, hi, box["id"]))
+            return {"wait_on_mutex", "wait_on_pipe",
+                    "wait_in_nanosleep"} <= names
+        wait_until(has_waits, 60, "the waits' functions in the off-CPU "
+                   "flame graph")
+        total = py.total(sel, lo, hi, box["id"])
+        expect(total >= waited * 0.9, "Pyroscope has %d ns off CPU, the "
+               "fixture waited %d ns in the three functions" % (total,
+                                                               waited))
+    finally:
+        procs.close()
+    print("PASS: tgprof run (off_cpu) -> Pyroscope: profile type %s, "
+          "%.1f ms off CPU (the measured waits: %.1f ms)"
+          % (box.get("id"), total / 1e6, waited / 1e6))
+
+
 CASES = {f.__name__: f for f in (
     collector_delivers_profiles_to_pyroscope,
     stock_otlp_exporter_is_refused_by_pyroscope,
@@ -483,6 +553,7 @@ CASES = {f.__name__: f for f in (
     otlp_grpc_direct_delivers_profiles_to_pyroscope,
     pprof_upload_delivers_profiles_to_pyroscope,
     refusing_pyroscope_is_counted_and_logged,
+    off_cpu_profile_reaches_pyroscope_as_its_own_type,
 )}
 
 

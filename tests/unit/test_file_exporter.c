@@ -53,7 +53,9 @@ static void teardown(void)
 }
 
 /* One small request: "app;main;work" @count times. */
-static void *request(size_t *len, int count)
+/* A request of @count CPU samples of app;main;work and, with @off_ns,
+ * one off-CPU sample of that many nanoseconds on the same stack. */
+static void *request_off(size_t *len, int count, uint64_t off_ns)
 {
 	struct profile_builder_opts o = { .sz = sizeof(o), .host_name = "h" };
 	struct profile_builder *b = profile_builder__new(&o);
@@ -77,9 +79,18 @@ static void *request(size_t *len, int count)
 		s.ts_ns = boot_ns();
 		cr_assert_eq(profile_builder__add(b, &s), 0);
 	}
+	if (off_ns) {
+		s.off_cpu_ns = off_ns;
+		cr_assert_eq(profile_builder__add(b, &s), 0);
+	}
 	cr_assert_eq(profile_builder__flush(b, &req, len), 0);
 	profile_builder__free(b);
 	return req;
+}
+
+static void *request(size_t *len, int count)
+{
+	return request_off(len, count, 0);
 }
 
 /* The names in the directory ending in @suffix, sorted; how many. */
@@ -176,6 +187,45 @@ Test(file_exporter, writes_every_format_atomically)
 	cr_assert_eq(errors_logged, 0);
 	file_exporter__free(e, 0);
 	free(req);
+}
+
+/* An interval with off-CPU samples: their own folded, flame graph and
+ * pprof files beside the CPU ones, which keep only the CPU samples; an
+ * interval without has none of them. */
+Test(file_exporter, off_cpu_samples_get_their_own_files)
+{
+	struct file_exporter_opts o = { .sz = sizeof(o), .directory = dir };
+	struct file_exporter_stats st;
+	struct file_exporter *e;
+	size_t len, cpu_len;
+	void *req = request_off(&len, 1, 2500000);
+	void *cpu_req = request(&cpu_len, 2);
+	char got[8][64], *text;
+
+	e = file_exporter__new(&o, &logger);
+	cr_assert_not_null(e);
+	cr_assert_eq(file_exporter__submit(e, req, len), 0);
+	cr_assert_eq(file_exporter__submit(e, cpu_req, cpu_len), 0);
+	cr_assert_eq(file_exporter__shutdown(e, 10 * SECOND), 0);
+	file_exporter__stats(e, &st);
+	cr_assert_eq(st.written, 2);
+	cr_assert_eq(st.files_written, 11);
+
+	cr_assert_eq(names(".offcpu.folded", got, 8), 1);
+	text = slurp(got[0]);
+	cr_assert_str_eq(text, "app;main;work 2500000\n");
+	free(text);
+	cr_assert_eq(names(".offcpu.svg", got, 8), 1);
+	cr_assert_eq(names(".offcpu.pb.gz", got, 8), 1);
+	/* The CPU files: the two intervals, CPU samples only. */
+	cr_assert_eq(names(".folded", got, 8), 3);
+	text = slurp(got[0]);
+	cr_assert_str_eq(text, "app;main;work 1\n");
+	free(text);
+	cr_assert_eq(errors_logged, 0);
+	file_exporter__free(e, 0);
+	free(req);
+	free(cpu_req);
 }
 
 Test(file_exporter, keeps_max_files_counting_an_earlier_run)

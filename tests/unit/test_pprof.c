@@ -137,14 +137,15 @@ static void *gunzip(const void *in, size_t len, size_t *ret_len)
 	return out;
 }
 
-static pprof *convert(const void *req, size_t len)
+static pprof *convert_kind(const void *req, size_t len,
+			   enum otlp_profile_kind kind)
 {
 	void *gz, *raw;
 	size_t gzlen, rawlen;
 	pprof *p;
 	int err;
 
-	err = pprof__from_otlp(req, len, &gz, &gzlen);
+	err = pprof__from_otlp_kind(req, len, kind, &gz, &gzlen);
 	cr_assert_eq(err, 0, "pprof__from_otlp: %s", strerror(-err));
 	cr_assert_geq(gzlen, 2);
 	cr_assert_eq(((uint8_t *)gz)[0], 0x1f);
@@ -155,6 +156,11 @@ static pprof *convert(const void *req, size_t len)
 	free(gz);
 	free(raw);
 	return p;
+}
+
+static pprof *convert(const void *req, size_t len)
+{
+	return convert_kind(req, len, OTLP_PROFILE_CPU);
 }
 
 static const char *s(const pprof *p, int64_t idx)
@@ -222,6 +228,58 @@ Test(pprof, header_has_both_sample_types_and_the_period)
 	cr_assert_gt(p->time_nanos, 0);
 	cr_assert_gt(p->duration_nanos, 0);
 	perftools__profiles__profile__free_unpacked(p, NULL);
+	free(req);
+}
+
+/* A request with CPU and off-CPU samples: each pprof takes its own kind,
+ * the off-CPU one weighed in nanoseconds waited, without period. */
+Test(pprof, cpu_and_off_cpu_profiles_convert_apart)
+{
+	struct profile_builder_opts o = { .sz = sizeof(o),
+					  .host_name = "h",
+					  .freq_hz = FREQ_HZ };
+	struct profile_builder *b = profile_builder__new(&o);
+	struct proc app = { .tgid = 42, .start_ns = 1, .comm = "app" };
+	struct sym_frame f[2] = { user(0x200, "worker_loop", 30),
+				  user(0x300, "main", 50) };
+	struct sym_sample smp = {
+		.tgid = 42,
+		.tid = 43,
+		.start_ns = 1,
+		.comm = "worker",
+		.pcomm = "app",
+		.proc = &app,
+		.frames = f,
+		.nframes = 2,
+	};
+	pprof *cpu, *off;
+	void *req;
+	size_t len;
+
+	cr_assert_not_null(b);
+	app.exe_path = "/usr/bin/app";
+	add(b, &app, 43, "worker", 0, f, 2, 0);
+	smp.ts_ns = boot_ns();
+	smp.off_cpu_ns = 7000000;
+	cr_assert_eq(profile_builder__add(b, &smp), 0);
+	smp.off_cpu_ns = 3000000;
+	cr_assert_eq(profile_builder__add(b, &smp), 0);
+	cr_assert_eq(profile_builder__flush(b, &req, &len), 0);
+	profile_builder__free(b);
+
+	cpu = convert(req, len);
+	cr_assert_eq(cpu->n_sample, 1);
+	cr_assert_eq(cpu->sample[0]->value[0], 1);
+	off = convert_kind(req, len, OTLP_PROFILE_OFF_CPU);
+	cr_assert_eq(off->n_sample_type, 1);
+	cr_assert_str_eq(s(off, off->sample_type[0]->type), "off_cpu");
+	cr_assert_str_eq(s(off, off->sample_type[0]->unit), "nanoseconds");
+	cr_assert_eq(off->period, 0);
+	cr_assert_eq(off->n_sample, 1);
+	cr_assert_eq(off->sample[0]->n_value, 1);
+	cr_assert_eq(off->sample[0]->value[0], 10000000);
+	perftools__profiles__profile__free_unpacked(cpu, NULL);
+	perftools__profiles__profile__free_unpacked(off, NULL);
 	free(req);
 }
 

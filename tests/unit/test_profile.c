@@ -511,6 +511,74 @@ Test(profile, identical_samples_merge_and_carry_a_timestamp_each)
 	profile_builder__free(b);
 }
 
+/* Off-CPU samples: a second profile of the process, (off_cpu,
+ * nanoseconds) without period, one value per Sample, the waits of one
+ * stack summed; the CPU profile beside it keeps its own shape. */
+Test(profile, off_cpu_samples_are_a_second_profile_summing_nanoseconds)
+{
+	struct profile_builder *b = builder();
+	struct proc p = make_proc(42, "app", "/usr/bin/app", NULL);
+	const profile *cpu = NULL, *off = NULL;
+	const resource_profiles *rp;
+	struct sym_frame f[8];
+	struct sym_sample s;
+	uint64_t total = 0;
+	size_t i, len;
+	request *r;
+	uint32_t n;
+	void *raw;
+
+	n = typical_frames(f);
+	s = make_sample(&p, 43, "worker", 0, f, n, 2);
+	add(b, &s);
+	for (i = 1; i <= 3; i++) {
+		s = make_sample(&p, 43, "worker", 0, f, n, 2);
+		s.off_cpu_ns = i * 1000000;
+		add(b, &s);
+	}
+	s = make_sample(&p, 43, "worker", 0, f + 1, n - 1, 1);
+	s.off_cpu_ns = 500;
+	add(b, &s);
+	r = flush_decode(b, &raw, &len);
+
+	cr_assert_eq(r->n_resource_profiles, 1);
+	rp = r->resource_profiles[0];
+	cr_assert_eq(rp->n_scope_profiles, 1);
+	cr_assert_eq(rp->scope_profiles[0]->n_profiles, 2);
+	for (i = 0; i < 2; i++) {
+		const profile *pr = rp->scope_profiles[0]->profiles[i];
+
+		if (!strcmp(str(r, pr->sample_type->type_strindex), "off_cpu"))
+			off = pr;
+		else
+			cpu = pr;
+	}
+	cr_assert(cpu && off);
+	cr_assert_str_eq(str(r, cpu->sample_type->type_strindex), "samples");
+	cr_assert_eq(cpu->n_samples, 1);
+	cr_assert_eq(cpu->samples[0]->n_timestamps_unix_nano, 1);
+	cr_assert_str_eq(str(r, off->sample_type->unit_strindex),
+			 "nanoseconds");
+	cr_assert_null(off->period_type);
+	cr_assert_eq(off->period, 0);
+	cr_assert_eq(off->n_samples, 2);
+	for (i = 0; i < off->n_samples; i++) {
+		const sample *sm = off->samples[i];
+
+		cr_assert_eq(sm->n_values, 1);
+		cr_assert_eq(sm->n_timestamps_unix_nano, 0);
+		cr_assert(sm->values[0] == 6000000 || sm->values[0] == 500);
+		total += (uint64_t)sm->values[0];
+	}
+	cr_assert_eq(total, 6000500);
+	/* The same stack on and off CPU: one Stack, two Samples. */
+	cr_assert(off->samples[0]->stack_index ==
+			  cpu->samples[0]->stack_index ||
+		  off->samples[1]->stack_index == cpu->samples[0]->stack_index);
+	release(r, raw);
+	profile_builder__free(b);
+}
+
 Test(profile, sample_attributes_are_thread_and_cpu)
 {
 	struct profile_builder *b = builder();
