@@ -488,7 +488,8 @@ static int elfsym__read_symtab(struct elfsym *e, struct elfsym_cands *c,
 			}
 		}
 	}
-	if (!err) {
+	/* None from this table: c->v may still be NULL. */
+	if (!err && c->n > first) {
 		kept = elfsym__scan_names(e, src, c->v + first, c->n - first,
 					  strsh.sh_offset, strsh.sh_size, buf);
 		if (kept < 0)
