@@ -245,6 +245,20 @@ bool cap_has(const struct cap_sample *s, const char *func)
 	return strstr(s->stack, needle) != NULL;
 }
 
+static bool fixture_exited(void *ctx)
+{
+	return ((struct fixture *)ctx)->exited;
+}
+
+void harness_run_to_clean_exit(struct receiver *r, struct fixture *f,
+			       int timeout_ms, const char *what)
+{
+	cr_assert(harness_run_until(r, f, fixture_exited, f, timeout_ms),
+		  "%s did not finish:\n%s", what, f->out);
+	cr_assert(WIFEXITED(f->status) && WEXITSTATUS(f->status) == 0,
+		  "%s failed (status %d):\n%s", what, f->status, f->out);
+}
+
 bool harness_run_until(struct receiver *r, struct fixture *f,
 		       bool (*done)(void *ctx), void *ctx, int timeout_ms)
 {

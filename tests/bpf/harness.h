@@ -66,6 +66,12 @@ bool cap_has(const struct cap_sample *s, const char *func);
 bool harness_run_until(struct receiver *r, struct fixture *f,
 		       bool (*done)(void *ctx), void *ctx, int timeout_ms);
 
+/* Polls @r, pumping @f, until @f's process exits (at most @timeout_ms),
+ * and asserts that it did, with status 0; @what names it in the
+ * failures, which carry its output. */
+void harness_run_to_clean_exit(struct receiver *r, struct fixture *f,
+			       int timeout_ms, const char *what);
+
 /* A receiver config for tests: the defaults, with @freq_hz and @tgid. */
 void harness_config(struct receiver_config *cfg, uint32_t freq_hz,
 		    uint32_t tgid);

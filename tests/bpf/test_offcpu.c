@@ -193,11 +193,6 @@ Test(offcpu, waits_after_leader_pthread_exit_keep_symbols, .timeout = 180)
 	run_waits(true);
 }
 
-static bool fixture_exited(void *ctx)
-{
-	return ((struct fixture *)ctx)->exited;
-}
-
 /*
  * Thousands of short waits, half of them sampled, more threads waiting at
  * once than the parked-thread map holds: every blocking switch seen ends
@@ -231,10 +226,7 @@ Test(offcpu, churn_of_short_waits_is_counted_and_bounded, .timeout = 180)
 	cfg.off_cpu_threads = 16;
 	r = harness_receiver(&cfg, &sink);
 	fixture_go(&f);
-	cr_assert(harness_run_until(r, &f, fixture_exited, &f, 120000),
-		  "fixture did not finish:\n%s", f.out);
-	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
-		  "fixture failed (status %d):\n%s", f.status, f.out);
+	harness_run_to_clean_exit(r, &f, 120000, "fixture");
 	cr_assert_geq(receiver__stop(r), 0);
 	receiver__stats(r, &st);
 	for (i = 0; i < cap.n; i++)

@@ -185,11 +185,6 @@ static void write_file(const char *path, const char *text)
 	cr_assert_eq(fclose(out), 0);
 }
 
-static bool fixture_exited(void *ctx)
-{
-	return ((struct fixture *)ctx)->exited;
-}
-
 static bool fixture_warm(void *ctx)
 {
 	unsigned long long v;
@@ -244,10 +239,7 @@ Test(perfmap, node_perf_basic_prof_names_the_hot_js_function, .timeout = 180)
 	harness_config(&cfg, TEST_FREQ, (uint32_t)f.pid);
 	r = harness_receiver(&cfg, &sink);
 	fixture_go(&f);
-	cr_assert(harness_run_until(r, &f, fixture_exited, &f, RUN_TIMEOUT_MS),
-		  "node did not finish:\n%s", f.out);
-	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
-		  "node failed (status %d):\n%s", f.status, f.out);
+	harness_run_to_clean_exit(r, &f, RUN_TIMEOUT_MS, "node");
 	receiver__stop(r);
 	receiver__stats(r, &st);
 	/* Before the assertions: a failed run leaves no map behind. */
@@ -331,10 +323,7 @@ Test(perfmap, jvm_compiler_perfmap_names_the_hot_java_method, .timeout = 240)
 	run_cmd(jcmd, &res);
 	cr_assert_eq(exit_code(&res), 0, "jcmd failed:\n%s\n%s", res.out,
 		     res.err);
-	cr_assert(harness_run_until(r, &f, fixture_exited, &f, RUN_TIMEOUT_MS),
-		  "java did not finish:\n%s", f.out);
-	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
-		  "java failed (status %d):\n%s", f.status, f.out);
+	harness_run_to_clean_exit(r, &f, RUN_TIMEOUT_MS, "java");
 	receiver__stop(r);
 	receiver__stats(r, &st);
 	/* Before the assertions: a failed run leaves no map behind. */

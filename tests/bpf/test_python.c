@@ -136,11 +136,6 @@ static uint32_t hot_line(const char *script)
 	return 0;
 }
 
-static bool fixture_exited(void *ctx)
-{
-	return ((struct fixture *)ctx)->exited;
-}
-
 static void require_python(void)
 {
 	harness_require_root();
@@ -169,10 +164,7 @@ static void run_and_check(char *const argv[], const char *script, bool thread,
 	harness_config(&cfg, TEST_FREQ, (uint32_t)f.pid);
 	r = harness_receiver(&cfg, &sink);
 	fixture_go(&f);
-	cr_assert(harness_run_until(r, &f, fixture_exited, &f, RUN_TIMEOUT_MS),
-		  "%s did not finish:\n%s", what, f.out);
-	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
-		  "%s failed (status %d):\n%s", what, f.status, f.out);
+	harness_run_to_clean_exit(r, &f, RUN_TIMEOUT_MS, what);
 	receiver__stop(r);
 	receiver__stats(r, &st);
 	share = t.samples ? (double)t.hot / (double)t.samples : 0;
@@ -357,10 +349,7 @@ Test(python, an_interpreter_file_is_read_once_for_every_process_of_it,
 	harness_config(&cfg, TEST_FREQ, (uint32_t)f.pid);
 	r = harness_receiver(&cfg, &sink);
 	fixture_go(&f);
-	cr_assert(harness_run_until(r, &f, fixture_exited, &f, RUN_TIMEOUT_MS),
-		  "python did not finish:\n%s", f.out);
-	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
-		  "python failed (status %d):\n%s", f.status, f.out);
+	harness_run_to_clean_exit(r, &f, RUN_TIMEOUT_MS, "python");
 	receiver__stop(r);
 	receiver__stats(r, &st);
 	printf("exec'd interpreter: %llu detected, %llu files read, %llu cache hits, %llu samples with Python frames\n",

@@ -424,11 +424,6 @@ static void check_entry(void *ctx, const struct proc *p)
 		lc->churn_not_alive++;
 }
 
-static bool fixture_exited(void *ctx)
-{
-	return ((struct fixture *)ctx)->exited;
-}
-
 static void count_exited(void *ctx, const struct proc *p)
 {
 	*(size_t *)ctx += p->state == PROC_EXITED && is_churn(p);
@@ -468,9 +463,7 @@ Test(threadgroup, process_churn_returns_to_baseline, .timeout = 300)
 	r = harness_receiver(&cfg, &sink);
 	fixture_spawn(&f, argv, 0);
 	fixture_go(&f);
-	cr_assert(harness_run_until(r, &f, fixture_exited, &f, 240000),
-		  "churn did not finish");
-	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0);
+	harness_run_to_clean_exit(r, &f, 240000, "churn");
 	/* Everything the kernel produced until now, the grace period of the
 	 * last exits, then one sweep (the load still running). */
 	cr_assert(harness_run_until(r, NULL, exited_reaped, r, 30000),

@@ -26,11 +26,6 @@
 #define XZ_DATA "/tmp/tgprof-unwind-xz.txt"
 #define PY_SCRIPT "/tmp/tgprof-unwind-recurse.py"
 
-static bool fixture_exited(void *ctx)
-{
-	return ((struct fixture *)ctx)->exited;
-}
-
 /* Runs @argv (started after the receiver, so its first samples come
  * before its tables are loaded) until it exits, then drains what the
  * kernel still holds. */
@@ -45,10 +40,7 @@ static struct receiver *profile(char *const argv[], struct fixture *f,
 	cfg->filter_tgid = only_it ? (uint32_t)f->pid : 0;
 	r = harness_receiver(cfg, sink);
 	fixture_go(f);
-	cr_assert(harness_run_until(r, f, fixture_exited, f, RUN_TIMEOUT_MS),
-		  "%s did not finish:\n%s", argv[0], f->out);
-	cr_assert(WIFEXITED(f->status) && WEXITSTATUS(f->status) == 0,
-		  "%s failed (status %d):\n%s", argv[0], f->status, f->out);
+	harness_run_to_clean_exit(r, f, RUN_TIMEOUT_MS, argv[0]);
 	receiver__stop(r);
 	return r;
 }
