@@ -678,7 +678,10 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	vals = calloc(s->ncpus_possible, sizeof(*vals));
 	if (!vals)
 		return;
-	for (key = 0; key < TGPROF_CNT_MAX; key++)
+	/* The parts before their total: the program counts a sample before
+	 * it counts where it went, so while other CPUs keep sampling, a
+	 * snapshot read this way never shows more parts than samples. */
+	for (key = TGPROF_CNT_MAX; key-- > 0;)
 		counter_sum(s, key, vals, &sums[key]);
 	free(vals);
 
