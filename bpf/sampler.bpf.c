@@ -528,8 +528,9 @@ static __always_inline long fp_step(struct walk *w)
 	if (off > FP_WIN - sizeof(frame))
 		return walk_stop(w, UNWIND_STOP_READ_FAULT);
 	__builtin_memcpy(frame, &w->win[off], sizeof(frame));
+	/* A zero return address is the outermost frame (row_step). */
 	if (!frame[1])
-		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+		return walk_stop(w, UNWIND_STOP_END);
 	w->sp = w->bp + 16;
 	w->bp = frame[0];
 	w->ip = frame[1];
@@ -603,8 +604,11 @@ static __always_inline long row_step(struct walk *w,
 					(void *)(cfa + row->rbp_offset)))
 			return walk_stop(w, UNWIND_STOP_READ_FAULT);
 	}
+	/* A zero return address is the outermost frame, as libgcc's
+	 * unwinder takes it: Go's goroutines end so at runtime.goexit, whose
+	 * CFI says the return address is on the stack, where it is 0. */
 	if (!ra)
-		return walk_stop(w, UNWIND_STOP_BAD_FRAME);
+		return walk_stop(w, UNWIND_STOP_END);
 	w->ip = ra;
 	w->sp = cfa;
 	w->bp = bp;

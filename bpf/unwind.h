@@ -64,13 +64,15 @@ struct unwind_row {
 /* Why a walk ended. UNWIND_STOP_END is a complete stack; every other
  * reason is counted per reason. */
 enum unwind_stop {
-	UNWIND_STOP_END = 0, /* the outermost frame: complete */
+	UNWIND_STOP_END = 0, /* the outermost frame (its return address
+			     * undefined or 0): complete */
 	UNWIND_STOP_NO_MAPPING, /* the PC is in no known executable mapping */
 	UNWIND_STOP_NO_TABLE, /* the file's table is not loaded (yet) */
 	UNWIND_STOP_UNSUPPORTED, /* an UNWIND_CFA_UNSUPPORTED row */
 	UNWIND_STOP_READ_FAULT, /* reading the stack failed */
 	UNWIND_STOP_DEPTH, /* the frame limit was reached */
-	UNWIND_STOP_BAD_FRAME, /* a zero PC, or a stack that does not grow */
+	UNWIND_STOP_BAD_FRAME, /* a zero sampled PC, or a stack that does
+				 * not grow */
 	UNWIND_STOP_FP_END, /* the frame-pointer fallback found no frame */
 	UNWIND_STOP_MAX,
 };

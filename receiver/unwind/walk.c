@@ -48,8 +48,11 @@ void unwind__walk(const struct unwind_regs *regs,
 	memset(ret, 0, sizeof(*ret));
 	ret->stop = UNWIND_STOP_DEPTH;
 	while (ret->n < max) {
+		/* A zero return address ends the stack (walk.h, 4); a zero
+		 * sampled or signal-frame PC is a bad frame. */
 		if (!pc) {
-			ret->stop = UNWIND_STOP_BAD_FRAME;
+			ret->stop = is_ra ? UNWIND_STOP_END :
+					    UNWIND_STOP_BAD_FRAME;
 			break;
 		}
 		pcs[ret->n] = pc;

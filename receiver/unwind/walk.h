@@ -21,9 +21,12 @@
  *     NONE: frame pointers (5).
  *  4. ra = [cfa - 8]; rbp = [cfa + rbp_offset] when rbp_type is AT_CFA,
  *     else unchanged; rsp = cfa. cfa <= old rsp (a stack that does not
- *     grow) or ra == 0: stop BAD_FRAME. pc = ra; go to 1.
+ *     grow): stop BAD_FRAME. ra == 0: stop END, the outermost frame (as
+ *     libgcc takes it; Go's goroutines end so at runtime.goexit). pc =
+ *     ra; go to 1.
  *  5. Frame pointers: rbp == 0: stop FP_END. ra = [rbp + 8], rbp =
- *     [rbp], rsp = old rbp + 16; the same BAD_FRAME checks as in 4.
+ *     [rbp], rsp = old rbp + 16; the same checks as in 4.
+ * A zero PC from the sample or a signal frame: stop BAD_FRAME.
  * Every read outside the stack copy stops with READ_FAULT. */
 #ifndef TGPROF_RECEIVER_UNWIND_WALK_H
 #define TGPROF_RECEIVER_UNWIND_WALK_H

@@ -3,9 +3,10 @@
  * pointers (a PLT into a shared library, C++ exceptions, a signal handler
  * in the middle of the stack, recursion 200 deep, a thread of a
  * pthread_exit() leader) and Debian's own xz and python3.11 reach main
- * through the right frames; a process's first samples are complete; a
- * corrupted stack's stops are counted; a tiny table budget evicts and
- * still profiles; frame pointers stay available. Needs root. */
+ * through the right frames, and a Go program's goroutines runtime.goexit;
+ * a process's first samples are complete; a corrupted stack's stops are
+ * counted; a tiny table budget evicts and still profiles; frame pointers
+ * stay available. Needs root. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -419,6 +420,55 @@ Test(unwind, debian_python_recursion_reaches_py_bytesmain, .timeout = 180)
 	fixture_cleanup(&f);
 	capture_free(&c);
 	unlink(PY_SCRIPT);
+}
+
+/* Go: every function has CFI, and a goroutine's stack ends at
+ * runtime.goexit with a zero return address, which is the end of a
+ * complete stack, not a bad frame. */
+Test(unwind, go_goroutine_stacks_are_complete_down_to_goexit, .timeout = 180)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("go_spin", path, sizeof(path)),
+			 "1500", NULL };
+	struct receiver_config cfg;
+	struct capture c = { 0 };
+	struct receiver_sink sink = capture_sink(&c);
+	struct receiver_stats st;
+	uint64_t walks = 0, ends, bad;
+	struct receiver *r;
+	struct fixture f;
+	const char *ci = getenv("CI");
+	int i;
+
+	harness_require_root();
+	if (access(argv[0], X_OK)) {
+		cr_assert(!ci || strcmp(ci, "true"),
+			  "go_spin was not built: Go is not installed");
+		cr_skip_test("Go is not installed: no go_spin fixture");
+	}
+	harness_config(&cfg, TEST_FREQ, 0);
+	r = profile(argv, &f, &cfg, &sink, true);
+	receiver__stats(r, &st);
+	assert_complete(&c, f.pid, 0, "runtime.goexit.abi0",
+			CHAIN({ "main.goSpinLeaf", 0 }, { "main.goSpinMid", 0 },
+			      { "main.main.func1", 0 },
+			      { "runtime.goexit.abi0", 0 }));
+	/* Counted as complete: every walk of the process ends somewhere,
+	 * and nearly all at the end. */
+	for (i = 0; i < UNWIND_STOP_MAX; i++)
+		walks += st.unwind_stops[i];
+	ends = st.unwind_stops[UNWIND_STOP_END];
+	bad = st.unwind_stops[UNWIND_STOP_BAD_FRAME];
+	cr_assert_geq(walks, MIN_SAMPLES);
+	cr_assert_geq(ends * 100, walks * 95,
+		      "%llu of %llu walks complete, %llu bad frames",
+		      (unsigned long long)ends, (unsigned long long)walks,
+		      (unsigned long long)bad);
+	cr_assert_leq(bad * 100, walks, "%llu of %llu walks bad frames",
+		      (unsigned long long)bad, (unsigned long long)walks);
+	receiver__free(r);
+	fixture_cleanup(&f);
+	capture_free(&c);
 }
 
 static int by_time(const void *a, const void *b)

@@ -336,6 +336,52 @@ Test(unwind_walk, frame_pointer_chain_without_tables_ends_at_zero_rbp)
 	cr_assert_eq(res.fp_frames, 2);
 }
 
+/* Every pc has the row of a frame with no saved registers: CFA = RSP + 8,
+ * the return address at CFA - 8 (Go's CFI for each of its functions). */
+static bool row_rsp8(void *ctx, uint64_t vaddr, struct unwind_row *ret)
+{
+	(void)ctx;
+	(void)vaddr;
+	*ret = (struct unwind_row){ .cfa_type = UNWIND_CFA_RSP,
+				    .cfa_offset = 8 };
+	return true;
+}
+
+static int find_rsp8(void *ctx, uint64_t pc, struct unwind_where *ret)
+{
+	(void)ctx;
+	(void)pc;
+	ret->row = row_rsp8;
+	return 0;
+}
+
+Test(unwind_walk, zero_return_address_is_the_end_of_a_complete_stack)
+{
+	/* A goroutine's stack: its first function returns into
+	 * runtime.goexit, whose own return address slot at the stack's top
+	 * holds 0. */
+	uint64_t stack[4] = { 0 };
+	const uint64_t base = 0x7ffd0000;
+	struct unwind_stack s = { stack, sizeof(stack), base };
+	struct unwind_regs r = { .rip = 0x401000, .rsp = base };
+	struct unwind_walk_result res;
+	uint64_t pcs[8];
+
+	stack[0] = 0x401100; /* into the goroutine's function */
+	stack[1] = 0x402001; /* into goexit */
+	stack[2] = 0; /* goexit's: the outermost frame */
+	unwind__walk(&r, &s, find_rsp8, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.n, 3);
+	cr_assert_eq(pcs[2], 0x402001);
+	cr_assert_eq(res.stop, UNWIND_STOP_END);
+
+	/* A sample whose own PC is 0 (a call through NULL) is not an end. */
+	r.rip = 0;
+	unwind__walk(&r, &s, find_rsp8, NULL, pcs, NULL, 8, &res);
+	cr_assert_eq(res.n, 0);
+	cr_assert_eq(res.stop, UNWIND_STOP_BAD_FRAME);
+}
+
 Test(unwind_walk, read_outside_the_copy_is_a_read_fault)
 {
 	uint64_t stack[2] = { 0 };
