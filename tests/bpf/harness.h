@@ -13,6 +13,10 @@
 
 #include "receiver/receiver.h"
 
+/* Unless @have: skips the test, naming @what is missing, except when
+ * CI=true: then it fails, since CI provides everything the tests need. */
+void harness_require(bool have, const char *what);
+
 /* Skips the test when not root, except when CI=true: then it fails. */
 void harness_require_root(void);
 
