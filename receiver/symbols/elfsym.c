@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "receiver/symbols/elfsym.h"
+#include "receiver/symbols/gopclntab.h"
 
 #define ELFSYM_MAX_SEGMENTS 64 /* real files have 2 to 6 PT_LOADs */
 /* A symbol without a size (hand-written assembly) covers up to the next
@@ -501,6 +502,75 @@ static int elfsym__read_symtab(struct elfsym *e, struct elfsym_cands *c,
 	return err;
 }
 
+static int go_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return src__read(ctx, off, buf, len);
+}
+
+struct go_funcs {
+	struct elfsym *e;
+	struct elfsym_cands *c;
+};
+
+static int go_func(void *ctx, uint64_t addr, uint64_t size, uint64_t name)
+{
+	struct go_funcs *g = ctx;
+	struct elfsym_cand x = {
+		.addr = addr,
+		.size = size > UINT32_MAX ? UINT32_MAX : (uint32_t)size,
+		.name = (uint32_t)name,
+		.rank = cand_rank(true, true, STB_GLOBAL),
+	};
+	int err;
+
+	if (name > UINT32_MAX)
+		return -E2BIG;
+	err = cands__push(g->c, &x);
+	if (err == -E2BIG) {
+		g->e->dropped++;
+		err = 0;
+	}
+	return err;
+}
+
+/*
+ * A Go binary without .symtab: its functions from .gopclntab (gopclntab.h),
+ * their names checked in file order as a string table's. A table this
+ * reader does not know, or whose text it cannot place, adds nothing.
+ */
+static int elfsym__read_gopclntab(struct elfsym *e, struct elfsym_cands *c,
+				  const struct elfsym_src *src,
+				  struct gopclntab_input *in)
+{
+	struct go_funcs g = { e, c };
+	uint64_t names_off, names_size;
+	size_t first = c->n;
+	unsigned char *buf;
+	ssize_t kept;
+	int err;
+
+	in->read = go_read;
+	in->read_ctx = (void *)src;
+	err = gopclntab__funcs(in, go_func, &g, &names_off, &names_size);
+	if (err == -ENOMEM)
+		return err;
+	if (err || c->n == first) {
+		e->dropped += c->n - first;
+		c->n = first;
+		return 0;
+	}
+	buf = malloc(ELFSYM_STR_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	kept = elfsym__scan_names(e, src, c->v + first, c->n - first, names_off,
+				  names_size, buf);
+	free(buf);
+	if (kept < 0)
+		return (int)kept;
+	c->n = first + (size_t)kept;
+	return 0;
+}
+
 /* By address, then rank, then the shorter name; the file offset of the
  * name last, so equal candidates sort the same on every load. */
 static int cand_cmp(const void *pa, const void *pb)
@@ -709,6 +779,25 @@ static void elfsym__note_section(struct elfsym *e, Elf_Scn *scn,
 	}
 }
 
+/* Notes the sections a Go binary's function table needs. */
+static void go_section(struct gopclntab_input *go, const char *name,
+		       const GElf_Shdr *sh, uint64_t size)
+{
+	struct gopclntab_section s = { sh->sh_addr, sh->sh_offset,
+				       sh->sh_size };
+
+	if (sh->sh_type == SHT_NOBITS || !range_ok(s.off, s.size, size))
+		return;
+	if (!strcmp(name, ".gopclntab"))
+		go->pclntab = s;
+	else if (!strcmp(name, ".text"))
+		go->text = s;
+	else if ((!strcmp(name, ".go.module") || !strcmp(name, ".noptrdata") ||
+		  !strcmp(name, ".data")) &&
+		 go->ndata < GOPCLNTAB_MAX_DATA)
+		go->data[go->ndata++] = s;
+}
+
 static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 				 const GElf_Ehdr *eh,
 				 const struct elfsym_src *src)
@@ -716,6 +805,7 @@ static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 	bool is64 = eh->e_ident[EI_CLASS] == ELFCLASS64;
 	uint64_t size = src->size;
 	size_t shnum, shstrndx, i, entsize, from_symtab = 0;
+	struct gopclntab_input go = { 0 };
 	struct elfsym_cands c = { 0 };
 	Elf_Scn *symtab = NULL, *dynsym = NULL, *scn;
 	bool msb = eh->e_ident[EI_DATA] == ELFDATA2MSB, has_line = false;
@@ -748,6 +838,8 @@ static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 		if (name && strcmp(name, ".debug_line") == 0 &&
 		    sh.sh_type != SHT_NOBITS && sh.sh_size)
 			has_line = true;
+		if (name && is64 && !msb)
+			go_section(&go, name, &sh, size);
 	}
 	e->debug.has_dwarf = e->debug.has_dwarf && has_line;
 	if (symtab) {
@@ -758,6 +850,8 @@ static int elfsym__read_sections(struct elfsym *e, Elf *elf,
 	if (!err && dynsym)
 		err = elfsym__read_symtab(e, &c, src, elf, dynsym, shnum, is64,
 					  msb);
+	if (!err && !from_symtab && go.pclntab.size)
+		err = elfsym__read_gopclntab(e, &c, src, &go);
 	if (!err)
 		err = elfsym__build(e, src, &c);
 	e->debug.has_symtab = from_symtab > 0;

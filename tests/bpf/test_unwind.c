@@ -3,7 +3,8 @@
  * pointers (a PLT into a shared library, C++ exceptions, a signal handler
  * in the middle of the stack, recursion 200 deep, a thread of a
  * pthread_exit() leader) and Debian's own xz and python3.11 reach main
- * through the right frames, and a Go program's goroutines runtime.goexit;
+ * through the right frames, and a Go program's goroutines runtime.goexit
+ * (named from .gopclntab when the binary is stripped);
  * a process's first samples are complete; a corrupted stack's stops are
  * counted; a tiny table budget evicts and still profiles; frame pointers
  * stay available. Needs root. */
@@ -437,15 +438,11 @@ Test(unwind, go_goroutine_stacks_are_complete_down_to_goexit, .timeout = 180)
 	uint64_t walks = 0, ends, bad;
 	struct receiver *r;
 	struct fixture f;
-	const char *ci = getenv("CI");
 	int i;
 
 	harness_require_root();
-	if (access(argv[0], X_OK)) {
-		cr_assert(!ci || strcmp(ci, "true"),
-			  "go_spin was not built: Go is not installed");
-		cr_skip_test("Go is not installed: no go_spin fixture");
-	}
+	harness_require(!access(argv[0], X_OK),
+			"Go is not installed: no go_spin fixture");
 	harness_config(&cfg, TEST_FREQ, 0);
 	r = profile(argv, &f, &cfg, &sink, true);
 	receiver__stats(r, &st);
@@ -466,6 +463,45 @@ Test(unwind, go_goroutine_stacks_are_complete_down_to_goexit, .timeout = 180)
 		      (unsigned long long)bad);
 	cr_assert_leq(bad * 100, walks, "%llu of %llu walks bad frames",
 		      (unsigned long long)bad, (unsigned long long)walks);
+	receiver__free(r);
+	fixture_cleanup(&f);
+	capture_free(&c);
+}
+
+/* Built with -s -w, as most Go images ship: no .symtab, no CFI. The
+ * frames are named from .gopclntab and walked with frame pointers, down
+ * to runtime.goexit (a frameless leaf's caller is not seen: the frame
+ * pointer cannot). */
+Test(unwind, stripped_go_binary_is_named_from_its_function_table,
+     .timeout = 180)
+{
+	char path[512];
+	char *argv[] = { (char *)fixture_path("go_spin_stripped", path,
+					      sizeof(path)),
+			 "1500", NULL };
+	struct receiver_config cfg;
+	struct capture c = { 0 };
+	struct receiver_sink sink = capture_sink(&c);
+	struct receiver *r;
+	struct fixture f;
+	struct shares sh;
+
+	harness_require_root();
+	harness_require(!access(argv[0], X_OK),
+			"Go is not installed: no go_spin_stripped fixture");
+	harness_config(&cfg, TEST_FREQ, 0);
+	r = profile(argv, &f, &cfg, &sink, true);
+	count_shares(&c, f.pid, 0, "runtime.goexit",
+		     CHAIN({ "main.goSpinLeaf", 0 }, { "main.main.func1", 1 },
+			   { "runtime.goexit", 0 }),
+		     &sh);
+	cr_assert_geq(sh.samples, MIN_SAMPLES);
+	cr_assert_geq(sh.with_first * 10, sh.samples * 9,
+		      "%zu of %zu samples named main.goSpinLeaf", sh.with_first,
+		      sh.samples);
+	cr_assert_geq(sh.chained * 100, sh.with_first * 95,
+		      "%zu of %zu reach runtime.goexit through main.main.func1",
+		      sh.chained, sh.with_first);
 	receiver__free(r);
 	fixture_cleanup(&f);
 	capture_free(&c);

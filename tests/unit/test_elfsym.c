@@ -854,3 +854,127 @@ Test(elfsym, out_of_descriptors_copies_the_names_and_says_so)
 	elfsym__free(e);
 	close(fd);
 }
+
+/* ---- Go: names from .gopclntab -------------------------------------- */
+
+/* The Go fixtures are built when Go is installed, as it is in CI. */
+static void require_go_fixture(const char *path)
+{
+	const char *ci = getenv("CI");
+
+	if (access(path, R_OK) == 0)
+		return;
+	cr_assert(!ci || strcmp(ci, "true"),
+		  "%s was not built: Go is not installed", path);
+	cr_skip_test("Go is not installed: no %s", path);
+}
+
+/* go_spin, built with and without -s -w, has one layout: every function
+ * nm finds in the first is named the same in the second, from its
+ * .gopclntab alone (assembly functions without the ABI suffix .symtab
+ * gives them: runtime.goexit.abi0 is runtime.goexit). */
+Test(elfsym, go_binary_without_symtab_is_named_from_gopclntab)
+{
+	const char *full = FIXTURE("go_spin");
+	const char *stripped = FIXTURE("go_spin_stripped");
+	char cmd[512], line[1024], want[1024], type;
+	size_t funcs = 0, same = 0, len;
+	unsigned long long addr;
+	int at;
+	struct elfsym_debug d;
+	struct elfsym *e;
+	const char *got;
+	uint64_t off;
+	FILE *p;
+
+	require_go_fixture(full);
+	require_go_fixture(stripped);
+	e = load_path(stripped);
+	cr_assert(e, "load %s: %s", stripped, strerror(errno));
+	elfsym__debug(e, &d);
+	cr_assert(!d.has_symtab, "the stripped fixture has no .symtab");
+	got = elfsym__lookup(e, nm_addr(full, "main.goSpinLeaf", false) + 3,
+			     &off);
+	cr_assert_str_eq(got ? got : "(none)", "main.goSpinLeaf");
+	cr_assert_eq(off, 3);
+	got = elfsym__lookup(e, nm_addr(full, "runtime.goexit.abi0", false),
+			     &off);
+	cr_assert_str_eq(got ? got : "(none)", "runtime.goexit");
+
+	snprintf(cmd, sizeof(cmd), "nm --defined-only '%s'", full);
+	p = popen(cmd, "r");
+	cr_assert(p, "popen nm");
+	while (fgets(line, sizeof(line), p)) {
+		/* Names may hold spaces: the rest of the line. The text's
+		 * bounds (runtime.text, runtime.etext) are no functions. */
+		if (sscanf(line, "%llx %c %n", &addr, &type, &at) != 2 ||
+		    (type != 'T' && type != 't'))
+			continue;
+		snprintf(want, sizeof(want), "%s", line + at);
+		want[strcspn(want, "\n")] = '\0';
+		if (!strchr(want, '.') || !strcmp(want, "runtime.text") ||
+		    !strcmp(want, "runtime.etext"))
+			continue;
+		funcs++;
+		len = strlen(want);
+		if (len > 5 && !strcmp(want + len - 5, ".abi0"))
+			want[len - 5] = '\0';
+		got = elfsym__lookup(e, addr, &off);
+		same += got && off == 0 && !strcmp(got, want);
+	}
+	pclose(p);
+	cr_assert_geq(funcs, 1000, "nm lists %zu Go functions", funcs);
+	cr_assert_geq(same * 100, funcs * 99,
+		      "%zu of %zu functions named as .symtab names them", same,
+		      funcs);
+	elfsym__free(e);
+}
+
+/* The table's header, function table and function records overwritten
+ * with chosen and pseudo-random values: every copy loads or is refused,
+ * and names only what the copy holds. */
+Test(elfsym, damaged_go_function_tables_are_survived, .timeout = 240)
+{
+	const char *path = FIXTURE("go_spin_stripped");
+	uint64_t off = 0, size = 0, x = 0x9e3779b97f4a7c15ull, at;
+	unsigned char *buf, *copy;
+	const Elf64_Ehdr *eh;
+	const Elf64_Shdr *sh, *shstr;
+	struct probe_set p = { .n = 0 };
+	size_t len, i, round;
+
+	require_go_fixture(path);
+	buf = slurp(path, &len);
+	eh = (const Elf64_Ehdr *)buf;
+	shstr = (const Elf64_Shdr *)(buf + eh->e_shoff +
+				     eh->e_shstrndx * sizeof(*sh));
+	for (i = 0; i < eh->e_shnum; i++) {
+		sh = (const Elf64_Shdr *)(buf + eh->e_shoff + i * sizeof(*sh));
+		if (!strcmp((const char *)buf + shstr->sh_offset + sh->sh_name,
+			    ".gopclntab")) {
+			off = sh->sh_offset;
+			size = sh->sh_size;
+		}
+	}
+	cr_assert(size > 4096, "the fixture has a .gopclntab");
+	p.addrs[p.n++] = nm_addr(FIXTURE("go_spin"), "main.goSpinLeaf", false);
+	copy = malloc(len);
+	cr_assert(copy);
+	for (round = 0; round < 400; round++) {
+		memcpy(copy, buf, len);
+		for (i = 0; i < 8; i++) {
+			x = x * 6364136223846793005ull + 1442695040888963407ull;
+			/* Half in the header's words, half anywhere in the
+			 * function table and the records after it. */
+			at = i % 2 ? off + (x >> 33) % 72 :
+				     off + (x >> 33) % size;
+			copy[at] = (unsigned char)(x >> 24);
+			if (round % 4 == 0)
+				memset(copy + off + 8 + (x >> 40) % 8 * 8, 0xff,
+				       8);
+		}
+		load_damaged(copy, len, &p, round % 8 == 0);
+	}
+	free(copy);
+	free(buf);
+}
