@@ -17,7 +17,7 @@
 #include <unistd.h>
 
 #include "receiver/symbols/elfsym.h"
-#include "receiver/symbols/gopclntab.h"
+#include "receiver/runtimes/go/pclntab.h"
 
 #define ELFSYM_MAX_SEGMENTS 64 /* real files have 2 to 6 PT_LOADs */
 /* A symbol without a size (hand-written assembly) covers up to the next
@@ -534,7 +534,7 @@ static int go_func(void *ctx, uint64_t addr, uint64_t size, uint64_t name)
 }
 
 /*
- * A Go binary without .symtab: its functions from .gopclntab (gopclntab.h),
+ * A Go binary without .symtab: its functions from .gopclntab (runtimes/go/pclntab.h),
  * their names checked in file order as a string table's. A table this
  * reader does not know, or whose text it cannot place, adds nothing.
  */

@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
+#include "receiver/runtimes/go/pclntab.h"
 #include "receiver/unwind/cfi.h"
 #include "receiver/unwind/table.h"
 
@@ -933,6 +934,97 @@ static int compile__debug_frame(struct compile *c, const struct elf_file *f,
 	return compile__scan(c, sec);
 }
 
+/* ---- Go binaries without CFI --------------------------------------- */
+
+static int go_read(void *ctx, uint64_t off, void *buf, size_t len)
+{
+	return src__read(ctx, off, buf, len);
+}
+
+/* One run of a Go function's code: its rule from @start, gaps before it
+ * frame pointers (clip_lo is where the last run ended). */
+static int go_frame(void *ctx, uint64_t start, uint64_t end,
+		    enum gopclntab_frame kind, int64_t sp)
+{
+	struct compile *c = ctx;
+	uint64_t text_end = c->t->base + c->t->extent;
+	struct unwind_row row = { .cfa_type = UNWIND_CFA_NONE };
+	int err;
+
+	if (start < c->clip_lo)
+		start = c->clip_lo;
+	if (end > text_end)
+		end = text_end;
+	if (start >= end)
+		return 0;
+	if (c->clip_lo < start) {
+		err = table__emit_none(c, c->clip_lo);
+		if (err)
+			return err;
+	}
+	if (kind == GOPCLNTAB_FRAME_SP) {
+		row.cfa_type = UNWIND_CFA_RSP;
+		row.cfa_offset = (int32_t)(sp + 8);
+	} else if (kind == GOPCLNTAB_FRAME_END) {
+		row.cfa_type = UNWIND_CFA_END;
+	}
+	c->clip_lo = end;
+	return table__emit(c, start, &row);
+}
+
+/*
+ * A Go binary built with -ldflags=-w has no CFI, but its function table
+ * says, for every pc, how far SP is below the function's entry SP
+ * (runtime/go/pclntab.h): rows as the .debug_frame Go writes otherwise
+ * would give. RBP is left as it is, as Go's own CFI leaves it.
+ */
+static int compile__gopclntab(struct compile *c, const struct elf_file *f)
+{
+	static const char *const data[] = { ".go.module", ".noptrdata",
+					    ".data" };
+	struct gopclntab_input in = { .read = go_read,
+				      .read_ctx = (void *)&f->src };
+	const Elf64_Shdr *sh;
+	long n;
+	size_t i;
+	int err;
+
+	sh = elf_file__section(f, ".gopclntab");
+	if (!sh)
+		return -ENODATA;
+	in.pclntab = (struct gopclntab_section){ sh->sh_addr, sh->sh_offset,
+						 sh->sh_size };
+	sh = elf_file__section(f, ".text");
+	if (sh)
+		in.text = (struct gopclntab_section){ sh->sh_addr,
+						      sh->sh_offset,
+						      sh->sh_size };
+	for (i = 0; i < sizeof(data) / sizeof(data[0]); i++) {
+		sh = elf_file__section(f, data[i]);
+		if (sh)
+			in.data[in.ndata++] = (struct gopclntab_section){
+				sh->sh_addr, sh->sh_offset, sh->sh_size
+			};
+	}
+	c->clip_lo = c->t->base;
+	n = gopclntab__frames(&in, go_frame, c);
+	if (n == -ENOMEM)
+		return -ENOMEM;
+	if (n <= 0 || !c->t->n) {
+		c->t->n = 0;
+		c->have_last = false;
+		return -ENODATA;
+	}
+	if (c->clip_lo < c->t->base + c->t->extent) {
+		err = table__emit_none(c, c->clip_lo);
+		if (err)
+			return err;
+	}
+	c->t->stats.source = UNWIND_SOURCE_GOPCLNTAB;
+	c->t->stats.fdes = (uint32_t)n;
+	return 0;
+}
+
 static int compile(const struct src *src, const struct src *dbg,
 		   const struct unwind_table_opts *opts,
 		   struct unwind_table **ret)
@@ -1004,12 +1096,17 @@ static int compile(const struct src *src, const struct src *dbg,
 		qsort(c->fdes, c->nfdes, sizeof(*c->fdes), fde_cmp);
 	}
 	if (!c->nfdes) {
-		err = c->t->stats.fdes_corrupt ? -EBADMSG : -ENODATA;
-		goto out;
+		/* No CFI at all: a Go binary's own table, if it is one. */
+		err = compile__gopclntab(c, &f);
+		if (err == -ENODATA && c->t->stats.fdes_corrupt)
+			err = -EBADMSG;
+		if (err)
+			goto out;
+	} else {
+		err = compile__rows(c);
+		if (err)
+			goto out;
 	}
-	err = compile__rows(c);
-	if (err)
-		goto out;
 	if (!c->t->stats.fdes) {
 		err = -EBADMSG;
 		goto out;

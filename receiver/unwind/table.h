@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Unwind tables: one ELF file's call-frame information (.eh_frame through
  * .eh_frame_hdr, else .debug_frame, from the file or its separate debug
- * file) compiled into the sorted struct unwind_row array of bpf/unwind.h
- * that the BPF sampler and the user-space walk (walk.h) unwind with.
+ * file; for a Go binary with neither, its functions' SP tables) compiled
+ * into the sorted struct unwind_row array of bpf/unwind.h that the BPF
+ * sampler and the user-space walk (walk.h) unwind with.
  *
  * Addresses. A table covers the file's executable PT_LOAD segments: row
  * pcs are offsets from unwind_table__base(), an ELF virtual address (the
@@ -51,6 +52,8 @@ enum unwind_table_source {
 	UNWIND_SOURCE_EH_FRAME_SCAN = 2, /* .eh_frame without a usable hdr */
 	UNWIND_SOURCE_DEBUG_FRAME = 3, /* .debug_frame of the file itself */
 	UNWIND_SOURCE_DEBUG_FILE = 4, /* .debug_frame of the debug file */
+	/* a Go binary without CFI: its functions' SP tables (.gopclntab) */
+	UNWIND_SOURCE_GOPCLNTAB = 5,
 };
 
 struct unwind_table_opts {
@@ -90,8 +93,9 @@ struct unwind_table;
  * kept, not closed). .eh_frame is used when the file has one; else
  * .debug_frame, from the file or, when @debug_fd >= 0, from that separate
  * debug file (found by receiver/symbols/debuginfo.h; compressed sections
- * are inflated). The executable segments always come from @fd. @opts may
- * be NULL.
+ * are inflated); with no CFI at all, a Go binary's .gopclntab
+ * (receiver/runtimes/go/pclntab.h). The executable segments always come
+ * from @fd. @opts may be NULL.
  * Returns 0 and *ret (caller frees with unwind_table__free()), or:
  * -ENOEXEC not an x86-64 ELF file or no executable segment, -ENODATA no
  * CFI at all (unwind with frame pointers), -EBADMSG / -EINVAL corrupt CFI

@@ -4,7 +4,7 @@
  * in the middle of the stack, recursion 200 deep, a thread of a
  * pthread_exit() leader) and Debian's own xz and python3.11 reach main
  * through the right frames, and a Go program's goroutines runtime.goexit
- * (named from .gopclntab when the binary is stripped);
+ * (named and walked from .gopclntab when the binary is stripped);
  * a process's first samples are complete; a corrupted stack's stops are
  * counted; a tiny table budget evicts and still profiles; frame pointers
  * stay available. Needs root. */
@@ -423,39 +423,17 @@ Test(unwind, debian_python_recursion_reaches_py_bytesmain, .timeout = 180)
 	unlink(PY_SCRIPT);
 }
 
-/* Go: every function has CFI, and a goroutine's stack ends at
- * runtime.goexit with a zero return address, which is the end of a
- * complete stack, not a bad frame. */
-Test(unwind, go_goroutine_stacks_are_complete_down_to_goexit, .timeout = 180)
+/* The walks of a profile only of the fixture were counted as complete:
+ * nearly all end at the outermost frame, hardly any at a bad frame. */
+static void assert_walks_end(const struct receiver_stats *st)
 {
-	char path[512];
-	char *argv[] = { (char *)fixture_path("go_spin", path, sizeof(path)),
-			 "1500", NULL };
-	struct receiver_config cfg;
-	struct capture c = { 0 };
-	struct receiver_sink sink = capture_sink(&c);
-	struct receiver_stats st;
 	uint64_t walks = 0, ends, bad;
-	struct receiver *r;
-	struct fixture f;
 	int i;
 
-	harness_require_root();
-	harness_require(!access(argv[0], X_OK),
-			"Go is not installed: no go_spin fixture");
-	harness_config(&cfg, TEST_FREQ, 0);
-	r = profile(argv, &f, &cfg, &sink, true);
-	receiver__stats(r, &st);
-	assert_complete(&c, f.pid, 0, "runtime.goexit.abi0",
-			CHAIN({ "main.goSpinLeaf", 0 }, { "main.goSpinMid", 0 },
-			      { "main.main.func1", 0 },
-			      { "runtime.goexit.abi0", 0 }));
-	/* Counted as complete: every walk of the process ends somewhere,
-	 * and nearly all at the end. */
 	for (i = 0; i < UNWIND_STOP_MAX; i++)
-		walks += st.unwind_stops[i];
-	ends = st.unwind_stops[UNWIND_STOP_END];
-	bad = st.unwind_stops[UNWIND_STOP_BAD_FRAME];
+		walks += st->unwind_stops[i];
+	ends = st->unwind_stops[UNWIND_STOP_END];
+	bad = st->unwind_stops[UNWIND_STOP_BAD_FRAME];
 	cr_assert_geq(walks, MIN_SAMPLES);
 	cr_assert_geq(ends * 100, walks * 95,
 		      "%llu of %llu walks complete, %llu bad frames",
@@ -463,48 +441,55 @@ Test(unwind, go_goroutine_stacks_are_complete_down_to_goexit, .timeout = 180)
 		      (unsigned long long)bad);
 	cr_assert_leq(bad * 100, walks, "%llu of %llu walks bad frames",
 		      (unsigned long long)bad, (unsigned long long)walks);
+}
+
+/* Profiles the Go fixture @name: 95 % of its samples reach its
+ * goroutine's end, @goexit, through the whole chain from its leaf, and
+ * its walks are counted complete. */
+static void profile_go(const char *name, const char *goexit)
+{
+	char path[512], what[600];
+	char *argv[] = { (char *)fixture_path(name, path, sizeof(path)), "1500",
+			 NULL };
+	struct receiver_config cfg;
+	struct capture c = { 0 };
+	struct receiver_sink sink = capture_sink(&c);
+	struct receiver_stats st;
+	struct receiver *r;
+	struct fixture f;
+
+	harness_require_root();
+	snprintf(what, sizeof(what), "Go is not installed: no %s fixture",
+		 name);
+	harness_require(!access(argv[0], X_OK), what);
+	harness_config(&cfg, TEST_FREQ, 0);
+	r = profile(argv, &f, &cfg, &sink, true);
+	receiver__stats(r, &st);
+	assert_complete(&c, f.pid, 0, goexit,
+			CHAIN({ "main.goSpinLeaf", 0 }, { "main.goSpinMid", 0 },
+			      { "main.main.func1", 0 }, { goexit, 0 }));
+	assert_walks_end(&st);
 	receiver__free(r);
 	fixture_cleanup(&f);
 	capture_free(&c);
 }
 
+/* Go: every function has CFI, and a goroutine's stack ends at
+ * runtime.goexit with a zero return address, which is the end of a
+ * complete stack, not a bad frame. */
+Test(unwind, go_goroutine_stacks_are_complete_down_to_goexit, .timeout = 180)
+{
+	profile_go("go_spin", "runtime.goexit.abi0");
+}
+
 /* Built with -s -w, as most Go images ship: no .symtab, no CFI. The
- * frames are named from .gopclntab and walked with frame pointers, down
- * to runtime.goexit (a frameless leaf's caller is not seen: the frame
- * pointer cannot). */
-Test(unwind, stripped_go_binary_is_named_from_its_function_table,
+ * frames are named from .gopclntab and walked with its SP tables, down to
+ * runtime.goexit: main.goSpinMid too, which frame pointers skip (its
+ * callee goSpinLeaf keeps no frame). */
+Test(unwind, stripped_go_binary_is_named_and_walked_from_its_function_table,
      .timeout = 180)
 {
-	char path[512];
-	char *argv[] = { (char *)fixture_path("go_spin_stripped", path,
-					      sizeof(path)),
-			 "1500", NULL };
-	struct receiver_config cfg;
-	struct capture c = { 0 };
-	struct receiver_sink sink = capture_sink(&c);
-	struct receiver *r;
-	struct fixture f;
-	struct shares sh;
-
-	harness_require_root();
-	harness_require(!access(argv[0], X_OK),
-			"Go is not installed: no go_spin_stripped fixture");
-	harness_config(&cfg, TEST_FREQ, 0);
-	r = profile(argv, &f, &cfg, &sink, true);
-	count_shares(&c, f.pid, 0, "runtime.goexit",
-		     CHAIN({ "main.goSpinLeaf", 0 }, { "main.main.func1", 1 },
-			   { "runtime.goexit", 0 }),
-		     &sh);
-	cr_assert_geq(sh.samples, MIN_SAMPLES);
-	cr_assert_geq(sh.with_first * 10, sh.samples * 9,
-		      "%zu of %zu samples named main.goSpinLeaf", sh.with_first,
-		      sh.samples);
-	cr_assert_geq(sh.chained * 100, sh.with_first * 95,
-		      "%zu of %zu reach runtime.goexit through main.main.func1",
-		      sh.chained, sh.with_first);
-	receiver__free(r);
-	fixture_cleanup(&f);
-	capture_free(&c);
+	profile_go("go_spin_stripped", "runtime.goexit");
 }
 
 static int by_time(const void *a, const void *b)

@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "go_fixture.h"
 #include "receiver/symbols/elfsym.h"
 
 #define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
@@ -856,18 +857,6 @@ Test(elfsym, out_of_descriptors_copies_the_names_and_says_so)
 }
 
 /* ---- Go: names from .gopclntab -------------------------------------- */
-
-/* The Go fixtures are built when Go is installed, as it is in CI. */
-static void require_go_fixture(const char *path)
-{
-	const char *ci = getenv("CI");
-
-	if (access(path, R_OK) == 0)
-		return;
-	cr_assert(!ci || strcmp(ci, "true"),
-		  "%s was not built: Go is not installed", path);
-	cr_skip_test("Go is not installed: no %s", path);
-}
 
 /* go_spin, built with and without -s -w, has one layout: every function
  * nm finds in the first is named the same in the second, from its

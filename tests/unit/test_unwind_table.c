@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "go_fixture.h"
 #include "receiver/unwind/table.h"
 
 #define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
@@ -502,4 +503,99 @@ Test(unwind_table, vdso_image_compiles_from_memory)
 	unwind_table__rows(t, &n);
 	cr_assert_gt(n, 1);
 	unwind_table__free(t);
+}
+
+/* go_spin built with -s -w has no CFI: its rows come from the SP tables
+ * of .gopclntab, and they give, address by address, the rules the Go
+ * linker's .debug_frame gives in the unstripped build (same layout);
+ * the outermost and stack-switching functions end the stack instead. */
+Test(unwind_table, stripped_go_binary_unwinds_from_its_function_table)
+{
+	const char *full = FIXTURE("go_spin");
+	const char *stripped = FIXTURE("go_spin_stripped");
+	uint64_t a, base, extent, same = 0, sp = 0, ends = 0;
+	const struct unwind_row *x, *y;
+	struct unwind_table_stats st;
+	struct unwind_table *tf, *ts;
+
+	require_go_fixture(full);
+	require_go_fixture(stripped);
+	tf = compile_path(full, NULL, NULL);
+	ts = compile_path(stripped, NULL, NULL);
+	unwind_table__stats(tf, &st);
+	cr_assert_eq(st.source, UNWIND_SOURCE_DEBUG_FRAME);
+	unwind_table__stats(ts, &st);
+	cr_assert_eq(st.source, UNWIND_SOURCE_GOPCLNTAB);
+	cr_assert_geq(st.fdes, 1000, "%u functions", st.fdes);
+	base = unwind_table__base(ts);
+	extent = unwind_table__extent(ts);
+	cr_assert_eq(base, unwind_table__base(tf));
+	for (a = base; a < base + extent; a++) {
+		y = unwind_table__lookup(ts, a);
+		x = unwind_table__lookup(tf, a);
+		cr_assert(x && y);
+		if (y->cfa_type == UNWIND_CFA_END) {
+			ends++;
+			continue;
+		}
+		/* Where .debug_frame has a rule: not a function's
+		 * padding, which the function table gives its last. */
+		if (y->cfa_type != UNWIND_CFA_RSP ||
+		    x->cfa_type != UNWIND_CFA_RSP)
+			continue;
+		sp++;
+		same += rules_eq(x, y);
+	}
+	cr_assert_gt(sp, extent / 2);
+	cr_assert_geq(same * 1000, sp * 999,
+		      "%llu of %llu addresses as .debug_frame has them",
+		      (unsigned long long)same, (unsigned long long)sp);
+	cr_assert_gt(ends, 0);
+	y = unwind_table__lookup(ts, nm_addr(full, "runtime.goexit.abi0"));
+	cr_assert_eq(y->cfa_type, UNWIND_CFA_END);
+	unwind_table__free(tf);
+	unwind_table__free(ts);
+}
+
+/* Pseudo-random bytes over the function table: compiled or refused,
+ * never a crash or a read out of bounds. */
+Test(unwind_table, damaged_go_function_tables_are_survived, .timeout = 240)
+{
+	const char *path = FIXTURE("go_spin_stripped");
+	uint64_t off = 0, size = 0, x = 0x2545f4914f6cdd1dull;
+	const Elf64_Shdr *sh, *shstr;
+	const Elf64_Ehdr *eh;
+	uint8_t *buf, *copy;
+	size_t len, i, round;
+
+	require_go_fixture(path);
+	buf = read_file(path, &len);
+	eh = (const Elf64_Ehdr *)buf;
+	shstr = (const Elf64_Shdr *)(buf + eh->e_shoff +
+				     eh->e_shstrndx * sizeof(*sh));
+	for (i = 1; i < eh->e_shnum; i++) {
+		sh = (const Elf64_Shdr *)(buf + eh->e_shoff + i * sizeof(*sh));
+		if (!strcmp((const char *)buf + shstr->sh_offset + sh->sh_name,
+			    ".gopclntab")) {
+			off = sh->sh_offset;
+			size = sh->sh_size;
+		}
+	}
+	cr_assert_gt(size, 4096);
+	copy = malloc(len);
+	cr_assert(copy);
+	for (round = 0; round < 300; round++) {
+		memcpy(copy, buf, len);
+		for (i = 0; i < 16; i++) {
+			x ^= x << 13;
+			x ^= x >> 7;
+			x ^= x << 17;
+			/* The header's words, or anywhere in the table. */
+			copy[off + (i % 4 ? x % size : x % 72)] =
+				(uint8_t)(x >> 32);
+		}
+		compile_mem_ok(copy, len, "damaged .gopclntab", round);
+	}
+	free(copy);
+	free(buf);
 }

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-/* Tests of Go's function table reader (receiver/symbols/gopclntab.c) on
+/* Tests of Go's function table reader (receiver/runtimes/go/pclntab.c) on
  * the go_spin_stripped fixture: the start of the text found from the
  * module data, from .text alone, and neither (refused, never guessed);
  * a table of a layout it does not read is refused. */
@@ -13,7 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "receiver/symbols/gopclntab.h"
+#include "go_fixture.h"
+#include "receiver/runtimes/go/pclntab.h"
 
 #define FIXTURE(name) TGPROF_FIXTURE_DIR "/" name
 
@@ -36,18 +37,14 @@ static int image_read(void *ctx, uint64_t off, void *buf, size_t len)
 static void load(struct image *im, struct gopclntab_input *in)
 {
 	const char *path = FIXTURE("go_spin_stripped");
-	const char *ci = getenv("CI"), *name;
+	const char *name;
 	const Elf64_Shdr *sh, *shstr;
 	const Elf64_Ehdr *eh;
 	struct stat st;
 	size_t i;
 	int fd;
 
-	if (access(path, R_OK)) {
-		cr_assert(!ci || strcmp(ci, "true"),
-			  "%s was not built: Go is not installed", path);
-		cr_skip_test("Go is not installed: no %s", path);
-	}
+	require_go_fixture(path);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	cr_assert(fd >= 0 && fstat(fd, &st) == 0);
 	im->len = (size_t)st.st_size;
@@ -176,5 +173,66 @@ Test(gopclntab, unknown_layouts_are_refused)
 	in.pclntab.size = 40; /* shorter than a header */
 	cr_assert_eq(walk(&in, &im, &s), -ENOEXEC);
 	cr_assert_eq(s.n, 0);
+	free(im.buf);
+}
+
+struct runs {
+	uint64_t n, sp, end, unknown;
+	uint64_t first, last_end;
+	uint64_t goexit; /* where runtime.goexit's END run starts */
+	bool contiguous;
+};
+
+static int on_frame(void *ctx, uint64_t start, uint64_t end,
+		    enum gopclntab_frame kind, int64_t sp)
+{
+	struct runs *r = ctx;
+
+	if (!r->n)
+		r->first = start;
+	else if (start < r->last_end)
+		r->contiguous = false;
+	r->last_end = end;
+	r->n++;
+	if (kind == GOPCLNTAB_FRAME_SP) {
+		r->sp++;
+		cr_assert_geq(sp, 0);
+	} else if (kind == GOPCLNTAB_FRAME_END) {
+		r->end++;
+		r->goexit = start;
+	} else {
+		r->unknown++;
+	}
+	return 0;
+}
+
+/* Every function's code gets rules, in order (its alignment padding
+ * too, with its last rule); the outermost and the stack-switching ones
+ * end the stack; a table the reader cannot read gives nothing. */
+Test(gopclntab, sp_tables_cover_every_function_in_order)
+{
+	struct gopclntab_input in;
+	struct runs r = { .contiguous = true };
+	struct image im;
+	struct seen s;
+	long n;
+
+	load(&im, &in);
+	cr_assert_eq(walk(&in, &im, &s), 0);
+	n = gopclntab__frames(&in, on_frame, &r);
+	cr_assert_eq((uint64_t)n, s.n, "%ld functions, %llu named", n,
+		     (unsigned long long)s.n);
+	cr_assert(r.contiguous, "runs rise and do not overlap");
+	cr_assert_eq(r.first, s.first);
+	cr_assert_eq(r.last_end, s.last_end);
+	cr_assert_gt(r.sp, r.n / 2);
+	cr_assert_geq(r.end, 5, "goexit, mstart, systemstack, gogo, mcall");
+	/* Markers with no code (go:textfipsstart), and what pops its own
+	 * return address (syscall.rawVforkSyscall, SP above its entry's):
+	 * frame pointers there. */
+	cr_assert_leq(r.unknown * 100, r.n, "%llu of %llu runs unknown",
+		      (unsigned long long)r.unknown, (unsigned long long)r.n);
+	in.pclntab.size = 40;
+	cr_assert_eq(gopclntab__frames(&in, on_frame, &r), -ENOEXEC);
 	free(im.buf);
 }

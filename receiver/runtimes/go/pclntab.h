@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The function table of a Go binary, read from its .gopclntab: what names
- * the functions of a Go program built with -ldflags=-s (no .symtab), as
- * Kubernetes' own binaries and most Go container images are.
+ * the functions of a Go program built with -ldflags=-s (no .symtab), and
+ * unwinds it when built with -w too (no CFI), as Kubernetes' own binaries
+ * and most Go container images are. Used by receiver/symbols/elfsym.c and
+ * receiver/unwind/table.c.
  *
  * The table (runtime.pcHeader, Go 1.16 and later, 64-bit little-endian)
  * gives each function's entry as an offset from the start of the Go text
@@ -13,11 +15,16 @@
  * but only where the table's functions fill .text (the Go linker's own
  * layout), so that a guess never shifts every name onto its neighbour.
  *
+ * Each function's SP table (pcsp, runtime.pcvalue's encoding) says how far
+ * SP is below the function's entry SP at each pc, which is what Go's own
+ * traceback finds callers with.
+ *
  * Hostile input: every offset is checked against the table; entries that
- * do not rise, or leave the text, end the walk; at most
- * GOPCLNTAB_MAX_FUNCS functions are read. */
-#ifndef TGPROF_RECEIVER_GOPCLNTAB_H
-#define TGPROF_RECEIVER_GOPCLNTAB_H
+ * do not rise end the walk; at most GOPCLNTAB_MAX_FUNCS functions are
+ * read; an SP table is read for at most as many steps as its function
+ * has bytes, and what cannot be read is UNKNOWN. */
+#ifndef TGPROF_RECEIVER_RUNTIMES_GO_PCLNTAB_H
+#define TGPROF_RECEIVER_RUNTIMES_GO_PCLNTAB_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -44,8 +51,8 @@ struct gopclntab_input {
 	void *read_ctx;
 	struct gopclntab_section pclntab; /* .gopclntab */
 	struct gopclntab_section text; /* .text */
-	/* Where the module data may be, searched in order: .go.module
-	 * (Go 1.26), .noptrdata, .data. */
+	/* Where the module data may be, searched in this order (the file's
+	 * own for elfsym.c): .go.module (Go 1.26), .noptrdata, .data. */
 	struct gopclntab_section data[GOPCLNTAB_MAX_DATA];
 	size_t ndata;
 };
@@ -66,5 +73,35 @@ typedef int (*gopclntab_func_fn)(void *ctx, uint64_t addr, uint64_t size,
 int gopclntab__funcs(const struct gopclntab_input *in, gopclntab_func_fn fn,
 		     void *ctx, uint64_t *ret_names_off,
 		     uint64_t *ret_names_size);
+
+/* What a run of a function's code says about its caller. */
+enum gopclntab_frame {
+	/* The caller's RSP (the CFA) is RSP + sp + 8, its return address
+	 * at CFA - 8. */
+	GOPCLNTAB_FRAME_SP,
+	/* The outermost frame of a stack (runtime.goexit, mstart), or a
+	 * function that moves SP to another stack (systemstack, gogo):
+	 * where the Go runtime's own traceback ends. */
+	GOPCLNTAB_FRAME_END,
+	/* Its SP table is missing or could not be read. */
+	GOPCLNTAB_FRAME_UNKNOWN,
+};
+
+/* The largest frame believed, bytes: above it, UNKNOWN. */
+#define GOPCLNTAB_MAX_FRAME (1 << 24)
+
+/* Called for each run [@start, @end) of a function's code with one rule,
+ * in address order. Nonzero stops the walk, returned. */
+typedef int (*gopclntab_frame_fn)(void *ctx, uint64_t start, uint64_t end,
+				  enum gopclntab_frame kind, int64_t sp);
+
+/*
+ * Walks the SP tables (pcsp) of @in's functions: how to find each
+ * function's caller at every pc, as the Go runtime's traceback does,
+ * for binaries with no call-frame information (built with -ldflags=-w).
+ * Returns the number of functions, or what gopclntab__funcs() would.
+ */
+long gopclntab__frames(const struct gopclntab_input *in, gopclntab_frame_fn fn,
+		       void *ctx);
 
 #endif
