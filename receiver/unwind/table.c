@@ -1022,7 +1022,68 @@ static int compile__gopclntab(struct compile *c, const struct elf_file *f)
 	}
 	c->t->stats.source = UNWIND_SOURCE_GOPCLNTAB;
 	c->t->stats.fdes = (uint32_t)n;
+	c->t->stats.go_functions = (uint32_t)n;
 	return 0;
+}
+
+/*
+ * A Go binary linked by the system linker (cgo) and stripped keeps the
+ * .eh_frame of its C code only: its Go code, where those rows are
+ * UNWIND_CFA_NONE, gets the rows of its SP tables. Both row sets are
+ * step functions over the same text; the merge walks their breakpoints.
+ */
+static int compile__overlay_go(struct compile *c, const struct elf_file *f)
+{
+	struct unwind_row *a, *b, rule;
+	size_t na, nb, i = 0, j = 0;
+	struct compile *g;
+	uint32_t pc, next;
+	int err;
+
+	g = calloc(1, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	g->t = calloc(1, sizeof(*g->t));
+	if (!g->t) {
+		free(g);
+		return -ENOMEM;
+	}
+	g->max_rows = c->max_rows;
+	g->t->base = c->t->base;
+	g->t->extent = c->t->extent;
+	err = compile__gopclntab(g, f);
+	if (err || g->cut)
+		goto out; /* not a Go binary, or not all of it: as it was */
+	a = c->t->rows;
+	na = c->t->n;
+	b = g->t->rows;
+	nb = g->t->n;
+	c->t->rows = NULL;
+	c->t->n = c->t->cap = 0;
+	c->have_last = false;
+	for (pc = 0;;) {
+		rule = a[i].cfa_type != UNWIND_CFA_NONE ? a[i] : b[j];
+		err = table__emit(c, c->t->base + pc, &rule);
+		if (err)
+			break;
+		next = UINT32_MAX;
+		if (i + 1 < na)
+			next = a[i + 1].pc;
+		if (j + 1 < nb && b[j + 1].pc < next)
+			next = b[j + 1].pc;
+		if (next == UINT32_MAX)
+			break;
+		i += i + 1 < na && a[i + 1].pc == next;
+		j += j + 1 < nb && b[j + 1].pc == next;
+		pc = next;
+	}
+	free(a);
+	if (!err)
+		c->t->stats.go_functions = g->t->stats.go_functions;
+out:
+	unwind_table__free(g->t);
+	free(g);
+	return err == -ENOMEM ? err : 0;
 }
 
 static int compile(const struct src *src, const struct src *dbg,
@@ -1104,6 +1165,9 @@ static int compile(const struct src *src, const struct src *dbg,
 			goto out;
 	} else {
 		err = compile__rows(c);
+		if (!err && c->nfdes == neh &&
+		    elf_file__section(&f, ".gopclntab"))
+			err = compile__overlay_go(c, &f);
 		if (err)
 			goto out;
 	}

@@ -84,6 +84,10 @@ struct unwind_table_stats {
 	uint64_t rows_cut; /* rows dropped past opts.max_rows */
 	uint64_t bytes_none; /* text bytes without CFI */
 	uint64_t bytes_unsupported; /* text bytes with unsupported rules */
+	/* Go functions whose rows came from their SP tables (.gopclntab):
+	 * a Go binary without CFI, or the Go code of one whose .eh_frame
+	 * covers only its C code. */
+	uint32_t go_functions;
 };
 
 struct unwind_table;

@@ -492,6 +492,14 @@ Test(unwind, stripped_go_binary_is_named_and_walked_from_its_function_table,
 	profile_go("go_spin_stripped", "runtime.goexit");
 }
 
+/* The same with cgo, linked by the system linker: .eh_frame for its C
+ * code, the function table for its Go code. */
+Test(unwind, stripped_cgo_binary_walks_its_go_code_from_its_function_table,
+     .timeout = 180)
+{
+	profile_go("go_spin_cgo_stripped", "runtime.goexit");
+}
+
 static int by_time(const void *a, const void *b)
 {
 	const struct cap_sample *x = *(const struct cap_sample *const *)a;

@@ -505,14 +505,14 @@ Test(unwind_table, vdso_image_compiles_from_memory)
 	unwind_table__free(t);
 }
 
-/* go_spin built with -s -w has no CFI: its rows come from the SP tables
- * of .gopclntab, and they give, address by address, the rules the Go
- * linker's .debug_frame gives in the unstripped build (same layout);
- * the outermost and stack-switching functions end the stack instead. */
-Test(unwind_table, stripped_go_binary_unwinds_from_its_function_table)
+/* Compiles @full (with .debug_frame) and @stripped (-s -w, the same
+ * layout): wherever the first has a rule from the Go linker's CFI, the
+ * second's, from the SP tables of .gopclntab, is the same, but where it
+ * ends the stack instead (the outermost and stack-switching functions).
+ * Returns the stripped table's statistics. */
+static struct unwind_table_stats compare_go(const char *full,
+					    const char *stripped)
 {
-	const char *full = FIXTURE("go_spin");
-	const char *stripped = FIXTURE("go_spin_stripped");
 	uint64_t a, base, extent, same = 0, sp = 0, ends = 0;
 	const struct unwind_row *x, *y;
 	struct unwind_table_stats st;
@@ -523,10 +523,7 @@ Test(unwind_table, stripped_go_binary_unwinds_from_its_function_table)
 	tf = compile_path(full, NULL, NULL);
 	ts = compile_path(stripped, NULL, NULL);
 	unwind_table__stats(tf, &st);
-	cr_assert_eq(st.source, UNWIND_SOURCE_DEBUG_FRAME);
-	unwind_table__stats(ts, &st);
-	cr_assert_eq(st.source, UNWIND_SOURCE_GOPCLNTAB);
-	cr_assert_geq(st.fdes, 1000, "%u functions", st.fdes);
+	cr_assert_eq(st.go_functions, 0, "%s: CFI only", full);
 	base = unwind_table__base(ts);
 	extent = unwind_table__extent(ts);
 	cr_assert_eq(base, unwind_table__base(tf));
@@ -548,13 +545,41 @@ Test(unwind_table, stripped_go_binary_unwinds_from_its_function_table)
 	}
 	cr_assert_gt(sp, extent / 2);
 	cr_assert_geq(same * 1000, sp * 999,
-		      "%llu of %llu addresses as .debug_frame has them",
-		      (unsigned long long)same, (unsigned long long)sp);
+		      "%s: %llu of %llu addresses as .debug_frame has them",
+		      stripped, (unsigned long long)same,
+		      (unsigned long long)sp);
 	cr_assert_gt(ends, 0);
 	y = unwind_table__lookup(ts, nm_addr(full, "runtime.goexit.abi0"));
 	cr_assert_eq(y->cfa_type, UNWIND_CFA_END);
+	unwind_table__stats(ts, &st);
+	cr_assert_geq(st.go_functions, 1000, "%u Go functions",
+		      st.go_functions);
 	unwind_table__free(tf);
 	unwind_table__free(ts);
+	return st;
+}
+
+/* go_spin built with -s -w has no CFI at all: every row comes from its
+ * function table. */
+Test(unwind_table, stripped_go_binary_unwinds_from_its_function_table)
+{
+	struct unwind_table_stats st;
+
+	st = compare_go(FIXTURE("go_spin"), FIXTURE("go_spin_stripped"));
+	cr_assert_eq(st.source, UNWIND_SOURCE_GOPCLNTAB);
+	cr_assert_eq(st.fdes, st.go_functions);
+}
+
+/* With cgo, stripped: .eh_frame for the C code, the function table for
+ * the Go code. */
+Test(unwind_table, stripped_cgo_binary_unwinds_its_go_code_from_its_table)
+{
+	struct unwind_table_stats st;
+
+	st = compare_go(FIXTURE("go_spin_cgo"),
+			FIXTURE("go_spin_cgo_stripped"));
+	cr_assert_eq(st.source, UNWIND_SOURCE_EH_FRAME);
+	cr_assert_gt(st.fdes, 0, "the C code's FDEs");
 }
 
 /* Pseudo-random bytes over the function table: compiled or refused,

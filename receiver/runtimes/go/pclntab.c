@@ -183,7 +183,10 @@ struct func_rec {
 struct walk {
 	const struct gopclntab_input *in;
 	struct header h;
+	/* Function table entries and the records they point at are far
+	 * apart, each read in order: a window each. */
 	struct window *win;
+	struct window *rec_win;
 	uint64_t text;
 };
 
@@ -202,9 +205,11 @@ static int walk_init(struct walk *w, const struct gopclntab_input *in)
 	if (err)
 		return err;
 	w->win = calloc(1, sizeof(*w->win));
-	if (!w->win)
+	w->rec_win = calloc(1, sizeof(*w->rec_win));
+	if (!w->win || !w->rec_win)
 		return -ENOMEM;
 	w->win->in = in;
+	w->rec_win->in = in;
 	entsz = w->h.magic == MAGIC_116 ? 16 : 8;
 	tab = t->off + w->h.pcln_off;
 	tab_end = t->off + t->size;
@@ -228,6 +233,12 @@ static int walk_init(struct walk *w, const struct gopclntab_input *in)
 			w->text = in->text.addr;
 	}
 	return w->text ? 0 : -ENOENT;
+}
+
+static void walk_free(struct walk *w)
+{
+	free(w->win);
+	free(w->rec_win);
 }
 
 /* Hands on each function with a size, in table order. */
@@ -263,7 +274,7 @@ static int walk_funcs(struct walk *w, visit_fn visit, void *ctx)
 		shift = abs ? 4 : 0;
 		if (func > tab_end - tab)
 			return -ENOEXEC;
-		err = window_get(w->win, tab + func, b,
+		err = window_get(w->rec_win, tab + func, b,
 				 (size_t)(FUNC_SIZE + shift), tab_end);
 		if (err)
 			return err;
@@ -311,7 +322,7 @@ int gopclntab__funcs(const struct gopclntab_input *in, gopclntab_func_fn fn,
 		*ret_names_size = n.size;
 		err = walk_funcs(&w, visit_name, &n);
 	}
-	free(w.win);
+	walk_free(&w);
 	return err;
 }
 
@@ -415,6 +426,6 @@ long gopclntab__frames(const struct gopclntab_input *in, gopclntab_frame_fn fn,
 		err = walk_funcs(&w, visit_frames, &fr);
 	}
 	free(fr.pc_win);
-	free(w.win);
+	walk_free(&w);
 	return err ? err : fr.nfuncs;
 }
