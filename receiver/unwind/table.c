@@ -967,6 +967,8 @@ static int go_frame(void *ctx, uint64_t start, uint64_t end,
 		row.cfa_offset = (int32_t)(sp + 8);
 	} else if (kind == GOPCLNTAB_FRAME_END) {
 		row.cfa_type = UNWIND_CFA_END;
+	} else if (kind == GOPCLNTAB_FRAME_SWITCH) {
+		row.cfa_type = UNWIND_CFA_UNSUPPORTED;
 	}
 	c->clip_lo = end;
 	return table__emit(c, start, &row);
@@ -976,9 +978,14 @@ static int go_frame(void *ctx, uint64_t start, uint64_t end,
  * A Go binary built with -ldflags=-w has no CFI, but its function table
  * says, for every pc, how far SP is below the function's entry SP
  * (runtime/go/pclntab.h): rows as the .debug_frame Go writes otherwise
- * would give. RBP is left as it is, as Go's own CFI leaves it.
+ * would give. RBP is left as it is, as Go's own CFI leaves it. The
+ * outermost functions end the stack; those that move SP to another stack
+ * stop the walk (UNWIND_CFA_UNSUPPORTED, counted), where CFI would read a
+ * return address from the wrong stack. Without @sp_tables, only those
+ * two kinds get rows, the rest UNWIND_CFA_NONE.
  */
-static int compile__gopclntab(struct compile *c, const struct elf_file *f)
+static int compile__gopclntab(struct compile *c, const struct elf_file *f,
+			      bool sp_tables)
 {
 	static const char *const data[] = { ".go.module", ".noptrdata",
 					    ".data" };
@@ -1007,7 +1014,7 @@ static int compile__gopclntab(struct compile *c, const struct elf_file *f)
 			};
 	}
 	c->clip_lo = c->t->base;
-	n = gopclntab__frames(&in, go_frame, c);
+	n = gopclntab__frames(&in, sp_tables, go_frame, c);
 	if (n == -ENOMEM)
 		return -ENOMEM;
 	if (n <= 0 || !c->t->n) {
@@ -1022,17 +1029,22 @@ static int compile__gopclntab(struct compile *c, const struct elf_file *f)
 	}
 	c->t->stats.source = UNWIND_SOURCE_GOPCLNTAB;
 	c->t->stats.fdes = (uint32_t)n;
-	c->t->stats.go_functions = (uint32_t)n;
+	c->t->stats.go_functions = sp_tables ? (uint32_t)n : 0;
 	return 0;
 }
 
 /*
- * A Go binary linked by the system linker (cgo) and stripped keeps the
- * .eh_frame of its C code only: its Go code, where those rows are
- * UNWIND_CFA_NONE, gets the rows of its SP tables. Both row sets are
- * step functions over the same text; the merge walks their breakpoints.
+ * A Go binary's own table over its CFI rows. The functions that end a
+ * stack or switch stacks get their rows whatever the CFI says (Go's
+ * .debug_frame describes a vDSO call's frame on the stack it left). And a
+ * Go binary linked by the system linker (cgo) and stripped keeps the
+ * .eh_frame of its C code only: with @sp_tables its Go code, where the
+ * CFI rows are UNWIND_CFA_NONE, gets the rows of its SP tables. Both row
+ * sets are step functions over the same text; the merge walks their
+ * breakpoints.
  */
-static int compile__overlay_go(struct compile *c, const struct elf_file *f)
+static int compile__overlay_go(struct compile *c, const struct elf_file *f,
+			       bool sp_tables)
 {
 	struct unwind_row *a, *b, rule;
 	size_t na, nb, i = 0, j = 0;
@@ -1051,7 +1063,7 @@ static int compile__overlay_go(struct compile *c, const struct elf_file *f)
 	g->max_rows = c->max_rows;
 	g->t->base = c->t->base;
 	g->t->extent = c->t->extent;
-	err = compile__gopclntab(g, f);
+	err = compile__gopclntab(g, f, sp_tables);
 	if (err || g->cut)
 		goto out; /* not a Go binary, or not all of it: as it was */
 	a = c->t->rows;
@@ -1062,7 +1074,11 @@ static int compile__overlay_go(struct compile *c, const struct elf_file *f)
 	c->t->n = c->t->cap = 0;
 	c->have_last = false;
 	for (pc = 0;;) {
-		rule = a[i].cfa_type != UNWIND_CFA_NONE ? a[i] : b[j];
+		rule = a[i].cfa_type == UNWIND_CFA_NONE ||
+				       b[j].cfa_type == UNWIND_CFA_END ||
+				       b[j].cfa_type == UNWIND_CFA_UNSUPPORTED ?
+			       b[j] :
+			       a[i];
 		err = table__emit(c, c->t->base + pc, &rule);
 		if (err)
 			break;
@@ -1158,16 +1174,17 @@ static int compile(const struct src *src, const struct src *dbg,
 	}
 	if (!c->nfdes) {
 		/* No CFI at all: a Go binary's own table, if it is one. */
-		err = compile__gopclntab(c, &f);
+		err = compile__gopclntab(c, &f, true);
 		if (err == -ENODATA && c->t->stats.fdes_corrupt)
 			err = -EBADMSG;
 		if (err)
 			goto out;
 	} else {
 		err = compile__rows(c);
-		if (!err && c->nfdes == neh &&
-		    elf_file__section(&f, ".gopclntab"))
-			err = compile__overlay_go(c, &f);
+		/* A Go binary: its own table; its SP tables too where
+		 * .eh_frame is all the CFI (a stripped cgo binary). */
+		if (!err && elf_file__section(&f, ".gopclntab"))
+			err = compile__overlay_go(c, &f, c->nfdes == neh);
 		if (err)
 			goto out;
 	}

@@ -177,7 +177,7 @@ Test(gopclntab, unknown_layouts_are_refused)
 }
 
 struct runs {
-	uint64_t n, sp, end, unknown;
+	uint64_t n, sp, end, switches, unknown;
 	uint64_t first, last_end;
 	uint64_t goexit; /* where runtime.goexit's END run starts */
 	bool contiguous;
@@ -200,6 +200,8 @@ static int on_frame(void *ctx, uint64_t start, uint64_t end,
 	} else if (kind == GOPCLNTAB_FRAME_END) {
 		r->end++;
 		r->goexit = start;
+	} else if (kind == GOPCLNTAB_FRAME_SWITCH) {
+		r->switches++;
 	} else {
 		r->unknown++;
 	}
@@ -207,32 +209,41 @@ static int on_frame(void *ctx, uint64_t start, uint64_t end,
 }
 
 /* Every function's code gets rules, in order (its alignment padding
- * too, with its last rule); the outermost and the stack-switching ones
- * end the stack; a table the reader cannot read gives nothing. */
+ * too, with its last rule); the outermost ones end the stack, the
+ * stack-switching ones are told apart; without the SP tables only those
+ * two kinds are handed on; a table the reader cannot read gives nothing. */
 Test(gopclntab, sp_tables_cover_every_function_in_order)
 {
 	struct gopclntab_input in;
-	struct runs r = { .contiguous = true };
+	struct runs r = { .contiguous = true }, all;
 	struct image im;
 	struct seen s;
 	long n;
 
 	load(&im, &in);
 	cr_assert_eq(walk(&in, &im, &s), 0);
-	n = gopclntab__frames(&in, on_frame, &r);
+	n = gopclntab__frames(&in, true, on_frame, &r);
 	cr_assert_eq((uint64_t)n, s.n, "%ld functions, %llu named", n,
 		     (unsigned long long)s.n);
 	cr_assert(r.contiguous, "runs rise and do not overlap");
 	cr_assert_eq(r.first, s.first);
 	cr_assert_eq(r.last_end, s.last_end);
 	cr_assert_gt(r.sp, r.n / 2);
-	cr_assert_geq(r.end, 5, "goexit, mstart, systemstack, gogo, mcall");
+	cr_assert_geq(r.end, 3, "goexit, mstart, rt0_go");
+	cr_assert_geq(r.switches, 5, "systemstack, gogo, mcall, nanotime1...");
 	/* Markers with no code (go:textfipsstart), and what pops its own
 	 * return address (syscall.rawVforkSyscall, SP above its entry's):
 	 * frame pointers there. */
 	cr_assert_leq(r.unknown * 100, r.n, "%llu of %llu runs unknown",
 		      (unsigned long long)r.unknown, (unsigned long long)r.n);
+	/* Without the SP tables: the same functions, only those two kinds. */
+	all = r;
+	r = (struct runs){ .contiguous = true };
+	cr_assert_eq(gopclntab__frames(&in, false, on_frame, &r), n);
+	cr_assert_eq(r.sp + r.unknown, 0);
+	cr_assert_eq(r.end, all.end);
+	cr_assert_eq(r.switches, all.switches);
 	in.pclntab.size = 40;
-	cr_assert_eq(gopclntab__frames(&in, on_frame, &r), -ENOEXEC);
+	cr_assert_eq(gopclntab__frames(&in, true, on_frame, &r), -ENOEXEC);
 	free(im.buf);
 }

@@ -336,6 +336,7 @@ struct frames {
 	struct window *pc_win; /* the pc-value section's own window */
 	uint64_t pctab; /* its file offset and end */
 	uint64_t pctab_end;
+	bool sp_tables;
 	long nfuncs;
 };
 
@@ -375,9 +376,14 @@ static int visit_frames(struct walk *w, const struct func_rec *f, void *ctx)
 
 	(void)w;
 	fr->nfuncs++;
-	if (f->flag & (FLAG_TOPFRAME | FLAG_SPWRITE))
+	if (f->flag & FLAG_TOPFRAME)
 		return fr->fn(fr->ctx, f->entry, f->end, GOPCLNTAB_FRAME_END,
 			      0);
+	if (f->flag & FLAG_SPWRITE)
+		return fr->fn(fr->ctx, f->entry, f->end, GOPCLNTAB_FRAME_SWITCH,
+			      0);
+	if (!fr->sp_tables)
+		return 0;
 	for (steps = 0; f->pcsp && pc < f->end && steps <= f->end - f->entry;
 	     steps++) {
 		err = uvarint(fr, &pos, &uv);
@@ -407,10 +413,10 @@ static int visit_frames(struct walk *w, const struct func_rec *f, void *ctx)
 	return 0;
 }
 
-long gopclntab__frames(const struct gopclntab_input *in, gopclntab_frame_fn fn,
-		       void *ctx)
+long gopclntab__frames(const struct gopclntab_input *in, bool sp_tables,
+		       gopclntab_frame_fn fn, void *ctx)
 {
-	struct frames fr = { .fn = fn, .ctx = ctx };
+	struct frames fr = { .fn = fn, .ctx = ctx, .sp_tables = sp_tables };
 	struct walk w;
 	int err;
 

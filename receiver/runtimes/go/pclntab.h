@@ -26,6 +26,7 @@
 #ifndef TGPROF_RECEIVER_RUNTIMES_GO_PCLNTAB_H
 #define TGPROF_RECEIVER_RUNTIMES_GO_PCLNTAB_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -79,10 +80,12 @@ enum gopclntab_frame {
 	/* The caller's RSP (the CFA) is RSP + sp + 8, its return address
 	 * at CFA - 8. */
 	GOPCLNTAB_FRAME_SP,
-	/* The outermost frame of a stack (runtime.goexit, mstart), or a
-	 * function that moves SP to another stack (systemstack, gogo):
-	 * where the Go runtime's own traceback ends. */
+	/* The outermost frame of a stack (runtime.goexit, mstart). */
 	GOPCLNTAB_FRAME_END,
+	/* A function that moves SP to another stack (systemstack, gogo,
+	 * the vDSO calls): its caller cannot be found from SP, and the Go
+	 * runtime's own traceback stops there too. */
+	GOPCLNTAB_FRAME_SWITCH,
 	/* Its SP table is missing or could not be read. */
 	GOPCLNTAB_FRAME_UNKNOWN,
 };
@@ -99,9 +102,11 @@ typedef int (*gopclntab_frame_fn)(void *ctx, uint64_t start, uint64_t end,
  * Walks the SP tables (pcsp) of @in's functions: how to find each
  * function's caller at every pc, as the Go runtime's traceback does,
  * for binaries with no call-frame information (built with -ldflags=-w).
- * Returns the number of functions, or what gopclntab__funcs() would.
+ * Without @sp_tables, only the END and SWITCH functions are handed on,
+ * which a binary's CFI does not mark. Returns the number of functions,
+ * or what gopclntab__funcs() would.
  */
-long gopclntab__frames(const struct gopclntab_input *in, gopclntab_frame_fn fn,
-		       void *ctx);
+long gopclntab__frames(const struct gopclntab_input *in, bool sp_tables,
+		       gopclntab_frame_fn fn, void *ctx);
 
 #endif
