@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Stack walking side by side: the share of samples whose user stack is
- * complete, for programs built without frame pointers, from tgprof's table
+ * complete, for programs built without frame pointers and for a Go
+ * program (as built, -s -w, and -s -w with cgo), from tgprof's table
  * walk, tgprof with frame pointers only, perf record --call-graph dwarf,
  * perf record -g and the OpenTelemetry eBPF profiler (bench/peers/
  * otel-profiler, whole host, its OTLP read back from its sink), all five
@@ -54,6 +55,16 @@ struct tally {
 	size_t ndepths;
 };
 
+/* A frame named @root: Go's .symtab names an assembly function with its
+ * ABI (runtime.goexit.abi0), its function table without. */
+static bool is_root(const char *name, const char *root)
+{
+	size_t n = strlen(root);
+
+	return name && !strncmp(name, root, n) &&
+	       (!name[n] || !strcmp(name + n, ".abi0"));
+}
+
 static void tally_sample(void *ctx, const struct sym_sample *s)
 {
 	struct tally *t = ctx;
@@ -63,7 +74,7 @@ static void tally_sample(void *ctx, const struct sym_sample *s)
 		return;
 	t->samples++;
 	for (i = s->nkernel; i < s->nframes; i++)
-		if (s->frames[i].name && !strcmp(s->frames[i].name, t->root)) {
+		if (is_root(s->frames[i].name, t->root)) {
 			t->complete++;
 			break;
 		}
@@ -120,7 +131,7 @@ static void tally_perf(const char *data, struct tally *t)
 			continue;
 		depth++;
 		*strchrnul(sym, '+') = '\0';
-		if (!strcmp(sym, t->root))
+		if (is_root(sym, t->root))
 			found = true;
 	}
 	pclose(f);
@@ -264,7 +275,7 @@ static void tally_otel(long from, struct otel_files *fs, struct tally *t)
 		name = strcmp(type, "native") ?
 			       fn :
 			       otel_files__name(fs, file, addr - !!nframe++);
-		if (name && !strcmp(name, t->root))
+		if (is_root(name, t->root))
 			found = true;
 	}
 	fclose(f);
@@ -803,6 +814,15 @@ int main(int argc, char **argv)
 		{ "python3.11",
 		  { "/usr/bin/python3.11", PY_SCRIPT, s },
 		  "Py_BytesMain" },
+		/* Go: .debug_frame; -s -w (no .symtab, no CFI); the same
+		 * with cgo (.eh_frame for its C code only). */
+		{ "go", { "fixtures/go_spin", ms }, "runtime.goexit" },
+		{ "go -s -w",
+		  { "fixtures/go_spin_stripped", ms },
+		  "runtime.goexit" },
+		{ "cgo -s -w",
+		  { "fixtures/go_spin_cgo_stripped", ms },
+		  "runtime.goexit" },
 	};
 	uint64_t bpf[2][2] = { { 0 } };
 	bool otel;
@@ -825,7 +845,7 @@ int main(int argc, char **argv)
 			"unwind_compare: no OpenTelemetry profiler column (%s)\n",
 			OTEL_PEER_SCRIPT);
 
-	printf("Complete user stacks (reaching main), each workload recorded five ways at once, %d s at %u Hz:\n",
+	printf("Complete user stacks (reaching main, runtime.goexit for Go), each workload recorded five ways at once, %d s at %u Hz:\n",
 	       secs, hz);
 	printf("%-14s %7s %8s %4s %8s %4s | %7s %8s %4s %8s %4s | %7s %8s %4s | %13s\n",
 	       "", "tgprof", "eh_frame", "dep", "fp only", "dep", "perf",
