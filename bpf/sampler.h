@@ -237,10 +237,15 @@ struct tgprof_python_proc {
 /* Address-space identity: the mm's code range and stack start, which exec
  * and ASLR change. User space computes it from /proc/PID/task/TID/stat
  * fields startcode, endcode and startstack, the same three values, to tell
- * whether maps it read belong to the address space a sample came from. */
+ * whether maps it read belong to the address space a sample came from.
+ * 0: none to compare, as while execve() is still loading the new image
+ * (its code range not set yet), so a sample taken then is not taken for
+ * an image of its own. */
 static inline __u64 tgprof_aspace_id(__u64 start_code, __u64 end_code,
 				     __u64 start_stack)
 {
+	if (!start_code)
+		return 0;
 	return start_code ^ (end_code << 21 | end_code >> 43) ^
 	       (start_stack << 42 | start_stack >> 22);
 }

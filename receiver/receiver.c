@@ -184,6 +184,15 @@ static void receiver__unexclude(struct receiver *r, struct proc *p,
 	r->unexclusions++;
 }
 
+/* @tgid (@p in the table, or NULL) runs a new image: the filters decide
+ * again on its next sample, and what was kept of the old one goes. */
+static void receiver__new_image(struct receiver *r, struct proc *p,
+				uint32_t tgid)
+{
+	receiver__unexclude(r, p, tgid);
+	symbolizer__forget_process(r->sym, tgid);
+}
+
 /*
  * The filters' verdict on the image of @p, decided on its first sample and
  * again after an exec (facts_gen changes), before anything is symbolized.
@@ -319,6 +328,10 @@ static void handle_sample(struct receiver *r, const struct tgprof_sample *s,
 
 	p = proctab__get(r->procs, s->hdr.tgid, s->hdr.start_ns, pcomm, kthread,
 			 s->hdr.ts_ns);
+	/* A sample of an image the exec record of which is still to come. */
+	if (p && proctab__follow_image(r->procs, p, s->aspace_id, pcomm,
+				       s->hdr.ts_ns))
+		receiver__new_image(r, p, p->tgid);
 	/* Before any symbolization: an excluded process's frames never
 	 * reach the symbolizer or the sink. */
 	if (r->filter_user && !receiver__allows(r, p, s->hdr.tid)) {
@@ -437,18 +450,18 @@ static void on_record(void *ctx, const void *data, size_t len)
 	case TGPROF_REC_EXEC: {
 		const struct tgprof_exec *e = data;
 		char comm[TGPROF_COMM_LEN + 1];
+		struct proc *p;
 
 		if (len < sizeof(*e))
 			goto malformed;
 		memcpy(comm, hdr->comm, TGPROF_COMM_LEN);
 		comm[TGPROF_COMM_LEN] = '\0';
-		/* A new image: the filters decide again on its first sample. */
-		receiver__unexclude(
-			r, proctab__lookup(r->procs, hdr->tgid, hdr->start_ns),
-			hdr->tgid);
-		proctab__on_exec(r->procs, hdr->tgid, hdr->start_ns, comm,
-				 hdr->ts_ns);
-		symbolizer__forget_process(r->sym, hdr->tgid);
+		p = proctab__lookup(r->procs, hdr->tgid, hdr->start_ns);
+		/* Nothing to do when its samples came first. */
+		if (proctab__on_exec(r->procs, hdr->tgid, hdr->start_ns, comm,
+				     e->aspace_id, hdr->ts_ns) ||
+		    !p)
+			receiver__new_image(r, p, hdr->tgid);
 		return;
 	}
 	case TGPROF_REC_EXIT: {
@@ -796,10 +809,7 @@ int receiver__start(struct receiver *r)
 /* An exec a repair found: as for an exec record. */
 static void on_repaired_exec(void *ctx, struct proc *p)
 {
-	struct receiver *r = ctx;
-
-	receiver__unexclude(r, p, p->tgid);
-	symbolizer__forget_process(r->sym, p->tgid);
+	receiver__new_image(ctx, p, p->tgid);
 }
 
 /* A repair reads /proc for every process in the table: under a fork

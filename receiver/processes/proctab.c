@@ -39,6 +39,11 @@ struct proc_entry {
 	 * samples from it re-read only at the rate limit. */
 	uint64_t unmatched_aspace;
 	uint64_t miss_read_ns; /* last re-read for an unknown address */
+	/* The image the entry describes (its comm, facts and verdict): its
+	 * address space (0: none seen yet) and since when, the time of the
+	 * sample or the exec that made it the entry's. */
+	uint64_t image_aspace;
+	uint64_t image_ns;
 	bool group_exit_seen; /* the kernel reported the group's exit */
 	bool facts_read; /* exe_path and container_id tried */
 	int facts_err; /* of the last proctab__read_facts() */
@@ -682,20 +687,50 @@ static void entry__forget_maps(struct proctab *pt, struct proc_entry *e)
 	e->miss_read_ns = 0;
 }
 
-void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
-		      const char *comm, uint64_t now_ns)
+static void entry__exec(struct proctab *pt, struct proc_entry *e,
+			const char *comm, uint64_t aspace_id, uint64_t now_ns)
 {
-	struct proc_entry *e = proctab__find(pt, tgid, start_ns);
-
-	(void)now_ns;
-	if (!e)
-		return;
-	tg_debug(pt->log, "proctab: %u exec: %s -> %.16s", tgid, e->p.comm,
+	tg_debug(pt->log, "proctab: %u exec: %s -> %.16s", e->p.tgid, e->p.comm,
 		 comm ? comm : "");
 	entry__forget_maps(pt, e);
 	entry__drop_facts(e);
 	comm_copy(e->p.comm, sizeof(e->p.comm), comm);
+	e->image_aspace = aspace_id;
+	e->image_ns = now_ns;
 	pt->stats.execs++;
+}
+
+bool proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
+		      const char *comm, uint64_t aspace_id, uint64_t now_ns)
+{
+	struct proc_entry *e = proctab__find(pt, tgid, start_ns);
+
+	if (!e)
+		return false;
+	/* Its samples got here first. */
+	if (aspace_id && aspace_id == e->image_aspace)
+		return false;
+	entry__exec(pt, e, comm, aspace_id, now_ns);
+	return true;
+}
+
+bool proctab__follow_image(struct proctab *pt, struct proc *p,
+			   uint64_t aspace_id, const char *comm, uint64_t ts_ns)
+{
+	struct proc_entry *e = entry_of(p);
+
+	if (!aspace_id || p->kernel_thread || p->state != PROC_ALIVE)
+		return false;
+	if (!e->image_aspace) {
+		e->image_aspace = aspace_id;
+		e->image_ns = ts_ns;
+		return false;
+	}
+	if (aspace_id == e->image_aspace || ts_ns <= e->image_ns)
+		return false;
+	pt->stats.execs_from_samples++;
+	entry__exec(pt, e, comm, aspace_id, ts_ns);
+	return true;
 }
 
 void proctab__on_exit(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
@@ -837,8 +872,10 @@ void proctab__repair(struct proctab *pt, uint64_t now_ns,
 		aspace = stat_aspace(&st);
 		if (!aspace || aspace == e->p.aspace_id)
 			continue;
+		if (!proctab__on_exec(pt, e->p.tgid, e->p.start_ns, st.comm,
+				      aspace, now_ns))
+			continue;
 		pt->stats.repair_execs++;
-		proctab__on_exec(pt, e->p.tgid, e->p.start_ns, st.comm, now_ns);
 		if (on_exec)
 			on_exec(ctx, &e->p);
 	}

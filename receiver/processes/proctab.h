@@ -132,6 +132,7 @@ struct proctab_stats {
 	uint64_t processes; /* in the table now (alive + exited-not-reaped) */
 	uint64_t new_processes;
 	uint64_t execs;
+	uint64_t execs_from_samples; /* of execs: seen in a sample first */
 	uint64_t leader_exits; /* leader left, group still alive */
 	uint64_t group_exits; /* reported by the kernel */
 	uint64_t maps_reads; /* first reads */
@@ -213,11 +214,31 @@ const struct mapping *proctab__find_mapping(struct proctab *pt, struct proc *p,
  */
 int proctab__read_facts(struct proctab *pt, struct proc *p, uint32_t tid);
 
-/* The kernel reported an exec in the group: drops the mappings (read again
- * at the next sample) and takes the new name. Unknown processes are
- * ignored. */
-void proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
-		      const char *comm, uint64_t now_ns);
+/*
+ * The kernel reported an exec in the group, into the address space
+ * @aspace_id (tgprof_aspace_id(); 0: unknown): drops the mappings (read
+ * again at the next sample) and the facts, and takes the new name.
+ * Returns true when it did; false for an unknown process, or one whose
+ * samples already moved it to that image (proctab__follow_image()).
+ */
+bool proctab__on_exec(struct proctab *pt, uint32_t tgid, uint64_t start_ns,
+		      const char *comm, uint64_t aspace_id, uint64_t now_ns);
+
+/*
+ * A sample of @p taken at @ts_ns in the address space @aspace_id, its
+ * leader named @comm. When that is an image later than the one the entry
+ * describes, the process exec'd and the record saying so is still to come
+ * (the events ring is read once per drain, so a sample written after that
+ * read can precede its exec) or was lost: the entry is moved to the new
+ * image now, as by proctab__on_exec(), so that the filters and the
+ * process's name never take a sample of the new image for the old one.
+ * Returns true then (counted in execs and execs_from_samples); the record,
+ * when it comes, finds it done. A sample older than the image the entry
+ * describes, or without an address space, changes nothing.
+ */
+bool proctab__follow_image(struct proctab *pt, struct proc *p,
+			   uint64_t aspace_id, const char *comm,
+			   uint64_t ts_ns);
 
 /* The kernel reported the leader's exit (@group_dead false:
  * pthread_exit(), liveness is checked) or the whole group's. Group exits

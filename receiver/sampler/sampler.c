@@ -154,9 +154,12 @@ static int online_cpus(unsigned char *mask)
  *    a sample has its exec too, and hands it out first. Samples of the
  *    old image (earlier timestamps) are handed out before the exec, so
  *    they are symbolized with the maps they were taken in rather than
- *    found stale. A sample written between the two reads whose exec was
- *    not read yet is still named right: the process table compares the
- *    sample's aspace_id with its maps' and reads them again.
+ *    found stale. A sample of the new image written between the two reads
+ *    (while the reader is busy with the samples ring, that can be many)
+ *    comes before its exec record: its aspace_id is not the image's the
+ *    process table knows, and the table takes it as the exec itself
+ *    (proctab__follow_image()), so the filters and the process's name see
+ *    the new image; the record, read by the next drain, finds it done.
  *  - an exit's record comes after every sample of the group's threads;
  *    samples read after it still find the entry, kept for exit_grace_ns
  *    (proctab__reap() runs after the drain).

@@ -236,7 +236,7 @@ Test(proctab, zombie_leader_sampled_through_a_gone_thread_finds_the_worker)
 	cr_assert_not_null(maps__find(p->maps, APP_TEXT));
 	cr_assert_eq(p->state, PROC_ALIVE);
 	/* And through the zombie leader itself. */
-	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "app", 1);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "app", 0, 1);
 	cr_assert_eq(
 		proctab__prepare(pt, p, 100, aspace_of(&app), sample_now()), 0);
 	cr_assert_not_null(maps__find(p->maps, APP_TEXT));
@@ -374,7 +374,8 @@ Test(proctab, exec_drops_the_maps_and_the_next_prepare_rereads_them)
 	cr_assert_not_null(maps__find(p->maps, APP_TEXT));
 
 	fake_process(100, START_TICKS, 'R', 0, &newimg);
-	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 10);
+	cr_assert(proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app",
+				   aspace_of(&newimg), 10));
 	cr_assert_null(p->maps);
 	cr_assert_str_eq(p->comm, "new app");
 	cr_assert_eq(p->state, PROC_ALIVE);
@@ -395,12 +396,82 @@ Test(proctab, exec_drops_the_maps_and_the_next_prepare_rereads_them)
 	proctab__free(pt);
 }
 
+/* The events ring is read once per drain: a sample of the new image
+ * written after that read comes before its exec record. The sample moves
+ * the entry to the new image (its name, facts and filter verdict), and the
+ * record finds it done. */
+Test(proctab, sample_of_a_later_image_is_its_exec_before_the_record)
+{
+	struct proctab *pt = table(0, 0, 0);
+	uint64_t t = sample_now(), app_as = aspace_of(&app),
+		 new_as = aspace_of(&newimg);
+	struct proctab_stats s;
+	struct proc *p;
+	uint32_t gen;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_not(proctab__follow_image(pt, p, app_as, "app", t));
+	cr_assert_eq(proctab__prepare(pt, p, 100, app_as, t), 0);
+	gen = p->facts_gen;
+
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	/* No address space to compare (execve() still loading): nothing. */
+	cr_assert_eq(tgprof_aspace_id(0, 0, newimg.start_stack), 0);
+	cr_assert_not(proctab__follow_image(pt, p, 0, "app", t + 5));
+	cr_assert(proctab__follow_image(pt, p, new_as, "new app", t + 10));
+	cr_assert_str_eq(p->comm, "new app");
+	cr_assert_null(p->maps);
+	cr_assert_neq(p->facts_gen, gen);
+
+	/* Its later samples and its record change nothing more; nor does a
+	 * sample of the old image taken before the exec, read late. */
+	cr_assert_not(proctab__follow_image(pt, p, new_as, "new app", t + 20));
+	cr_assert_not(proctab__on_exec(pt, 100, ticks_ns(START_TICKS),
+				       "new app", new_as, t + 8));
+	cr_assert_not(proctab__follow_image(pt, p, app_as, "app", t + 6));
+	cr_assert_str_eq(p->comm, "new app");
+	cr_assert_eq(proctab__prepare(pt, p, 100, new_as, t + 30), 0);
+	cr_assert_not_null(maps__find(p->maps, NEW_TEXT));
+	s = stats(pt);
+	cr_assert_eq(s.execs, 1);
+	cr_assert_eq(s.execs_from_samples, 1);
+	cr_assert_eq(s.maps_rereads, 1);
+	proctab__free(pt);
+}
+
+/* The usual order: the record first. A sample of the old image read after
+ * it is older than the new image and does not undo it. */
+Test(proctab, old_image_sample_after_the_exec_record_keeps_the_new_image)
+{
+	struct proctab *pt = table(0, 0, 0);
+	uint64_t t = sample_now();
+	struct proctab_stats s;
+	struct proc *p;
+
+	fake_process(100, START_TICKS, 'R', 0, &app);
+	p = sampled(pt, 100);
+	cr_assert_not(proctab__follow_image(pt, p, aspace_of(&app), "app", t));
+	fake_process(100, START_TICKS, 'R', 0, &newimg);
+	cr_assert(proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app",
+				   aspace_of(&newimg), t + 10));
+	cr_assert_not(
+		proctab__follow_image(pt, p, aspace_of(&app), "app", t + 5));
+	cr_assert_not(proctab__follow_image(pt, p, aspace_of(&newimg),
+					    "new app", t + 20));
+	cr_assert_str_eq(p->comm, "new app");
+	s = stats(pt);
+	cr_assert_eq(s.execs, 1);
+	cr_assert_eq(s.execs_from_samples, 0);
+	proctab__free(pt);
+}
+
 Test(proctab, events_for_unknown_processes_are_ignored)
 {
 	struct proctab *pt = table(0, 0, 0);
 	struct proctab_stats s;
 
-	proctab__on_exec(pt, 100, 1, "x", 1);
+	cr_assert_not(proctab__on_exec(pt, 100, 1, "x", 0, 1));
 	proctab__on_exit(pt, 100, 1, true, false, 1);
 	proctab__on_exit(pt, 100, 1, true, true, 1);
 	s = stats(pt);
@@ -859,7 +930,8 @@ Test(proctab, exec_reads_the_facts_of_the_new_image)
 	fakeproc_rmtree("100/task/100/exe");
 	fakeproc_symlink("/usr/bin/new app", "100/task/100/exe");
 	gen = p->facts_gen;
-	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 1);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app",
+			 aspace_of(&newimg), 1);
 	cr_assert_null(p->exe_path);
 	cr_assert_neq(p->facts_gen, gen);
 	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
@@ -890,7 +962,8 @@ Test(proctab, argv0_is_read_for_an_anonymous_executable_only)
 	fake_process(100, START_TICKS, 'R', 0, &newimg);
 	fakeproc_rmtree("100/task/100/exe");
 	fakeproc_symlink("/usr/bin/app", "100/task/100/exe");
-	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "app", 1);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "app",
+			 aspace_of(&newimg), 1);
 	cr_assert_null(p->argv0);
 	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
 				      sample_now()),
@@ -944,7 +1017,7 @@ Test(proctab, filter_facts_are_read_before_the_maps_and_again_after_exec)
 
 	/* An exec forgets them; the next read sees the new cgroup. */
 	fakeproc_write("0::/user.slice\n", "w", "100/task/100/cgroup");
-	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 1);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 0, 1);
 	cr_assert_not(p->cgroup_known);
 	cr_assert_null(p->cgroup_path);
 	cr_assert_eq(proctab__read_facts(pt, p, 100), 0);
@@ -1043,7 +1116,8 @@ Test(proctab, observer_hears_maps_read_exec_and_removal_not_leader_exit)
 	cr_assert_eq(h.gone, 0);
 
 	fake_process(100, START_TICKS, 'R', 1, &newimg);
-	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app", 10);
+	proctab__on_exec(pt, 100, ticks_ns(START_TICKS), "new app",
+			 aspace_of(&newimg), 10);
 	cr_assert_eq(h.gone, 1);
 	cr_assert(h.maps_when_gone);
 	cr_assert_eq(proctab__prepare(pt, p, 100, aspace_of(&newimg),
