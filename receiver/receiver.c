@@ -458,9 +458,8 @@ static void on_record(void *ctx, const void *data, size_t len)
 		comm[TGPROF_COMM_LEN] = '\0';
 		p = proctab__lookup(r->procs, hdr->tgid, hdr->start_ns);
 		/* Nothing to do when its samples came first. */
-		if (proctab__on_exec(r->procs, hdr->tgid, hdr->start_ns, comm,
-				     e->aspace_id, hdr->ts_ns) ||
-		    !p)
+		if (!p || proctab__on_exec(r->procs, hdr->tgid, hdr->start_ns,
+					   comm, e->aspace_id, hdr->ts_ns))
 			receiver__new_image(r, p, hdr->tgid);
 		return;
 	}
