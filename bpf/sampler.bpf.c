@@ -90,18 +90,24 @@ struct {
 } counters SEC(".maps");
 
 /* An off-CPU sample while its thread waits: the record as it will be
- * sent, its stacks walked when the thread blocked. */
+ * sent, its stacks walked when the thread blocked, then when it blocked
+ * in the scheduler's terms (its run queue's clock, and how many times the
+ * thread had arrived on a CPU: sched_info.pcount), which places the
+ * wait's end if its switch back in is not seen. */
 struct offcpu_parked {
 	struct tgprof_sample s;
 	__u64 frames[TGPROF_OFFCPU_SLOTS];
+	__u64 rq_clock;
+	__u64 arrivals;
 };
 
 /* Waiting threads' samples: tid -> struct offcpu_parked. Sized by user
  * space before load (off_cpu_threads); elements allocated as threads
  * block, freed when they run again. A thread always runs again before it
- * exits (do_exit() runs in the thread) and its last switch is not parked,
- * so no entry outlives its thread; threads that block for good hold
- * theirs, which the bound caps. */
+ * exits (do_exit() runs in the thread): its entry goes at that switch in,
+ * or, if the program did not see it, at the thread's next switch out or
+ * its last one, so no entry outlives its thread; threads that block for
+ * good hold theirs, which the bound caps. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
@@ -221,6 +227,12 @@ struct sample_buf {
 	struct tgprof_sample s;
 	__u64 frames[TGPROF_SAMPLE_SLOTS];
 };
+
+/* An off-CPU record is parked from the sample buffer, in place. */
+_Static_assert(sizeof(struct tgprof_sample) +
+			       TGPROF_SAMPLE_SLOTS * sizeof(__u64) >=
+		       sizeof(struct offcpu_parked),
+	       "the sample buffer holds a parked off-CPU record");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -1023,6 +1035,80 @@ int sample(struct bpf_perf_event_data *ctx)
 	return 0;
 }
 
+/* The clock of the run queue @t is on (rq_clock(), which
+ * sched_info.last_arrival is read on), as __schedule() updated it: @t is
+ * the task switching, on this CPU. Reached through its CFS run queue
+ * (CONFIG_FAIR_GROUP_SCHED; `runqueues` is not a symbol every kernel
+ * lists); 0 without. */
+static __always_inline __u64 task_rq_clock(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->se.cfs_rq))
+		return 0;
+	return BPF_CORE_READ(t, se.cfs_rq, rq, clock);
+}
+
+/* How many times @t arrived on a CPU (0 without CONFIG_SCHED_INFO). In the
+ * switch that brings @t in, that arrival is not counted yet. */
+static __always_inline __u64 task_arrivals(struct task_struct *t)
+{
+	if (!bpf_core_field_exists(t->sched_info.pcount))
+		return 0;
+	return t->sched_info.pcount;
+}
+
+/* Each wait walked stands for 100 / offcpu_percent waits: the totals
+ * estimate all of them, as a CPU sample stands for its period. */
+static __always_inline __u64 offcpu_weight(__u64 wait)
+{
+	return offcpu_percent < 100 ? wait * 100 / offcpu_percent : wait;
+}
+
+/*
+ * @v's switch back in was not seen: some kernels do not run the
+ * sched_switch tracepoint for every switch (one measured here skips those
+ * out of the tasks of its init), and a program can miss a run. If @t
+ * arrived on a CPU exactly once since it blocked (@arrivals now, the
+ * arrival that brings it in not counted), that arrival ended the wait:
+ * the sample goes out, weighted from the scheduler's own clock, with the
+ * frames walked when it blocked and no kernel stack (the thread is no
+ * longer in that wait). Else where the wait ended is not known: it is
+ * dropped and counted (REPLACED).
+ */
+static __always_inline void
+offcpu_send_late(struct task_struct *t, struct offcpu_parked *v, __u64 arrivals)
+{
+	__u64 wait = 0, size, n;
+
+	if (arrivals == v->arrivals + 1 && v->rq_clock &&
+	    bpf_core_field_exists(t->sched_info.last_arrival) &&
+	    t->sched_info.last_arrival > v->rq_clock)
+		wait = t->sched_info.last_arrival - v->rq_clock;
+	if (!wait) {
+		count(TGPROF_CNT_OFFCPU_REPLACED);
+		return;
+	}
+	count(TGPROF_CNT_OFFCPU_LATE);
+	if (wait < offcpu_min_ns) {
+		count(TGPROF_CNT_OFFCPU_SHORT);
+		return;
+	}
+	/* Sent from the map value itself: with no kernel frames the frames
+	 * walked when it blocked follow the record, as sent. */
+	v->s.off_cpu_ns = offcpu_weight(wait);
+	v->s.hdr.ts_ns = bpf_ktime_get_boot_ns();
+	v->s.kstack_len = 0;
+	v->s.flags |= TGPROF_SAMPLE_OFFCPU_LATE;
+	n = (__u64)v->s.ustack_len + 2 * (__u64)v->s.py_len;
+	barrier_var(n);
+	if (n > TGPROF_OFFCPU_SLOTS)
+		n = TGPROF_OFFCPU_SLOTS;
+	size = sizeof(v->s) + n * sizeof(__u64);
+	if (bpf_ringbuf_output(&records, &v->s, size, wakeup_flags(size)))
+		count(TGPROF_CNT_OFFCPU_LOST);
+	else
+		count(TGPROF_CNT_OFFCPU_EMITTED);
+}
+
 /*
  * A thread that blocked runs again: its parked sample goes out weighted
  * with the time it waited, if that was long enough, built in this CPU's
@@ -1037,7 +1123,7 @@ static __always_inline void offcpu_switch_in(struct task_struct *next)
 	struct offcpu_parked *v;
 	struct sample_buf *b;
 	struct tgprof_sample *s;
-	__u64 now, wait, size, n, k = 0;
+	__u64 now, wait, size, n, arrivals, k = 0;
 	long got;
 
 	if (!tid)
@@ -1045,6 +1131,12 @@ static __always_inline void offcpu_switch_in(struct task_struct *next)
 	v = bpf_map_lookup_elem(&offcpu_parked, &tid);
 	if (!v)
 		return;
+	arrivals = task_arrivals(next);
+	if (arrivals != v->arrivals) {
+		/* It ran since, unseen, and was preempted. */
+		offcpu_send_late(next, v, arrivals);
+		goto out;
+	}
 	now = bpf_ktime_get_boot_ns();
 	wait = now - v->s.hdr.ts_ns;
 	b = bpf_map_lookup_elem(&sample_bufs, &zero);
@@ -1054,11 +1146,7 @@ static __always_inline void offcpu_switch_in(struct task_struct *next)
 	}
 	s = &b->s;
 	*s = v->s;
-	/* Each wait walked stands for 100 / offcpu_percent waits: the
-	 * totals estimate all of them, as a CPU sample stands for its
-	 * period. */
-	s->off_cpu_ns = offcpu_percent < 100 ? wait * 100 / offcpu_percent :
-					       wait;
+	s->off_cpu_ns = offcpu_weight(wait);
 	/* Sent now: in time order with the events ring. */
 	s->hdr.ts_ns = now;
 	if (kernel_stacks) {
@@ -1103,6 +1191,7 @@ static __always_inline void offcpu_switch_out(void *ctx)
 {
 	struct task_struct *t = bpf_get_current_task_btf();
 	__u32 tgid = t->tgid, tid = t->pid, zero = 0;
+	struct offcpu_parked *p, *old;
 	struct sample_buf *b;
 	struct uregs u;
 	long err;
@@ -1123,15 +1212,35 @@ static __always_inline void offcpu_switch_out(void *ctx)
 	/* The user stack only: the kernel's is read at the switch in, if
 	 * the wait is sent. */
 	sample_stacks(ctx, b, t, &u, false, false, NULL);
-	/* The record and its frames are contiguous in the sample buffer. */
-	err = bpf_map_update_elem(&offcpu_parked, &tid, &b->s, BPF_NOEXIST);
+	/* The record and its frames are contiguous in the sample buffer,
+	 * the scheduler's facts after them (the buffer has the room). */
+	p = (struct offcpu_parked *)&b->s;
+	p->rq_clock = task_rq_clock(t);
+	p->arrivals = task_arrivals(t);
+	err = bpf_map_update_elem(&offcpu_parked, &tid, p, BPF_NOEXIST);
 	if (err == -EEXIST) {
-		count(TGPROF_CNT_OFFCPU_REPLACED);
-		err = bpf_map_update_elem(&offcpu_parked, &tid, &b->s,
-					  BPF_EXIST);
+		/* Its last wait's end was not seen: this run is that end. */
+		old = bpf_map_lookup_elem(&offcpu_parked, &tid);
+		if (old)
+			offcpu_send_late(t, old, p->arrivals);
+		err = bpf_map_update_elem(&offcpu_parked, &tid, p, BPF_EXIST);
 	}
 	if (err)
 		count(TGPROF_CNT_OFFCPU_NO_ROOM);
+}
+
+/* A thread's last switch: a wait of its still parked means the switch
+ * back in was not seen. */
+static __always_inline void offcpu_last_switch(struct task_struct *prev)
+{
+	__u32 tid = prev->pid;
+	struct offcpu_parked *v;
+
+	v = bpf_map_lookup_elem(&offcpu_parked, &tid);
+	if (!v)
+		return;
+	offcpu_send_late(prev, v, task_arrivals(prev));
+	bpf_map_delete_elem(&offcpu_parked, &tid);
 }
 
 /* include/linux/sched.h: the state of a task's last switch out, which it
@@ -1148,7 +1257,9 @@ int BPF_PROG(handle_switch, bool preempt, struct task_struct *prev,
 	     struct task_struct *next, unsigned int prev_state)
 {
 	offcpu_switch_in(next);
-	if (prev_state && !(prev_state & TASK_DEAD))
+	if (prev_state & TASK_DEAD)
+		offcpu_last_switch(prev);
+	else if (prev_state)
 		offcpu_switch_out(ctx);
 	return 0;
 }

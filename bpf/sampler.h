@@ -67,6 +67,9 @@ enum tgprof_sample_flags {
 	/* More Python frames than TGPROF_MAX_PYSTACK: the outer ones are
 	 * missing. */
 	TGPROF_SAMPLE_PY_TRUNCATED = 1 << 7,
+	/* An off-CPU wait whose switch back in was not seen, its end placed
+	 * from the scheduler's statistics: no kernel frames. */
+	TGPROF_SAMPLE_OFFCPU_LATE = 1 << 8,
 };
 
 /* Set in tgprof_py_frame.instr (instructions are 2-byte aligned): the
@@ -194,9 +197,14 @@ enum tgprof_counter {
 	TGPROF_CNT_OFFCPU_SHORT,
 	TGPROF_CNT_OFFCPU_EMITTED,
 	TGPROF_CNT_OFFCPU_LOST,
-	/* A switch out found its thread's previous record still parked:
-	 * the switch back in was not seen. That record is replaced, lost. */
+	/* A parked record whose switch back in was not seen, and whose end
+	 * could not be placed (the thread ran more than once since, or the
+	 * kernel keeps no sched_info): lost. */
 	TGPROF_CNT_OFFCPU_REPLACED,
+	/* Not an end: parked records whose switch back in was not seen,
+	 * placed from the scheduler's statistics, then SHORT, EMITTED or
+	 * LOST like the others. */
+	TGPROF_CNT_OFFCPU_LATE,
 	TGPROF_CNT_MAX,
 };
 

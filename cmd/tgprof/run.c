@@ -334,9 +334,10 @@ static void note_losses(struct run *run, const struct run_totals *t, bool flush)
 		"receivers", t->rcv.events_lost, now, flush);
 	losslog__note(l, "kernel ring buffer full: off-CPU samples lost",
 		      "receivers", t->rcv.off_cpu_lost, now, flush);
-	losslog__note(l,
-		      "off-CPU waits lost: their switch back in was not seen",
-		      "receivers", t->rcv.off_cpu_replaced, now, flush);
+	losslog__note(
+		l,
+		"off-CPU waits lost: their switch back in was not seen, their end not placed",
+		"receivers", t->rcv.off_cpu_replaced, now, flush);
 	losslog__note(
 		l,
 		"off-CPU waits not kept: off_cpu_threads threads already waiting",

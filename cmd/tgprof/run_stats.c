@@ -66,6 +66,7 @@ static void add_receiver(struct tgprof_receiver_stats *t,
 	t->off_cpu_samples += s->off_cpu_samples;
 	t->off_cpu_ns += s->off_cpu_ns;
 	t->off_cpu_replaced += s->off_cpu_replaced;
+	t->off_cpu_late += s->off_cpu_late;
 	if (gauges) {
 		t->python_processes += s->python_processes;
 		t->python_code_bytes += s->python_code_bytes;
@@ -254,8 +255,11 @@ static const struct metric receiver_metrics[] = {
 	{ "tgprof_off_cpu_short_total", "counter",
 	  "Waits shorter than off_cpu_min_duration.", RCV(off_cpu_short) },
 	{ "tgprof_off_cpu_replaced_total", "counter",
-	  "Off-CPU waits lost: their switch back in was not seen.",
+	  "Off-CPU waits lost: their switch back in was not seen, their end not placed.",
 	  RCV(off_cpu_replaced) },
+	{ "tgprof_off_cpu_late_total", "counter",
+	  "Off-CPU waits whose switch back in was not seen, placed from the scheduler's statistics.",
+	  RCV(off_cpu_late) },
 	{ "tgprof_off_cpu_lost_total", "counter",
 	  "Off-CPU samples dropped in the kernel: ring buffer full.",
 	  RCV(off_cpu_lost) },

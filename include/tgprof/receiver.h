@@ -202,9 +202,11 @@ struct tgprof_receiver_stats {
 	 * profiled threads, and how each ended: not walked (the sampling
 	 * percentage), no room (off_cpu_threads threads already waiting),
 	 * shorter than off_cpu_min_duration, sent, lost (ring full), or
-	 * replaced (its switch back in was not seen: the thread's next wait
-	 * took its place). off_cpu_samples of the sent ones reached a
-	 * profile, weighing off_cpu_ns. */
+	 * replaced (its switch back in was not seen and where it ended
+	 * could not be placed). off_cpu_samples of the sent ones reached a
+	 * profile, weighing off_cpu_ns. off_cpu_late: waits whose switch
+	 * back in was not seen, placed from the kernel's scheduler
+	 * statistics (then short, sent or lost). */
 	uint64_t off_cpu_switches;
 	uint64_t off_cpu_sampled_out;
 	uint64_t off_cpu_no_room;
@@ -214,6 +216,7 @@ struct tgprof_receiver_stats {
 	uint64_t off_cpu_samples;
 	uint64_t off_cpu_ns;
 	uint64_t off_cpu_replaced;
+	uint64_t off_cpu_late;
 };
 
 /*

@@ -253,6 +253,7 @@ static void plugin__collect(struct tgprof_receiver *r,
 	st->off_cpu_samples = ps.off_cpu_samples;
 	st->off_cpu_ns = ps.off_cpu_ns;
 	st->off_cpu_replaced = rs.sampler.offcpu_replaced;
+	st->off_cpu_late = rs.sampler.offcpu_late;
 }
 
 /* Makes the counters of now what stats() returns. */

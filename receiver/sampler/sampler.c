@@ -714,6 +714,7 @@ void sampler__counters(const struct sampler *s, struct sampler_counters *ret)
 	ret->offcpu_emitted = sums[TGPROF_CNT_OFFCPU_EMITTED];
 	ret->offcpu_lost = sums[TGPROF_CNT_OFFCPU_LOST];
 	ret->offcpu_replaced = sums[TGPROF_CNT_OFFCPU_REPLACED];
+	ret->offcpu_late = sums[TGPROF_CNT_OFFCPU_LATE];
 	ret->wakeups = s->wakeups;
 	ret->events = s->events;
 	ret->ring_bytes = bpf_map__max_entries(s->skel->maps.records);
@@ -766,6 +767,38 @@ static void sampler__detach(struct sampler *s)
 	s->exit_link = NULL;
 	bpf_link__destroy(s->switch_link);
 	s->switch_link = NULL;
+}
+
+int sampler__off_cpu_attach(struct sampler *s, bool on)
+{
+	if (bpf_program__fd(s->skel->progs.handle_switch) < 0)
+		return -EINVAL; /* off_cpu off: not loaded */
+	if (!on) {
+		bpf_link__destroy(s->switch_link);
+		s->switch_link = NULL;
+		return 0;
+	}
+	if (s->switch_link)
+		return 0;
+	return attach_tracepoint(s, s->skel->progs.handle_switch,
+				 &s->switch_link, "sched_switch");
+}
+
+int sampler__off_cpu_parked(const struct sampler *s, uint32_t tid)
+{
+	struct bpf_map *m = s->skel->maps.offcpu_parked;
+	void *v;
+	int err;
+
+	v = malloc(bpf_map__value_size(m));
+	if (!v)
+		return -ENOMEM;
+	err = bpf_map__lookup_elem(m, &tid, sizeof(tid), v,
+				   bpf_map__value_size(m), 0);
+	free(v);
+	if (!err)
+		return 1;
+	return errno == ENOENT || err == -ENOENT ? 0 : err;
 }
 
 int sampler__stop(struct sampler *s)

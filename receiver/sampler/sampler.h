@@ -120,14 +120,20 @@ struct sampler_counters {
 	uint32_t bpf_verified_insns; /* what the verifier went through */
 	/* Off-CPU: blocking switches seen (filters passed), and how each
 	 * ended (bpf/sampler.h, TGPROF_CNT_OFFCPU_*): seen = sampled_out +
-	 * no_room + short + emitted + lost + those still waiting. */
+	 * no_room + short + emitted + lost + replaced + those still
+	 * waiting. */
 	uint64_t offcpu_seen;
 	uint64_t offcpu_sampled_out;
 	uint64_t offcpu_no_room;
 	uint64_t offcpu_short;
 	uint64_t offcpu_emitted;
 	uint64_t offcpu_lost;
-	uint64_t offcpu_replaced; /* parked, its switch back in not seen */
+	/* Parked, the switch back in not seen, and where the wait ended not
+	 * known: lost. */
+	uint64_t offcpu_replaced;
+	/* Not an end: switches back in not seen, placed from the kernel's
+	 * scheduler statistics (then short, emitted or lost). */
+	uint64_t offcpu_late;
 	/* The switch program's run time and runs (bpf_stats_enabled). */
 	uint64_t offcpu_bpf_run_ns;
 	uint64_t offcpu_bpf_runs;
@@ -167,6 +173,14 @@ int sampler__drain(struct sampler *s);
 uint64_t sampler__events_lost_seen(const struct sampler *s);
 
 void sampler__counters(const struct sampler *s, struct sampler_counters *ret);
+
+/* For tests of the off-CPU program (off_cpu on): detaches it (@on false),
+ * so that the kernel's switches go unseen as some kernels leave some
+ * untraced, or attaches it again. 0 or -errno. */
+int sampler__off_cpu_attach(struct sampler *s, bool on);
+
+/* Whether thread @tid has an off-CPU record parked: 1, 0, or -errno. */
+int sampler__off_cpu_parked(const struct sampler *s, uint32_t tid);
 
 /* The unwind-table maps, for receiver/unwind/loader.c. */
 void sampler__unwind_maps(const struct sampler *s,
