@@ -917,6 +917,11 @@ const struct proctab *receiver__proctab(const struct receiver *r)
 	return r->procs;
 }
 
+struct sampler *receiver__sampler(struct receiver *r)
+{
+	return r->sampler;
+}
+
 void receiver__free(struct receiver *r)
 {
 	if (!r)

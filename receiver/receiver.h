@@ -195,6 +195,9 @@ void receiver__stats(const struct receiver *r, struct receiver_stats *ret);
 /* The process table, for inspection (tests, stats). Borrowed. */
 const struct proctab *receiver__proctab(const struct receiver *r);
 
+/* The sampler, for tests of the kernel side. Borrowed; NULL before start. */
+struct sampler *receiver__sampler(struct receiver *r);
+
 /* Detaches and frees everything. Accepts NULL. */
 void receiver__free(struct receiver *r);
 

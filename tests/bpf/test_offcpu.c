@@ -2,7 +2,9 @@
 /* Off-CPU samples on the real kernel (tp_btf/sched_switch): threads of
  * tests/fixtures/offcpu_waits.c block in known functions for known times,
  * also after their leader left; a churn of short waits is accounted for
- * switch by switch. Needs root. */
+ * switch by switch; waits whose switch back in the program did not see are
+ * placed from the scheduler's statistics. Needs root. */
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -155,13 +157,14 @@ static void run_waits(bool leader_exit)
 	cr_assert_geq(receiver__stop(w.r), 0);
 	receiver__stats(w.r, &st);
 	fprintf(stderr,
-		"waits: seen %llu, no room %llu, short %llu, emitted %llu, lost %llu, replaced %llu, misses %llu\n",
+		"waits: seen %llu, no room %llu, short %llu, emitted %llu, lost %llu, replaced %llu, late %llu, misses %llu\n",
 		(unsigned long long)st.sampler.offcpu_seen,
 		(unsigned long long)st.sampler.offcpu_no_room,
 		(unsigned long long)st.sampler.offcpu_short,
 		(unsigned long long)st.sampler.offcpu_emitted,
 		(unsigned long long)st.sampler.offcpu_lost,
 		(unsigned long long)st.sampler.offcpu_replaced,
+		(unsigned long long)st.sampler.offcpu_late,
 		(unsigned long long)st.sampler.offcpu_bpf_misses);
 	cr_assert_gt(st.offcpu_samples, 0);
 	/* Nothing here reaches a bound: every wait is sent or short. */
@@ -267,6 +270,193 @@ Test(offcpu, churn_of_short_waits_is_counted_and_bounded, .timeout = 180)
 	cr_assert_eq(st.records_malformed, 0);
 
 	receiver__free(r);
+	fixture_cleanup(&f);
+	capture_free(&cap);
+}
+
+/* ---- switches back in that the program does not see ---- */
+
+#define UNSEEN_ATTEMPTS 3
+
+struct unseen_run {
+	struct receiver *r;
+	struct fixture *f;
+	struct capture *c;
+	size_t scanned;
+	int phase; /* 0: warm-up, 1: to the wait, 2: to the gate */
+	int attempt;
+};
+
+/* Whether @pid (the fixture's one thread) is asleep (S). */
+static bool thread_sleeping(pid_t pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	return p && p[1] == ' ' && p[2] == 'S';
+}
+
+/*
+ * Each attempt: once the fixture sleeps in wait_unseen() with its wait
+ * parked, the off-CPU program is detached and the fixture woken; once it
+ * reported how long it waited and sleeps again (the gate), the program is
+ * attached again and the fixture let through. Its switch back in from
+ * wait_unseen() was never seen.
+ */
+static bool unseen_step(void *ctx)
+{
+	struct unseen_run *u = ctx;
+	struct sampler *s = receiver__sampler(u->r);
+	unsigned long long v;
+	char key[32];
+
+	if (u->f->exited)
+		return true;
+	switch (u->phase) {
+	case 0:
+		for (; u->scanned < u->c->n; u->scanned++) {
+			const struct cap_sample *cs = &u->c->v[u->scanned];
+
+			if (cs->tgid != (uint32_t)u->f->pid ||
+			    !cs->off_cpu_ns || !cap_has(cs, "warmup_wait") ||
+			    !cap_has(cs, "run_unseen"))
+				continue;
+			cr_assert_eq(kill(u->f->pid, SIGUSR1), 0);
+			u->phase = 1;
+			break;
+		}
+		break;
+	case 1:
+		if (!fixture_value(u->f, "blocking", &v) ||
+		    v != (unsigned long long)u->attempt ||
+		    !thread_sleeping(u->f->pid) ||
+		    sampler__off_cpu_parked(s, (uint32_t)u->f->pid) != 1)
+			break;
+		cr_assert_eq(sampler__off_cpu_attach(s, false), 0);
+		cr_assert_eq(kill(u->f->pid, SIGUSR2), 0);
+		u->phase = 2;
+		break;
+	case 2:
+		snprintf(key, sizeof(key), "unseen_ns_%d", u->attempt);
+		if (!fixture_value(u->f, key, &v) ||
+		    !thread_sleeping(u->f->pid))
+			break;
+		cr_assert_eq(sampler__off_cpu_attach(s, true), 0);
+		cr_assert_eq(kill(u->f->pid, SIGUSR1), 0);
+		u->attempt++;
+		u->phase = 1;
+		break;
+	}
+	return false;
+}
+
+/*
+ * A wait whose switch back in was not seen is sent when the thread's next
+ * switch is, weighted from the scheduler's statistics, with the user
+ * frames walked when it blocked and no kernel frames: counted late. Only
+ * if the thread ran more than once unseen (preempted on its way to the
+ * gate) is it lost, counted replaced. Nothing is counted twice.
+ */
+Test(offcpu, unseen_switch_in_is_placed_from_sched_info, .timeout = 180)
+{
+	char path[512], attempts[16];
+	char *argv[] = { (char *)fixture_path("offcpu_waits", path,
+					      sizeof(path)),
+			 "unseen", attempts, NULL };
+	struct capture cap = { 0 };
+	struct receiver_sink sink = capture_sink(&cap);
+	struct receiver_config cfg;
+	struct receiver_stats st;
+	const struct sampler_counters *k = &st.sampler;
+	struct unseen_run u = { .c = &cap };
+	unsigned long long measured[UNSEEN_ATTEMPTS];
+	uint64_t ended, late_samples = 0;
+	struct fixture f;
+	size_t i;
+	int j;
+
+	harness_require_root();
+	snprintf(attempts, sizeof(attempts), "%d", UNSEEN_ATTEMPTS);
+	fixture_spawn(&f, argv, 0);
+	harness_config(&cfg, TEST_FREQ, f.pid);
+	cfg.off_cpu = true;
+	u.r = harness_receiver(&cfg, &sink);
+	u.f = &f;
+	fixture_go(&f);
+	cr_assert(harness_run_until(u.r, &f, unseen_step, &u, 60000),
+		  "fixture did not finish (attempt %d, phase %d):\n%s",
+		  u.attempt, u.phase, f.out);
+	cr_assert(WIFEXITED(f.status) && WEXITSTATUS(f.status) == 0,
+		  "fixture failed (status %d):\n%s", f.status, f.out);
+	cr_assert_eq(u.attempt, UNSEEN_ATTEMPTS);
+	cr_assert_geq(receiver__stop(u.r), 0);
+	receiver__stats(u.r, &st);
+	fprintf(stderr,
+		"unseen: seen %llu, short %llu, emitted %llu, late %llu, replaced %llu\n",
+		(unsigned long long)k->offcpu_seen,
+		(unsigned long long)k->offcpu_short,
+		(unsigned long long)k->offcpu_emitted,
+		(unsigned long long)k->offcpu_late,
+		(unsigned long long)k->offcpu_replaced);
+	for (j = 0; j < UNSEEN_ATTEMPTS; j++) {
+		char key[32];
+
+		snprintf(key, sizeof(key), "unseen_ns_%d", j);
+		measured[j] = must_value(&f, key);
+	}
+
+	/* Every wait ended once (the kernel may also miss a switch of the
+	 * warm-up's: late too, never counted twice). */
+	ended = k->offcpu_sampled_out + k->offcpu_no_room + k->offcpu_short +
+		k->offcpu_emitted + k->offcpu_lost + k->offcpu_replaced;
+	cr_assert_eq(ended, k->offcpu_seen, "%llu waits seen, %llu ended",
+		     (unsigned long long)k->offcpu_seen,
+		     (unsigned long long)ended);
+
+	/* The late waits: in wait_unseen(), without kernel frames, each as
+	 * long as one the fixture measured. */
+	for (i = 0; i < cap.n; i++) {
+		const struct cap_sample *s = &cap.v[i];
+		bool matches = false;
+
+		if (s->tgid != (uint32_t)f.pid || !s->off_cpu_ns ||
+		    !cap_has(s, "wait_unseen"))
+			continue;
+		late_samples++;
+		cr_assert(!cap_has(s, "entry_SYSCALL_64_after_hwframe"),
+			  "a late wait with kernel frames: %s", s->stack);
+		cr_assert(cap_has(s, "run_unseen"), "%s", s->stack);
+		for (j = 0; j < UNSEEN_ATTEMPTS; j++)
+			matches |= s->off_cpu_ns * 10 >= measured[j] * 9 &&
+				   s->off_cpu_ns * 10 <= measured[j] * 11;
+		cr_assert(matches,
+			  "late wait of %llu ns, measured %llu %llu %llu",
+			  (unsigned long long)s->off_cpu_ns, measured[0],
+			  measured[1], measured[2]);
+	}
+	/* Each attempt's wait was sent late or dropped as replaced; at
+	 * least one of them reached its gate without being preempted. */
+	cr_assert_geq(late_samples, 1,
+		      "no attempt reached its gate without being preempted");
+	cr_assert_leq(late_samples, UNSEEN_ATTEMPTS);
+	cr_assert_geq(k->offcpu_late, late_samples);
+	cr_assert_geq(late_samples + k->offcpu_replaced, UNSEEN_ATTEMPTS,
+		      "%llu late waits sent, %llu replaced, %d unseen",
+		      (unsigned long long)late_samples,
+		      (unsigned long long)k->offcpu_replaced, UNSEEN_ATTEMPTS);
+
+	receiver__free(u.r);
 	fixture_cleanup(&f);
 	capture_free(&cap);
 }
