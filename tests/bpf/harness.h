@@ -109,6 +109,9 @@ void harness_load_start(struct load *l);
 /* Kills and reaps the spinners; safe to call twice. */
 void harness_load_stop(struct load *l);
 
+/* The state letter of task @pid in /proc/@pid/stat, '?' when unreadable. */
+char task_state(pid_t pid);
+
 /* TGPROF_FIXTURE_DIR "/" @name, in a static buffer per call site. */
 const char *fixture_path(const char *name, char *buf, size_t len);
 

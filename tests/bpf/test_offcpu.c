@@ -4,7 +4,6 @@
  * also after their leader left; a churn of short waits is accounted for
  * switch by switch; waits whose switch back in the program did not see are
  * placed from the scheduler's statistics. Needs root. */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -287,26 +286,6 @@ struct unseen_run {
 	int attempt;
 };
 
-/* Whether @pid (the fixture's one thread) is asleep (S). */
-static bool thread_sleeping(pid_t pid)
-{
-	char path[64], buf[512], *p;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	return p && p[1] == ' ' && p[2] == 'S';
-}
-
 /*
  * Each attempt: once the fixture sleeps in wait_unseen() with its wait
  * parked, the off-CPU program is detached and the fixture woken; once it
@@ -340,7 +319,7 @@ static bool unseen_step(void *ctx)
 	case 1:
 		if (!fixture_value(u->f, "blocking", &v) ||
 		    v != (unsigned long long)u->attempt ||
-		    !thread_sleeping(u->f->pid) ||
+		    task_state(u->f->pid) != 'S' ||
 		    sampler__off_cpu_parked(s, (uint32_t)u->f->pid) != 1)
 			break;
 		cr_assert_eq(sampler__off_cpu_attach(s, false), 0);
@@ -350,7 +329,7 @@ static bool unseen_step(void *ctx)
 	case 2:
 		snprintf(key, sizeof(key), "unseen_ns_%d", u->attempt);
 		if (!fixture_value(u->f, key, &v) ||
-		    !thread_sleeping(u->f->pid))
+		    task_state(u->f->pid) != 'S')
 			break;
 		cr_assert_eq(sampler__off_cpu_attach(s, true), 0);
 		cr_assert_eq(kill(u->f->pid, SIGUSR1), 0);

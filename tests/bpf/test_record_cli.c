@@ -305,26 +305,6 @@ static bool wait_value(struct fixture *f, const char *key,
 	}
 }
 
-/* The state letter of task @pid in /proc/@pid/stat, '?' when unreadable. */
-static char task_state(pid_t pid)
-{
-	char path[64], buf[512], *paren;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return '?';
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return '?';
-	buf[n] = '\0';
-	paren = strrchr(buf, ')');
-	return paren && paren[1] == ' ' ? paren[2] : '?';
-}
-
 /* What `tgprof record -p` stops on: a pidfd of the leader becomes readable
  * when the whole thread group is gone, not when the leader alone left with
  * pthread_exit() and shows as a zombie while its worker runs on. */
