@@ -1063,6 +1063,16 @@ static __always_inline __u64 offcpu_weight(__u64 wait)
 	return offcpu_percent < 100 ? wait * 100 / offcpu_percent : wait;
 }
 
+/* Frame slots of a parked record's user and Python frames, bounded for
+ * the verifier. */
+static __always_inline __u64 parked_frames(const struct tgprof_sample *s)
+{
+	__u64 n = (__u64)s->ustack_len + 2 * (__u64)s->py_len;
+
+	barrier_var(n);
+	return n > TGPROF_OFFCPU_SLOTS ? TGPROF_OFFCPU_SLOTS : n;
+}
+
 /*
  * @v's switch back in was not seen: some kernels do not run the
  * sched_switch tracepoint for every switch (one measured here skips those
@@ -1077,7 +1087,7 @@ static __always_inline __u64 offcpu_weight(__u64 wait)
 static __always_inline void
 offcpu_send_late(struct task_struct *t, struct offcpu_parked *v, __u64 arrivals)
 {
-	__u64 wait = 0, size, n;
+	__u64 wait = 0, size;
 
 	if (arrivals == v->arrivals + 1 && v->rq_clock &&
 	    bpf_core_field_exists(t->sched_info.last_arrival) &&
@@ -1098,11 +1108,7 @@ offcpu_send_late(struct task_struct *t, struct offcpu_parked *v, __u64 arrivals)
 	v->s.hdr.ts_ns = bpf_ktime_get_boot_ns();
 	v->s.kstack_len = 0;
 	v->s.flags |= TGPROF_SAMPLE_OFFCPU_LATE;
-	n = (__u64)v->s.ustack_len + 2 * (__u64)v->s.py_len;
-	barrier_var(n);
-	if (n > TGPROF_OFFCPU_SLOTS)
-		n = TGPROF_OFFCPU_SLOTS;
-	size = sizeof(v->s) + n * sizeof(__u64);
+	size = sizeof(v->s) + parked_frames(&v->s) * sizeof(__u64);
 	if (bpf_ringbuf_output(&records, &v->s, size, wakeup_flags(size)))
 		count(TGPROF_CNT_OFFCPU_LOST);
 	else
@@ -1162,10 +1168,7 @@ static __always_inline void offcpu_switch_in(struct task_struct *next)
 	if (k > TGPROF_MAX_KSTACK)
 		k = TGPROF_MAX_KSTACK;
 	s->kstack_len = k;
-	n = (__u64)s->ustack_len + 2 * (__u64)s->py_len;
-	barrier_var(n);
-	if (n > TGPROF_OFFCPU_SLOTS)
-		n = TGPROF_OFFCPU_SLOTS;
+	n = parked_frames(s);
 	if (n && bpf_probe_read_kernel(&b->frames[k], n * sizeof(__u64),
 				       v->frames)) {
 		/* Cannot happen (map memory); sent without them if so. */

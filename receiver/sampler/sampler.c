@@ -798,7 +798,7 @@ int sampler__off_cpu_parked(const struct sampler *s, uint32_t tid)
 	free(v);
 	if (!err)
 		return 1;
-	return errno == ENOENT || err == -ENOENT ? 0 : err;
+	return err == -ENOENT ? 0 : err;
 }
 
 int sampler__stop(struct sampler *s)
